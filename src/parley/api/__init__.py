@@ -1,0 +1,1 @@
+"""The HTTP API: JSON over aiohttp, same validation and errors as the WebSocket."""

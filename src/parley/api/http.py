@@ -1,0 +1,71 @@
+"""JSON in and out, and the one place errors become ``{"error": {code, message}}``."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import orjson
+from aiohttp import web
+
+from parley.auth import AuthError
+from parley.models import JSON
+from parley.protocol.errors import ProtocolError
+
+logger = logging.getLogger(__name__)
+
+MAX_BODY_BYTES = 64 * 1024
+
+_STATUS = {
+    "invalid_input": 422,
+    "not_found": 404,
+    "rate_limited": 429,
+    "unavailable": 503,
+    "unauthorized": 401,
+    "invalid_credentials": 401,
+    "username_taken": 409,
+}
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+def json(data: JSON, status: int = 200) -> web.Response:
+    return web.Response(body=orjson.dumps(data), status=status, content_type="application/json")
+
+
+def error(status: int, code: str, message: str) -> web.Response:
+    return json({"error": {"code": code, "message": message}}, status)
+
+
+async def read_json(request: web.Request) -> dict[str, Any]:
+    try:
+        raw = await request.read()
+    except web.HTTPRequestEntityTooLarge:
+        raise
+    try:
+        data = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        raise ProtocolError("invalid_input", "request body must be valid JSON") from None
+    if not isinstance(data, dict):
+        raise ProtocolError("invalid_input", "request body must be a JSON object")
+    return data
+
+
+@web.middleware
+async def errors(request: web.Request, handler: Handler) -> web.StreamResponse:
+    try:
+        return await handler(request)
+    except ProtocolError as exc:
+        logger.info("%s %s: %s", request.method, request.path, exc.message)
+        return error(_STATUS.get(exc.code, 400), exc.code, exc.message)
+    except AuthError as exc:
+        logger.info("%s %s: %s", request.method, request.path, exc.message)
+        return error(_STATUS.get(exc.code, 401), exc.code, exc.message)
+    except web.HTTPRequestEntityTooLarge:
+        return error(413, "invalid_input", f"request body is over {MAX_BODY_BYTES} bytes")
+    except web.HTTPException as exc:
+        if not request.path.startswith("/api/") or exc.status < 400:
+            raise
+        code = "not_found" if exc.status == 404 else "invalid_input"
+        return error(exc.status, code, exc.reason)

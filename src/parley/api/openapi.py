@@ -1,0 +1,271 @@
+"""The OpenAPI 3.1 description of the HTTP API, served at /openapi.json.
+
+Written by hand next to the routes it describes; a test checks that every
+route in ``Api.routes()`` appears here and nothing else does.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Any
+
+from parley import __version__
+
+JSON = dict[str, Any]
+
+
+def _ref(name: str) -> JSON:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _body(schema: JSON) -> JSON:
+    return {"required": True, "content": {"application/json": {"schema": schema}}}
+
+
+def _ok(status: str, description: str, schema: JSON | None = None) -> JSON:
+    response: JSON = {"description": description}
+    if schema is not None:
+        response["content"] = {"application/json": {"schema": schema}}
+    return {status: response}
+
+
+def _errors(*statuses: str) -> JSON:
+    return {
+        s: {
+            "description": _ERROR_TEXT[s],
+            "content": {"application/json": {"schema": _ref("Error")}},
+        }
+        for s in statuses
+    }
+
+
+_ERROR_TEXT = {
+    "400": "Malformed JSON",
+    "401": "Missing, invalid or expired token",
+    "404": "Unknown room, or you are not a member",
+    "409": "Username taken",
+    "413": "Body over 64 KiB",
+    "422": "A field is missing or invalid",
+    "429": "Rate limited",
+    "503": "Not stored; retry with the same client_id",
+}
+
+_ROOM_ID = {"name": "room", "in": "path", "required": True, "schema": {"type": "string"}}
+_SECURE: list[JSON] = [{"bearer": []}]
+
+
+def _op(
+    summary: str,
+    responses: JSON,
+    *,
+    body: JSON | None = None,
+    secure: bool = True,
+    params: list[JSON] | None = None,
+) -> JSON:
+    op: JSON = {"summary": summary, "responses": responses}
+    if body is not None:
+        op["requestBody"] = _body(body)
+    if secure:
+        op["security"] = _SECURE
+    if params:
+        op["parameters"] = params
+    return op
+
+
+def _obj(required: list[str], **props: JSON) -> JSON:
+    return {"type": "object", "required": required, "properties": props}
+
+
+_STR = {"type": "string"}
+
+
+@cache
+def document() -> JSON:
+    credentials = _obj(["username", "password"], username=_STR, password=_STR)
+    refresh = _obj(["refresh_token"], refresh_token=_STR)
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "Parley",
+            "version": __version__,
+            "description": "Parley's HTTP API. The WebSocket protocol at /ws is "
+            "described in docs/protocol.md.",
+        },
+        "paths": {
+            "/api/auth/register": {
+                "post": _op(
+                    "Create an account and a session",
+                    {**_ok("201", "Signed up", _ref("Session")), **_errors("409", "422")},
+                    body=_obj(
+                        ["username", "password"], username=_STR, password=_STR, display_name=_STR
+                    ),
+                    secure=False,
+                )
+            },
+            "/api/auth/login": {
+                "post": _op(
+                    "Sign in",
+                    {**_ok("200", "Signed in", _ref("Session")), **_errors("401", "422", "429")},
+                    body=credentials,
+                    secure=False,
+                )
+            },
+            "/api/auth/refresh": {
+                "post": _op(
+                    "Rotate a refresh token for a new pair",
+                    {**_ok("200", "New tokens", _ref("Session")), **_errors("401", "422")},
+                    body=refresh,
+                    secure=False,
+                )
+            },
+            "/api/auth/logout": {
+                "post": _op(
+                    "End the session of a refresh token",
+                    {"204": {"description": "Signed out"}},
+                    body=refresh,
+                    secure=False,
+                )
+            },
+            "/api/me": {
+                "get": _op(
+                    "The signed-in user", {**_ok("200", "You", _ref("User")), **_errors("401")}
+                )
+            },
+            "/api/users": {
+                "get": _op(
+                    "Find users by username prefix",
+                    {
+                        **_ok(
+                            "200",
+                            "Matches",
+                            _obj(["users"], users={"type": "array", "items": _ref("User")}),
+                        ),
+                        **_errors("401"),
+                    },
+                    params=[{"name": "q", "in": "query", "schema": _STR}],
+                )
+            },
+            "/api/rooms": {
+                "get": _op(
+                    "Your rooms, newest activity first",
+                    {
+                        **_ok(
+                            "200",
+                            "Rooms",
+                            _obj(["rooms"], rooms={"type": "array", "items": _ref("Room")}),
+                        ),
+                        **_errors("401"),
+                    },
+                ),
+                "post": _op(
+                    "Create a group, or open the direct room with one user",
+                    {
+                        **_ok("201", "Created", _ref("Room")),
+                        **_ok("200", "The existing direct room", _ref("Room")),
+                        **_errors("401", "422"),
+                    },
+                    body=_obj(
+                        ["kind", "members"],
+                        kind={"enum": ["group", "direct"]},
+                        name=_STR,
+                        members={"type": "array", "items": _STR},
+                    ),
+                ),
+            },
+            "/api/rooms/{room}": {
+                "get": _op(
+                    "One room",
+                    {**_ok("200", "Room", _ref("Room")), **_errors("401", "404")},
+                    params=[_ROOM_ID],
+                )
+            },
+            "/api/rooms/{room}/members": {
+                "post": _op(
+                    "Add a member to a group",
+                    {
+                        **_ok("201", "Added", _ref("Room")),
+                        **_ok("200", "Already a member", _ref("Room")),
+                        **_errors("401", "404", "422"),
+                    },
+                    body=_obj(["username"], username=_STR),
+                    params=[_ROOM_ID],
+                )
+            },
+            "/api/rooms/{room}/members/me": {
+                "delete": _op(
+                    "Leave a group",
+                    {"204": {"description": "Left"}, **_errors("401", "404", "422")},
+                    params=[_ROOM_ID],
+                )
+            },
+            "/api/rooms/{room}/messages": {
+                "get": _op(
+                    "A page of history in ascending seq",
+                    {
+                        **_ok(
+                            "200",
+                            "Messages",
+                            _obj(
+                                ["messages", "has_more"],
+                                messages={"type": "array", "items": _ref("Message")},
+                                has_more={"type": "boolean"},
+                            ),
+                        ),
+                        **_errors("401", "404", "422"),
+                    },
+                    params=[_ROOM_ID]
+                    + [
+                        {"name": n, "in": "query", "schema": {"type": "integer"}}
+                        for n in ("before", "after", "limit")
+                    ],
+                ),
+                "post": _op(
+                    "Send a message (same pipeline as the WebSocket send)",
+                    {
+                        **_ok("201", "Stored", _ref("Message")),
+                        **_errors("401", "404", "422", "429", "503"),
+                    },
+                    body=_obj(["body"], body=_STR, client_id=_STR),
+                    params=[_ROOM_ID],
+                ),
+            },
+        },
+        "components": {
+            "securitySchemes": {
+                "bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
+            },
+            "schemas": {
+                "User": _obj(
+                    ["id", "username", "display_name"], id=_STR, username=_STR, display_name=_STR
+                ),
+                "Message": _obj(
+                    ["id", "room", "seq", "sender", "body", "created_at", "client_id"],
+                    id=_STR,
+                    room=_STR,
+                    seq={"type": "integer"},
+                    sender=_ref("User"),
+                    body=_STR,
+                    created_at={"type": "string", "format": "date-time"},
+                    client_id={"type": ["string", "null"]},
+                ),
+                "Room": _obj(
+                    ["id", "kind", "name", "members", "last_seq", "unread", "last_message"],
+                    id=_STR,
+                    kind={"enum": ["group", "direct"]},
+                    name={"type": ["string", "null"]},
+                    members={"type": "array", "items": _ref("User")},
+                    last_seq={"type": "integer"},
+                    unread={"type": "integer"},
+                    last_message={"oneOf": [_ref("Message"), {"type": "null"}]},
+                ),
+                "Session": _obj(
+                    ["user", "access_token", "refresh_token", "expires_in"],
+                    user=_ref("User"),
+                    access_token=_STR,
+                    refresh_token=_STR,
+                    expires_in={"type": "integer"},
+                ),
+                "Error": _obj(["error"], error=_obj(["code", "message"], code=_STR, message=_STR)),
+            },
+        },
+    }

@@ -1,0 +1,95 @@
+"""The composition root: settings in, a wired aiohttp application out.
+
+The only place that picks implementations (memory or Redis bus, direct or
+Kafka log), so every other module depends on interfaces alone.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+from aiohttp import web
+
+from parley.api import http, ops, static
+from parley.api.routes import Api
+from parley.auth import AuthService
+from parley.bus import Bus, MemoryBus
+from parley.config import Settings
+from parley.gateway.connection import Flusher
+from parley.gateway.endpoint import Gateway
+from parley.gateway.hub import Hub
+from parley.gateway.presence import LocalPresence, Presence
+from parley.gateway.sending import SendPipeline
+from parley.log import DirectLog, MessageLog
+from parley.metrics import Metrics
+from parley.store import SqlStore, Store
+
+
+@dataclass
+class Components:
+    settings: Settings
+    store: Store
+    bus: Bus
+    presence: Presence
+    log: MessageLog
+
+    async def start(self) -> None:
+        await self.presence.start()
+        await self.log.start()
+
+    async def close(self) -> None:
+        await self.log.close()
+        await self.presence.close()
+        await self.bus.close()
+        await self.store.close()
+
+
+def components(settings: Settings) -> Components:
+    store = SqlStore(settings.database_url)
+    bus: Bus = MemoryBus()
+    presence: Presence = LocalPresence()
+    log: MessageLog = DirectLog(store, bus)
+    return Components(settings, store, bus, presence, log)
+
+
+def build(settings: Settings, parts: Components | None = None) -> web.Application:
+    parts = parts or components(settings)
+    hub = Hub(parts.store, parts.bus, parts.presence, settings.resume_cap)
+    flusher = Flusher()
+    metrics = Metrics(lambda: hub.connections, lambda: flusher.frames)
+    auth = AuthService(settings, parts.store)
+    sending = SendPipeline(parts.log, metrics, settings.send_rate_per_second, settings.send_burst)
+    gateway = Gateway(
+        hub=hub,
+        auth=auth,
+        sending=sending,
+        metrics=metrics,
+        flusher=flusher,
+        auth_timeout=settings.auth_timeout_seconds,
+        outgoing_limit=settings.outgoing_queue_bytes,
+        frame_rate=settings.frame_rate_per_second,
+        frame_burst=settings.frame_burst,
+    )
+    checks = {"store": parts.store.ping, "bus": parts.bus.ping, "log": parts.log.ping}
+
+    app = web.Application(middlewares=[http.errors], client_max_size=http.MAX_BODY_BYTES)
+    app.add_routes(Api(parts.store, auth, hub, sending).routes())
+    app.add_routes(ops.Ops(metrics, checks).routes())
+    app.add_routes([web.get("/ws", gateway.handle)])
+    app.add_routes(static.routes(settings.web_dir))
+
+    async def lifecycle(app: web.Application) -> AsyncIterator[None]:
+        await parts.start()
+        await hub.start()
+        yield
+        await hub.close()
+        await parts.close()
+
+    async def on_shutdown(app: web.Application) -> None:
+        await gateway.shutdown()
+
+    app.cleanup_ctx.append(lifecycle)
+    app.on_shutdown.append(on_shutdown)
+    app["parley.hub"] = hub
+    return app

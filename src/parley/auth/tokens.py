@@ -1,0 +1,53 @@
+"""Access tokens (JWT, short-lived, verified without the database) and refresh tokens.
+
+Refresh tokens are random strings; only their SHA-256 is stored, so a leaked
+database cannot be replayed against the API.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import time
+
+import jwt
+
+ALGORITHM = "HS256"
+AUDIENCE = "parley"
+
+
+class InvalidToken(Exception):
+    pass
+
+
+def issue_access(secret: str, user_id: int, ttl: int, now: float | None = None) -> str:
+    issued = int(time.time() if now is None else now)
+    claims = {"sub": str(user_id), "iat": issued, "exp": issued + ttl, "aud": AUDIENCE}
+    return jwt.encode(claims, secret, algorithm=ALGORITHM)
+
+
+def verify_access(secret: str, token: str) -> int:
+    """The user id the token was issued to; raises InvalidToken for any flaw or expiry."""
+    try:
+        claims = jwt.decode(
+            token,
+            secret,
+            algorithms=[ALGORITHM],
+            audience=AUDIENCE,
+            options={"require": ["sub", "exp", "iat"]},
+        )
+        return int(claims["sub"])
+    except (jwt.PyJWTError, ValueError, TypeError) as exc:
+        raise InvalidToken(str(exc)) from None
+
+
+def new_refresh_token() -> str:
+    return secrets.token_urlsafe(32)
+
+
+def new_family() -> str:
+    return secrets.token_hex(16)
+
+
+def fingerprint(refresh_token: str) -> str:
+    return hashlib.sha256(refresh_token.encode()).hexdigest()

@@ -1,0 +1,136 @@
+"""``parley``: serve, migrate, and a few admin commands."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import logging
+import os
+import signal
+import sys
+
+from parley.config import ConfigError, Settings
+
+logger = logging.getLogger("parley")
+
+
+def _setup_logging() -> None:
+    logging.basicConfig(
+        level=os.environ.get("PARLEY_LOG_LEVEL", "INFO").upper(),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
+
+
+def _run(main: object) -> None:
+    import uvloop
+
+    uvloop.run(main)  # type: ignore[arg-type]
+
+
+async def _serve(settings: Settings) -> None:
+    from aiohttp import web
+
+    from parley.app import build
+    from parley.store.migrate import upgrade_async
+
+    if settings.is_sqlite:
+        # The embedded default needs no separate step; a cluster migrates once, explicitly.
+        await upgrade_async(settings.database_url)
+    app = build(settings)
+    runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=5)
+    await runner.setup()
+    site = web.TCPSite(runner, settings.host, settings.port, backlog=2048)
+    await site.start()
+    port = runner.addresses[0][1] if runner.addresses else settings.port
+    print(f"Parley listening on http://{settings.host}:{port}", flush=True)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
+    logger.info("shutting down: closing connections with 1012")
+    await runner.cleanup()
+
+
+def _cmd_serve(args: argparse.Namespace) -> None:
+    env = dict(os.environ)
+    if args.host:
+        env["PARLEY_HOST"] = args.host
+    if args.port is not None:
+        env["PARLEY_PORT"] = str(args.port)
+    _run(_serve(Settings.from_env(env)))
+
+
+def _cmd_migrate(args: argparse.Namespace) -> None:
+    from parley.store.migrate import upgrade
+
+    settings = Settings.from_env()
+    upgrade(settings.database_url)
+    print("database is up to date")
+
+
+async def _create_user(settings: Settings, username: str, password: str, display: str) -> None:
+    from parley.auth import AuthError, AuthService
+    from parley.store import SqlStore
+
+    store = SqlStore(settings.database_url)
+    try:
+        session = await AuthService(settings, store).register(username, password, display)
+        print(f"created user {session.user.username} (id {session.user.id})")
+    except AuthError as exc:
+        raise SystemExit(f"error: {exc.message}") from None
+    finally:
+        await store.close()
+
+
+def _cmd_user_create(args: argparse.Namespace) -> None:
+    from parley.protocol import validation
+    from parley.protocol.errors import ProtocolError
+
+    settings = Settings.from_env()
+    password = args.password or os.environ.get("PARLEY_USER_PASSWORD")
+    if password is None:
+        password = (
+            sys.stdin.readline().rstrip("\n")
+            if not sys.stdin.isatty()
+            else (getpass.getpass("password: "))
+        )
+    try:
+        username = validation.username(args.username)
+        validation.password(password)
+        display = validation.display_name(args.display_name, username)
+    except ProtocolError as exc:
+        raise SystemExit(f"error: {exc.message}") from None
+    asyncio.run(_create_user(settings, username, password, display))
+
+
+def parser() -> argparse.ArgumentParser:
+    top = argparse.ArgumentParser(prog="parley", description=__doc__)
+    sub = top.add_subparsers(dest="command", required=True)
+
+    serve = sub.add_parser("serve", help="run a gateway (HTTP API, WebSocket, web UI)")
+    serve.add_argument("--host", help="address to listen on (PARLEY_HOST, default 127.0.0.1)")
+    serve.add_argument("--port", type=int, help="port (PARLEY_PORT, default 8000; 0 = any)")
+    serve.set_defaults(func=_cmd_serve)
+
+    migrate = sub.add_parser("migrate", help="create or upgrade the database schema")
+    migrate.set_defaults(func=_cmd_migrate)
+
+    user = sub.add_parser("user", help="manage users").add_subparsers(dest="action", required=True)
+    create = user.add_parser("create", help="create a user (password from stdin or prompt)")
+    create.add_argument("username")
+    create.add_argument("--display-name")
+    create.add_argument("--password", help="prefer stdin; arguments show up in ps")
+    create.set_defaults(func=_cmd_user_create)
+    return top
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parser().parse_args(argv)
+    _setup_logging()
+    try:
+        args.func(args)
+    except ConfigError as exc:
+        raise SystemExit(f"configuration error: {exc}") from None

@@ -1,0 +1,149 @@
+"""Settings read from ``PARLEY_*`` environment variables.
+
+One frozen object built at start-up and passed down explicitly, so a test can
+run several servers with different settings in one process.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+class ConfigError(ValueError):
+    """A setting has a value Parley cannot use; the message names the variable."""
+
+
+def _int(env: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a whole number, got {raw!r}") from None
+    if not low <= value <= high:
+        raise ConfigError(f"{name} must be between {low} and {high}, got {value}")
+    return value
+
+
+def _float(env: Mapping[str, str], name: str, default: float, low: float, high: float) -> float:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a number, got {raw!r}") from None
+    if not low <= value <= high:
+        raise ConfigError(f"{name} must be between {low} and {high}, got {value}")
+    return value
+
+
+def normalise_database_url(url: str) -> str:
+    """Map the user-facing URL schemes to the async drivers Parley uses."""
+    if url.startswith("sqlite:///"):
+        return "sqlite+aiosqlite:///" + url.removeprefix("sqlite:///")
+    if url.startswith(("postgresql://", "postgres://")):
+        return "postgresql+asyncpg://" + url.split("://", 1)[1]
+    if url.startswith(("sqlite+aiosqlite:///", "postgresql+asyncpg://")):
+        return url
+    raise ConfigError(
+        f"PARLEY_DATABASE_URL must start with sqlite:/// or postgresql://, got {url!r}"
+    )
+
+
+def _secret_key(data_dir: Path, env: Mapping[str, str]) -> str:
+    """Use PARLEY_SECRET_KEY, or one generated once and kept so tokens survive restarts."""
+    configured = env.get("PARLEY_SECRET_KEY")
+    if configured:
+        if len(configured) < 32:
+            raise ConfigError("PARLEY_SECRET_KEY must be at least 32 characters")
+        return configured
+    path = data_dir / "secret_key"
+    if path.exists():
+        return path.read_text().strip()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(48)
+    path.touch(mode=0o600)
+    path.write_text(key)
+    return key
+
+
+@dataclass(frozen=True)
+class Settings:
+    host: str = "127.0.0.1"
+    port: int = 8000
+    data_dir: Path = Path(".parley")
+    database_url: str = "sqlite+aiosqlite:///.parley/parley.db"
+    redis_url: str | None = None
+    kafka_bootstrap: str | None = None
+    kafka_topic: str = "parley.messages"
+    secret_key: str = field(default="", repr=False)
+    web_dir: Path | None = None
+    access_token_ttl: int = 900
+    refresh_token_ttl: int = 30 * 24 * 3600
+    argon2_time_cost: int = 3
+    argon2_memory_kib: int = 65536
+    login_max_failures: int = 5
+    login_window_seconds: int = 300
+    send_rate_per_second: float = 10.0
+    send_burst: int = 30
+    frame_rate_per_second: float = 50.0
+    frame_burst: int = 200
+    outgoing_queue_bytes: int = 4 * 1024 * 1024
+    resume_cap: int = 500
+    auth_timeout_seconds: float = 10.0
+    ack_timeout_seconds: float = 10.0
+    presence_ttl_seconds: int = 30
+    gateway_id: str = field(default_factory=lambda: secrets.token_hex(4))
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if env is None else env
+        data_dir = Path(env.get("PARLEY_DATA_DIR", ".parley"))
+        db_url = env.get("PARLEY_DATABASE_URL") or f"sqlite:///{data_dir / 'parley.db'}"
+        web_dir_raw = env.get("PARLEY_WEB_DIR")
+        web_dir = Path(web_dir_raw) if web_dir_raw else _default_web_dir()
+        return cls(
+            host=env.get("PARLEY_HOST", "127.0.0.1"),
+            port=_int(env, "PARLEY_PORT", 8000, 0, 65535),
+            data_dir=data_dir,
+            database_url=normalise_database_url(db_url),
+            redis_url=env.get("PARLEY_REDIS_URL") or None,
+            kafka_bootstrap=env.get("PARLEY_KAFKA_BOOTSTRAP") or None,
+            kafka_topic=env.get("PARLEY_KAFKA_TOPIC", "parley.messages"),
+            secret_key=_secret_key(data_dir, env),
+            web_dir=web_dir,
+            access_token_ttl=_int(env, "PARLEY_ACCESS_TOKEN_TTL", 900, 5, 86400),
+            refresh_token_ttl=_int(env, "PARLEY_REFRESH_TOKEN_TTL", 30 * 24 * 3600, 60, 10**8),
+            argon2_time_cost=_int(env, "PARLEY_ARGON2_TIME_COST", 3, 1, 20),
+            argon2_memory_kib=_int(env, "PARLEY_ARGON2_MEMORY_KIB", 65536, 8, 4 * 1024 * 1024),
+            login_max_failures=_int(env, "PARLEY_LOGIN_MAX_FAILURES", 5, 1, 1000),
+            login_window_seconds=_int(env, "PARLEY_LOGIN_WINDOW", 300, 1, 86400),
+            send_rate_per_second=_float(env, "PARLEY_SEND_RATE", 10.0, 0.1, 1e6),
+            send_burst=_int(env, "PARLEY_SEND_BURST", 30, 1, 10**6),
+            frame_rate_per_second=_float(env, "PARLEY_FRAME_RATE", 50.0, 1.0, 1e6),
+            frame_burst=_int(env, "PARLEY_FRAME_BURST", 200, 1, 10**6),
+            outgoing_queue_bytes=_int(
+                env, "PARLEY_OUTGOING_QUEUE_BYTES", 4 * 1024 * 1024, 1024 * 1024, 2**31
+            ),
+            resume_cap=_int(env, "PARLEY_RESUME_CAP", 500, 500, 100_000),
+            auth_timeout_seconds=_float(env, "PARLEY_AUTH_TIMEOUT", 10.0, 0.1, 600),
+            ack_timeout_seconds=_float(env, "PARLEY_ACK_TIMEOUT", 10.0, 0.1, 600),
+            presence_ttl_seconds=_int(env, "PARLEY_PRESENCE_TTL", 30, 2, 3600),
+            gateway_id=env.get("PARLEY_GATEWAY_ID") or secrets.token_hex(4),
+        )
+
+
+def _default_web_dir() -> Path | None:
+    """The built web UI of a source checkout, when it exists."""
+    candidate = Path(__file__).resolve().parents[2] / "web" / "dist"
+    return candidate if candidate.is_dir() else None

@@ -1,0 +1,380 @@
+"""The gateway's routing core: which local connections follow which room.
+
+A room with at least one local member has a ``Feed``: the gateway subscribes
+to the room's bus channel, orders arriving messages with a ``Sequencer`` and
+writes each one, framed once, to every local connection in the room. A
+connection replaying history (resume) is parked in ``holding`` so live
+messages wait behind the replay instead of overtaking it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import defaultdict
+from collections.abc import Awaitable, Iterable
+
+from parley.bus import Bus
+from parley.gateway.connection import Connection
+from parley.gateway.presence import Presence
+from parley.models import Room, User
+from parley.protocol import envelope, events, resume, wsframe
+from parley.protocol.sequencer import Sequencer
+from parley.store import Store
+
+logger = logging.getLogger(__name__)
+
+GAP_RETRIES = 20
+GAP_RETRY_DELAY = 0.05
+
+
+class Feed:
+    __slots__ = ("filling", "holding", "live", "members", "ready", "refs", "room_id", "sequencer")
+
+    def __init__(self, room_id: int) -> None:
+        self.room_id = room_id
+        self.members: set[int] = set()
+        self.live: set[Connection] = set()
+        self.holding: dict[Connection, list[tuple[int, bytes]]] = {}
+        self.sequencer: Sequencer[bytes] = Sequencer()
+        self.ready = asyncio.Event()
+        self.refs = 0
+        self.filling = False
+
+    def deliver(self, seq: int, frame: bytes) -> None:
+        for conn in self.live:
+            conn.send(frame)
+        for held in self.holding.values():
+            held.append((seq, frame))
+
+    def broadcast(self, frame: bytes, skip_user: int = 0) -> None:
+        for conn in (*self.live, *self.holding):
+            if conn.user.id != skip_user:
+                conn.send(frame)
+
+
+class Hub:
+    def __init__(self, store: Store, bus: Bus, presence: Presence, resume_cap: int) -> None:
+        self.store = store
+        self.bus = bus
+        self.presence = presence
+        self.resume_cap = resume_cap
+        self.feeds: dict[int, Feed] = {}
+        self.users: dict[int, set[Connection]] = defaultdict(set)
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    async def start(self) -> None:
+        await self.bus.start(self.on_bus)
+        await self.bus.subscribe(envelope.PRESENCE)
+        self.bus.on_reconnect(self.resync)
+
+    async def close(self) -> None:
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    @property
+    def connections(self) -> int:
+        return sum(len(conns) for conns in self.users.values())
+
+    # connections coming and going
+
+    async def attach(self, conn: Connection, resume_from: dict[int, int] | None) -> list[int]:
+        """Start live delivery for every room of the user; replay ``resume_from`` first.
+
+        Returns the rooms whose replay hit the cap (``resumed.incomplete``).
+        """
+        user_id = conn.user.id
+        first = not self.users[user_id]
+        self.users[user_id].add(conn)
+        if first:
+            await self.bus.subscribe(envelope.user_channel(user_id))
+        room_ids = await self.store.room_ids(user_id)
+        feeds = await self._open_feeds(room_ids)
+        wanted = resume_from or {}
+        for feed in feeds:
+            self._join(conn, feed, hold=feed.room_id in wanted)
+        if await self.presence.connected(user_id):
+            await self._publish_presence(conn.user, online=True)
+        peers = set().union(*(f.members for f in feeds)) - {user_id}
+        conn.send(wsframe.text(events.ready(conn.user, sorted(await self.presence.online(peers)))))
+        if resume_from is None:
+            return []
+        return await self.replay(conn, resume_from)
+
+    async def detach(self, conn: Connection) -> None:
+        user_id = conn.user.id
+        for room_id in list(conn.live_from):
+            feed = self.feeds.get(room_id)
+            if feed is not None:
+                self._leave(conn, feed)
+        conns = self.users.get(user_id)
+        if conns is not None:
+            conns.discard(conn)
+            if not conns:
+                del self.users[user_id]
+                await self._quietly(self.bus.unsubscribe(envelope.user_channel(user_id)))
+        if await self.presence.disconnected(user_id):
+            await self._quietly(self._publish_presence(conn.user, online=False))
+
+    def _join(self, conn: Connection, feed: Feed, *, hold: bool) -> None:
+        """Add ``conn`` to ``feed``, taking over the reference ``_open_feeds`` gave out."""
+        if feed.room_id in conn.live_from or conn.closed:
+            self._release(feed)
+            return
+        assert feed.sequencer.last is not None
+        conn.live_from[feed.room_id] = feed.sequencer.last
+        if hold:
+            feed.holding[conn] = []
+        else:
+            feed.live.add(conn)
+
+    def _leave(self, conn: Connection, feed: Feed) -> None:
+        del conn.live_from[feed.room_id]
+        feed.live.discard(conn)
+        feed.holding.pop(conn, None)
+        self._release(feed)
+
+    def _release(self, feed: Feed) -> None:
+        feed.refs -= 1
+        if feed.refs == 0 and self.feeds.get(feed.room_id) is feed:
+            del self.feeds[feed.room_id]
+            self._spawn(self.bus.unsubscribe(envelope.room_channel(feed.room_id)))
+
+    async def _open_feeds(self, room_ids: Iterable[int]) -> list[Feed]:
+        """Follow rooms, subscribing to those not followed yet; one reference each to the caller.
+
+        Subscribing before reading the position means nothing published in
+        between is missed: it is either counted in the position or arrives on
+        the bus. The caller hands each reference to ``_join`` or ``_release``.
+        """
+        feeds: list[Feed] = []
+        new: list[Feed] = []
+        for room_id in room_ids:
+            feed = self.feeds.get(room_id)
+            if feed is None:
+                feed = self.feeds[room_id] = Feed(room_id)
+                new.append(feed)
+            feed.refs += 1
+            feeds.append(feed)
+        try:
+            if new:
+                await self._start_feeds(new)
+            for feed in feeds:
+                await feed.ready.wait()
+        except BaseException:
+            for feed in feeds:
+                self._release(feed)
+            raise
+        opened = [f for f in feeds if f.sequencer.started]
+        for feed in feeds:
+            if not feed.sequencer.started:
+                self._release(feed)
+        return opened
+
+    async def _start_feeds(self, new: list[Feed]) -> None:
+        try:
+            for feed in new:
+                await self.bus.subscribe(envelope.room_channel(feed.room_id))
+            ids = [f.room_id for f in new]
+            seqs = await self.store.last_seqs(ids)
+            rosters = await self.store.members_of(ids)
+        except BaseException:
+            for feed in new:
+                if self.feeds.get(feed.room_id) is feed:
+                    del self.feeds[feed.room_id]
+                feed.ready.set()
+            raise
+        for feed in new:
+            feed.members = set(rosters.get(feed.room_id, ()))
+            for seq, frame in feed.sequencer.start(seqs.get(feed.room_id, 0)):
+                feed.deliver(seq, frame)
+            feed.ready.set()
+
+    # resume
+
+    async def replay(self, conn: Connection, rooms: dict[int, int]) -> list[int]:
+        """Send what the client missed in ``rooms``; rooms it is not in are ignored."""
+        incomplete: list[int] = []
+        for room_id, last_seen in rooms.items():
+            feed = self.feeds.get(room_id)
+            if feed is None or room_id not in conn.live_from:
+                continue
+            if conn in feed.live:
+                feed.live.discard(conn)
+                feed.holding[conn] = []
+            plan = resume.plan(last_seen, conn.live_from[room_id], self.resume_cap)
+            try:
+                if not plan.empty:
+                    for message in await self.store.between(room_id, plan.after, plan.until):
+                        conn.send(wsframe.text(events.message(message)))
+                if plan.incomplete:
+                    incomplete.append(room_id)
+            finally:
+                held = feed.holding.pop(conn, None)
+                if held is not None and room_id in conn.live_from:
+                    for frame in resume.release_held(held, plan.until):
+                        conn.send(frame)
+                    feed.live.add(conn)
+            if not plan.incomplete and room_id in conn.live_from:
+                conn.live_from[room_id] = min(conn.live_from[room_id], last_seen)
+        return incomplete
+
+    # the bus
+
+    def on_bus(self, channel: str, payload: bytes) -> None:
+        try:
+            env = envelope.unpack(payload)
+        except ValueError:
+            logger.warning("dropping malformed bus message on %s", channel)
+            return
+        kind = env.kind
+        if kind == "M":
+            self._on_message(channel, env.a, env.payload)
+        elif kind == "E":
+            feed = self.feeds.get(_channel_id(channel))
+            if feed is not None:
+                feed.broadcast(wsframe.text(env.payload), skip_user=env.b)
+        elif kind == "P":
+            self._on_presence(env.a, env.payload)
+        elif kind in ("A", "L"):
+            self._on_membership(_channel_id(channel), kind, env.b, env.payload)
+        elif kind == "J":
+            self._spawn(self._on_join(_channel_id(channel), env.a, env.payload))
+
+    def _on_message(self, channel: str, seq: int, payload: bytes) -> None:
+        feed = self.feeds.get(_channel_id(channel))
+        if feed is None:
+            return
+        released = feed.sequencer.push(seq, wsframe.text(payload))
+        for seq_, frame in released:
+            feed.deliver(seq_, frame)
+        if feed.sequencer.gap() is not None and not feed.filling:
+            feed.filling = True
+            self._spawn(self._fill(feed))
+
+    async def _fill(self, feed: Feed) -> None:
+        """Read a missing range from the store; a publish can trail its commit."""
+        try:
+            for _ in range(GAP_RETRIES):
+                gap = feed.sequencer.gap()
+                if gap is None:
+                    return
+                for message in await self.store.between(feed.room_id, gap[0] - 1, gap[1]):
+                    frame = wsframe.text(events.message(message))
+                    for seq, ready in feed.sequencer.push(message.seq, frame):
+                        feed.deliver(seq, ready)
+                if feed.sequencer.gap() is not None:
+                    await asyncio.sleep(GAP_RETRY_DELAY)
+            logger.error("room %s: seq gap %s never filled", feed.room_id, feed.sequencer.gap())
+        finally:
+            feed.filling = False
+
+    async def resync(self) -> None:
+        """After a bus outage, fetch whatever every followed room missed."""
+        seqs = await self.store.last_seqs(list(self.feeds))
+        for room_id, last in seqs.items():
+            feed = self.feeds.get(room_id)
+            if feed is None or feed.sequencer.last is None or last <= feed.sequencer.last:
+                continue
+            for message in await self.store.between(room_id, feed.sequencer.last, last):
+                frame = wsframe.text(events.message(message))
+                for seq, ready in feed.sequencer.push(message.seq, frame):
+                    feed.deliver(seq, ready)
+
+    def _on_presence(self, user_id: int, payload: bytes) -> None:
+        frame = wsframe.text(payload)
+        seen: set[Connection] = set()
+        for feed in self.feeds.values():
+            if user_id in feed.members:
+                for conn in (*feed.live, *feed.holding):
+                    if conn.user.id != user_id and conn not in seen:
+                        seen.add(conn)
+                        conn.send(frame)
+
+    def _on_membership(self, room_id: int, kind: str, user_id: int, payload: bytes) -> None:
+        feed = self.feeds.get(room_id)
+        if feed is None:
+            return
+        if kind == "A":
+            feed.members.add(user_id)
+        else:
+            feed.members.discard(user_id)
+            gone = events.left(room_id)
+            for conn in [c for c in (*feed.live, *feed.holding) if c.user.id == user_id]:
+                conn.send(wsframe.text(gone))
+                self._leave(conn, feed)
+        feed.broadcast(wsframe.text(payload), skip_user=user_id if kind == "L" else 0)
+
+    async def _on_join(self, user_id: int, room_id: int, payload: bytes) -> None:
+        conns = [c for c in self.users.get(user_id, ()) if room_id not in c.live_from]
+        if not conns:
+            return
+        frame = wsframe.text(payload)
+        for feed in await self._open_feeds([room_id] * len(conns)):
+            conn = conns.pop()
+            self._join(conn, feed, hold=False)
+            if conn.live_from.get(room_id) is not None:
+                conn.send(frame)
+
+    # announcements, from this gateway to all
+
+    async def typing(self, user: User, room_id: int) -> None:
+        await self.bus.publish(
+            envelope.room_channel(room_id),
+            envelope.pack("E", 0, user.id, events.typing(room_id, user)),
+        )
+
+    async def read(self, user: User, room_id: int, seq: int) -> None:
+        await self.bus.publish(
+            envelope.room_channel(room_id),
+            envelope.pack("E", 0, 0, events.read(room_id, user, seq)),
+        )
+
+    async def member_added(self, room: Room, user_id: int) -> None:
+        """Tell the room's followers, then the new member's own connections."""
+        payload = events.room(room)
+        await self.bus.publish(
+            envelope.room_channel(room.id), envelope.pack("A", 0, user_id, payload)
+        )
+        await self.bus.publish(
+            envelope.user_channel(user_id), envelope.pack("J", room.id, 0, payload)
+        )
+
+    async def room_created(self, room: Room) -> None:
+        payload = events.room(room)
+        for member in room.members:
+            await self.bus.publish(
+                envelope.user_channel(member.id), envelope.pack("J", room.id, 0, payload)
+            )
+
+    async def member_left(self, room: Room, user_id: int) -> None:
+        await self.bus.publish(
+            envelope.room_channel(room.id), envelope.pack("L", 0, user_id, events.room(room))
+        )
+
+    async def _publish_presence(self, user: User, *, online: bool) -> None:
+        await self.bus.publish(
+            envelope.PRESENCE,
+            envelope.pack("P", user.id, int(online), events.presence(user, online)),
+        )
+
+    # housekeeping
+
+    def _spawn(self, work: Awaitable[None]) -> None:
+        task = asyncio.ensure_future(self._quietly(work))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    @staticmethod
+    async def _quietly(work: Awaitable[None]) -> None:
+        try:
+            await work
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            logger.exception("background gateway task failed")
+
+
+def _channel_id(channel: str) -> int:
+    return int(channel.rsplit(".", 1)[1])

@@ -1,0 +1,42 @@
+"""Store first, then publish: the path when there is no Kafka."""
+
+from __future__ import annotations
+
+import logging
+
+from sqlalchemy.exc import SQLAlchemyError
+
+from parley.bus import Bus
+from parley.log.base import Unavailable
+from parley.log.publish import publish_stored
+from parley.models import Draft, Message
+from parley.store import Store
+
+logger = logging.getLogger(__name__)
+
+
+class DirectLog:
+    def __init__(self, store: Store, bus: Bus) -> None:
+        self._store = store
+        self._bus = bus
+
+    async def start(self) -> None:
+        return None
+
+    async def close(self) -> None:
+        return None
+
+    async def append(self, draft: Draft) -> Message:
+        try:
+            message = await self._store.append(draft)
+        except (SQLAlchemyError, OSError) as exc:
+            logger.warning("store unavailable, send refused: %s", exc)
+            raise Unavailable("the message store is unavailable") from exc
+        try:
+            await publish_stored(self._bus, message)
+        except Exception as exc:
+            logger.warning("message %s stored but not published: %s", message.id, exc)
+        return message
+
+    async def ping(self) -> None:
+        await self._store.ping()

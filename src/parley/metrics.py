@@ -1,0 +1,50 @@
+"""Prometheus metrics, one registry per app so several servers can share a process (tests).
+
+Figures the hot path already keeps (open connections, frames written) are read
+at scrape time by a collector instead of being counted again per frame.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+
+from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+
+
+class _Live(Collector):
+    def __init__(self, connections: Callable[[], int], frames_out: Callable[[], int]) -> None:
+        self._connections = connections
+        self._frames_out = frames_out
+
+    def collect(self) -> Iterator[Metric]:
+        yield GaugeMetricFamily(
+            "parley_connections",
+            "Open authenticated WebSocket connections",
+            value=self._connections(),
+        )
+        yield CounterMetricFamily(
+            "parley_frames_out", "WebSocket frames sent to clients", value=self._frames_out()
+        )
+
+
+class Metrics:
+    def __init__(self, connections: Callable[[], int], frames_out: Callable[[], int]) -> None:
+        self.registry = CollectorRegistry()
+        self.registry.register(_Live(connections, frames_out))
+        self.frames_in = Counter(
+            "parley_frames_in", "WebSocket frames received from clients", registry=self.registry
+        )
+        self.messages_stored = Counter(
+            "parley_messages_stored", "Messages accepted and made durable", registry=self.registry
+        )
+        self.send_errors = Counter(
+            "parley_send_errors", "Sends refused, by error code", ["code"], registry=self.registry
+        )
+        self.ack_latency = Histogram(
+            "parley_send_to_ack_seconds",
+            "Time from receiving a send to its durable ack",
+            buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+            registry=self.registry,
+        )

@@ -1,0 +1,61 @@
+"""Server events, encoded to JSON bytes once so a broadcast reuses the same bytes."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import orjson
+
+from parley.models import JSON, Message, Room, User
+from parley.protocol.errors import ErrorCode
+
+
+def encode(event: JSON) -> bytes:
+    return orjson.dumps(event)
+
+
+def ready(user: User, online: Iterable[int]) -> bytes:
+    return encode({"type": "ready", "user": user.to_json(), "online": [str(u) for u in online]})
+
+
+def message(msg: Message) -> bytes:
+    return encode({"type": "message", "message": msg.to_json()})
+
+
+def ack(msg: Message, client_id: str) -> bytes:
+    return encode({"type": "ack", "client_id": client_id, "message": msg.to_json()})
+
+
+def resumed(incomplete: Iterable[int]) -> bytes:
+    return encode({"type": "resumed", "incomplete": [str(r) for r in incomplete]})
+
+
+def typing(room_id: int, user: User) -> bytes:
+    return encode({"type": "typing", "room": str(room_id), "user": user.to_json()})
+
+
+def read(room_id: int, user: User, seq: int) -> bytes:
+    return encode({"type": "read", "room": str(room_id), "user": user.to_json(), "seq": seq})
+
+
+def presence(user: User, online: bool) -> bytes:
+    status = "online" if online else "offline"
+    return encode({"type": "presence", "user": user.to_json(), "status": status})
+
+
+def room(value: Room) -> bytes:
+    return encode({"type": "room", "room": value.to_json()})
+
+
+def left(room_id: int) -> bytes:
+    return encode({"type": "left", "room": str(room_id)})
+
+
+def error(code: ErrorCode, text: str, client_id: str | None = None) -> bytes:
+    event: JSON = {"type": "error", "code": code, "message": text}
+    if client_id is not None:
+        event["client_id"] = client_id
+    return encode(event)
+
+
+PONG = encode({"type": "pong"})

@@ -1,0 +1,588 @@
+"""``Store`` on SQLAlchemy Core: one set of queries for SQLite and PostgreSQL.
+
+Per-room sequence numbers come from ``UPDATE rooms SET last_seq = last_seq + n
+... RETURNING last_seq``: on PostgreSQL that statement takes the room's row lock
+until commit, on SQLite the database write lock, so concurrent writers to one
+room get contiguous, non-overlapping ranges without a separate lock table.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import defaultdict
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from typing import Any
+
+from sqlalchemy import and_, event, func, select, tuple_
+from sqlalchemy.engine import Row
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+
+from parley.models import Draft, Message, Room, RoomKind, User, now_micros
+from parley.store.base import NotMember, RefreshUse, UsernameTaken
+from parley.store.schema import members, messages, refresh_tokens, rooms, users
+
+
+def _user(row: Row[Any, Any, Any, Any] | Row[Any], prefix: str = "") -> User:
+    mapping = row._mapping
+    return User(
+        id=mapping[f"{prefix}id"],
+        username=mapping[f"{prefix}username"],
+        display_name=mapping[f"{prefix}display_name"],
+    )
+
+
+_SENDER = (
+    users.c.id.label("sender_id_"),
+    users.c.username.label("sender_username"),
+    users.c.display_name.label("sender_display_name"),
+)
+_MESSAGE_COLUMNS = (
+    messages.c.id,
+    messages.c.room_id,
+    messages.c.seq,
+    messages.c.body,
+    messages.c.client_id,
+    messages.c.created_at,
+    *_SENDER,
+)
+
+
+def _message(row: Row[Any]) -> Message:
+    m = row._mapping
+    sender = User(
+        id=m["sender_id_"], username=m["sender_username"], display_name=m["sender_display_name"]
+    )
+    return Message(
+        id=m["id"],
+        room_id=m["room_id"],
+        seq=m["seq"],
+        sender=sender,
+        body=m["body"],
+        created_at=m["created_at"],
+        client_id=m["client_id"],
+    )
+
+
+def _message_query() -> Any:
+    return select(*_MESSAGE_COLUMNS).join(users, users.c.id == messages.c.sender_id)
+
+
+class SqlStore:
+    def __init__(self, url: str, *, pool_size: int = 10) -> None:
+        self.sqlite = url.startswith("sqlite")
+        self.engine: AsyncEngine = (
+            create_async_engine(url)
+            if self.sqlite
+            else create_async_engine(
+                url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True
+            )
+        )
+        # SQLite allows one writer; queueing here beats spinning on SQLITE_BUSY.
+        self._write_lock = asyncio.Lock() if self.sqlite else None
+        if self.sqlite:
+            event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
+
+    async def close(self) -> None:
+        await self.engine.dispose()
+
+    async def ping(self) -> None:
+        async with self.engine.connect() as conn:
+            await conn.execute(select(1))
+
+    @asynccontextmanager
+    async def _write(self) -> AsyncIterator[AsyncConnection]:
+        if self._write_lock is None:
+            async with self.engine.begin() as conn:
+                yield conn
+            return
+        async with self._write_lock, self.engine.begin() as conn:
+            yield conn
+
+    # users
+
+    async def create_user(self, username: str, display_name: str, password_hash: str) -> User:
+        try:
+            async with self._write() as conn:
+                result = await conn.execute(
+                    users.insert()
+                    .values(
+                        username=username,
+                        display_name=display_name,
+                        password_hash=password_hash,
+                        created_at=now_micros(),
+                    )
+                    .returning(users.c.id)
+                )
+                user_id = result.scalar_one()
+        except IntegrityError:
+            raise UsernameTaken(username) from None
+        return User(id=user_id, username=username, display_name=display_name)
+
+    async def credentials(self, username: str) -> tuple[User, str] | None:
+        async with self.engine.connect() as conn:
+            row = (await conn.execute(select(users).where(users.c.username == username))).first()
+        return None if row is None else (_user(row), row.password_hash)
+
+    async def user(self, user_id: int) -> User | None:
+        async with self.engine.connect() as conn:
+            row = (await conn.execute(select(users).where(users.c.id == user_id))).first()
+        return None if row is None else _user(row)
+
+    async def users_named(self, usernames: Sequence[str]) -> list[User]:
+        async with self.engine.connect() as conn:
+            rows = await conn.execute(select(users).where(users.c.username.in_(list(usernames))))
+            return [_user(r) for r in rows]
+
+    async def search_users(self, prefix: str, limit: int) -> list[User]:
+        escaped = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        async with self.engine.connect() as conn:
+            rows = await conn.execute(
+                select(users)
+                .where(users.c.username.like(escaped + "%", escape="\\"))
+                .order_by(users.c.username)
+                .limit(limit)
+            )
+            return [_user(r) for r in rows]
+
+    # refresh tokens
+
+    async def add_refresh_token(
+        self, token_hash: str, family: str, user_id: int, expires_at: int
+    ) -> None:
+        async with self._write() as conn:
+            await conn.execute(
+                refresh_tokens.insert().values(
+                    token_hash=token_hash,
+                    family=family,
+                    user_id=user_id,
+                    created_at=now_micros(),
+                    expires_at=expires_at,
+                )
+            )
+
+    async def use_refresh_token(self, token_hash: str, now: int) -> RefreshUse:
+        t = refresh_tokens.c
+        async with self._write() as conn:
+            claimed = (
+                await conn.execute(
+                    refresh_tokens.update()
+                    .where(
+                        t.token_hash == token_hash,
+                        t.used_at.is_(None),
+                        t.revoked_at.is_(None),
+                        t.expires_at > now,
+                    )
+                    .values(used_at=now)
+                    .returning(t.user_id, t.family)
+                )
+            ).first()
+            if claimed is not None:
+                return RefreshUse("ok", claimed.user_id, claimed.family)
+            row = (
+                await conn.execute(
+                    select(t.used_at, t.revoked_at, t.family).where(t.token_hash == token_hash)
+                )
+            ).first()
+            if row is not None and row.used_at is not None and row.revoked_at is None:
+                # A rotated token came back: someone holds a stolen copy.
+                await conn.execute(
+                    refresh_tokens.update()
+                    .where(t.family == row.family, t.revoked_at.is_(None))
+                    .values(revoked_at=now)
+                )
+                return RefreshUse("reused", family=row.family)
+        return RefreshUse("invalid")
+
+    async def revoke_family(self, family: str, now: int) -> None:
+        t = refresh_tokens.c
+        async with self._write() as conn:
+            await conn.execute(
+                refresh_tokens.update()
+                .where(t.family == family, t.revoked_at.is_(None))
+                .values(revoked_at=now)
+            )
+
+    # rooms and members
+
+    async def create_group(self, name: str, member_ids: Sequence[int]) -> int:
+        now = now_micros()
+        async with self._write() as conn:
+            room_id: int = (
+                await conn.execute(
+                    rooms.insert()
+                    .values(kind="group", name=name, last_activity_at=now, created_at=now)
+                    .returning(rooms.c.id)
+                )
+            ).scalar_one()
+            await conn.execute(
+                members.insert(),
+                [
+                    {"room_id": room_id, "user_id": uid, "joined_at": now}
+                    for uid in dict.fromkeys(member_ids)
+                ],
+            )
+        return room_id
+
+    async def direct_room(self, a: int, b: int) -> tuple[int, bool]:
+        key = f"{min(a, b)}:{max(a, b)}"
+        existing = await self._direct_room_id(key)
+        if existing is not None:
+            return existing, False
+        now = now_micros()
+        try:
+            async with self._write() as conn:
+                room_id: int = (
+                    await conn.execute(
+                        rooms.insert()
+                        .values(kind="direct", direct_key=key, last_activity_at=now, created_at=now)
+                        .returning(rooms.c.id)
+                    )
+                ).scalar_one()
+                await conn.execute(
+                    members.insert(),
+                    [
+                        {"room_id": room_id, "user_id": uid, "joined_at": now}
+                        for uid in dict.fromkeys((a, b))
+                    ],
+                )
+        except IntegrityError:
+            # Both users opened the conversation at once; the other insert won.
+            found = await self._direct_room_id(key)
+            assert found is not None
+            return found, False
+        return room_id, True
+
+    async def _direct_room_id(self, key: str) -> int | None:
+        async with self.engine.connect() as conn:
+            found: int | None = (
+                await conn.execute(select(rooms.c.id).where(rooms.c.direct_key == key))
+            ).scalar()
+        return found
+
+    async def add_member(self, room_id: int, actor_id: int, user_id: int) -> bool:
+        async with self._write() as conn:
+            if not await _is_member(conn, room_id, actor_id):
+                raise NotMember
+            if await _is_member(conn, room_id, user_id):
+                return False
+            last_seq = (
+                await conn.execute(select(rooms.c.last_seq).where(rooms.c.id == room_id))
+            ).scalar_one()
+            # A new member starts with the history marked read, not hundreds unread.
+            await conn.execute(
+                members.insert().values(
+                    room_id=room_id, user_id=user_id, joined_at=now_micros(), last_read_seq=last_seq
+                )
+            )
+        return True
+
+    async def remove_member(self, room_id: int, user_id: int) -> None:
+        async with self._write() as conn:
+            result = await conn.execute(
+                members.delete().where(members.c.room_id == room_id, members.c.user_id == user_id)
+            )
+            if result.rowcount == 0:
+                raise NotMember
+
+    async def room(self, room_id: int, viewer_id: int) -> Room | None:
+        found = await self._rooms(viewer_id, room_id)
+        return found[0] if found else None
+
+    async def rooms(self, viewer_id: int) -> list[Room]:
+        return await self._rooms(viewer_id, None)
+
+    async def _rooms(self, viewer_id: int, only: int | None) -> list[Room]:
+        query = (
+            select(rooms, members.c.last_read_seq)
+            .join(members, members.c.room_id == rooms.c.id)
+            .where(members.c.user_id == viewer_id)
+            .order_by(rooms.c.last_activity_at.desc(), rooms.c.id.desc())
+        )
+        if only is not None:
+            query = query.where(rooms.c.id == only)
+        async with self.engine.connect() as conn:
+            heads = (await conn.execute(query)).all()
+            if not heads:
+                return []
+            ids = [h.id for h in heads]
+            roster: dict[int, list[User]] = defaultdict(list)
+            for row in await conn.execute(
+                select(members.c.room_id, users.c.id, users.c.username, users.c.display_name)
+                .join(users, users.c.id == members.c.user_id)
+                .where(members.c.room_id.in_(ids))
+                .order_by(members.c.room_id, users.c.username)
+            ):
+                roster[row.room_id].append(_user(row))
+            latest = {
+                msg.room_id: msg
+                for msg in map(
+                    _message,
+                    await conn.execute(
+                        _message_query()
+                        .join(
+                            rooms,
+                            and_(
+                                rooms.c.id == messages.c.room_id, rooms.c.last_seq == messages.c.seq
+                            ),
+                        )
+                        .where(rooms.c.id.in_(ids))
+                    ),
+                )
+            }
+        return [
+            Room(
+                id=h.id,
+                kind=_kind(h.kind),
+                name=h.name,
+                members=tuple(roster[h.id]),
+                last_seq=h.last_seq,
+                unread=max(0, h.last_seq - h.last_read_seq),
+                last_message=latest.get(h.id),
+            )
+            for h in heads
+        ]
+
+    async def is_member(self, room_id: int, user_id: int) -> bool:
+        async with self.engine.connect() as conn:
+            return await _is_member(conn, room_id, user_id)
+
+    async def room_ids(self, user_id: int) -> list[int]:
+        async with self.engine.connect() as conn:
+            return list(
+                (
+                    await conn.execute(
+                        select(members.c.room_id).where(members.c.user_id == user_id)
+                    )
+                ).scalars()
+            )
+
+    async def members_of(self, room_ids: Sequence[int]) -> dict[int, list[int]]:
+        found: dict[int, list[int]] = defaultdict(list)
+        if not room_ids:
+            return found
+        async with self.engine.connect() as conn:
+            for row in await conn.execute(
+                select(members.c.room_id, members.c.user_id).where(
+                    members.c.room_id.in_(list(room_ids))
+                )
+            ):
+                found[row.room_id].append(row.user_id)
+        return found
+
+    async def last_seqs(self, room_ids: Sequence[int]) -> dict[int, int]:
+        if not room_ids:
+            return {}
+        async with self.engine.connect() as conn:
+            rows = await conn.execute(
+                select(rooms.c.id, rooms.c.last_seq).where(rooms.c.id.in_(list(room_ids)))
+            )
+            return {r.id: r.last_seq for r in rows}
+
+    # messages
+
+    async def append(self, draft: Draft) -> Message:
+        (stored,) = await self.append_many([draft])
+        if stored is None:
+            raise NotMember
+        return stored
+
+    async def append_many(self, drafts: Sequence[Draft]) -> list[Message | None]:
+        """Store drafts in order; a retried client_id returns the original message.
+
+        Returns None in place of a draft whose sender is not a member of its room.
+        """
+        if not drafts:
+            return []
+        async with self._write() as conn:
+            return await _append_many(conn, drafts)
+
+    async def page(
+        self, room_id: int, *, before: int | None, after: int | None, limit: int
+    ) -> tuple[list[Message], bool]:
+        query = _message_query().where(messages.c.room_id == room_id).limit(limit + 1)
+        if after is not None:
+            query = query.where(messages.c.seq > after).order_by(messages.c.seq)
+        else:
+            if before is not None:
+                query = query.where(messages.c.seq < before)
+            query = query.order_by(messages.c.seq.desc())
+        async with self.engine.connect() as conn:
+            found = [_message(r) for r in await conn.execute(query)]
+        has_more = len(found) > limit
+        found = found[:limit]
+        if after is None:
+            found.reverse()
+        return found, has_more
+
+    async def between(self, room_id: int, after: int, until: int) -> list[Message]:
+        async with self.engine.connect() as conn:
+            rows = await conn.execute(
+                _message_query()
+                .where(
+                    messages.c.room_id == room_id, messages.c.seq > after, messages.c.seq <= until
+                )
+                .order_by(messages.c.seq)
+            )
+            return [_message(r) for r in rows]
+
+    async def mark_read(self, room_id: int, user_id: int, seq: int) -> int | None:
+        async with self._write() as conn:
+            row = (
+                await conn.execute(
+                    select(members.c.last_read_seq, rooms.c.last_seq)
+                    .join(rooms, rooms.c.id == members.c.room_id)
+                    .where(members.c.room_id == room_id, members.c.user_id == user_id)
+                )
+            ).first()
+            if row is None:
+                raise NotMember
+            target: int = min(seq, int(row.last_seq))
+            if target <= row.last_read_seq:
+                return None
+            await conn.execute(
+                members.update()
+                .where(members.c.room_id == room_id, members.c.user_id == user_id)
+                .values(last_read_seq=target)
+            )
+        return target
+
+
+async def _is_member(conn: AsyncConnection, room_id: int, user_id: int) -> bool:
+    found = (
+        await conn.execute(
+            select(members.c.user_id).where(
+                members.c.room_id == room_id, members.c.user_id == user_id
+            )
+        )
+    ).first()
+    return found is not None
+
+
+async def _append_many(conn: AsyncConnection, drafts: Sequence[Draft]) -> list[Message | None]:
+    room_ids = sorted({d.room_id for d in drafts})
+    sender_ids = {d.sender.id for d in drafts}
+    membership = set(
+        (
+            await conn.execute(
+                select(members.c.room_id, members.c.user_id).where(
+                    members.c.room_id.in_(room_ids), members.c.user_id.in_(sender_ids)
+                )
+            )
+        ).tuples()
+    )
+
+    keys = {(d.room_id, d.sender.id, d.client_id) for d in drafts if d.client_id is not None}
+    originals: dict[tuple[int, int, str | None], Message] = {}
+    if keys:
+        for row in await conn.execute(
+            _message_query().where(
+                tuple_(messages.c.room_id, messages.c.sender_id, messages.c.client_id).in_(keys)
+            )
+        ):
+            msg = _message(row)
+            originals[(msg.room_id, msg.sender.id, msg.client_id)] = msg
+
+    fresh: list[int] = []
+    seen: set[tuple[int, int, str | None]] = set()
+    for i, d in enumerate(drafts):
+        key = (d.room_id, d.sender.id, d.client_id)
+        if (d.room_id, d.sender.id) not in membership or key in originals or key in seen:
+            continue
+        if d.client_id is not None:
+            seen.add(key)
+        fresh.append(i)
+
+    per_room: dict[int, list[int]] = defaultdict(list)
+    for i in fresh:
+        per_room[drafts[i].room_id].append(i)
+    seqs: dict[int, int] = {}
+    # Rooms in id order, so two batches never wait on each other's row locks in a cycle.
+    for room_id in sorted(per_room):
+        indices = per_room[room_id]
+        latest = max(drafts[i].created_at for i in indices)
+        greatest = func.max if conn.dialect.name == "sqlite" else func.greatest
+        last = (
+            await conn.execute(
+                rooms.update()
+                .where(rooms.c.id == room_id)
+                .values(
+                    last_seq=rooms.c.last_seq + len(indices),
+                    last_activity_at=greatest(rooms.c.last_activity_at, latest),
+                )
+                .returning(rooms.c.last_seq)
+            )
+        ).scalar_one()
+        for offset, i in enumerate(indices):
+            seqs[i] = last - len(indices) + 1 + offset
+
+    stored: dict[int, Message] = {}
+    if fresh:
+        result = await conn.execute(
+            messages.insert().returning(messages.c.id, sort_by_parameter_order=True),
+            [
+                {
+                    "room_id": drafts[i].room_id,
+                    "seq": seqs[i],
+                    "sender_id": drafts[i].sender.id,
+                    "body": drafts[i].body,
+                    "client_id": drafts[i].client_id,
+                    "created_at": drafts[i].created_at,
+                }
+                for i in fresh
+            ],
+        )
+        for row, i in zip(result.all(), fresh, strict=True):
+            d = drafts[i]
+            stored[i] = Message(
+                id=row.id,
+                room_id=d.room_id,
+                seq=seqs[i],
+                sender=d.sender,
+                body=d.body,
+                created_at=d.created_at,
+                client_id=d.client_id,
+            )
+        # Sending marks the room read up to your own message.
+        read_up_to: dict[tuple[int, int], int] = {}
+        for msg in stored.values():
+            key2 = (msg.room_id, msg.sender.id)
+            read_up_to[key2] = max(read_up_to.get(key2, 0), msg.seq)
+        for (room_id, user_id), seq in read_up_to.items():
+            await conn.execute(
+                members.update()
+                .where(
+                    members.c.room_id == room_id,
+                    members.c.user_id == user_id,
+                    members.c.last_read_seq < seq,
+                )
+                .values(last_read_seq=seq)
+            )
+
+    first_of: dict[tuple[int, int, str | None], Message] = dict(originals)
+    for msg in stored.values():
+        if msg.client_id is not None:
+            first_of[(msg.room_id, msg.sender.id, msg.client_id)] = msg
+    out: list[Message | None] = []
+    for i, d in enumerate(drafts):
+        if i in stored:
+            out.append(stored[i])
+        elif d.client_id is not None:
+            out.append(first_of.get((d.room_id, d.sender.id, d.client_id)))
+        else:
+            out.append(None)
+    return out
+
+
+def _kind(value: str) -> RoomKind:
+    return "direct" if value == "direct" else "group"
+
+
+def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+    cursor = dbapi_conn.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=FULL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=5000")
+    cursor.close()

@@ -1,0 +1,47 @@
+"""Fixtures shared by every suite: a real server process and signed-in clients."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+
+import aiohttp
+import pytest
+
+from tests.support.client import Client
+from tests.support.server import ServerProcess
+
+
+@pytest.fixture(scope="session")
+async def server(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[ServerProcess]:
+    """One embedded-mode server shared by the tests that do not restart it."""
+    proc = ServerProcess(tmp_path_factory.mktemp("server"))
+    await proc.start()
+    yield proc
+    await proc.stop()
+
+
+@pytest.fixture
+async def fresh_server(tmp_path: Path) -> AsyncIterator[ServerProcess]:
+    """A server of the test's own, for tests that restart it or need other settings."""
+    proc = ServerProcess(tmp_path / "server")
+    await proc.start()
+    yield proc
+    await proc.stop()
+
+
+@pytest.fixture
+async def http() -> AsyncIterator[aiohttp.ClientSession]:
+    async with aiohttp.ClientSession() as session:
+        yield session
+
+
+UserFactory = Callable[..., Awaitable[Client]]
+
+
+@pytest.fixture
+def new_user(http: aiohttp.ClientSession, server: ServerProcess) -> UserFactory:
+    async def make(base_url: str | None = None) -> Client:
+        return await Client(http, base_url or server.url).register()
+
+    return make

@@ -1,0 +1,103 @@
+"""Runs the real ``parley serve`` in a subprocess on a free port, for integration tests."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+import socket
+import sys
+from pathlib import Path
+
+import aiohttp
+
+# Cheap password hashing: tests register hundreds of users; argon2 defaults are the
+# production cost and are exercised by the unit tests of the auth service.
+FAST_HASHING = {"PARLEY_ARGON2_TIME_COST": "1", "PARLEY_ARGON2_MEMORY_KIB": "64"}
+STARTUP_TIMEOUT = 30.0
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class ServerProcess:
+    """One gateway process; ``restart()`` keeps its port and its database."""
+
+    def __init__(
+        self, data_dir: Path, env: dict[str, str] | None = None, port: int | None = None
+    ) -> None:
+        self.data_dir = data_dir
+        self.port = port or free_port()
+        self.env = {
+            **os.environ,
+            **FAST_HASHING,
+            "PARLEY_DATA_DIR": str(data_dir),
+            "PARLEY_HOST": "127.0.0.1",
+            "PARLEY_PORT": str(self.port),
+            "PARLEY_LOG_LEVEL": os.environ.get("PARLEY_TEST_LOG_LEVEL", "WARNING"),
+            **(env or {}),
+        }
+        self.process: asyncio.subprocess.Process | None = None
+        self.log_path = data_dir / f"server-{self.port}.log"
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def ws_url(self) -> str:
+        return f"ws://127.0.0.1:{self.port}/ws"
+
+    async def start(self) -> None:
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        log = self.log_path.open("ab")
+        self.process = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "parley",
+            "serve",
+            env=self.env,
+            stdout=log,
+            stderr=log,
+            start_new_session=True,
+        )
+        log.close()
+        await self._wait_ready()
+
+    async def _wait_ready(self) -> None:
+        deadline = asyncio.get_running_loop().time() + STARTUP_TIMEOUT
+        async with aiohttp.ClientSession() as http:
+            while True:
+                assert self.process is not None
+                if self.process.returncode is not None:
+                    raise RuntimeError(f"server exited early:\n{self.log()}")
+                with contextlib.suppress(aiohttp.ClientError):
+                    async with http.get(self.url + "/healthz") as response:
+                        if response.status == 200:
+                            return
+                if asyncio.get_running_loop().time() > deadline:
+                    raise RuntimeError(f"server did not start:\n{self.log()}")
+                await asyncio.sleep(0.05)
+
+    async def stop(self, sig: int = signal.SIGTERM) -> int:
+        process, self.process = self.process, None
+        if process is None or process.returncode is not None:
+            return 0 if process is None else process.returncode or 0
+        with contextlib.suppress(ProcessLookupError):
+            process.send_signal(sig)
+        try:
+            return await asyncio.wait_for(process.wait(), 15)
+        except TimeoutError:
+            process.kill()
+            return await process.wait()
+
+    async def restart(self) -> None:
+        await self.stop()
+        await self.start()
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")[-4000:] if self.log_path.exists() else ""

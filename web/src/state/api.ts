@@ -1,0 +1,185 @@
+import type { AuthResponse, Message, MessagePage, Room, User } from './types';
+import type { RefreshOutcome, TokenManager } from './tokens';
+
+export type FetchLike = (input: string, init?: RequestInit) => Promise<Response>;
+
+/** An HTTP error with the API's `{"error": {"code", "message"}}` body decoded. */
+export class ApiError extends Error {
+  readonly status: number;
+  readonly code: string;
+  constructor(status: number, code: string, message: string) {
+    super(message);
+    this.name = 'ApiError';
+    this.status = status;
+    this.code = code;
+  }
+}
+
+/** Network failure (no HTTP response at all). */
+export class NetworkError extends Error {
+  constructor(message = 'network error') {
+    super(message);
+    this.name = 'NetworkError';
+  }
+}
+
+async function decodeError(res: Response): Promise<ApiError> {
+  let code = `http_${res.status}`;
+  let message = res.statusText || `HTTP ${res.status}`;
+  try {
+    const body = (await res.json()) as { error?: { code?: unknown; message?: unknown } };
+    if (body && typeof body.error === 'object' && body.error) {
+      if (typeof body.error.code === 'string') code = body.error.code;
+      if (typeof body.error.message === 'string') message = body.error.message;
+    }
+  } catch {
+    /* not JSON */
+  }
+  return new ApiError(res.status, code, message);
+}
+
+async function doFetch(fetchFn: FetchLike, url: string, init: RequestInit): Promise<Response> {
+  try {
+    return await fetchFn(url, init);
+  } catch (e) {
+    throw new NetworkError(e instanceof Error ? e.message : String(e));
+  }
+}
+
+/** POST /api/auth/refresh, shaped for TokenManager. */
+export function makeRefreshRequest(fetchFn: FetchLike, baseUrl = '') {
+  return async (refreshToken: string): Promise<RefreshOutcome> => {
+    const res = await doFetch(fetchFn, `${baseUrl}/api/auth/refresh`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ refresh_token: refreshToken }),
+    });
+    if (res.status === 401 || res.status === 403) return { kind: 'unauthorized' };
+    if (!res.ok) throw await decodeError(res);
+    return { kind: 'ok', auth: (await res.json()) as AuthResponse };
+  };
+}
+
+export interface HistoryQuery {
+  before?: number;
+  after?: number;
+  limit?: number;
+}
+
+export class ApiClient {
+  private readonly fetchFn: FetchLike;
+  private readonly tokens: TokenManager;
+  private readonly baseUrl: string;
+
+  constructor(options: { fetch: FetchLike; tokens: TokenManager; baseUrl?: string }) {
+    this.fetchFn = options.fetch;
+    this.tokens = options.tokens;
+    this.baseUrl = options.baseUrl ?? '';
+  }
+
+  /** Authenticated JSON request; on 401 refreshes once and retries once. */
+  async request<T>(method: string, path: string, body?: unknown): Promise<T> {
+    let token = await this.tokens.getAccessToken();
+    for (let attempt = 0; ; attempt++) {
+      const headers: Record<string, string> = { Authorization: `Bearer ${token}` };
+      const init: RequestInit = { method, headers };
+      if (body !== undefined) {
+        headers['Content-Type'] = 'application/json';
+        init.body = JSON.stringify(body);
+      }
+      const res = await doFetch(this.fetchFn, this.baseUrl + path, init);
+      if (res.status === 401 && attempt === 0) {
+        // Throws SessionExpiredError when the refresh itself is rejected.
+        token = await this.tokens.refresh(token);
+        continue;
+      }
+      if (!res.ok) throw await decodeError(res);
+      if (res.status === 204) return undefined as T;
+      const text = await res.text();
+      return (text ? JSON.parse(text) : undefined) as T;
+    }
+  }
+
+  private async anonymous<T>(path: string, body: unknown): Promise<T> {
+    const res = await doFetch(this.fetchFn, this.baseUrl + path, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify(body),
+    });
+    if (!res.ok) throw await decodeError(res);
+    if (res.status === 204) return undefined as T;
+    return (await res.json()) as T;
+  }
+
+  register(username: string, password: string, displayName?: string): Promise<AuthResponse> {
+    const body: Record<string, string> = { username, password };
+    if (displayName) body.display_name = displayName;
+    return this.anonymous('/api/auth/register', body);
+  }
+
+  login(username: string, password: string): Promise<AuthResponse> {
+    return this.anonymous('/api/auth/login', { username, password });
+  }
+
+  async logout(refreshToken: string): Promise<void> {
+    await this.anonymous('/api/auth/logout', { refresh_token: refreshToken });
+  }
+
+  me(): Promise<User> {
+    return this.request('GET', '/api/me');
+  }
+
+  async searchUsers(prefix: string): Promise<User[]> {
+    const r = await this.request<{ users: User[] }>(
+      'GET',
+      `/api/users?q=${encodeURIComponent(prefix)}`,
+    );
+    return r.users;
+  }
+
+  async listRooms(): Promise<Room[]> {
+    const r = await this.request<{ rooms: Room[] }>('GET', '/api/rooms');
+    return r.rooms;
+  }
+
+  getRoom(id: string): Promise<Room> {
+    return this.request('GET', `/api/rooms/${encodeURIComponent(id)}`);
+  }
+
+  createGroup(name: string, members: string[]): Promise<Room> {
+    return this.request('POST', '/api/rooms', { kind: 'group', name, members });
+  }
+
+  createDirect(username: string): Promise<Room> {
+    return this.request('POST', '/api/rooms', { kind: 'direct', members: [username] });
+  }
+
+  async addMember(roomId: string, username: string): Promise<Room | undefined> {
+    return this.request('POST', `/api/rooms/${encodeURIComponent(roomId)}/members`, {
+      username,
+    });
+  }
+
+  async leaveRoom(roomId: string): Promise<void> {
+    await this.request('DELETE', `/api/rooms/${encodeURIComponent(roomId)}/members/me`);
+  }
+
+  history(roomId: string, query: HistoryQuery = {}): Promise<MessagePage> {
+    const params = new URLSearchParams();
+    if (query.before !== undefined) params.set('before', String(query.before));
+    if (query.after !== undefined) params.set('after', String(query.after));
+    if (query.limit !== undefined) params.set('limit', String(query.limit));
+    const qs = params.toString();
+    return this.request(
+      'GET',
+      `/api/rooms/${encodeURIComponent(roomId)}/messages${qs ? `?${qs}` : ''}`,
+    );
+  }
+
+  postMessage(roomId: string, body: string, clientId?: string): Promise<Message> {
+    return this.request('POST', `/api/rooms/${encodeURIComponent(roomId)}/messages`, {
+      body,
+      client_id: clientId,
+    });
+  }
+}

@@ -1,0 +1,130 @@
+import type { Message, User } from './types';
+import type { PendingMessage } from './timeline';
+
+/** Up to two initials from a display name or username. */
+export function initials(user: Pick<User, 'display_name' | 'username'>): string {
+  const source = (user.display_name || user.username || '?').trim();
+  const words = source.split(/[\s._-]+/u).filter(Boolean);
+  const first = words[0] ?? source;
+  const pick = (w: string) => Array.from(w)[0] ?? '';
+  const letters = words.length >= 2 ? pick(first) + pick(words[words.length - 1]!) : pick(first);
+  return letters.toUpperCase() || '?';
+}
+
+/** A stable hue (0–359) per user id, for avatar backgrounds. */
+export function hueFor(id: string): number {
+  let h = 0;
+  for (let i = 0; i < id.length; i++) h = (h * 31 + id.charCodeAt(i)) >>> 0;
+  return h % 360;
+}
+
+function dayKey(d: Date): string {
+  return `${d.getFullYear()}-${d.getMonth() + 1}-${d.getDate()}`;
+}
+
+export function isSameDay(a: Date, b: Date): boolean {
+  return dayKey(a) === dayKey(b);
+}
+
+/** "Today", "Yesterday", "Monday, March 3", or with the year when not this year. */
+export function dayLabel(d: Date, now: Date): string {
+  if (isSameDay(d, now)) return 'Today';
+  const y = new Date(now);
+  y.setDate(now.getDate() - 1);
+  if (isSameDay(d, y)) return 'Yesterday';
+  const opts: Intl.DateTimeFormatOptions = { weekday: 'long', month: 'long', day: 'numeric' };
+  if (d.getFullYear() !== now.getFullYear()) opts.year = 'numeric';
+  return d.toLocaleDateString(undefined, opts);
+}
+
+export function timeLabel(d: Date): string {
+  return d.toLocaleTimeString(undefined, { hour: '2-digit', minute: '2-digit' });
+}
+
+/** Short relative stamp for the sidebar: time today, weekday this week, else date. */
+export function shortStamp(d: Date, now: Date): string {
+  if (isSameDay(d, now)) return timeLabel(d);
+  const diffDays = (now.getTime() - d.getTime()) / 86_400_000;
+  if (diffDays < 6) return d.toLocaleDateString(undefined, { weekday: 'short' });
+  if (d.getFullYear() === now.getFullYear()) {
+    return d.toLocaleDateString(undefined, { month: 'short', day: 'numeric' });
+  }
+  return d.toLocaleDateString(undefined, { year: 'numeric', month: 'short', day: 'numeric' });
+}
+
+export type Row =
+  | { kind: 'day'; key: string; label: string }
+  | { kind: 'unread'; key: string }
+  | {
+      kind: 'message';
+      key: string;
+      message: Message;
+      /** First of a run from the same sender: show avatar and name. */
+      head: boolean;
+      mine: boolean;
+    }
+  | { kind: 'pending'; key: string; pending: PendingMessage; sender: User | null; head: boolean };
+
+/** Messages from one sender within this many ms form one group. */
+export const GROUP_WINDOW_MS = 5 * 60_000;
+
+/**
+ * Turn a timeline into display rows: day separators, the "new messages"
+ * marker before `unreadFrom`, and head flags for grouping by sender.
+ */
+export function buildRows(
+  messages: readonly Message[],
+  pending: readonly PendingMessage[],
+  me: User | null,
+  unreadFrom: number | null,
+  now: Date,
+): Row[] {
+  const rows: Row[] = [];
+  let prevSender: string | null = null;
+  let prevTime = 0;
+  let prevDay: string | null = null;
+  const push = (senderId: string, at: Date): boolean => {
+    const day = dayKey(at);
+    let head = false;
+    if (day !== prevDay) {
+      rows.push({ kind: 'day', key: `day-${day}`, label: dayLabel(at, now) });
+      prevDay = day;
+      head = true;
+    }
+    if (senderId !== prevSender || at.getTime() - prevTime > GROUP_WINDOW_MS) head = true;
+    prevSender = senderId;
+    prevTime = at.getTime();
+    return head;
+  };
+  for (const m of messages) {
+    let forceHead = false;
+    if (unreadFrom !== null && m.seq === unreadFrom) {
+      rows.push({ kind: 'unread', key: 'unread-marker' });
+      forceHead = true;
+    }
+    const at = new Date(m.created_at);
+    const head = push(m.sender.id, at) || forceHead;
+    const mine = me !== null && m.sender.id === me.id;
+    rows.push({
+      kind: 'message',
+      // Own messages keep the key they had while pending, so the row is
+      // updated in place when the ack arrives instead of re-mounted.
+      key: mine && m.client_id ? `c-${m.client_id}` : `m-${m.seq}`,
+      message: m,
+      head,
+      mine,
+    });
+  }
+  for (const p of pending) {
+    const at = new Date(p.created_at);
+    const head = push(me?.id ?? '__me__', at);
+    rows.push({ kind: 'pending', key: `c-${p.client_id}`, pending: p, sender: me, head });
+  }
+  return rows;
+}
+
+/** One-line preview of a message body for the sidebar. */
+export function preview(body: string, max = 80): string {
+  const flat = body.replace(/\s+/g, ' ').trim();
+  return flat.length > max ? `${flat.slice(0, max - 1)}…` : flat;
+}
