@@ -53,10 +53,10 @@ cluster: env web
 	scripts/cluster
 
 bench: env
-	$(UV) run parley bench all
+	$(UV) run python -m bench all
 
 bench-report: env
-	$(UV) run parley bench report
+	$(UV) run python -m bench report
 
 clean:
 	rm -rf .venv web/dist web/node_modules .pytest_cache .mypy_cache .ruff_cache

@@ -1,4 +1,5 @@
 # shellcheck shell=bash
+# shellcheck disable=SC2034  # settings and *_NOTE results are read by scripts/services
 # Helpers for scripts/services: local PostgreSQL, Redis and Kafka (KRaft) for Parley.
 #
 # Everything listens on 127.0.0.1 only, on non-default ports, and keeps its data,
@@ -8,6 +9,7 @@
 # ---------------------------------------------------------------- settings
 SVC_REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 SVC_DIR="${PARLEY_SERVICES_DIR:-$SVC_REPO_ROOT/.parley/services}"
+[[ "$SVC_DIR" == /* ]] || SVC_DIR="$PWD/$SVC_DIR"
 SVC_CACHE_DIR="${PARLEY_CACHE_DIR:-${HOME:-/root}/.cache/parley}"
 SVC_TIMEOUT="${PARLEY_SERVICES_TIMEOUT:-60}"   # seconds to wait for one service to be ready
 
@@ -159,7 +161,7 @@ svc_missing_packages() {
                 ;;
         esac
     done
-    printf '%s\n' "${out[@]}"
+    ((${#out[@]} == 0)) || printf '%s\n' "${out[@]}"
 }
 
 # ================================================================= PostgreSQL
@@ -204,16 +206,19 @@ pg_resolve_data_dir() {
     fi
 }
 
-pg_running() {
-    [[ -f "$PG_DATA/postmaster.pid" ]] || return 1
-    pg_as_owner "$PG_BIN/pg_ctl" status -D "$PG_DATA" >/dev/null 2>&1
+# pg_pid: the postmaster's pid when it is alive (not a zombie, and really postgres).
+pg_pid() {
+    local pid
+    pid="$(svc_pidfile_pid "$PG_DATA/postmaster.pid")" || return 1
+    grep -qx 'postgres' "/proc/$pid/comm" 2>/dev/null || return 1
+    echo "$pid"
 }
+
+pg_running() { pg_pid >/dev/null; }
 
 pg_ready() {
-    "$PG_BIN/pg_isready" -q -h "$SVC_HOST" -p "$PG_PORT" -t 2 >/dev/null 2>&1
+    "$PG_BIN/pg_isready" -q -h "$SVC_HOST" -p "$PG_PORT" -U postgres -d postgres -t 2 >/dev/null 2>&1
 }
-
-pg_pid() { svc_pidfile_pid "$PG_DATA/postmaster.pid"; }
 
 pg_init() {
     [[ -f "$PG_DATA/PG_VERSION" ]] && return 0
@@ -282,11 +287,25 @@ pg_start() {
         svc_die "postgres: port $PG_PORT is already taken by another process $(svc_port_owner "$PG_PORT") — stop it or set PARLEY_POSTGRES_PORT"
     fi
     if ! pg_running; then
-        # A stale postmaster.pid (after a kill -9 / reboot) is handled by pg_ctl itself.
-        if ! pg_as_owner "$PG_BIN/pg_ctl" start -D "$PG_DATA" -l "$PG_LOG" -w -t "$SVC_TIMEOUT" -s >/dev/null 2>&1; then
+        # After a kill -9 the pid file is stale: remove it. The killed postmaster's
+        # children may still hold the old shared memory for a moment: retry a few times.
+        rm -f "$PG_DATA/postmaster.pid"
+        local attempt size
+        for attempt in 1 2 3 4 5 6 7 8 9 10; do
+            size="$(stat -c %s "$PG_LOG" 2>/dev/null || echo 0)"
+            # 8>&- 9>&-: the server must not inherit (and so hold) scripts/services' lock files
+            if pg_as_owner "$PG_BIN/pg_ctl" start -D "$PG_DATA" -l "$PG_LOG" -w -t "$SVC_TIMEOUT" -s \
+                >/dev/null 2>&1 8>&- 9>&-; then
+                break
+            fi
+            if ((attempt < 10)) && tail -c +"$((size + 1))" "$PG_LOG" 2>/dev/null \
+                | grep -qE 'shared memory block is still in use|lock file .* already exists'; then
+                sleep 0.5
+                continue
+            fi
             svc_tail "$PG_LOG"
             svc_die "postgres: could not start (data $PG_DATA, port $PG_PORT)"
-        fi
+        done
     fi
     local i
     for ((i = 0; i < SVC_TIMEOUT * 10; i++)); do
@@ -377,7 +396,7 @@ redis_start() {
             svc_die "redis: port $REDIS_PORT is already taken by another process $(svc_port_owner "$REDIS_PORT") — stop it or set PARLEY_REDIS_PORT"
         fi
         rm -f "$REDIS_PIDFILE"
-        if ! redis-server "$REDIS_CONF" >>"$REDIS_LOG" 2>&1; then
+        if ! redis-server "$REDIS_CONF" >>"$REDIS_LOG" 2>&1 8>&- 9>&-; then
             svc_tail "$REDIS_LOG"
             svc_die "redis: redis-server $REDIS_CONF failed"
         fi
@@ -460,7 +479,9 @@ EOF
         # The kafka poms bring log4j2 (api+core) and slf4j-api but no binding between
         # them (the release tarball adds it). Add the one matching those versions.
         local log4j slf4j binding
+        # shellcheck disable=SC2012
         log4j="$(cd "$libs.tmp" && ls log4j-core-*.jar 2>/dev/null | sed -E 's/^log4j-core-(.*)\.jar$/\1/' | head -n1)"
+        # shellcheck disable=SC2012
         slf4j="$(cd "$libs.tmp" && ls slf4j-api-*.jar 2>/dev/null | sed -E 's/^slf4j-api-(.*)\.jar$/\1/' | head -n1)"
         if ls "$libs.tmp"/slf4j-reload4j-*.jar "$libs.tmp"/log4j-slf4j*-impl-*.jar >/dev/null 2>&1; then
             binding=""
@@ -574,6 +595,10 @@ share.coordinator.state.topic.replication.factor=1
 share.coordinator.state.topic.min.isr=1
 group.initial.rebalance.delay.ms=0
 group.min.session.timeout.ms=1000
+# after a kill -9 the restarted broker must wait for its old registration to expire:
+# keep that short (defaults 9000/2000 ms) so a crashed broker is back in ~4 s
+broker.session.timeout.ms=3000
+broker.heartbeat.interval.ms=500
 num.network.threads=2
 num.io.threads=4
 num.recovery.threads.per.data.dir=1
@@ -604,7 +629,7 @@ EOF
 kafka_java_cmd() {
     # shellcheck disable=SC2206
     KAFKA_JAVA=(java $KAFKA_HEAP -XX:+UseG1GC -XX:MaxGCPauseMillis=20 -XX:InitiatingHeapOccupancyPercent=35
-        -XX:+ExplicitGCInvokesConcurrent -Djava.awt.headless=true
+        -XX:+ExplicitGCInvokesConcurrent -Djava.awt.headless=true -Djava.net.preferIPv4Stack=true
         "-Dlog4j2.configurationFile=$KAFKA_LOG4J" "-Dkafka.logs.dir=$KAFKA_HOME"
         -cp "$(kafka_libs_dir)/*")
 }
@@ -647,9 +672,10 @@ kafka_launch() {
     (
         cd "$KAFKA_HOME" || exit 1
         # own session (survives the caller's process group); the pid file holds java's pid
+        # shellcheck disable=SC2016
         exec setsid bash -c 'echo $$ >"$1"; shift; exec "$@"' _ "$KAFKA_PIDFILE" \
             "${KAFKA_JAVA[@]}" kafka.Kafka "$KAFKA_PROPS"
-    ) </dev/null >"$KAFKA_LOG" 2>&1 &
+    ) </dev/null >"$KAFKA_LOG" 2>&1 8>&- 9>&- &
     disown 2>/dev/null || true
     KAFKA_LAUNCHED=1
 }

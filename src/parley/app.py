@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from aiohttp import web
 
@@ -15,7 +16,7 @@ from parley.api import http, ops, static
 from parley.api.routes import Api
 from parley.auth import AuthService
 from parley.bus import Bus, MemoryBus
-from parley.config import Settings
+from parley.config import ConfigError, Settings
 from parley.gateway.connection import Flusher
 from parley.gateway.endpoint import Gateway
 from parley.gateway.hub import Hub
@@ -24,6 +25,9 @@ from parley.gateway.sending import SendPipeline
 from parley.log import DirectLog, MessageLog
 from parley.metrics import Metrics
 from parley.store import SqlStore, Store
+
+if TYPE_CHECKING:
+    from parley.bus.redis import RedisBus
 
 
 @dataclass
@@ -46,10 +50,40 @@ class Components:
 
 
 def components(settings: Settings) -> Components:
+    """Embedded: memory bus, local presence. Redis set: shared bus and cluster presence.
+
+    Kafka set: the Kafka log (its acks come back over Redis, so it needs Redis);
+    otherwise the direct log, which on PostgreSQL is the "no Kafka" cluster mode.
+    """
     store = SqlStore(settings.database_url)
     bus: Bus = MemoryBus()
     presence: Presence = LocalPresence()
+    redis_bus: RedisBus | None = None
+    if settings.redis_url:
+        # Imported here so the embedded default never loads the cluster clients.
+        from parley.bus.redis import RedisBus
+        from parley.gateway.redis_presence import RedisPresence
+
+        bus = redis_bus = RedisBus(settings.redis_url, name=f"parley-{settings.gateway_id}")
+        presence = RedisPresence(
+            settings.redis_url, settings.gateway_id, settings.presence_ttl_seconds, store, bus
+        )
     log: MessageLog = DirectLog(store, bus)
+    if settings.kafka_bootstrap:
+        if redis_bus is None:
+            raise ConfigError(
+                "PARLEY_KAFKA_BOOTSTRAP needs PARLEY_REDIS_URL: acks return over Redis"
+            )
+        from parley.log.kafka import KafkaLog
+
+        log = KafkaLog(
+            bootstrap=settings.kafka_bootstrap,
+            topic=settings.kafka_topic,
+            gateway_id=settings.gateway_id,
+            ack_timeout=settings.ack_timeout_seconds,
+            store=store,
+            acks=redis_bus,
+        )
     return Components(settings, store, bus, presence, log)
 
 

@@ -106,6 +106,23 @@ def _cmd_user_create(args: argparse.Namespace) -> None:
     asyncio.run(_create_user(settings, username, password, display))
 
 
+async def _persist(settings: Settings) -> None:
+    from parley.log.persister import Persister
+
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    await Persister(settings).run(stop)
+
+
+def _cmd_worker_persist(args: argparse.Namespace) -> None:
+    settings = Settings.from_env()
+    if not settings.kafka_bootstrap or not settings.redis_url:
+        raise SystemExit("error: the persister needs PARLEY_KAFKA_BOOTSTRAP and PARLEY_REDIS_URL")
+    _run(_persist(settings))
+
+
 def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(prog="parley", description=__doc__)
     sub = top.add_subparsers(dest="command", required=True)
@@ -115,8 +132,16 @@ def parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, help="port (PARLEY_PORT, default 8000; 0 = any)")
     serve.set_defaults(func=_cmd_serve)
 
+    sub.add_parser("bench", help="load generator and benchmarks (see bench/, docs/performance.md)")
     migrate = sub.add_parser("migrate", help="create or upgrade the database schema")
     migrate.set_defaults(func=_cmd_migrate)
+
+    worker = sub.add_parser("worker", help="run a background worker (cluster mode)")
+    workers = worker.add_subparsers(dest="worker", required=True)
+    persist = workers.add_parser(
+        "persist", help="store messages from Kafka in the database and announce them on Redis"
+    )
+    persist.set_defaults(func=_cmd_worker_persist)
 
     user = sub.add_parser("user", help="manage users").add_subparsers(dest="action", required=True)
     create = user.add_parser("create", help="create a user (password from stdin or prompt)")
@@ -127,7 +152,28 @@ def parser() -> argparse.ArgumentParser:
     return top
 
 
+def _bench(argv: list[str]) -> None:
+    """``parley bench ...`` runs the load generator of a source checkout (``python -m bench``)."""
+    import importlib
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    if (root / "bench" / "cli.py").exists() and str(root) not in sys.path:
+        sys.path.insert(0, str(root))
+    try:
+        bench = importlib.import_module("bench.cli")
+    except ImportError as exc:
+        raise SystemExit(
+            f"parley bench needs a source checkout and `uv sync --group bench`: {exc}"
+        ) from None
+    bench.main(argv)
+
+
 def main(argv: list[str] | None = None) -> None:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["bench"]:
+        _bench(argv[1:])
+        return
     args = parser().parse_args(argv)
     _setup_logging()
     try:

@@ -82,6 +82,7 @@ class Settings:
     redis_url: str | None = None
     kafka_bootstrap: str | None = None
     kafka_topic: str = "parley.messages"
+    kafka_group: str = "parley-persister"
     secret_key: str = field(default="", repr=False)
     web_dir: Path | None = None
     access_token_ttl: int = 900
@@ -120,6 +121,7 @@ class Settings:
             redis_url=env.get("PARLEY_REDIS_URL") or None,
             kafka_bootstrap=env.get("PARLEY_KAFKA_BOOTSTRAP") or None,
             kafka_topic=env.get("PARLEY_KAFKA_TOPIC", "parley.messages"),
+            kafka_group=env.get("PARLEY_KAFKA_GROUP", "parley-persister"),
             secret_key=_secret_key(data_dir, env),
             web_dir=web_dir,
             access_token_ttl=_int(env, "PARLEY_ACCESS_TOKEN_TTL", 900, 5, 86400),

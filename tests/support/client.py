@@ -59,7 +59,10 @@ class Socket:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
         while True:
-            frame = await self._read(max(0.01, deadline - loop.time()))
+            left = deadline - loop.time()
+            if left <= 0:
+                raise TimeoutError(f"no {kind} frame matching {match} within {timeout} s")
+            frame = await self._read(left)
             if fits(frame):
                 return frame
             self.backlog.append(frame)

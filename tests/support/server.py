@@ -24,6 +24,15 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def inherited_env() -> dict[str, str]:
+    """The test runner's environment without Parley settings.
+
+    ``make test`` exports the cluster services' PARLEY_* URLs for the cluster
+    suites; a server only uses them when a test passes them on explicitly.
+    """
+    return {k: v for k, v in os.environ.items() if not k.startswith("PARLEY_")}
+
+
 class ServerProcess:
     """One gateway process; ``restart()`` keeps its port and its database."""
 
@@ -33,7 +42,7 @@ class ServerProcess:
         self.data_dir = data_dir
         self.port = port or free_port()
         self.env = {
-            **os.environ,
+            **inherited_env(),
             **FAST_HASHING,
             "PARLEY_DATA_DIR": str(data_dir),
             "PARLEY_HOST": "127.0.0.1",

@@ -463,15 +463,16 @@ async def _is_member(conn: AsyncConnection, room_id: int, user_id: int) -> bool:
 async def _append_many(conn: AsyncConnection, drafts: Sequence[Draft]) -> list[Message | None]:
     room_ids = sorted({d.room_id for d in drafts})
     sender_ids = {d.sender.id for d in drafts}
-    membership = set(
-        (
+    membership = {
+        (row.room_id, row.user_id)
+        for row in (
             await conn.execute(
                 select(members.c.room_id, members.c.user_id).where(
                     members.c.room_id.in_(room_ids), members.c.user_id.in_(sender_ids)
                 )
             )
-        ).tuples()
-    )
+        )
+    }
 
     keys = {(d.room_id, d.sender.id, d.client_id) for d in drafts if d.client_id is not None}
     originals: dict[tuple[int, int, str | None], Message] = {}

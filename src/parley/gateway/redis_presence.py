@@ -1,0 +1,290 @@
+"""Cluster-wide presence: a user online on any gateway is online.
+
+Each gateway counts its own connections (``PresenceCounter``) and tells Redis
+only about a user's first local connection and last local disconnect. Redis
+holds, per gateway, the set of users it has, and per user, the set of gateways
+that have them; a sorted set of gateways scored by "alive until" says which of
+those gateways still count. A gateway renews its score every third of
+``PARLEY_PRESENCE_TTL`` (and re-states its whole user set at the same time, so a
+Redis restart or a failed update heals within one heartbeat).
+
+A gateway that dies stops renewing. From that moment ``online()`` no longer
+counts it anywhere (the check compares against Redis's own clock), and the
+next surviving gateway to beat claims the dead one atomically and announces
+``offline`` for its users who are not connected elsewhere.
+
+Every change and question is one Lua script, so "is anybody else still
+counting this user" is answered atomically across gateways, and all of them go
+through one lock in call order, so Redis sees this gateway's opens and closes
+in the order they happened.
+
+Keys (a single Redis, not Redis Cluster): ``parley:presence:gateways`` (ZSET
+gateway -> alive-until ms), ``parley:presence:gw:<gateway>`` (SET of user ids),
+``parley:presence:user:<user>`` (SET of gateway ids).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from redis.exceptions import RedisError
+
+from parley.bus.base import Bus
+from parley.bus.redis import command_client
+from parley.protocol import envelope, events
+from parley.protocol.presence import PresenceCounter
+from parley.store import Store
+
+logger = logging.getLogger(__name__)
+
+PREFIX = "parley:presence:"
+GATEWAY_SET_TTL_MS = 24 * 3600 * 1000
+"""A dead gateway's user set outlives it long enough for a survivor to reap it."""
+
+_COMMON = """
+local P = ARGV[1]
+local function now_ms()
+  local t = redis.call('TIME')
+  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end
+local function live(g, now)
+  local exp = redis.call('ZSCORE', P .. 'gateways', g)
+  return exp and tonumber(exp) > now
+end
+local function online_elsewhere(uid, gid, now)
+  for _, g in ipairs(redis.call('SMEMBERS', P .. 'user:' .. uid)) do
+    if g ~= gid and live(g, now) then return true end
+  end
+  return false
+end
+"""
+
+# ARGV: prefix, gateway, ttl_ms, user -> 1 when the user was online nowhere else
+_CONNECT = (
+    _COMMON
+    + """
+local now = now_ms()
+redis.call('ZADD', P .. 'gateways', now + tonumber(ARGV[3]), ARGV[2])
+redis.call('SADD', P .. 'gw:' .. ARGV[2], ARGV[4])
+redis.call('SADD', P .. 'user:' .. ARGV[4], ARGV[2])
+if online_elsewhere(ARGV[4], ARGV[2], now) then return 0 end
+return 1
+"""
+)
+
+# ARGV: prefix, gateway, user -> 1 when the user is now online nowhere
+_DISCONNECT = (
+    _COMMON
+    + """
+local now = now_ms()
+redis.call('SREM', P .. 'gw:' .. ARGV[2], ARGV[3])
+redis.call('SREM', P .. 'user:' .. ARGV[3], ARGV[2])
+if online_elsewhere(ARGV[3], ARGV[2], now) then return 0 end
+return 1
+"""
+)
+
+# ARGV: prefix, gateway, ttl_ms, set_ttl_ms, user... -> {users gone offline, users back online}
+_SYNC = (
+    _COMMON
+    + """
+local now = now_ms()
+local gid = ARGV[2]
+redis.call('ZADD', P .. 'gateways', now + tonumber(ARGV[3]), gid)
+local key = P .. 'gw:' .. gid
+local want = {}
+for i = 5, #ARGV do want[ARGV[i]] = true end
+local gone, back = {}, {}
+for _, u in ipairs(redis.call('SMEMBERS', key)) do
+  if not want[u] then
+    redis.call('SREM', key, u)
+    redis.call('SREM', P .. 'user:' .. u, gid)
+    if not online_elsewhere(u, gid, now) then table.insert(gone, u) end
+  end
+end
+for i = 5, #ARGV do
+  local u = ARGV[i]
+  redis.call('SADD', P .. 'user:' .. u, gid)
+  if redis.call('SADD', key, u) == 1 and not online_elsewhere(u, gid, now) then
+    table.insert(back, u)
+  end
+end
+redis.call('PEXPIRE', key, tonumber(ARGV[4]))
+return {gone, back}
+"""
+)
+
+# ARGV: prefix, gateway, only_self ('1': drop this gateway's own old entries) -> users gone
+_REAP = (
+    _COMMON
+    + """
+local now = now_ms()
+local dead
+if ARGV[3] == '1' then
+  dead = {ARGV[2]}
+else
+  dead = redis.call('ZRANGEBYSCORE', P .. 'gateways', '-inf', now)
+end
+local gone = {}
+for _, g in ipairs(dead) do
+  if ARGV[3] == '1' or g ~= ARGV[2] then
+    redis.call('ZREM', P .. 'gateways', g)
+    local key = P .. 'gw:' .. g
+    for _, u in ipairs(redis.call('SMEMBERS', key)) do
+      redis.call('SREM', P .. 'user:' .. u, g)
+      if not online_elsewhere(u, g, now) then table.insert(gone, u) end
+    end
+    redis.call('DEL', key)
+  end
+end
+return gone
+"""
+)
+
+# ARGV: prefix, user... -> the users some live gateway counts
+_ONLINE = (
+    _COMMON
+    + """
+local now = now_ms()
+local out = {}
+for i = 2, #ARGV do
+  if online_elsewhere(ARGV[i], '', now) then table.insert(out, ARGV[i]) end
+end
+return out
+"""
+)
+
+
+class RedisPresence:
+    def __init__(self, url: str, gateway_id: str, ttl_seconds: int, store: Store, bus: Bus) -> None:
+        self._redis = command_client(url)
+        self._gateway = gateway_id
+        self._ttl_ms = ttl_seconds * 1000
+        self._beat_every = ttl_seconds / 3
+        self._store = store
+        self._bus = bus
+        self._counter = PresenceCounter()
+        self._lock = asyncio.Lock()
+        self._connect = self._redis.register_script(_CONNECT)
+        self._disconnect = self._redis.register_script(_DISCONNECT)
+        self._sync = self._redis.register_script(_SYNC)
+        self._reap = self._redis.register_script(_REAP)
+        self._online = self._redis.register_script(_ONLINE)
+        self._heartbeat: asyncio.Task[None] | None = None
+        self._failing = False
+
+    async def start(self) -> None:
+        """Drop what a previous process with this gateway id left, then start beating."""
+        try:
+            gone = await self._call(self._reap, self._gateway, "1")
+            await self._announce(_ids(gone), online=False)
+            await self._beat()
+        except (RedisError, OSError) as exc:
+            logger.warning("presence: Redis unavailable at start (%s); retrying later", exc)
+        self._heartbeat = asyncio.ensure_future(self._run())
+
+    async def close(self) -> None:
+        """Leave the cluster cleanly: whoever is still counted here goes offline now."""
+        if self._heartbeat is not None:
+            self._heartbeat.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._heartbeat
+        try:
+            async with self._lock:
+                gone = await self._call(self._reap, self._gateway, "1")
+            await self._announce(_ids(gone), online=False)
+        except (RedisError, OSError) as exc:
+            logger.warning("presence: could not leave the cluster cleanly: %s", exc)
+        await self._redis.aclose()
+
+    async def connected(self, user_id: int) -> bool:
+        if not self._counter.opened(user_id):
+            return False
+        async with self._lock:
+            try:
+                result = await self._call(self._connect, self._gateway, self._ttl_ms, user_id)
+            except (RedisError, OSError) as exc:
+                self._note_failure(exc)
+                return False
+        return bool(result)
+
+    async def disconnected(self, user_id: int) -> bool:
+        if not self._counter.closed(user_id):
+            return False
+        async with self._lock:
+            try:
+                result = await self._call(self._disconnect, self._gateway, user_id)
+            except (RedisError, OSError) as exc:
+                self._note_failure(exc)
+                return False
+        return bool(result)
+
+    async def online(self, user_ids: Iterable[int]) -> set[int]:
+        wanted = set(user_ids)
+        local = {u for u in wanted if self._counter.online(u)}
+        remote = sorted(wanted - local)
+        if not remote:
+            return local
+        try:
+            found = await self._call(self._online, *remote)
+        except (RedisError, OSError) as exc:
+            self._note_failure(exc)
+            return local
+        return local | set(_ids(found))
+
+    # heartbeat
+
+    async def _run(self) -> None:
+        while True:
+            await asyncio.sleep(self._beat_every)
+            try:
+                await self._beat()
+                if self._failing:
+                    logger.warning("presence: Redis reachable again")
+                    self._failing = False
+            except (RedisError, OSError) as exc:
+                self._note_failure(exc)
+            except Exception:
+                logger.exception("presence heartbeat failed")
+
+    async def _beat(self) -> None:
+        """Renew this gateway, restate its users, and bury gateways that stopped beating."""
+        users = sorted(self._counter.users())  # the state at call time, see the module doc
+        async with self._lock:
+            gone, back = await self._call(
+                self._sync, self._gateway, self._ttl_ms, GATEWAY_SET_TTL_MS, *users
+            )
+            reaped = await self._call(self._reap, self._gateway, "0")
+        await self._announce(_ids(back), online=True)
+        await self._announce(_ids(gone) + _ids(reaped), online=False)
+
+    async def _announce(self, user_ids: Sequence[int], *, online: bool) -> None:
+        for user_id in dict.fromkeys(user_ids):
+            if online and not self._counter.online(user_id):
+                continue  # gone again since the heartbeat read the set
+            try:
+                user = await self._store.user(user_id)
+                if user is None:
+                    continue
+                await self._bus.publish(
+                    envelope.PRESENCE,
+                    envelope.pack("P", user.id, int(online), events.presence(user, online)),
+                )
+            except Exception as exc:
+                logger.warning("presence: could not announce user %s: %s", user_id, exc)
+
+    async def _call(self, script: Any, *args: object) -> Any:
+        return await script(args=[PREFIX, *args])
+
+    def _note_failure(self, exc: BaseException) -> None:
+        if not self._failing:
+            logger.warning("presence: Redis unavailable, counting locally: %s", exc)
+        self._failing = True
+
+
+def _ids(raw: Iterable[bytes | str | int]) -> list[int]:
+    return [int(x) for x in raw]

@@ -1,0 +1,261 @@
+"""The cluster log: a send is produced to Kafka and acked when the persister stored it.
+
+Path of one message: the gateway checks membership (so a non-member hears
+``not_found`` at once), produces the draft to the topic keyed by room (so one
+room's messages stay in one partition, in send order), then waits for the
+persister's ``K`` envelope on ``gateway.<this gateway>``. That envelope carries
+the stored message, so the ack a client gets is exactly what history returns.
+
+Failure is loud, never silent:
+
+* Kafka does not take the record within ``send_timeout`` → ``Unavailable`` at
+  once, and a breaker opens so further sends fail immediately (rather than each
+  waiting out the timeout) until a metadata probe reaches Kafka again. With an
+  idempotent producer a record that did enter the producer's buffer is retried
+  until Kafka takes it, so such a send may still be stored later; a retry with
+  the same client_id then finds it instead of storing it twice.
+* the ack does not come within ``PARLEY_ACK_TIMEOUT`` (PostgreSQL down, Redis
+  down, persister down) → ``Unavailable``. The record is in Kafka and will be
+  stored in order; the client's retry with the same client_id is acked with it.
+
+A send without a client_id (an HTTP POST may omit it) gets a generated one, so
+that a record replayed after a persister crash is still recognised as stored.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import secrets
+import time
+from typing import Protocol
+
+from aiokafka import AIOKafkaProducer
+from aiokafka.errors import KafkaError
+
+from parley.bus.base import Handler
+from parley.log.base import Unavailable
+from parley.log.records import decode_ack, encode_record
+from parley.models import Draft, Message
+from parley.protocol import envelope
+from parley.store import NotMember, Store
+
+logger = logging.getLogger(__name__)
+
+SEND_TIMEOUT = 2.0
+"""How long Kafka may take to acknowledge a record before the send is refused."""
+START_TIMEOUT = 10.0
+PROBE_TIMEOUT = 1.5
+PROBE_BACKOFF_MAX = 2.0
+MEMBER_CACHE_TTL = 30.0
+"""Membership answers reused without asking the store (the persister checks again)."""
+MEMBER_CACHE_SIZE = 50_000
+GENERATED_ID_PREFIX = "~"
+
+AckKey = tuple[int, int, str]
+
+
+class AckChannel(Protocol):
+    """The part of the Redis bus the log needs: a channel with a handler of its own."""
+
+    async def listen(self, channel: str, handler: Handler) -> None: ...
+
+
+def generated_client_id() -> str:
+    return GENERATED_ID_PREFIX + secrets.token_urlsafe(12)
+
+
+class KafkaLog:
+    def __init__(
+        self,
+        *,
+        bootstrap: str,
+        topic: str,
+        gateway_id: str,
+        ack_timeout: float,
+        store: Store,
+        acks: AckChannel,
+        send_timeout: float = SEND_TIMEOUT,
+    ) -> None:
+        self._bootstrap = bootstrap
+        self._topic = topic
+        self._gateway = gateway_id
+        self._ack_timeout = ack_timeout
+        self._send_timeout = min(send_timeout, ack_timeout)
+        self._store = store
+        self._acks = acks
+        self._producer: AIOKafkaProducer | None = None
+        self._down: str | None = "not started"
+        """Why sends are refused right now; None while Kafka takes records."""
+        self._recovery: asyncio.Task[None] | None = None
+        self._waiters: dict[AckKey, list[asyncio.Future[Message | None]]] = {}
+        self._members: dict[tuple[int, int], float] = {}
+
+    async def start(self) -> None:
+        await self._acks.listen(envelope.gateway_channel(self._gateway), self._on_ack)
+        try:
+            self._producer = await asyncio.wait_for(self._connect(), START_TIMEOUT)
+            self._down = None
+        except (KafkaError, OSError, TimeoutError) as exc:
+            logger.warning("Kafka unavailable at start (%s); sends are refused until it is", exc)
+            self._trip(f"Kafka unavailable: {exc}")
+
+    async def close(self) -> None:
+        if self._recovery is not None:
+            self._recovery.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._recovery
+        for waiters in self._waiters.values():
+            for fut in waiters:
+                if not fut.done():
+                    fut.set_exception(Unavailable("the gateway is shutting down"))
+        producer, self._producer = self._producer, None
+        if producer is not None:
+            try:
+                await asyncio.wait_for(producer.stop(), 5)
+            except (KafkaError, OSError, TimeoutError) as exc:
+                logger.warning("Kafka producer did not stop cleanly: %s", exc)
+
+    async def append(self, draft: Draft) -> Message:
+        await self._check_member(draft)
+        producer = self._producer
+        if producer is None or self._down is not None:
+            raise Unavailable(self._down or "Kafka unavailable")
+        client_id = draft.client_id or generated_client_id()
+        key = (draft.room_id, draft.sender.id, client_id)
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        waiter: asyncio.Future[Message | None] = loop.create_future()
+        self._waiters.setdefault(key, []).append(waiter)
+        try:
+            await self._produce(producer, draft, client_id)
+            remaining = self._ack_timeout - (loop.time() - started)
+            try:
+                message = await asyncio.wait_for(waiter, max(remaining, 0.001))
+            except TimeoutError:
+                raise Unavailable(
+                    "the message was not confirmed in time; retry with the same client_id"
+                ) from None
+        finally:
+            waiters = self._waiters.get(key)
+            if waiters is not None:
+                with contextlib.suppress(ValueError):
+                    waiters.remove(waiter)
+                if not waiters:
+                    del self._waiters[key]
+        if message is None:
+            self._members.pop((draft.room_id, draft.sender.id), None)
+            raise NotMember
+        return message
+
+    async def ping(self) -> None:
+        producer = self._producer
+        if producer is None or self._down is not None:
+            raise Unavailable(self._down or "Kafka unavailable")
+        try:
+            await asyncio.wait_for(producer.client.fetch_all_metadata(), PROBE_TIMEOUT)
+        except (KafkaError, OSError, TimeoutError) as exc:
+            raise Unavailable(f"Kafka unreachable: {exc!r}") from exc
+
+    # sending
+
+    async def _check_member(self, draft: Draft) -> None:
+        """Refuse non-members before producing; tolerate a store outage for known members.
+
+        Known members may keep sending while PostgreSQL is down: their records
+        wait in Kafka and are stored when it is back, which is the point of
+        having a log in front of the database.
+        """
+        key = (draft.room_id, draft.sender.id)
+        seen = self._members.get(key)
+        now = time.monotonic()
+        if seen is not None and now - seen < MEMBER_CACHE_TTL:
+            return
+        try:
+            member = await self._store.is_member(draft.room_id, draft.sender.id)
+        except Exception as exc:
+            if seen is not None:
+                return
+            logger.warning("store unavailable, send refused: %s", exc)
+            raise Unavailable("the message store is unavailable") from exc
+        if not member:
+            self._members.pop(key, None)
+            raise NotMember
+        self._members.pop(key, None)
+        self._members[key] = now
+        if len(self._members) > MEMBER_CACHE_SIZE:
+            del self._members[next(iter(self._members))]
+
+    async def _produce(self, producer: AIOKafkaProducer, draft: Draft, client_id: str) -> None:
+        value = encode_record(draft, client_id, self._gateway)
+        try:
+            async with asyncio.timeout(self._send_timeout):
+                delivery = await producer.send(self._topic, value, key=str(draft.room_id).encode())
+                await asyncio.shield(delivery)
+        except TimeoutError:
+            self._trip(f"Kafka did not take a message within {self._send_timeout:g}s")
+            raise Unavailable("the message log (Kafka) is unavailable") from None
+        except KafkaError as exc:
+            self._trip(f"Kafka refused a message: {exc!r}")
+            raise Unavailable("the message log (Kafka) is unavailable") from exc
+
+    def _on_ack(self, channel: str, payload: bytes) -> None:
+        try:
+            env = envelope.unpack(payload)
+            if env.kind != "K":
+                return
+            client_id, message = decode_ack(env.payload)
+        except ValueError as exc:
+            logger.warning("dropping malformed ack on %s: %s", channel, exc)
+            return
+        for fut in self._waiters.get((env.a, env.b, client_id), ()):
+            if not fut.done():
+                fut.set_result(message)
+
+    # the breaker
+
+    def _trip(self, reason: str) -> None:
+        if self._down is None or self._down == "not started":
+            logger.warning("refusing sends: %s", reason)
+        self._down = reason
+        if self._recovery is None or self._recovery.done():
+            self._recovery = asyncio.ensure_future(self._recover())
+
+    async def _recover(self) -> None:
+        """Probe until Kafka answers, then let sends through again."""
+        delay = 0.1
+        while True:
+            try:
+                if self._producer is None:
+                    self._producer = await asyncio.wait_for(self._connect(), START_TIMEOUT)
+                else:
+                    await asyncio.wait_for(
+                        self._producer.client.fetch_all_metadata(), PROBE_TIMEOUT
+                    )
+            except (KafkaError, OSError, TimeoutError) as exc:
+                logger.debug("Kafka still unavailable: %r", exc)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, PROBE_BACKOFF_MAX)
+                continue
+            logger.warning("Kafka reachable again; accepting sends")
+            self._down = None
+            return
+
+    async def _connect(self) -> AIOKafkaProducer:
+        producer = AIOKafkaProducer(
+            bootstrap_servers=self._bootstrap,
+            client_id=f"parley-gateway-{self._gateway}",
+            acks="all",
+            enable_idempotence=True,
+            linger_ms=1,
+            max_batch_size=64 * 1024,
+            request_timeout_ms=30_000,
+        )
+        try:
+            await producer.start()
+        except BaseException:
+            with contextlib.suppress(Exception):
+                await producer.stop()
+            raise
+        return producer

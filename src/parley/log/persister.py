@@ -1,0 +1,248 @@
+"""``parley worker persist``: from the Kafka topic into PostgreSQL, then out over Redis.
+
+One loop per worker, in a consumer group so several workers share the
+partitions. Per batch of records:
+
+1. one ``store.append_many`` transaction, records in partition order: a room
+   lives in one partition, so its seqs follow the log's order, and the store's
+   (room, sender, client_id) idempotency makes a replayed record keep its first
+   id and seq instead of being stored twice;
+2. publish each stored message on its room channel (``M``) and each record's
+   outcome to the gateway waiting for it (``K``: the stored message, the
+   original one for a duplicate, or null when the sender is not a member);
+3. commit the offsets, only now: a worker killed anywhere before this point
+   leaves the batch to be replayed, which step 1 makes harmless.
+
+When PostgreSQL is down the same batch is retried with backoff and nothing is
+committed, so records wait in Kafka, in order. When Redis is down the messages
+are stored anyway: gateways refetch from the store when their bus reconnects,
+and a sender whose ``K`` was lost times out and retries with its client_id.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import KafkaError, TopicAlreadyExistsError
+
+from parley.bus.base import Bus
+from parley.bus.redis import RedisBus
+from parley.config import Settings
+from parley.log.publish import message_envelope
+from parley.log.records import Record, decode_record, encode_ack
+from parley.models import Message
+from parley.protocol import envelope
+from parley.store import SqlStore, Store
+
+logger = logging.getLogger(__name__)
+
+MAX_RECORDS = 500
+"""Records per transaction: big enough to amortise the commit, small enough to stay snappy."""
+POLL_MS = 200
+PARTITIONS = 8
+"""Partitions of a topic this worker has to create (production topics are made by ops)."""
+SESSION_TIMEOUT_MS = 10_000
+"""How long a killed worker holds its partitions before the group hands them on."""
+RETRY_FIRST = 0.1
+RETRY_MAX = 2.0
+PUBLISH_RETRIES = (0.1, 0.3, 1.0)
+
+
+class Persister:
+    def __init__(
+        self, settings: Settings, *, store: Store | None = None, bus: Bus | None = None
+    ) -> None:
+        if not settings.kafka_bootstrap or not settings.redis_url:
+            raise ValueError("the persister needs PARLEY_KAFKA_BOOTSTRAP and PARLEY_REDIS_URL")
+        self._settings = settings
+        self._bootstrap = settings.kafka_bootstrap
+        self._topic = settings.kafka_topic
+        self._group = settings.kafka_group
+        self._store: Store = store or SqlStore(settings.database_url, pool_size=2)
+        self._bus: Bus = bus or RedisBus(settings.redis_url, name="parley-persister")
+        self.batches = 0
+        self.stored = 0
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Consume until ``stop`` is set; a batch in progress is finished or left uncommitted."""
+        consumer: AIOKafkaConsumer | None = None
+        try:
+            await self._ensure_topic(stop)
+            consumer = await self._start_consumer(stop)
+            if consumer is None:
+                return
+            logger.info(
+                "persister consuming %s as group %s from %s",
+                self._topic,
+                self._group,
+                self._bootstrap,
+            )
+            while not stop.is_set():
+                batch = await consumer.getmany(timeout_ms=POLL_MS, max_records=MAX_RECORDS)
+                if batch and not stop.is_set():
+                    await self._handle(consumer, batch, stop)
+        finally:
+            if consumer is not None:
+                try:
+                    await asyncio.wait_for(consumer.stop(), 10)
+                except (KafkaError, OSError, TimeoutError) as exc:
+                    logger.warning("consumer did not stop cleanly: %s", exc)
+            await self._bus.close()
+            await self._store.close()
+            logger.info("persister stopped: %d batches, %d messages", self.batches, self.stored)
+
+    async def _handle(
+        self,
+        consumer: AIOKafkaConsumer,
+        batch: dict[TopicPartition, list[Any]],
+        stop: asyncio.Event,
+    ) -> None:
+        records: list[Record] = []
+        offsets: dict[TopicPartition, int] = {}
+        for tp, items in batch.items():
+            for item in items:
+                try:
+                    records.append(decode_record(item.value))
+                except ValueError as exc:
+                    logger.error("skipping record %s@%d: %s", tp, item.offset, exc)
+            offsets[tp] = items[-1].offset + 1
+        stored = await self._store_batch(records, stop)
+        if stored is None:
+            return  # stopping while the store is down: leave the batch to the next worker
+        await self._announce(records, stored)
+        try:
+            await consumer.commit(offsets)
+        except KafkaError as exc:
+            # The partitions moved to another worker, which replays the batch idempotently.
+            logger.warning("offset commit failed, the batch will be replayed: %r", exc)
+        self.batches += 1
+        self.stored += sum(1 for m in stored if m is not None)
+
+    async def _store_batch(
+        self, records: Sequence[Record], stop: asyncio.Event
+    ) -> list[Message | None] | None:
+        """Store with retries until it works; None when asked to stop first."""
+        if not records:
+            return []
+        drafts = [r.draft for r in records]
+        delay = RETRY_FIRST
+        failures = 0
+        while True:
+            try:
+                stored = await self._store.append_many(drafts)
+            except Exception as exc:
+                failures += 1
+                if failures == 1:
+                    logger.warning("storing %d messages failed, retrying: %r", len(drafts), exc)
+                elif failures % 20 == 0:
+                    logger.warning("still cannot store (%d attempts): %r", failures, exc)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), delay)
+                    return None
+                delay = min(delay * 2, RETRY_MAX)
+                continue
+            if failures:
+                logger.warning("stored %d waiting messages after %d retries", len(drafts), failures)
+            return stored
+
+    async def _announce(self, records: Sequence[Record], stored: Sequence[Message | None]) -> None:
+        """Messages on their rooms first, then each outcome to the gateway that waits for it."""
+        out: list[tuple[str, bytes]] = []
+        seen: set[int] = set()
+        for message in stored:
+            if message is not None and message.id not in seen:
+                seen.add(message.id)
+                out.append((envelope.room_channel(message.room_id), message_envelope(message)))
+        for record, message in zip(records, stored, strict=True):
+            channel = envelope.gateway_channel(record.gateway)
+            out.append((channel, encode_ack(record.draft, message)))
+        for attempt, delay in enumerate((*PUBLISH_RETRIES, None)):
+            results = await asyncio.gather(
+                *(self._bus.publish(channel, payload) for channel, payload in out),
+                return_exceptions=True,
+            )
+            failed = [r for r in results if isinstance(r, BaseException)]
+            if not failed:
+                return
+            if delay is None:
+                # Stored all the same: gateways refetch on reconnect, senders retry.
+                logger.warning(
+                    "could not publish %d of %d events after %d attempts: %r",
+                    len(failed),
+                    len(out),
+                    attempt + 1,
+                    failed[0],
+                )
+                return
+            await asyncio.sleep(delay)
+
+    async def _ensure_topic(self, stop: asyncio.Event) -> None:
+        """Create the topic when missing, so a fresh setup needs no extra step."""
+        delay = RETRY_FIRST
+        while not stop.is_set():
+            admin = AIOKafkaAdminClient(bootstrap_servers=self._bootstrap)
+            try:
+                await admin.start()
+                if self._topic not in await admin.list_topics():
+                    try:
+                        await admin.create_topics(
+                            [NewTopic(self._topic, PARTITIONS, replication_factor=1)]
+                        )
+                        logger.info("created topic %s (%d partitions)", self._topic, PARTITIONS)
+                    except TopicAlreadyExistsError:
+                        pass
+                return
+            except (KafkaError, OSError) as exc:
+                logger.warning("Kafka unavailable (%r); retrying", exc)
+            finally:
+                with contextlib.suppress(Exception):
+                    await admin.close()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), delay)
+            delay = min(delay * 2, RETRY_MAX)
+
+    async def _start_consumer(self, stop: asyncio.Event) -> AIOKafkaConsumer | None:
+        delay = RETRY_FIRST
+        while not stop.is_set():
+            consumer = AIOKafkaConsumer(
+                bootstrap_servers=self._bootstrap,
+                group_id=self._group,
+                client_id="parley-persister",
+                enable_auto_commit=False,
+                auto_offset_reset="earliest",
+                session_timeout_ms=SESSION_TIMEOUT_MS,
+                heartbeat_interval_ms=SESSION_TIMEOUT_MS // 4,
+                max_poll_interval_ms=30 * 60 * 1000,
+                fetch_max_wait_ms=100,
+            )
+            consumer.subscribe([self._topic], listener=_Announce(self._topic))
+            try:
+                await consumer.start()
+                return consumer
+            except (KafkaError, OSError) as exc:
+                logger.warning("cannot join the consumer group (%r); retrying", exc)
+                with contextlib.suppress(Exception):
+                    await consumer.stop()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), delay)
+            delay = min(delay * 2, RETRY_MAX)
+        return None
+
+
+class _Announce(ConsumerRebalanceListener):  # type: ignore[misc]
+    """Says on stdout which partitions this worker holds (tests and operators wait for it)."""
+
+    def __init__(self, topic: str) -> None:
+        self._topic = topic
+
+    async def on_partitions_revoked(self, revoked: Any) -> None:
+        return None
+
+    async def on_partitions_assigned(self, assigned: Any) -> None:
+        print(f"persister assigned {len(assigned)} partitions of {self._topic}", flush=True)

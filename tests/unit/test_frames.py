@@ -1,0 +1,117 @@
+from __future__ import annotations
+
+import json
+
+import orjson
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from parley.protocol import frames
+from parley.protocol.errors import ProtocolError
+
+
+def parse(frame: object) -> frames.Command:
+    return frames.parse(json.dumps(frame))
+
+
+def error_of(raw: bytes | str) -> ProtocolError:
+    with pytest.raises(ProtocolError) as caught:
+        frames.parse(raw)
+    assert caught.value.code == "invalid_input"
+    return caught.value
+
+
+def test_send_is_parsed_and_trimmed() -> None:
+    command = parse({"type": "send", "room": "12", "body": "  hi\n", "client_id": "c-1"})
+    assert command == frames.Send(room=12, body="hi", client_id="c-1")
+
+
+def test_auth_with_and_without_resume() -> None:
+    assert parse({"type": "auth", "token": "t"}) == frames.Auth(token="t", resume=None)
+    assert parse({"type": "auth", "token": "t", "resume": {"3": 7}}) == frames.Auth(
+        token="t", resume={3: 7}
+    )
+
+
+def test_other_commands() -> None:
+    assert parse({"type": "ping"}) == frames.Ping()
+    assert parse({"type": "typing", "room": "5"}) == frames.Typing(room=5)
+    assert parse({"type": "read", "room": "5", "seq": 9}) == frames.Read(room=5, seq=9)
+    assert parse({"type": "resume", "rooms": {"1": 0, "2": 4}}) == frames.Resume({1: 0, 2: 4})
+
+
+@pytest.mark.parametrize(
+    ("raw", "fragment"),
+    [
+        (b"{nope", "not valid JSON"),
+        (b"[1, 2]", "JSON object"),
+        (b'{"kind": "send"}', "string field 'type'"),
+        (b'{"type": "dance"}', "unknown frame type"),
+        (b'{"type": "auth"}', "token"),
+        (b'{"type": "auth", "token": "t", "resume": [1]}', "rooms must be an object"),
+        (b'{"type": "resume", "rooms": {"x": 1}}', "room must be an id"),
+        (b'{"type": "resume", "rooms": {"1": -1}}', "last seen seq"),
+        (b'{"type": "read", "room": "1", "seq": true}', "seq must be"),
+        (b'{"type": "read", "room": "1", "seq": 1.5}', "seq must be"),
+        (b'{"type": "typing", "room": 5}', "room must be an id"),
+        (b'{"type": "typing", "room": "0"}', "room must be an id"),
+    ],
+)
+def test_malformed_frames_are_invalid_input(raw: bytes, fragment: str) -> None:
+    assert fragment in error_of(raw).message
+
+
+def test_send_errors_echo_the_client_id() -> None:
+    assert error_of(b'{"type":"send","room":"x","body":"a","client_id":"c9"}').client_id == "c9"
+    assert error_of(b'{"type":"send","room":"1","body":"  ","client_id":"c9"}').client_id == "c9"
+    missing = error_of(b'{"type":"send","room":"1","body":"a"}')
+    assert missing.client_id is None
+    assert "client_id" in missing.message
+
+
+def test_send_rejects_long_client_id_and_long_body() -> None:
+    error_of(orjson.dumps({"type": "send", "room": "1", "body": "a", "client_id": "x" * 65}))
+    too_long = error_of(
+        orjson.dumps({"type": "send", "room": "1", "body": "a" * 4001, "client_id": "c"})
+    )
+    assert "4000" in too_long.message
+
+
+def test_resume_map_is_bounded() -> None:
+    rooms = {str(i): 0 for i in range(1, frames.MAX_RESUME_ROOMS + 2)}
+    assert "at most" in error_of(orjson.dumps({"type": "resume", "rooms": rooms})).message
+
+
+@given(st.binary(max_size=200))
+def test_arbitrary_bytes_never_crash(raw: bytes) -> None:
+    try:
+        frames.parse(raw)
+    except ProtocolError as exc:
+        assert exc.code == "invalid_input"
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4)
+    ),
+    max_leaves=12,
+)
+
+
+@given(
+    st.sampled_from(["send", "typing", "read", "ping", "resume", "auth", "x"]),
+    st.dictionaries(
+        st.sampled_from(["room", "body", "client_id", "seq", "rooms", "token", "resume"]),
+        json_values,
+        max_size=5,
+    ),
+)
+def test_any_json_object_parses_or_is_invalid_input(kind: str, fields: dict[str, object]) -> None:
+    try:
+        command = parse({"type": kind, **fields})
+    except ProtocolError as exc:
+        assert exc.code == "invalid_input"
+    else:
+        assert type(command).__name__.lower() == kind

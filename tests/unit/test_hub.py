@@ -1,0 +1,244 @@
+"""The hub with a real store and the memory bus, and fake sockets: routing without I/O."""
+
+from __future__ import annotations
+
+import asyncio
+import struct
+from collections.abc import AsyncIterator
+from typing import Any
+
+import orjson
+import pytest
+
+from parley.bus import MemoryBus
+from parley.gateway.connection import CLOSE_TRY_AGAIN, Connection, Flusher
+from parley.gateway.hub import Hub
+from parley.gateway.presence import LocalPresence
+from parley.log import DirectLog
+from parley.log.publish import message_envelope
+from parley.models import Draft, Message, User, now_micros
+from parley.protocol import envelope
+from parley.store import SqlStore
+from tests.unit.conftest import make_user
+
+
+class FakeTransport:
+    def __init__(self) -> None:
+        self.data = bytearray()
+        self.buffered = 0
+        self.closing = False
+
+    def write(self, data: bytes) -> None:
+        self.data += data
+
+    def get_write_buffer_size(self) -> int:
+        return self.buffered
+
+    def is_closing(self) -> bool:
+        return self.closing
+
+    def frames(self) -> list[dict[str, Any]]:
+        out, view, i = [], bytes(self.data), 0
+        while i < len(view):
+            assert view[i] == 0x81
+            size, i = view[i + 1], i + 2
+            if size == 126:
+                size, i = struct.unpack("!H", view[i : i + 2])[0], i + 2
+            elif size == 127:
+                size, i = struct.unpack("!Q", view[i : i + 8])[0], i + 8
+            out.append(orjson.loads(view[i : i + size]))
+            i += size
+        return out
+
+
+class Client:
+    def __init__(self, hub: Hub, flusher: Flusher, user: User) -> None:
+        self.transport = FakeTransport()
+        self.closed_with: list[int] = []
+        self.conn = Connection(
+            user,
+            self.transport,
+            flusher,
+            1 << 20,
+            lambda code, _reason: self.closed_with.append(code),
+        )
+        self.flusher = flusher
+
+    def events(self, kind: str | None = None) -> list[dict[str, Any]]:
+        self.flusher.flush()
+        return [f for f in self.transport.frames() if kind is None or f["type"] == kind]
+
+    def seqs(self, room: int) -> list[int]:
+        return [
+            f["message"]["seq"] for f in self.events("message") if f["message"]["room"] == str(room)
+        ]
+
+
+@pytest.fixture
+async def hub(store: SqlStore) -> AsyncIterator[Hub]:
+    bus = MemoryBus()
+    hub = Hub(store, bus, LocalPresence(), resume_cap=500)
+    await hub.start()
+    yield hub
+    await hub.close()
+
+
+async def send(hub: Hub, room: int, user: User, body: str = "hi") -> Message:
+    return await DirectLog(hub.store, hub.bus).append(Draft(room, user, body, None, now_micros()))
+
+
+async def test_fan_out_reaches_every_member_connection_once(hub: Hub, store: SqlStore) -> None:
+    ana, bob = await make_user(store, "ana"), await make_user(store, "bob")
+    room = await store.create_group("r", [ana.id, bob.id])
+    flusher = Flusher()
+    a1, a2, b = Client(hub, flusher, ana), Client(hub, flusher, ana), Client(hub, flusher, bob)
+    for c in (a1, a2, b):
+        await hub.attach(c.conn, None)
+    for i in range(3):
+        await send(hub, room, ana, f"m{i}")
+    for c in (a1, a2, b):
+        assert c.seqs(room) == [1, 2, 3]
+    assert flusher.frames >= 9
+
+
+async def test_resume_in_auth_replays_then_goes_live_without_dups(
+    hub: Hub, store: SqlStore
+) -> None:
+    ana, bob = await make_user(store, "ana"), await make_user(store, "bob")
+    room = await store.create_group("r", [ana.id, bob.id])
+    for i in range(3):
+        await send(hub, room, ana, f"m{i}")
+
+    # A message lands while the replay reads the store: it must come after the replay.
+    real_between = store.between
+
+    async def racing_between(room_id: int, after: int, until: int) -> list[Message]:
+        found = await real_between(room_id, after, until)
+        await send(hub, room, ana, "during replay")
+        return found
+
+    store.between = racing_between  # type: ignore[method-assign]
+
+    bob_client = Client(hub, Flusher(), bob)
+    assert await hub.attach(bob_client.conn, {room: 1}) == []
+    store.between = real_between  # type: ignore[method-assign]
+    await send(hub, room, ana, "after")
+    assert bob_client.events()[0]["type"] == "ready"
+    assert bob_client.seqs(room) == [2, 3, 4, 5]
+
+
+async def test_resume_beyond_the_cap_reports_incomplete(store: SqlStore) -> None:
+    ana = await make_user(store, "ana")
+    room = await store.create_group("r", [ana.id])
+    await store.append_many([Draft(room, ana, f"m{i}", None, now_micros()) for i in range(7)])
+    hub = Hub(store, MemoryBus(), LocalPresence(), resume_cap=5)
+    await hub.start()
+    client = Client(hub, Flusher(), ana)
+    assert await hub.attach(client.conn, {room: 0}) == [room]
+    assert client.seqs(room) == [1, 2, 3, 4, 5]
+    await hub.close()
+
+
+async def test_standalone_resume_replays_only_what_was_missed(hub: Hub, store: SqlStore) -> None:
+    ana = await make_user(store, "ana")
+    room = await store.create_group("r", [ana.id])
+    for i in range(4):
+        await send(hub, room, ana, f"m{i}")
+    client = Client(hub, Flusher(), ana)
+    await hub.attach(client.conn, None)
+    await send(hub, room, ana, "live")
+    assert await hub.replay(client.conn, {room: 2, 999: 0}) == []
+    assert client.seqs(room) == [5, 3, 4]
+    assert await hub.replay(client.conn, {room: 2}) == []
+    assert client.seqs(room) == [5, 3, 4]  # nothing twice
+
+
+async def test_a_gap_is_filled_from_the_store(hub: Hub, store: SqlStore) -> None:
+    ana = await make_user(store, "ana")
+    room = await store.create_group("r", [ana.id])
+    client = Client(hub, Flusher(), ana)
+    await hub.attach(client.conn, None)
+    # Two messages stored, but the bus only carries the second one.
+    _lost, kept = await store.append_many(
+        [Draft(room, ana, "lost", None, now_micros()), Draft(room, ana, "kept", None, now_micros())]
+    )
+    assert kept is not None
+    hub.on_bus(envelope.room_channel(room), message_envelope(kept))
+    assert client.seqs(room) == []
+    while hub._tasks:
+        await asyncio.gather(*hub._tasks)
+    assert client.seqs(room) == [1, 2]
+
+
+async def test_resync_after_a_bus_outage_delivers_what_was_missed(
+    hub: Hub, store: SqlStore
+) -> None:
+    ana = await make_user(store, "ana")
+    room = await store.create_group("r", [ana.id])
+    client = Client(hub, Flusher(), ana)
+    await hub.attach(client.conn, None)
+    await store.append_many([Draft(room, ana, f"m{i}", None, now_micros()) for i in range(2)])
+    await hub.resync()
+    assert client.seqs(room) == [1, 2]
+
+
+async def test_typing_presence_and_membership(hub: Hub, store: SqlStore) -> None:
+    ana, bob, cy = [await make_user(store, n) for n in ("ana", "bob", "cy")]
+    room = await store.create_group("r", [ana.id, bob.id])
+    flusher = Flusher()
+    a, b, c = Client(hub, flusher, ana), Client(hub, flusher, bob), Client(hub, flusher, cy)
+    await hub.attach(a.conn, None)
+    await hub.attach(b.conn, None)
+    await hub.attach(c.conn, None)
+    assert [e["user"]["id"] for e in a.events("presence")] == [str(bob.id)]
+    assert b.events("ready")[0]["online"] == [str(ana.id)]
+    assert c.events("presence") == []  # shares no room with anyone
+
+    await hub.typing(ana, room)
+    assert a.events("typing") == [] and len(b.events("typing")) == 1
+
+    await store.add_member(room, ana.id, cy.id)
+    joined = await store.room(room, cy.id)
+    assert joined is not None
+    await hub.member_added(joined, cy.id)
+    while hub._tasks:
+        await asyncio.gather(*hub._tasks)
+    await send(hub, room, ana, "welcome")
+    assert c.seqs(room) == [1]
+    assert [e["room"]["id"] for e in c.events("room")] == [str(room)]
+
+    await store.remove_member(room, bob.id)
+    await hub.member_left(joined, bob.id)
+    await send(hub, room, ana, "bye")
+    assert b.events("left") == [{"type": "left", "room": str(room)}]
+    assert b.seqs(room) == [1]
+    assert c.seqs(room) == [1, 2]
+
+    await hub.detach(b.conn)  # bob left the room: nobody shares one with him now
+    await hub.detach(c.conn)
+    assert [(e["user"]["username"], e["status"]) for e in a.events("presence")] == [
+        ("bob", "online"),
+        ("cy", "offline"),
+    ]
+
+
+async def test_slow_consumer_is_closed_with_1013(hub: Hub, store: SqlStore) -> None:
+    ana = await make_user(store, "ana")
+    room = await store.create_group("r", [ana.id])
+    client = Client(hub, Flusher(), ana)
+    await hub.attach(client.conn, None)
+    client.transport.buffered = 2 << 20
+    await send(hub, room, ana)
+    client.events()
+    assert client.closed_with == [CLOSE_TRY_AGAIN]
+    assert client.conn.closed
+
+
+async def test_feeds_are_dropped_with_their_last_connection(hub: Hub, store: SqlStore) -> None:
+    ana = await make_user(store, "ana")
+    room = await store.create_group("r", [ana.id])
+    client = Client(hub, Flusher(), ana)
+    await hub.attach(client.conn, None)
+    assert room in hub.feeds
+    await hub.detach(client.conn)
+    assert room not in hub.feeds and hub.connections == 0

@@ -1,0 +1,61 @@
+from __future__ import annotations
+
+from parley.protocol.limits import FailureCounter, KeyedBuckets, Throttle, TokenBucket
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_token_bucket_allows_a_burst_then_the_rate() -> None:
+    clock = Clock()
+    bucket = TokenBucket(rate=10, burst=3, clock=clock)
+    assert [bucket.take() for _ in range(4)] == [True, True, True, False]
+    clock.now += 0.1
+    assert bucket.take()
+    assert not bucket.take()
+    clock.now += 100
+    assert sum(bucket.take() for _ in range(10)) == 3
+
+
+def test_keyed_buckets_are_per_key_and_forget_idle_keys() -> None:
+    clock = Clock()
+    buckets = KeyedBuckets(rate=1, burst=1, clock=clock, max_keys=2)
+    assert buckets.take("a")
+    assert not buckets.take("a")
+    assert buckets.take("b")
+    clock.now += 5
+    assert buckets.take("c")  # over max_keys: a and b were full again, so forgotten
+    assert not buckets.take("c")
+    assert buckets.take("a")
+
+
+def test_throttle_lets_one_event_per_interval_per_key() -> None:
+    clock = Clock()
+    throttle = Throttle(2.0, clock=clock, max_keys=2)
+    assert throttle.allow(("u", 1))
+    assert not throttle.allow(("u", 1))
+    assert throttle.allow(("u", 2))
+    clock.now += 2.5
+    assert throttle.allow(("u", 3))
+    assert throttle.allow(("u", 1))
+
+
+def test_failure_counter_blocks_after_the_limit_within_the_window() -> None:
+    clock = Clock()
+    failures = FailureCounter(limit=2, window=60, clock=clock)
+    failures.fail("ana")
+    assert not failures.blocked("ana")
+    failures.fail("ana")
+    assert failures.blocked("ana")
+    assert not failures.blocked("bob")
+    clock.now += 61
+    assert not failures.blocked("ana")
+    failures.fail("ana")
+    failures.fail("ana")
+    failures.reset("ana")
+    assert not failures.blocked("ana")

@@ -1,0 +1,146 @@
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from parley.models import Draft, User, now_micros
+from parley.store import NotMember, SqlStore, UsernameTaken
+from tests.unit.conftest import make_user
+
+
+def draft(room: int, sender: User, body: str = "hi", client_id: str | None = None) -> Draft:
+    return Draft(
+        room_id=room, sender=sender, body=body, client_id=client_id, created_at=now_micros()
+    )
+
+
+async def test_usernames_are_unique(store: SqlStore) -> None:
+    await make_user(store, "ana")
+    with pytest.raises(UsernameTaken):
+        await make_user(store, "ana")
+    assert [u.username for u in await store.search_users("a", 10)] == ["ana"]
+    assert await store.search_users("%", 10) == []
+
+
+async def test_concurrent_appends_get_contiguous_seq(store: SqlStore) -> None:
+    ana, bob = await make_user(store, "ana"), await make_user(store, "bob")
+    room = await store.create_group("team", [ana.id, bob.id])
+    stored = await asyncio.gather(
+        *(store.append(draft(room, ana if i % 2 else bob, f"m{i}")) for i in range(40))
+    )
+    assert sorted(m.seq for m in stored) == list(range(1, 41))
+    page, has_more = await store.page(room, before=None, after=None, limit=100)
+    assert [m.seq for m in page] == list(range(1, 41))
+    assert not has_more
+    assert (await store.last_seqs([room]))[room] == 40
+
+
+async def test_a_retried_client_id_returns_the_original(store: SqlStore) -> None:
+    ana = await make_user(store, "ana")
+    room = await store.create_group("solo", [ana.id])
+    first = await store.append(draft(room, ana, "one", "c1"))
+    again = await store.append(draft(room, ana, "one (retry)", "c1"))
+    assert again == first
+    batch = await store.append_many(
+        [
+            draft(room, ana, "two", "c2"),
+            draft(room, ana, "two dup", "c2"),
+            draft(room, ana, "one dup", "c1"),
+            draft(room, ana, "no id"),
+        ]
+    )
+    assert [m.seq if m else None for m in batch] == [2, 2, 1, 3]
+    assert batch[1] == batch[0]
+
+
+async def test_non_members_cannot_append(store: SqlStore) -> None:
+    ana, eve = await make_user(store, "ana"), await make_user(store, "eve")
+    room = await store.create_group("private", [ana.id])
+    with pytest.raises(NotMember):
+        await store.append(draft(room, eve))
+    assert await store.append_many([draft(room, eve), draft(room, ana)]) == [
+        None,
+        (await store.page(room, before=None, after=None, limit=1))[0][0],
+    ]
+    assert (await store.last_seqs([room]))[room] == 1
+
+
+async def test_pages_in_both_directions(store: SqlStore) -> None:
+    ana = await make_user(store, "ana")
+    room = await store.create_group("r", [ana.id])
+    await store.append_many([draft(room, ana, f"m{i}") for i in range(1, 11)])
+
+    async def seqs(**kw: int | None) -> tuple[list[int], bool]:
+        page, more = await store.page(
+            room, before=kw.get("before"), after=kw.get("after"), limit=kw["limit"] or 0
+        )
+        return [m.seq for m in page], more
+
+    assert await seqs(limit=3) == ([8, 9, 10], True)
+    assert await seqs(before=8, limit=3) == ([5, 6, 7], True)
+    assert await seqs(before=4, limit=3) == ([1, 2, 3], False)
+    assert await seqs(after=0, limit=4) == ([1, 2, 3, 4], True)
+    assert await seqs(after=7, limit=3) == ([8, 9, 10], False)
+    assert [m.seq for m in await store.between(room, 2, 5)] == [3, 4, 5]
+
+
+async def test_read_markers_only_move_forward_and_drive_unread(store: SqlStore) -> None:
+    ana, bob = await make_user(store, "ana"), await make_user(store, "bob")
+    room = await store.create_group("r", [ana.id, bob.id])
+    await store.append_many([draft(room, ana, f"m{i}") for i in range(5)])
+    assert (await store.room(room, bob.id)).unread == 5  # type: ignore[union-attr]
+    assert (await store.room(room, ana.id)).unread == 0  # type: ignore[union-attr]
+    assert await store.mark_read(room, bob.id, 3) == 3
+    assert await store.mark_read(room, bob.id, 2) is None
+    assert await store.mark_read(room, bob.id, 99) == 5
+    assert (await store.room(room, bob.id)).unread == 0  # type: ignore[union-attr]
+    with pytest.raises(NotMember):
+        await store.mark_read(room, 999, 1)
+
+
+async def test_rooms_list_newest_activity_first_with_last_message(store: SqlStore) -> None:
+    ana, bob = await make_user(store, "ana"), await make_user(store, "bob")
+    older = await store.create_group("older", [ana.id, bob.id])
+    newer, created = await store.direct_room(ana.id, bob.id)
+    assert created
+    assert await store.direct_room(bob.id, ana.id) == (newer, False)
+    await store.append(draft(older, bob, "latest"))
+    rooms = await store.rooms(ana.id)
+    assert [r.id for r in rooms] == [older, newer]
+    assert rooms[0].last_message is not None and rooms[0].last_message.body == "latest"
+    assert rooms[1].last_message is None and rooms[1].kind == "direct"
+    assert {u.username for u in rooms[0].members} == {"ana", "bob"}
+
+
+async def test_membership_changes(store: SqlStore) -> None:
+    ana, bob, cy = [await make_user(store, n) for n in ("ana", "bob", "cy")]
+    room = await store.create_group("r", [ana.id])
+    await store.append(draft(room, ana))
+    assert await store.add_member(room, ana.id, bob.id)
+    assert not await store.add_member(room, ana.id, bob.id)
+    assert (await store.room(room, bob.id)).unread == 0  # type: ignore[union-attr]
+    with pytest.raises(NotMember):
+        await store.add_member(room, cy.id, cy.id)
+    await store.remove_member(room, bob.id)
+    with pytest.raises(NotMember):
+        await store.remove_member(room, bob.id)
+    assert await store.room(room, bob.id) is None
+    assert (await store.members_of([room]))[room] == [ana.id]
+    assert await store.room_ids(ana.id) == [room]
+    assert await store.is_member(room, ana.id)
+    assert not await store.is_member(room, bob.id)
+
+
+async def test_refresh_tokens_rotate_and_detect_reuse(store: SqlStore) -> None:
+    ana = await make_user(store, "ana")
+    now = now_micros()
+    await store.add_refresh_token("h1", "fam", ana.id, now + 10**9)
+    await store.add_refresh_token("h2", "fam", ana.id, now + 10**9)
+    await store.add_refresh_token("old", "other", ana.id, now - 1)
+    first = await store.use_refresh_token("h1", now)
+    assert (first.outcome, first.user_id, first.family) == ("ok", ana.id, "fam")
+    assert (await store.use_refresh_token("h1", now)).outcome == "reused"
+    assert (await store.use_refresh_token("h2", now)).outcome == "invalid"  # family revoked
+    assert (await store.use_refresh_token("old", now)).outcome == "invalid"  # expired
+    assert (await store.use_refresh_token("nope", now)).outcome == "invalid"
