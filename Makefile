@@ -18,14 +18,14 @@ run: env web
 test: env lint typecheck web web-test
 	scripts/ensure-browser
 	scripts/services up
-	set -a && source <(scripts/services env) && set +a && \
-		$(UV) run pytest $(PYTEST_ARGS)
+	source <(scripts/services env) && \
+		$(UV) run pytest --cov=parley.protocol --cov-report=term --cov-fail-under=100 $(PYTEST_ARGS)
 
 env: .venv/.synced
 
 .venv/.synced: pyproject.toml uv.lock
 	python3 -m uv --version >/dev/null 2>&1 || python3 -m pip install --quiet "uv>=0.5"
-	$(UV) sync --frozen
+	$(UV) sync --frozen --all-groups
 	touch $@
 
 lint: env

@@ -1,0 +1,52 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from parley.api.openapi import document
+from parley.api.routes import Api
+from parley.config import ConfigError, Settings, normalise_database_url
+from parley.protocol.errors import not_found
+
+
+def test_openapi_describes_exactly_the_api_routes() -> None:
+    api = Api.__new__(Api)
+    routes = {(r.method.lower(), r.path) for r in api.routes()}  # type: ignore[attr-defined]
+    documented = {(m, p) for p, ops in document()["paths"].items() for m in ops}
+    assert documented == routes
+
+
+def test_not_found_hides_whether_the_room_exists() -> None:
+    assert not_found("c").message == "no such room, or you are not a member"
+    assert not_found("c").client_id == "c"
+
+
+def test_settings_from_env(tmp_path: Path) -> None:
+    settings = Settings.from_env({
+        "PARLEY_DATA_DIR": str(tmp_path), "PARLEY_PORT": "9000",
+        "PARLEY_DATABASE_URL": "postgresql://u:p@h:5/db", "PARLEY_SEND_RATE": "2.5",
+    })
+    assert settings.port == 9000 and settings.send_rate_per_second == 2.5
+    assert settings.database_url == "postgresql+asyncpg://u:p@h:5/db"
+    assert not settings.is_sqlite
+    key = settings.secret_key
+    assert len(key) >= 32
+    assert Settings.from_env({"PARLEY_DATA_DIR": str(tmp_path)}).secret_key == key
+    assert Settings.from_env({"PARLEY_DATA_DIR": str(tmp_path)}).is_sqlite
+
+
+@pytest.mark.parametrize("env", [
+    {"PARLEY_PORT": "http"}, {"PARLEY_PORT": "70000"}, {"PARLEY_SEND_RATE": "fast"},
+    {"PARLEY_SEND_RATE": "0"}, {"PARLEY_SECRET_KEY": "short"},
+    {"PARLEY_DATABASE_URL": "mysql://x"}, {"PARLEY_RESUME_CAP": "10"},
+])
+def test_bad_settings_name_the_variable(tmp_path: Path, env: dict[str, str]) -> None:
+    with pytest.raises(ConfigError) as caught:
+        Settings.from_env({"PARLEY_DATA_DIR": str(tmp_path), **env})
+    assert next(iter(env)) in str(caught.value)
+
+
+def test_database_urls() -> None:
+    assert normalise_database_url("sqlite:///x.db") == "sqlite+aiosqlite:///x.db"
+    assert normalise_database_url("postgres://a/b") == "postgresql+asyncpg://a/b"
