@@ -42,6 +42,11 @@ class Metrics:
         self.send_errors = Counter(
             "parley_send_errors", "Sends refused, by error code", ["code"], registry=self.registry
         )
+        self.slow_consumers = Counter(
+            "parley_slow_consumers_closed",
+            "Connections closed with 1013 for falling behind",
+            registry=self.registry,
+        )
         self.ack_latency = Histogram(
             "parley_send_to_ack_seconds",
             "Time from receiving a send to its durable ack",

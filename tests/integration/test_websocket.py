@@ -299,30 +299,38 @@ async def test_slow_consumer_is_closed_with_1013_and_others_continue(
     try:
         ana, bob = await Client(http, proc.url).register(), await Client(http, proc.url).register()
         room = (await ana.group("firehose", bob))["id"]
-        sender = await ana.connect()
-        # The slow client has a tiny receive buffer and never reads.
-        async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as slow_http:
-            slow = await Client(slow_http, proc.url).register()
-            slow.user, slow.access_token = bob.user, bob.access_token
-            stalled = await slow.connect()
-            stalled.ws._response.connection.transport.pause_reading()  # type: ignore[union-attr]
-            body = "x" * 3900
-            count = 0
-            while stalled.ws.close_code is None and count < 6000:
-                for _ in range(100):
-                    await sender.send(
-                        {"type": "send", "room": room, "body": body, "client_id": f"f{count}"}
-                    )
-                    count += 1
-                await sender.expect("ack", client_id=f"f{count - 1}", timeout=30)
+        senders = [await ana.connect() for _ in range(4)]  # they read everything they get
+        stalled = await bob.connect()
+        transport = stalled.ws._response.connection.transport  # type: ignore[union-attr]
+        transport.pause_reading()  # bob's tab stops reading
+        body = "\U0001f600" * 4000  # 16 KB of UTF-8 per message
+        sent = 0
+        while sent < 2000:
+            await asyncio.gather(
+                *(
+                    s.send({"type": "send", "room": room, "body": body, "client_id": f"{i}-{sent}"})
+                    for i, s in enumerate(senders)
+                )
+            )
+            sent += len(senders)
+            await asyncio.gather(
+                *(
+                    s.expect("ack", client_id=f"{i}-{sent - len(senders)}")
+                    for i, s in enumerate(senders)
+                )
+            )
+            if sent % 40 == 0:
                 async with http.get(proc.url + "/metrics") as response:
-                    if "parley_connections 1.0" in await response.text():
+                    if "parley_slow_consumers_closed_total 1.0" in await response.text():
                         break
-            stalled.ws._response.connection.transport.resume_reading()  # type: ignore[union-attr]
-            while (await stalled.ws.receive(timeout=30)).type == aiohttp.WSMsgType.TEXT:
-                pass
-            assert stalled.ws.close_code == 1013
-        assert (await send(sender, room, "still flowing", "after"))["seq"] == count + 1
+        assert sent < 2000, "the stalled connection was never closed"
+        transport.resume_reading()
+        while (await stalled.ws.receive(timeout=30)).type == aiohttp.WSMsgType.TEXT:
+            pass
+        assert stalled.ws.close_code == 1013
+        for sender in senders:  # the others were never held back
+            got = await sender.messages(room, sent)
+            assert [m["seq"] for m in got] == list(range(1, sent + 1))
     finally:
         await proc.stop()
 

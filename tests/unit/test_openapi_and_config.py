@@ -12,7 +12,7 @@ from parley.protocol.errors import not_found
 
 def test_openapi_describes_exactly_the_api_routes() -> None:
     api = Api.__new__(Api)
-    routes = {(r.method.lower(), r.path) for r in api.routes()}  # type: ignore[attr-defined]
+    routes = {(r.method.lower(), r.path) for r in api.routes()}
     documented = {(m, p) for p, ops in document()["paths"].items() for m in ops}
     assert documented == routes
 
@@ -23,10 +23,14 @@ def test_not_found_hides_whether_the_room_exists() -> None:
 
 
 def test_settings_from_env(tmp_path: Path) -> None:
-    settings = Settings.from_env({
-        "PARLEY_DATA_DIR": str(tmp_path), "PARLEY_PORT": "9000",
-        "PARLEY_DATABASE_URL": "postgresql://u:p@h:5/db", "PARLEY_SEND_RATE": "2.5",
-    })
+    settings = Settings.from_env(
+        {
+            "PARLEY_DATA_DIR": str(tmp_path),
+            "PARLEY_PORT": "9000",
+            "PARLEY_DATABASE_URL": "postgresql://u:p@h:5/db",
+            "PARLEY_SEND_RATE": "2.5",
+        }
+    )
     assert settings.port == 9000 and settings.send_rate_per_second == 2.5
     assert settings.database_url == "postgresql+asyncpg://u:p@h:5/db"
     assert not settings.is_sqlite
@@ -36,11 +40,18 @@ def test_settings_from_env(tmp_path: Path) -> None:
     assert Settings.from_env({"PARLEY_DATA_DIR": str(tmp_path)}).is_sqlite
 
 
-@pytest.mark.parametrize("env", [
-    {"PARLEY_PORT": "http"}, {"PARLEY_PORT": "70000"}, {"PARLEY_SEND_RATE": "fast"},
-    {"PARLEY_SEND_RATE": "0"}, {"PARLEY_SECRET_KEY": "short"},
-    {"PARLEY_DATABASE_URL": "mysql://x"}, {"PARLEY_RESUME_CAP": "10"},
-])
+@pytest.mark.parametrize(
+    "env",
+    [
+        {"PARLEY_PORT": "http"},
+        {"PARLEY_PORT": "70000"},
+        {"PARLEY_SEND_RATE": "fast"},
+        {"PARLEY_SEND_RATE": "0"},
+        {"PARLEY_SECRET_KEY": "short"},
+        {"PARLEY_DATABASE_URL": "mysql://x"},
+        {"PARLEY_RESUME_CAP": "10"},
+    ],
+)
 def test_bad_settings_name_the_variable(tmp_path: Path, env: dict[str, str]) -> None:
     with pytest.raises(ConfigError) as caught:
         Settings.from_env({"PARLEY_DATA_DIR": str(tmp_path), **env})

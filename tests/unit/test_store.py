@@ -4,8 +4,9 @@ import asyncio
 
 import pytest
 
-from parley.models import Draft, User, now_micros
+from parley.models import Draft, Message, User, now_micros
 from parley.store import NotMember, SqlStore, UsernameTaken
+from parley.store.sql import GroupCommit
 from tests.unit.conftest import make_user
 
 
@@ -144,3 +145,27 @@ async def test_refresh_tokens_rotate_and_detect_reuse(store: SqlStore) -> None:
     assert (await store.use_refresh_token("h2", now)).outcome == "invalid"  # family revoked
     assert (await store.use_refresh_token("old", now)).outcome == "invalid"  # expired
     assert (await store.use_refresh_token("nope", now)).outcome == "invalid"
+
+
+async def test_group_commit_batches_concurrent_appends_and_isolates_failures() -> None:
+    ana = User(1, "ana", "Ana")
+    batches: list[list[str]] = []
+
+    async def write(drafts: list[Draft]) -> list[Message | None]:
+        batches.append([d.body for d in drafts])
+        if any(d.body == "bad" for d in drafts):
+            raise RuntimeError("constraint")
+        return [Message(i, 1, i, ana, d.body, d.created_at, None) for i, d in enumerate(drafts)]
+
+    commit = GroupCommit(write)
+    results = await asyncio.gather(
+        *(commit.submit(draft(1, ana, body)) for body in ("a", "bad", "c")),
+        return_exceptions=True,
+    )
+    assert batches[0] == ["a", "bad", "c"]  # one transaction for all three ...
+    assert batches[1:] == [["a"], ["bad"], ["c"]]  # ... retried one by one after a failure
+    assert [r.body if isinstance(r, Message) else type(r) for r in results] == [
+        "a",
+        RuntimeError,
+        "c",
+    ]

@@ -17,6 +17,7 @@ from aiohttp import WSMsgType, web
 from parley.auth import AuthError, AuthService
 from parley.gateway.connection import (
     CLOSE_RESTART,
+    CLOSE_TRY_AGAIN,
     CLOSE_UNAUTHORIZED,
     Connection,
     Flusher,
@@ -89,6 +90,8 @@ class Gateway:
             return
 
         def close(code: int, reason: str) -> None:
+            if code == CLOSE_TRY_AGAIN:
+                self.metrics.slow_consumers.inc()
             task = asyncio.ensure_future(ws.close(code=code, message=reason.encode()))
             self.closing.add(task)
             task.add_done_callback(self.closing.discard)

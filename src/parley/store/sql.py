@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import defaultdict
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -69,6 +69,60 @@ def _message_query() -> Any:
     return select(*_MESSAGE_COLUMNS).join(users, users.c.id == messages.c.sender_id)
 
 
+class GroupCommit:
+    """Appends that arrive while a transaction is committing share the next one.
+
+    A commit costs an fsync whatever its size, so under load many senders pay
+    for one; with no load a batch is a single message and nothing waits.
+    Drafts keep their submission order inside a batch, so seq follows it.
+    """
+
+    MAX_BATCH = 500
+
+    def __init__(self, write: Callable[[list[Draft]], Awaitable[list[Message | None]]]) -> None:
+        self._write = write
+        self._pending: list[tuple[Draft, asyncio.Future[Message | None]]] = []
+        self._drainer: asyncio.Task[None] | None = None
+
+    async def submit(self, draft: Draft) -> Message | None:
+        future: asyncio.Future[Message | None] = asyncio.get_running_loop().create_future()
+        self._pending.append((draft, future))
+        if self._drainer is None:
+            self._drainer = asyncio.ensure_future(self._drain())
+        return await future
+
+    async def _drain(self) -> None:
+        try:
+            while self._pending:
+                batch = self._pending[: self.MAX_BATCH]
+                del self._pending[: self.MAX_BATCH]
+                await self._commit(batch)
+        finally:
+            self._drainer = None
+            for _, future in self._pending:
+                if not future.done():
+                    future.set_exception(ConnectionError("store is shutting down"))
+
+    async def _commit(self, batch: list[tuple[Draft, asyncio.Future[Message | None]]]) -> None:
+        try:
+            results = await self._write([draft for draft, _ in batch])
+        except Exception as exc:
+            if len(batch) > 1:
+                # One bad draft (say a concurrent duplicate) must not fail its neighbours.
+                for single in batch:
+                    await self._commit([single])
+                return
+            batch[0][1].set_exception(exc)
+            return
+        except BaseException:
+            for _, future in batch:
+                future.cancel()
+            raise
+        for (_, future), result in zip(batch, results, strict=True):
+            if not future.done():
+                future.set_result(result)
+
+
 class SqlStore:
     def __init__(self, url: str, *, pool_size: int = 10) -> None:
         self.sqlite = url.startswith("sqlite")
@@ -83,6 +137,7 @@ class SqlStore:
         self._write_lock = asyncio.Lock() if self.sqlite else None
         if self.sqlite:
             event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
+        self._group_commit = GroupCommit(self.append_many)
 
     async def close(self) -> None:
         await self.engine.dispose()
@@ -383,7 +438,7 @@ class SqlStore:
     # messages
 
     async def append(self, draft: Draft) -> Message:
-        (stored,) = await self.append_many([draft])
+        stored = await self._group_commit.submit(draft)
         if stored is None:
             raise NotMember
         return stored
