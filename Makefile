@@ -4,7 +4,7 @@ export UV_PYTHON_DOWNLOADS := never
 export UV_LINK_MODE := copy
 
 UV := python3 -m uv
-WEB_SOURCES := $(shell find web/src web/index.html web/package.json web/package-lock.json \
+WEB_SOURCES := $(shell find web/src web/public web/index.html web/package.json web/package-lock.json \
 	web/vite.config.ts web/tsconfig*.json -type f 2>/dev/null)
 
 .PHONY: run test env lint typecheck unit-tests web web-test services services-down cluster \

@@ -206,6 +206,7 @@ async def test_typing_presence_and_membership(hub: Hub, store: SqlStore) -> None
     await send(hub, room, ana, "welcome")
     assert c.seqs(room) == [1]
     assert [e["room"]["id"] for e in c.events("room")] == [str(room)]
+    assert c.events("room")[0]["online"] == [str(u.id) for u in (ana, bob, cy)]
 
     await store.remove_member(room, bob.id)
     await hub.member_left(joined, bob.id)

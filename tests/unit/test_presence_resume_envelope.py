@@ -91,5 +91,6 @@ def test_events_encode_the_documented_shapes() -> None:
     assert orjson.loads(events.ready(ANA, [2]))["online"] == ["2"]
     room = Room(2, "group", "Team", (ANA,), 9, 0, msg)
     assert orjson.loads(events.room(room))["room"]["last_message"]["seq"] == 9
+    assert orjson.loads(events.room(room, [1]))["online"] == ["1"]
     assert orjson.loads(events.message(msg))["message"]["body"] == "hi"
     assert orjson.loads(events.PONG) == {"type": "pong"}

@@ -331,9 +331,12 @@ class Hub:
             envelope.pack("E", 0, 0, events.read(room_id, user, seq)),
         )
 
+    async def _room_event(self, room: Room) -> bytes:
+        return events.room(room, sorted(await self.presence.online(m.id for m in room.members)))
+
     async def member_added(self, room: Room, user_id: int) -> None:
         """Tell the room's followers, then the new member's own connections."""
-        payload = events.room(room)
+        payload = await self._room_event(room)
         await self.bus.publish(
             envelope.room_channel(room.id), envelope.pack("A", 0, user_id, payload)
         )
@@ -342,7 +345,7 @@ class Hub:
         )
 
     async def room_created(self, room: Room) -> None:
-        payload = events.room(room)
+        payload = await self._room_event(room)
         for member in room.members:
             await self.bus.publish(
                 envelope.user_channel(member.id), envelope.pack("J", room.id, 0, payload)
@@ -350,7 +353,8 @@ class Hub:
 
     async def member_left(self, room: Room, user_id: int) -> None:
         await self.bus.publish(
-            envelope.room_channel(room.id), envelope.pack("L", 0, user_id, events.room(room))
+            envelope.room_channel(room.id),
+            envelope.pack("L", 0, user_id, await self._room_event(room)),
         )
 
     async def _publish_presence(self, user: User, *, online: bool) -> None:

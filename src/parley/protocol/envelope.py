@@ -17,7 +17,13 @@ from typing import Literal
 Kind = Literal["M", "E", "A", "L", "J", "P", "K"]
 """M message (a=seq, b=sender), E ephemeral event (b=user to skip or 0),
 A member added (b=user), L member left (b=user), J join room (a=room),
-P presence (a=user, b=1 online / 0 offline), K ack (a=room, b=sender)."""
+P presence (a=user, b=1 online / 0 offline), K ack (a=room, b=sender).
+
+K is the one kind whose payload is not a client event: the persister tells the
+gateway waiting for a send how it ended, as JSON ``{"client_id": ..., "message":
+{id, room, seq, sender: {id, username, display_name}, body, created_at (µs),
+client_id} | null}``; null means the sender is not a member (``not_found``).
+A retried client_id gets the original message. See ``parley.log.records``."""
 
 _KINDS = frozenset("MEALJPK")
 

@@ -43,8 +43,9 @@ def presence(user: User, online: bool) -> bytes:
     return encode({"type": "presence", "user": user.to_json(), "status": status})
 
 
-def room(value: Room) -> bytes:
-    return encode({"type": "room", "room": value.to_json()})
+def room(value: Room, online: Iterable[int] = ()) -> bytes:
+    """A room someone joined; ``online`` says which of its members are online now."""
+    return encode({"type": "room", "room": value.to_json(), "online": [str(u) for u in online]})
 
 
 def left(room_id: int) -> bytes:

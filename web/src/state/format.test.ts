@@ -108,3 +108,17 @@ describe('buildRows', () => {
     expect(confirmed[2]).toMatchObject({ kind: 'message', key: 'c-c1' });
   });
 });
+
+describe('buildRows: marker after a day change', () => {
+  it('puts the day separator before the unread marker', () => {
+    const now = at(2024, 5, 15, 18);
+    const rows = buildRows(
+      [m(1, ben, at(2024, 5, 14, 9)), m(2, ben, at(2024, 5, 15, 9))],
+      [],
+      ana,
+      2,
+      now,
+    );
+    expect(rows.map((r) => r.kind)).toEqual(['day', 'message', 'day', 'unread', 'message']);
+  });
+});

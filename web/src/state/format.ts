@@ -11,11 +11,18 @@ export function initials(user: Pick<User, 'display_name' | 'username'>): string 
   return letters.toUpperCase() || '?';
 }
 
-/** A stable hue (0–359) per user id, for avatar backgrounds. */
+/** Hues that read well as avatar backgrounds with white text (no muddy yellows). */
+const AVATAR_HUES = [265, 295, 330, 10, 35, 150, 175, 200, 230, 250] as const;
+
+/** A stable hue per id, for avatar backgrounds. */
 export function hueFor(id: string): number {
-  let h = 0;
-  for (let i = 0; i < id.length; i++) h = (h * 31 + id.charCodeAt(i)) >>> 0;
-  return h % 360;
+  // FNV-1a; sequential ids ("1", "2", "3"…) spread over the palette.
+  let h = 0x811c9dc5;
+  for (let i = 0; i < id.length; i++) {
+    h ^= id.charCodeAt(i);
+    h = Math.imul(h, 0x01000193) >>> 0;
+  }
+  return AVATAR_HUES[h % AVATAR_HUES.length]!;
 }
 
 function dayKey(d: Date): string {
@@ -83,12 +90,17 @@ export function buildRows(
   let prevSender: string | null = null;
   let prevTime = 0;
   let prevDay: string | null = null;
-  const push = (senderId: string, at: Date): boolean => {
+  /** Emit a day separator when needed; returns whether a new group starts. */
+  const step = (senderId: string, at: Date, marker: boolean): boolean => {
     const day = dayKey(at);
     let head = false;
     if (day !== prevDay) {
       rows.push({ kind: 'day', key: `day-${day}`, label: dayLabel(at, now) });
       prevDay = day;
+      head = true;
+    }
+    if (marker) {
+      rows.push({ kind: 'unread', key: 'unread-marker' });
       head = true;
     }
     if (senderId !== prevSender || at.getTime() - prevTime > GROUP_WINDOW_MS) head = true;
@@ -97,13 +109,8 @@ export function buildRows(
     return head;
   };
   for (const m of messages) {
-    let forceHead = false;
-    if (unreadFrom !== null && m.seq === unreadFrom) {
-      rows.push({ kind: 'unread', key: 'unread-marker' });
-      forceHead = true;
-    }
     const at = new Date(m.created_at);
-    const head = push(m.sender.id, at) || forceHead;
+    const head = step(m.sender.id, at, unreadFrom !== null && m.seq === unreadFrom);
     const mine = me !== null && m.sender.id === me.id;
     rows.push({
       kind: 'message',
@@ -117,7 +124,7 @@ export function buildRows(
   }
   for (const p of pending) {
     const at = new Date(p.created_at);
-    const head = push(me?.id ?? '__me__', at);
+    const head = step(me?.id ?? '__me__', at, false);
     rows.push({ kind: 'pending', key: `c-${p.client_id}`, pending: p, sender: me, head });
   }
   return rows;

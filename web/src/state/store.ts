@@ -169,6 +169,9 @@ export class ChatStore {
   private readonly readTimers = new Map<string, ReturnType<typeof setTimeout>>();
   private readonly readLastAt = new Map<string, number>();
   private readonly roomAddedAt = new Map<string, number>();
+  private readonly typingRetry = new Map<string, ReturnType<typeof setTimeout>>();
+  /** Per room: the client_id of the send awaiting its ack. */
+  private readonly inflight = new Map<string, string>();
   private typingTimer: ReturnType<typeof setTimeout> | null = null;
   private noticeSeq = 0;
   private session = 0;
@@ -256,7 +259,7 @@ export class ChatStore {
       } catch (e) {
         if (session !== this.session) return;
         if (e instanceof SessionExpiredError || (e instanceof ApiError && e.status === 401)) {
-          this.deps.tokens.clear();
+          void this.deps.tokens.clear();
           this.set({ ...initialState('signedOut'), signedOutReason: null });
           return;
         }
@@ -278,7 +281,7 @@ export class ChatStore {
   }
 
   private async adopt(auth: AuthResponse): Promise<void> {
-    this.deps.tokens.setSession(auth);
+    await this.deps.tokens.setSession(auth);
     const me = auth.user ?? (await this.deps.api.me());
     this.beginSession(me);
   }
@@ -298,13 +301,16 @@ export class ChatStore {
       onSessionExpired: () => this.endSession('Your session has ended. Please sign in again.'),
     });
     this.conn = conn;
+    // The list is fetched right away (so the sidebar and the resume map are
+    // ready early) and again after every `ready`.
+    void this.refreshRooms();
     conn.start();
   }
 
   /** Sign out here (and revoke the refresh token on the server). */
   async signOut(): Promise<void> {
-    const rt = this.deps.tokens.clear();
     this.endSession(null);
+    const rt = await this.deps.tokens.clear();
     if (rt) {
       try {
         await this.deps.api.logout(rt);
@@ -324,12 +330,13 @@ export class ChatStore {
     this.resuming = false;
     this.readSent.clear();
     this.incomplete.clear();
+    this.inflight.clear();
     this.state = { ...initialState('signedOut'), signedOutReason: reason };
     this.set({});
   }
 
   private clearAllTimers(): void {
-    for (const m of [this.ackTimers, this.retryTimers, this.gapTimers, this.readTimers]) {
+    for (const m of [this.ackTimers, this.retryTimers, this.gapTimers, this.readTimers, this.typingRetry]) {
       for (const t of m.values()) clearTimeout(t);
       m.clear();
     }
@@ -364,6 +371,7 @@ export class ChatStore {
 
   private onDisconnect(): void {
     this.resuming = false;
+    this.inflight.clear();
     for (const t of this.ackTimers.values()) clearTimeout(t);
     this.ackTimers.clear();
     // Typing indicators can not be trusted across a gap.
@@ -380,7 +388,7 @@ export class ChatStore {
   handleFrame(frame: ServerFrame): void {
     switch (frame.type) {
       case 'ready':
-        this.onReady(frame.user);
+        this.onReady(frame.user, frame.online);
         break;
       case 'message':
         this.onMessage(frame.message, !this.resuming);
@@ -393,6 +401,10 @@ export class ChatStore {
         break;
       case 'room':
         this.onRoomEvent(frame.room);
+        if (Array.isArray(frame.online)) this.markOnline(frame.online);
+        break;
+      case 'left':
+        this.forgetRoom(frame.room);
         break;
       case 'typing':
         this.onTyping(frame.room, frame.user);
@@ -411,9 +423,26 @@ export class ChatStore {
     }
   }
 
-  private onReady(user: User): void {
+  /** Presence hints that come with other frames (who is online among new co-members). */
+  private markOnline(ids: readonly string[]): void {
+    if (ids.length === 0) return;
+    this.set((s) => {
+      const presence = { ...s.presence };
+      for (const id of ids) presence[String(id)] = 'online';
+      return { presence };
+    });
+  }
+
+  private onReady(user: User, online: readonly string[] | undefined): void {
     this.resuming = true;
     if (user && user.id) this.set({ me: { ...this.state.me, ...user } });
+    if (Array.isArray(online)) {
+      // A snapshot of who (sharing a room with me) is online right now.
+      const presence: Record<string, 'online' | 'offline'> = {};
+      for (const id of Object.keys(this.state.presence)) presence[id] = 'offline';
+      for (const id of online) presence[String(id)] = 'online';
+      this.set({ presence });
+    }
     void this.refreshRooms();
     this.flushOutbox();
     this.flushReads();
@@ -454,6 +483,7 @@ export class ChatStore {
       const merged = insertMessages(tl, [msg], myId);
       if (merged !== tl) this.setTimeline(merged);
       this.checkGap(msg.room);
+      this.settle(msg.room);
     }
     if (msg.sender.id !== myId) {
       const list = this.state.typing[msg.room];
@@ -479,6 +509,7 @@ export class ChatStore {
       tl = removePending(tl, clientId);
       this.setTimeline(tl);
       this.checkGap(msg.room);
+      this.settle(msg.room);
     }
   }
 
@@ -507,7 +538,9 @@ export class ChatStore {
     this.clearAckTimer(clientId);
     const found = this.findPending(clientId);
     if (!found) return;
-    const { tl, p } = found;
+    const { tl } = found;
+    const room = tl.room;
+    if (this.inflight.get(room) === clientId) this.inflight.delete(room);
     if (RETRYABLE.has(code)) {
       let b = this.retryBackoff.get(clientId);
       if (!b) {
@@ -519,8 +552,10 @@ export class ChatStore {
         this.setTimeline(
           updatePending(tl, clientId, { status: 'failed', final: false, error: 'Not sent — server busy' }),
         );
+        this.pump(room);
         return;
       }
+      // The room's queue waits behind this message, so the order is kept.
       const delay = b.next();
       const old = this.retryTimers.get(clientId);
       if (old) clearTimeout(old);
@@ -528,8 +563,7 @@ export class ChatStore {
         clientId,
         setTimeout(() => {
           this.retryTimers.delete(clientId);
-          const again = this.findPending(clientId);
-          if (again && again.p.status === 'sending') this.transmit(again.p);
+          this.pump(room);
         }, delay),
       );
       return;
@@ -542,7 +576,7 @@ export class ChatStore {
           ? `Not sent — ${text || 'invalid message'}`
           : `Not sent — ${text || code}`;
     this.setTimeline(updatePending(tl, clientId, { status: 'failed', final: true, error: reason }));
-    void p;
+    this.pump(room);
   }
 
   private clearAckTimer(clientId: string): void {
@@ -559,48 +593,65 @@ export class ChatStore {
     this.retryBackoff.delete(clientId);
   }
 
-  /** Hand a pending message to the socket (if ready); arm the ack timeout. */
-  private transmit(p: PendingMessage): void {
+  /**
+   * Send the room's next queued message. One send per room is in flight at a
+   * time and a refused one is retried before anything after it, so messages
+   * are stored in the order they were written even when some are refused
+   * (rate_limited, unavailable) and retried.
+   */
+  private pump(roomId: string): void {
+    if (this.inflight.has(roomId)) return;
     const conn = this.conn;
-    if (!conn || !conn.send({ type: 'send', room: p.room, body: p.body, client_id: p.client_id })) {
-      return; // stays pending; flushed again on the next `ready`
-    }
-    const found = this.findPending(p.client_id);
-    if (found) {
-      this.setTimeline(updatePending(found.tl, p.client_id, { attempts: found.p.attempts + 1 }));
-    }
-    this.clearAckTimer(p.client_id);
+    const tl = this.state.timelines[roomId];
+    if (!conn || !conn.isReady || !tl) return;
+    const next = tl.pending.find((p) => p.status === 'sending');
+    if (!next) return;
+    if (this.retryTimers.has(next.client_id)) return; // waiting to retry: hold the queue
+    const frame: ClientFrame = { type: 'send', room: roomId, body: next.body, client_id: next.client_id };
+    if (!conn.send(frame)) return; // flushed again on the next `ready`
+    this.inflight.set(roomId, next.client_id);
+    this.setTimeline(updatePending(tl, next.client_id, { attempts: next.attempts + 1 }));
+    const clientId = next.client_id;
+    this.clearAckTimer(clientId);
     this.ackTimers.set(
-      p.client_id,
+      clientId,
       setTimeout(() => {
-        this.ackTimers.delete(p.client_id);
-        const again = this.findPending(p.client_id);
+        this.ackTimers.delete(clientId);
+        if (this.inflight.get(roomId) === clientId) this.inflight.delete(roomId);
+        const again = this.findPending(clientId);
         if (again && again.p.status === 'sending') {
           this.setTimeline(
-            updatePending(again.tl, p.client_id, { status: 'failed', final: false, error: 'Not confirmed yet' }),
+            updatePending(again.tl, clientId, { status: 'failed', final: false, error: 'Not confirmed yet' }),
           );
         }
+        this.pump(roomId);
       }, this.timing.ackTimeoutMs),
     );
   }
 
-  /** Re-send everything not finally rejected, with the same client_ids. */
+  /** The in-flight message of a room left the outbox (acked or echoed): send the next. */
+  private settle(roomId: string): void {
+    const clientId = this.inflight.get(roomId);
+    if (clientId === undefined) return;
+    const tl = this.state.timelines[roomId];
+    if (tl && tl.pending.some((p) => p.client_id === clientId)) return;
+    this.clearSendTimers(clientId);
+    this.inflight.delete(roomId);
+    this.pump(roomId);
+  }
+
+  /** Re-send everything not finally rejected, with the same client_ids, in order. */
   private flushOutbox(): void {
+    this.inflight.clear();
     for (const tl of Object.values(this.state.timelines)) {
+      let cur = tl;
       for (const p of tl.pending) {
-        if (p.final) continue;
-        if (this.retryTimers.has(p.client_id)) continue;
-        let cur = p;
-        if (p.status !== 'sending') {
-          const updated = updatePending(this.state.timelines[tl.room] ?? tl, p.client_id, {
-            status: 'sending',
-            error: null,
-          });
-          this.setTimeline(updated);
-          cur = { ...p, status: 'sending', error: null };
+        if (!p.final && p.status !== 'sending') {
+          cur = updatePending(cur, p.client_id, { status: 'sending', error: null });
         }
-        this.transmit(cur);
       }
+      if (cur !== tl) this.setTimeline(cur);
+      this.pump(tl.room);
     }
   }
 
@@ -622,7 +673,7 @@ export class ChatStore {
     const tl = this.state.timelines[roomId] ?? emptyTimeline(roomId);
     this.setTimeline(addPending(tl, p));
     this.typingThrottle.reset(roomId);
-    this.transmit(p);
+    this.pump(roomId);
     return clientId;
   }
 
@@ -631,9 +682,9 @@ export class ChatStore {
     const found = this.findPending(clientId);
     if (!found) return;
     this.clearSendTimers(clientId);
-    const p = { ...found.p, status: 'sending' as const, final: false, error: null };
     this.setTimeline(updatePending(found.tl, clientId, { status: 'sending', final: false, error: null }));
-    this.transmit(p);
+    if (this.inflight.get(found.tl.room) === clientId) this.inflight.delete(found.tl.room);
+    this.pump(found.tl.room);
   }
 
   /** Give up on a failed message. */
@@ -642,6 +693,7 @@ export class ChatStore {
     if (!found) return;
     this.clearSendTimers(clientId);
     this.setTimeline(removePending(found.tl, clientId));
+    this.settle(found.tl.room);
   }
 
   // ---- typing, reads, presence ----------------------------------------------
@@ -649,8 +701,26 @@ export class ChatStore {
   /** The composer changed (non-empty): announce typing, throttled. */
   typing(roomId: string): void {
     if (!this.conn?.isReady) return;
-    if (!this.typingThrottle.shouldSend(roomId, this.now())) return;
-    this.conn.send({ type: 'typing', room: roomId });
+    const { send, retryAt } = this.typingThrottle.decide(roomId, this.now());
+    if (send) {
+      this.stopTyping(roomId);
+      this.conn.send({ type: 'typing', room: roomId });
+    } else if (retryAt !== null && !this.typingRetry.has(roomId)) {
+      this.typingRetry.set(
+        roomId,
+        setTimeout(() => {
+          this.typingRetry.delete(roomId);
+          this.typing(roomId);
+        }, Math.max(0, retryAt - this.now())),
+      );
+    }
+  }
+
+  /** The composer was emptied: drop a scheduled typing announcement. */
+  stopTyping(roomId: string): void {
+    const t = this.typingRetry.get(roomId);
+    if (t) clearTimeout(t);
+    this.typingRetry.delete(roomId);
   }
 
   private onTyping(roomId: string, user: User): void {
@@ -722,6 +792,15 @@ export class ChatStore {
     }
   }
 
+  /** Send throttled read markers right away (the page is being hidden or closed). */
+  flushPendingReads(): void {
+    for (const [roomId, t] of this.readTimers) {
+      clearTimeout(t);
+      this.readTimers.delete(roomId);
+      this.sendRead(roomId);
+    }
+  }
+
   private flushReads(): void {
     this.readFlushedSeq.clear();
     for (const roomId of this.readSent.keys()) this.sendRead(roomId);
@@ -745,8 +824,17 @@ export class ChatStore {
 
   private onRoomEvent(room: Room): void {
     if (!room || !room.id) return;
-    if (!this.state.rooms[room.id]) this.roomAddedAt.set(room.id, this.now());
-    this.mergeRoom(room);
+    const local = this.state.rooms[room.id];
+    if (!local || local.placeholder) {
+      // Added to a room (or one was created with me in it).
+      this.roomAddedAt.set(room.id, this.now());
+      this.mergeRoom(room);
+      return;
+    }
+    // A membership change broadcast to every member: its unread count is not
+    // mine, so take only the room's details and keep my counters.
+    this.setRoom({ ...local, kind: room.kind, name: room.name, members: room.members }, false);
+    if (room.last_seq > local.last_seq) void this.refreshRoom(room.id);
   }
 
   private mergeRoom(server: Room): void {
@@ -883,6 +971,7 @@ export class ChatStore {
       if (session !== this.session) return;
       const tl = this.state.timelines[id] ?? emptyTimeline(id);
       this.setTimeline(applyLatestPage(tl, page, this.myId));
+      this.settle(id);
       this.setRoomUi(id, { loadingLatest: false });
       this.checkGap(id);
       if (this.state.activeRoom === id) await this.computeUnreadMarker(id);
@@ -932,6 +1021,7 @@ export class ChatStore {
       if (session !== this.session) return;
       const cur = this.state.timelines[id];
       if (cur) this.setTimeline(applyOlderPage(cur, page, this.myId));
+      this.settle(id);
       this.setRoomUi(id, { loadingOlder: false });
     } catch (e) {
       if (session !== this.session) return;
@@ -981,6 +1071,7 @@ export class ChatStore {
         if (!cur) break;
         const next = applyNewerPage(cur, page, this.myId);
         this.setTimeline(next);
+        this.settle(id);
         const r = this.state.rooms[id];
         if (r) {
           let updated = r;

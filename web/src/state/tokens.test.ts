@@ -1,5 +1,6 @@
 import { describe, expect, it, vi } from 'vitest';
 import {
+  KeyValueTokenStore,
   MemoryStorage,
   REFRESH_TOKEN_KEY,
   SessionExpiredError,
@@ -50,12 +51,12 @@ function sharedLock(): LockRunner {
 }
 
 describe('TokenManager', () => {
-  it('stores the refresh token and keeps the access token in memory', () => {
+  it('stores the refresh token and keeps the access token in memory', async () => {
     const storage = new MemoryStorage();
     const server = new FakeAuthServer();
-    const tm = new TokenManager({ storage, refreshRequest: server.refresh });
+    const tm = new TokenManager({ store: new KeyValueTokenStore(storage), refreshRequest: server.refresh });
     expect(tm.hasSession()).toBe(false);
-    tm.setSession(server.issue());
+    await tm.setSession(server.issue());
     expect(storage.getItem(REFRESH_TOKEN_KEY)).toBe('rt1');
     expect(tm.accessToken).toBe('at1');
     expect(tm.hasSession()).toBe(true);
@@ -64,8 +65,8 @@ describe('TokenManager', () => {
   it('serializes concurrent refreshes within a tab into one request', async () => {
     const storage = new MemoryStorage();
     const server = new FakeAuthServer();
-    const tm = new TokenManager({ storage, refreshRequest: server.refresh });
-    tm.setSession(server.issue());
+    const tm = new TokenManager({ store: new KeyValueTokenStore(storage), refreshRequest: server.refresh });
+    await tm.setSession(server.issue());
     const results = await Promise.all([tm.refresh('at1'), tm.refresh('at1'), tm.refresh('at1')]);
     expect(results).toEqual(['at2', 'at2', 'at2']);
     expect(server.calls).toEqual(['rt1']);
@@ -75,8 +76,8 @@ describe('TokenManager', () => {
 
   it('does not refresh again for a caller whose token was already replaced', async () => {
     const server = new FakeAuthServer();
-    const tm = new TokenManager({ storage: new MemoryStorage(), refreshRequest: server.refresh });
-    tm.setSession(server.issue());
+    const tm = new TokenManager({ store: new KeyValueTokenStore(new MemoryStorage()), refreshRequest: server.refresh });
+    await tm.setSession(server.issue());
     await tm.refresh('at1');
     // A request that failed with the old token finishes late:
     await expect(tm.refresh('at1')).resolves.toBe('at2');
@@ -87,9 +88,9 @@ describe('TokenManager', () => {
     const storage = new MemoryStorage();
     const server = new FakeAuthServer();
     const lock = sharedLock();
-    const tabA = new TokenManager({ storage, refreshRequest: server.refresh, lock });
-    const tabB = new TokenManager({ storage, refreshRequest: server.refresh, lock });
-    tabA.setSession(server.issue()); // both tabs see rt1 in storage
+    const tabA = new TokenManager({ store: new KeyValueTokenStore(storage), refreshRequest: server.refresh, lock });
+    const tabB = new TokenManager({ store: new KeyValueTokenStore(storage), refreshRequest: server.refresh, lock });
+    await tabA.setSession(server.issue()); // both tabs see rt1 in storage
     const [a, b] = await Promise.all([tabA.refresh(null), tabB.refresh(null)]);
     expect(server.revoked).toBe(false);
     expect(new Set(server.calls).size).toBe(server.calls.length); // no token reused
@@ -102,7 +103,7 @@ describe('TokenManager', () => {
     const storage = new MemoryStorage();
     const calls: string[] = [];
     const tm = new TokenManager({
-      storage,
+      store: new KeyValueTokenStore(storage),
       refreshRequest: async (rt) => {
         calls.push(rt);
         if (rt === 'rt1') {
@@ -113,7 +114,7 @@ describe('TokenManager', () => {
         return { kind: 'ok', auth: { access_token: 'at3', refresh_token: 'rt3' } };
       },
     });
-    tm.setSession({ access_token: 'at1', refresh_token: 'rt1' });
+    await tm.setSession({ access_token: 'at1', refresh_token: 'rt1' });
     await expect(tm.refresh(null)).resolves.toBe('at3');
     expect(calls).toEqual(['rt1', 'rt2']);
     expect(storage.getItem(REFRESH_TOKEN_KEY)).toBe('rt3');
@@ -122,10 +123,10 @@ describe('TokenManager', () => {
   it('ends the session when the refresh token is rejected', async () => {
     const storage = new MemoryStorage();
     const server = new FakeAuthServer();
-    const tm = new TokenManager({ storage, refreshRequest: server.refresh });
+    const tm = new TokenManager({ store: new KeyValueTokenStore(storage), refreshRequest: server.refresh });
     const expired = vi.fn();
     tm.onExpired(expired);
-    tm.setSession(server.issue());
+    await tm.setSession(server.issue());
     server.revoked = true;
     await expect(tm.refresh('at1')).rejects.toBeInstanceOf(SessionExpiredError);
     expect(expired).toHaveBeenCalledTimes(1);
@@ -136,7 +137,7 @@ describe('TokenManager', () => {
 
   it('ends the session when there is no refresh token at all', async () => {
     const tm = new TokenManager({
-      storage: new MemoryStorage(),
+      store: new KeyValueTokenStore(new MemoryStorage()),
       refreshRequest: async () => ({ kind: 'unauthorized' }),
     });
     await expect(tm.getAccessToken()).rejects.toBeInstanceOf(SessionExpiredError);
@@ -147,13 +148,13 @@ describe('TokenManager', () => {
     const server = new FakeAuthServer();
     let down = true;
     const tm = new TokenManager({
-      storage,
+      store: new KeyValueTokenStore(storage),
       refreshRequest: async (rt) => {
         if (down) throw new Error('offline');
         return server.refresh(rt);
       },
     });
-    tm.setSession(server.issue());
+    await tm.setSession(server.issue());
     await expect(tm.refresh('at1')).rejects.toThrow('offline');
     expect(storage.getItem(REFRESH_TOKEN_KEY)).toBe('rt1');
     down = false;
@@ -164,12 +165,12 @@ describe('TokenManager', () => {
     let now = 1_000_000;
     const server = new FakeAuthServer();
     const tm = new TokenManager({
-      storage: new MemoryStorage(),
+      store: new KeyValueTokenStore(new MemoryStorage()),
       refreshRequest: server.refresh,
       now: () => now,
       skewMs: 30_000,
     });
-    tm.setSession(server.issue()); // expires_in 900 s
+    await tm.setSession(server.issue()); // expires_in 900 s
     await expect(tm.getAccessToken()).resolves.toBe('at1');
     now += 860_000; // 40 s left: still fine
     await expect(tm.getAccessToken()).resolves.toBe('at1');
@@ -181,21 +182,21 @@ describe('TokenManager', () => {
   it('does not treat very short-lived tokens as expired on arrival', async () => {
     let now = 0;
     const tm = new TokenManager({
-      storage: new MemoryStorage(),
+      store: new KeyValueTokenStore(new MemoryStorage()),
       refreshRequest: async () => ({ kind: 'unauthorized' }),
       now: () => now,
     });
-    tm.setSession({ access_token: 'short', refresh_token: 'r', expires_in: 4 });
+    await tm.setSession({ access_token: 'short', refresh_token: 'r', expires_in: 4 });
     await expect(tm.getAccessToken()).resolves.toBe('short');
     now = 2_000;
     await expect(tm.getAccessToken()).resolves.toBe('short');
   });
 
-  it('clear() forgets both tokens and returns the refresh token', () => {
+  it('clear() forgets both tokens and returns the refresh token', async () => {
     const storage = new MemoryStorage();
-    const tm = new TokenManager({ storage, refreshRequest: async () => ({ kind: 'unauthorized' }) });
-    tm.setSession({ access_token: 'a', refresh_token: 'r' });
-    expect(tm.clear()).toBe('r');
+    const tm = new TokenManager({ store: new KeyValueTokenStore(storage), refreshRequest: async () => ({ kind: 'unauthorized' }) });
+    await tm.setSession({ access_token: 'a', refresh_token: 'r' });
+    await expect(tm.clear()).resolves.toBe('r');
     expect(tm.accessToken).toBeNull();
     expect(tm.hasSession()).toBe(false);
   });

@@ -19,6 +19,50 @@ export interface KeyValueStorage {
   removeItem(key: string): void;
 }
 
+/**
+ * Where the refresh token lives. `get` must see every write that another tab
+ * finished before it released the refresh lock; `peek` is a synchronous hint
+ * (is there a session at all?) that may lag behind other tabs.
+ */
+export interface TokenStore {
+  get(): Promise<string | null>;
+  set(token: string): Promise<void>;
+  remove(): Promise<void>;
+  peek(): string | null;
+}
+
+/** The refresh token in a KeyValueStorage (localStorage, or memory in tests). */
+export class KeyValueTokenStore implements TokenStore {
+  constructor(
+    private readonly storage: KeyValueStorage,
+    private readonly key: string = REFRESH_TOKEN_KEY,
+  ) {}
+  peek(): string | null {
+    try {
+      return this.storage.getItem(this.key);
+    } catch {
+      return null;
+    }
+  }
+  async get(): Promise<string | null> {
+    return this.peek();
+  }
+  async set(token: string): Promise<void> {
+    try {
+      this.storage.setItem(this.key, token);
+    } catch {
+      /* storage full or disabled: the session then lasts for this page only */
+    }
+  }
+  async remove(): Promise<void> {
+    try {
+      this.storage.removeItem(this.key);
+    } catch {
+      /* ignore */
+    }
+  }
+}
+
 /** Runs fn while holding an exclusive lock shared by all tabs of the origin. */
 export type LockRunner = <T>(name: string, fn: () => Promise<T>) => Promise<T>;
 
@@ -35,12 +79,11 @@ export type RefreshOutcome =
   | { kind: 'unauthorized' };
 
 export interface TokenManagerOptions {
-  storage: KeyValueStorage;
+  store: TokenStore;
   /** POST /api/auth/refresh. Network failures should throw. */
   refreshRequest: (refreshToken: string) => Promise<RefreshOutcome>;
   lock?: LockRunner;
   now?: () => number;
-  storageKey?: string;
   /** Refresh this long before the access token's announced expiry. */
   skewMs?: number;
 }
@@ -61,26 +104,24 @@ export class TokenManager {
   private expiresAt: number | null = null;
   private lifetimeMs = 0;
   private inflight: Promise<string> | null = null;
-  private readonly storage: KeyValueStorage;
+  private readonly store: TokenStore;
   private readonly refreshRequest: TokenManagerOptions['refreshRequest'];
   private readonly lock: LockRunner | undefined;
   private readonly now: () => number;
-  private readonly key: string;
   private readonly skewMs: number;
   private readonly listeners = new Set<() => void>();
 
   constructor(options: TokenManagerOptions) {
-    this.storage = options.storage;
+    this.store = options.store;
     this.refreshRequest = options.refreshRequest;
     this.lock = options.lock;
     this.now = options.now ?? Date.now;
-    this.key = options.storageKey ?? REFRESH_TOKEN_KEY;
     this.skewMs = options.skewMs ?? 30_000;
   }
 
   /** True if a refresh token is stored (a session may be resumable). */
   hasSession(): boolean {
-    return this.readRefresh() !== null;
+    return this.store.peek() !== null;
   }
 
   get accessToken(): string | null {
@@ -93,23 +134,19 @@ export class TokenManager {
     return () => this.listeners.delete(listener);
   }
 
-  /** Adopt the tokens from register/login/refresh. */
-  setSession(auth: AuthResponse): void {
-    this.writeRefresh(auth.refresh_token);
+  /** Adopt the tokens from register/login. */
+  async setSession(auth: AuthResponse): Promise<void> {
     this.setAccess(auth);
+    await this.store.set(auth.refresh_token);
   }
 
   /** Forget everything (sign out). Returns the refresh token that was stored. */
-  clear(): string | null {
-    const rt = this.readRefresh();
+  async clear(): Promise<string | null> {
     this.access = null;
     this.expiresAt = null;
     this.inflight = null;
-    try {
-      this.storage.removeItem(this.key);
-    } catch {
-      /* storage unavailable */
-    }
+    const rt = (await this.store.get()) ?? this.store.peek();
+    await this.store.remove();
     return rt;
   }
 
@@ -143,7 +180,8 @@ export class TokenManager {
   }
 
   private async refreshLocked(): Promise<string> {
-    let token = this.readRefresh();
+    // Read inside the lock: another tab may have rotated the token meanwhile.
+    let token = await this.store.get();
     for (let attempt = 0; attempt < 2; attempt++) {
       if (token === null) {
         this.expire();
@@ -151,27 +189,22 @@ export class TokenManager {
       }
       const outcome = await this.refreshRequest(token);
       if (outcome.kind === 'ok') {
-        this.writeRefresh(outcome.auth.refresh_token);
+        // Stored before the lock is released, so the next tab reads the new one.
+        await this.store.set(outcome.auth.refresh_token);
         this.setAccess(outcome.auth);
         return outcome.auth.access_token;
       }
       // Rejected. If a tab without lock support rotated the token while we
       // were asking, the stored one differs: try that once. Never retry the
       // token that was just rejected.
-      const current = this.readRefresh();
+      const current = await this.store.get();
       if (current !== null && current !== token) {
         token = current;
         continue;
       }
       break;
     }
-    if (this.readRefresh() === token) {
-      try {
-        this.storage.removeItem(this.key);
-      } catch {
-        /* ignore */
-      }
-    }
+    if ((await this.store.get()) === token) await this.store.remove();
     this.expire();
     throw new SessionExpiredError();
   }
@@ -194,22 +227,6 @@ export class TokenManager {
     // Short-lived tokens (tests) must not look expired the moment they arrive.
     const skew = Math.min(this.skewMs, this.lifetimeMs / 4);
     return this.now() >= this.expiresAt - skew;
-  }
-
-  private readRefresh(): string | null {
-    try {
-      return this.storage.getItem(this.key);
-    } catch {
-      return null;
-    }
-  }
-
-  private writeRefresh(token: string): void {
-    try {
-      this.storage.setItem(this.key, token);
-    } catch {
-      /* storage full or disabled: the session then lasts for this page only */
-    }
   }
 }
 

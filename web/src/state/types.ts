@@ -52,11 +52,12 @@ export type ErrorCode =
 
 // ---- Server → client frames ----
 export type ServerFrame =
-  | { type: 'ready'; user: User }
+  | { type: 'ready'; user: User; online?: string[] }
   | { type: 'message'; message: Message }
   | { type: 'ack'; client_id: string; message: Message }
   | { type: 'resumed'; incomplete: string[] }
-  | { type: 'room'; room: Room }
+  | { type: 'room'; room: Room; online?: string[] }
+  | { type: 'left'; room: string }
   | { type: 'typing'; room: string; user: User }
   | { type: 'read'; room: string; user: User | string; seq: number }
   | { type: 'presence'; user: User; status: 'online' | 'offline' }
@@ -78,6 +79,7 @@ const SERVER_TYPES = new Set([
   'ack',
   'resumed',
   'room',
+  'left',
   'typing',
   'read',
   'presence',

@@ -13,11 +13,22 @@ describe('TypingThrottle', () => {
     expect(t.shouldSend('r1', 3001)).toBe(false);
   });
 
-  it('announces again right after a message was sent', () => {
-    const t = new TypingThrottle(3000);
-    t.shouldSend('r1', 0);
+  it('announces again soon after a message was sent, but not sooner than the server accepts', () => {
+    const t = new TypingThrottle(3000, 2100);
+    expect(t.decide('r1', 0)).toEqual({ send: true, retryAt: null });
+    expect(t.decide('r1', 500)).toEqual({ send: false, retryAt: null });
+    t.reset('r1'); // message sent at 1000
+    expect(t.decide('r1', 1000)).toEqual({ send: false, retryAt: 2100 });
+    expect(t.decide('r1', 2100)).toEqual({ send: true, retryAt: null });
+    // back to the normal interval afterwards
+    expect(t.decide('r1', 4000)).toEqual({ send: false, retryAt: null });
+    expect(t.decide('r1', 5100)).toEqual({ send: true, retryAt: null });
+  });
+
+  it('a reset before anything was sent changes nothing', () => {
+    const t = new TypingThrottle(3000, 2100);
     t.reset('r1');
-    expect(t.shouldSend('r1', 10)).toBe(true);
+    expect(t.shouldSend('r1', 0)).toBe(true);
   });
 
   it('survives the clock going backwards', () => {

@@ -3,22 +3,43 @@ import type { User } from './types';
 export const TYPING_SEND_INTERVAL_MS = 3000;
 export const TYPING_SHOW_MS = 5000;
 
-/** Sender side: at most one `typing` frame per room every interval. */
+/** The gateway drops typing frames closer together than this (per user and room). */
+export const TYPING_SERVER_MIN_MS = 2000;
+
+/**
+ * Sender side: at most one `typing` frame per room every interval. Right after
+ * a message was sent the next keystroke may announce again sooner (the
+ * receivers cleared the indicator when the message arrived), but never sooner
+ * than the server accepts; `retryAt` then says when to try again.
+ */
 export class TypingThrottle {
   private readonly last = new Map<string, number>();
-  constructor(private readonly intervalMs = TYPING_SEND_INTERVAL_MS) {}
+  private readonly fresh = new Set<string>();
+  constructor(
+    private readonly intervalMs = TYPING_SEND_INTERVAL_MS,
+    private readonly serverMinMs = TYPING_SERVER_MIN_MS + 100,
+  ) {}
+
+  decide(room: string, now: number): { send: boolean; retryAt: number | null } {
+    const prev = this.last.get(room);
+    const elapsed = prev === undefined ? Infinity : now - prev;
+    const gap = this.fresh.has(room) ? this.serverMinMs : this.intervalMs;
+    if (elapsed >= gap || elapsed < 0) {
+      this.last.set(room, now);
+      this.fresh.delete(room);
+      return { send: true, retryAt: null };
+    }
+    return { send: false, retryAt: this.fresh.has(room) ? prev! + gap : null };
+  }
 
   /** True when a frame should be sent now (and records it). */
   shouldSend(room: string, now: number): boolean {
-    const prev = this.last.get(room);
-    if (prev !== undefined && now - prev < this.intervalMs && now >= prev) return false;
-    this.last.set(room, now);
-    return true;
+    return this.decide(room, now).send;
   }
 
-  /** After a message is sent the next keystroke announces typing again. */
+  /** A message was sent: the next keystroke announces typing again as soon as allowed. */
   reset(room: string): void {
-    this.last.delete(room);
+    if (this.last.has(room)) this.fresh.add(room);
   }
 }
 

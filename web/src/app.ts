@@ -1,0 +1,105 @@
+import { ApiClient, makeRefreshRequest } from './state/api';
+import { Connection, type SocketLike } from './state/connection';
+import { roomTitle, type RoomState } from './state/rooms';
+import { ChatStore } from './state/store';
+import { IdbTokenStore } from './state/idbTokenStore';
+import {
+  browserLock,
+  KeyValueTokenStore,
+  MemoryStorage,
+  REFRESH_TOKEN_KEY,
+  TokenManager,
+  type KeyValueStorage,
+} from './state/tokens';
+import type { Message } from './state/types';
+import { preview } from './state/format';
+
+/** Wires the plain-TypeScript client to the browser: fetch, WebSocket, storage, events. */
+
+function pickStorage(): KeyValueStorage {
+  try {
+    const k = '__parley_probe__';
+    window.localStorage.setItem(k, '1');
+    window.localStorage.removeItem(k);
+    return window.localStorage;
+  } catch {
+    return new MemoryStorage();
+  }
+}
+
+export function wsUrl(loc: Location = window.location): string {
+  const scheme = loc.protocol === 'https:' ? 'wss:' : 'ws:';
+  return `${scheme}//${loc.host}/ws`;
+}
+
+const fetchFn = (input: string, init?: RequestInit) => window.fetch(input, init);
+
+const localStore = new KeyValueTokenStore(pickStorage());
+
+export const tokens = new TokenManager({
+  store: IdbTokenStore.available() ? new IdbTokenStore(localStore) : localStore,
+  refreshRequest: makeRefreshRequest(fetchFn),
+  lock: browserLock(),
+});
+
+export const api = new ApiClient({ fetch: fetchFn, tokens });
+
+/** Navigation hook for notification clicks; set by the router. */
+export const nav: { open: (roomId: string) => void } = { open: () => undefined };
+
+function notify(msg: Message, room: RoomState | undefined): void {
+  if (typeof Notification === 'undefined' || Notification.permission !== 'granted') return;
+  if (document.visibilityState !== 'hidden') return;
+  const me = store.getState().me;
+  const sender = msg.sender.display_name || msg.sender.username;
+  const title = room && room.kind === 'group' ? `${sender} in ${roomTitle(room, me?.id ?? null)}` : sender;
+  try {
+    const n = new Notification(title, { body: preview(msg.body, 140), tag: `parley-${msg.room}` });
+    n.onclick = () => {
+      window.focus();
+      nav.open(msg.room);
+      n.close();
+    };
+  } catch {
+    /* some platforms only allow notifications from a service worker */
+  }
+}
+
+export const store = new ChatStore({
+  api,
+  tokens,
+  connect: (opts) =>
+    new Connection({
+      ...opts,
+      url: () => wsUrl(),
+      createSocket: (url) => new WebSocket(url) as unknown as SocketLike,
+      isOnline: () => navigator.onLine !== false,
+    }),
+  notify,
+});
+
+let wired = false;
+
+/** Browser events that the store cares about. Call once. */
+export function wireBrowser(): void {
+  if (wired) return;
+  wired = true;
+  window.addEventListener('online', () => store.networkChanged(true));
+  window.addEventListener('offline', () => store.networkChanged(false));
+  // Do not lose a throttled read marker when the tab is hidden or closed.
+  window.addEventListener('pagehide', () => store.flushPendingReads());
+  document.addEventListener('visibilitychange', () => {
+    if (document.visibilityState === 'hidden') store.flushPendingReads();
+  });
+  // Another tab signed out (or the session was revoked there).
+  window.addEventListener('storage', (e) => {
+    if (e.key !== REFRESH_TOKEN_KEY && e.key !== null) return;
+    const st = store.getState();
+    if (e.newValue === null && st.phase === 'signedIn' && !tokens.hasSession()) {
+      store.endSession('You signed out in another tab.');
+    } else if (e.newValue !== null && st.phase === 'signedOut') {
+      void store.boot();
+    }
+  });
+  void store.boot();
+}

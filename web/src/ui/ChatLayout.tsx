@@ -1,0 +1,119 @@
+import { useCallback, useEffect, useState } from 'react';
+import { nav, store } from '../app';
+import { ConnectionBanner } from './ConnectionBanner';
+import { AddMemberDialog, NewChatDialog, RoomDetailsDialog } from './dialogs';
+import { navigate, useChat, useRouteRoom } from './hooks';
+import { IconX } from './icons';
+import { EmptyRoom, RoomView } from './RoomView';
+import { Sidebar } from './Sidebar';
+
+type DialogState =
+  | { kind: 'new'; mode: 'direct' | 'group' }
+  | { kind: 'details' }
+  | { kind: 'add' }
+  | null;
+
+function Toast() {
+  const notice = useChat((s) => s.notice);
+  useEffect(() => {
+    if (!notice) return;
+    const t = setTimeout(() => store.dismissNotice(), 6000);
+    return () => clearTimeout(t);
+  }, [notice]);
+  if (!notice) return null;
+  return (
+    <div className="pointer-events-none fixed inset-x-0 bottom-6 z-50 flex justify-center px-4">
+      <div
+        role="alert"
+        className="pointer-events-auto flex max-w-md items-center gap-3 rounded-xl bg-zinc-900 px-4 py-2.5 text-sm text-white shadow-2xl dark:bg-zinc-100 dark:text-zinc-900"
+      >
+        <span className="flex-1">{notice.text}</span>
+        <button type="button" onClick={() => store.dismissNotice()} aria-label="Dismiss" className="rounded p-0.5 opacity-70 hover:opacity-100">
+          <IconX size={14} />
+        </button>
+      </div>
+    </div>
+  );
+}
+
+export function ChatLayout() {
+  const routeRoom = useRouteRoom();
+  const roomsLoaded = useChat((s) => s.roomsLoaded);
+  const roomExists = useChat((s) => (routeRoom ? !!s.rooms[routeRoom] : false));
+  const activeRoom = useChat((s) => s.activeRoom);
+  const totalUnread = useChat((s) => Object.values(s.rooms).reduce((n, r) => n + r.unread, 0));
+  const [dialog, setDialog] = useState<DialogState>(null);
+
+  const open = useCallback((id: string | null) => navigate(id), []);
+  useEffect(() => {
+    nav.open = (id) => navigate(id);
+  }, []);
+
+  // The URL is the source of truth for the open room; wait for the room list
+  // so that an unknown or left room can fall back to the list.
+  useEffect(() => {
+    if (!roomsLoaded) return;
+    if (routeRoom && !roomExists) {
+      navigate(null, true);
+      return;
+    }
+    if (store.getState().activeRoom !== routeRoom) store.openRoom(routeRoom);
+  }, [routeRoom, roomsLoaded, roomExists]);
+
+  useEffect(() => {
+    document.title = totalUnread > 0 ? `(${totalUnread}) Parley` : 'Parley';
+  }, [totalUnread]);
+
+  const current = activeRoom && activeRoom === routeRoom ? activeRoom : null;
+  const room = useChat((s) => (current ? s.rooms[current] : undefined));
+
+  return (
+    <div className="flex h-full flex-col">
+      <ConnectionBanner />
+      <div className="flex min-h-0 flex-1">
+        <aside
+          className={`${routeRoom ? 'hidden md:flex' : 'flex'} w-full shrink-0 flex-col border-r border-zinc-200 md:w-80 lg:w-[22rem] dark:border-zinc-800`}
+        >
+          <Sidebar activeRoom={current} onOpen={open} onNew={(mode) => setDialog({ kind: 'new', mode })} />
+        </aside>
+        <main className={`${routeRoom ? 'flex' : 'hidden md:flex'} min-w-0 flex-1 flex-col bg-white dark:bg-zinc-950`}>
+          {current ? (
+            <RoomView
+              roomId={current}
+              onBack={() => open(null)}
+              onDetails={() => setDialog({ kind: 'details' })}
+              onAdd={() => setDialog({ kind: 'add' })}
+            />
+          ) : routeRoom ? (
+            <div className="flex h-full items-center justify-center text-sm text-zinc-500">Loading conversation…</div>
+          ) : (
+            <EmptyRoom onNew={() => setDialog({ kind: 'new', mode: 'direct' })} />
+          )}
+        </main>
+      </div>
+      {dialog?.kind === 'new' && (
+        <NewChatDialog
+          initialMode={dialog.mode}
+          onClose={() => setDialog(null)}
+          onOpen={(id) => {
+            setDialog(null);
+            open(id);
+          }}
+        />
+      )}
+      {dialog?.kind === 'details' && room && (
+        <RoomDetailsDialog
+          room={room}
+          onClose={() => setDialog(null)}
+          onAdd={() => setDialog({ kind: 'add' })}
+          onLeft={() => {
+            setDialog(null);
+            open(null);
+          }}
+        />
+      )}
+      {dialog?.kind === 'add' && room && <AddMemberDialog room={room} onClose={() => setDialog(null)} />}
+      <Toast />
+    </div>
+  );
+}

@@ -1,0 +1,266 @@
+import { memo, useState, useSyncExternalStore } from 'react';
+import { store } from '../app';
+import { preview, shortStamp } from '../state/format';
+import { directPeer, roomTitle, type RoomState } from '../state/rooms';
+import { activeTyping } from '../state/typing';
+import { Avatar } from './Avatar';
+import { useChat, useNow } from './hooks';
+import { IconBell, IconChat, IconLogOut, IconPlus, IconUsers } from './icons';
+
+function notificationPermission(): NotificationPermission | 'unsupported' {
+  return typeof Notification === 'undefined' ? 'unsupported' : Notification.permission;
+}
+const permListeners = new Set<() => void>();
+
+function NotificationToggle() {
+  const perm = useSyncExternalStore(
+    (cb) => {
+      permListeners.add(cb);
+      return () => permListeners.delete(cb);
+    },
+    notificationPermission,
+  );
+  if (perm === 'unsupported' || perm === 'granted') return null;
+  const denied = perm === 'denied';
+  return (
+    <button
+      type="button"
+      disabled={denied}
+      onClick={() => {
+        void Notification.requestPermission().then(() => permListeners.forEach((l) => l()));
+      }}
+      title={denied ? 'Notifications are blocked in your browser settings' : 'Get a desktop notification for new messages while Parley is in the background'}
+      className="flex w-full items-center gap-2 rounded-lg px-2.5 py-2 text-left text-[13px] text-zinc-600 hover:bg-zinc-200/60 disabled:cursor-not-allowed disabled:opacity-60 dark:text-zinc-400 dark:hover:bg-zinc-800"
+    >
+      <IconBell size={16} />
+      {denied ? 'Notifications blocked' : 'Enable notifications'}
+    </button>
+  );
+}
+
+const RoomItem = memo(function RoomItem({
+  room,
+  active,
+  myId,
+  online,
+  typing,
+  now,
+  onOpen,
+}: {
+  room: RoomState;
+  active: boolean;
+  myId: string | null;
+  online: boolean | undefined;
+  typing: boolean;
+  now: Date;
+  onOpen: (id: string) => void;
+}) {
+  const title = roomTitle(room, myId);
+  const peer = directPeer(room, myId);
+  const last = room.last_message;
+  const unread = active ? 0 : room.unread;
+  const who = last ? (last.sender.id === myId ? 'You: ' : room.kind === 'group' ? `${last.sender.display_name || last.sender.username}: ` : '') : '';
+  const label = `${title}${unread > 0 ? `, ${unread} unread` : ''}${online ? ', online' : ''}`;
+  return (
+    <li>
+      <a
+        href={`/r/${encodeURIComponent(room.id)}`}
+        onClick={(e) => {
+          if (e.metaKey || e.ctrlKey || e.shiftKey || e.button !== 0) return;
+          e.preventDefault();
+          onOpen(room.id);
+        }}
+        aria-current={active ? 'page' : undefined}
+        aria-label={label}
+        data-room-id={room.id}
+        className={`group flex items-center gap-3 rounded-lg px-2.5 py-2 transition-colors ${
+          active
+            ? 'bg-white shadow-sm ring-1 ring-zinc-200 dark:bg-zinc-800 dark:ring-zinc-700'
+            : 'hover:bg-zinc-200/60 dark:hover:bg-zinc-800/60'
+        }`}
+      >
+        {peer ? (
+          <Avatar user={peer} online={online} />
+        ) : (
+          <Avatar user={{ id: room.id, display_name: title, username: title }} group />
+        )}
+        <span className="min-w-0 flex-1">
+          <span className="flex items-baseline gap-2">
+            <span className={`min-w-0 flex-1 truncate text-sm ${unread > 0 ? 'font-semibold' : 'font-medium'}`}>{title}</span>
+            {last && (
+              <time
+                dateTime={last.created_at}
+                className={`shrink-0 text-[11px] tabular-nums ${unread > 0 ? 'text-indigo-600 dark:text-indigo-400' : 'text-zinc-400 dark:text-zinc-500'}`}
+              >
+                {shortStamp(new Date(last.created_at), now)}
+              </time>
+            )}
+          </span>
+          <span className="mt-0.5 flex items-center gap-2">
+            <span
+              className={`min-w-0 flex-1 truncate text-[13px] ${
+                typing ? 'text-indigo-600 italic dark:text-indigo-400' : unread > 0 ? 'text-zinc-700 dark:text-zinc-300' : 'text-zinc-500 dark:text-zinc-400'
+              }`}
+              data-testid="room-preview"
+            >
+              {typing ? 'typing…' : last ? who + preview(last.body, 90) : room.kind === 'group' ? `${room.members.length} members` : 'No messages yet'}
+            </span>
+            {unread > 0 && (
+              <span
+                className="inline-flex h-5 min-w-5 shrink-0 items-center justify-center rounded-full bg-indigo-600 px-1.5 text-[11px] font-semibold text-white tabular-nums"
+                data-testid="unread-badge"
+                aria-hidden="true"
+              >
+                {unread > 99 ? '99+' : unread}
+              </span>
+            )}
+          </span>
+        </span>
+      </a>
+    </li>
+  );
+});
+
+export function Sidebar({
+  activeRoom,
+  onOpen,
+  onNew,
+}: {
+  activeRoom: string | null;
+  onOpen: (id: string) => void;
+  onNew: (mode: 'direct' | 'group') => void;
+}) {
+  const me = useChat((s) => s.me);
+  const order = useChat((s) => s.order);
+  const rooms = useChat((s) => s.rooms);
+  const presence = useChat((s) => s.presence);
+  const typing = useChat((s) => s.typing);
+  const loaded = useChat((s) => s.roomsLoaded);
+  const now = useNow();
+  const [filter, setFilter] = useState<'all' | 'direct' | 'group'>('all');
+  const myId = me?.id ?? null;
+  const ids = order.filter((id) => filter === 'all' || rooms[id]?.kind === filter);
+  const nowMs = Date.now();
+
+  const filterBtn = (f: typeof filter, text: string) => (
+    <button
+      type="button"
+      aria-pressed={filter === f}
+      onClick={() => setFilter(f)}
+      className={`rounded-md px-2.5 py-1 text-xs font-medium transition ${
+        filter === f
+          ? 'bg-zinc-900 text-white dark:bg-zinc-100 dark:text-zinc-900'
+          : 'text-zinc-600 hover:bg-zinc-200/70 dark:text-zinc-400 dark:hover:bg-zinc-800'
+      }`}
+    >
+      {text}
+    </button>
+  );
+
+  return (
+    <nav aria-label="Conversations" className="flex h-full min-h-0 flex-col bg-zinc-50 dark:bg-zinc-900">
+      <div className="flex items-center gap-2 px-4 pt-4 pb-3">
+        <div className="flex h-8 w-8 items-center justify-center rounded-lg bg-indigo-600 text-white">
+          <IconChat size={16} />
+        </div>
+        <span className="flex-1 text-[15px] font-semibold tracking-tight">Parley</span>
+        <button
+          type="button"
+          onClick={() => onNew('group')}
+          aria-label="New group"
+          data-testid="new-group"
+          title="New group"
+          className="rounded-lg p-2 text-zinc-600 hover:bg-zinc-200/70 dark:text-zinc-400 dark:hover:bg-zinc-800"
+        >
+          <IconUsers size={18} />
+        </button>
+        <button
+          type="button"
+          onClick={() => onNew('direct')}
+          aria-label="New message"
+          title="New message"
+          data-testid="new-dm"
+          className="rounded-lg bg-zinc-900 p-2 text-white hover:bg-zinc-700 dark:bg-zinc-100 dark:text-zinc-900 dark:hover:bg-white"
+        >
+          <IconPlus size={18} />
+        </button>
+      </div>
+      <div className="flex gap-1 px-4 pb-2" role="group" aria-label="Filter conversations">
+        {filterBtn('all', 'All')}
+        {filterBtn('direct', 'Direct')}
+        {filterBtn('group', 'Groups')}
+      </div>
+      <div className="min-h-0 flex-1 overflow-y-auto px-2 pb-2">
+        {!loaded && order.length === 0 ? (
+          <ul aria-hidden="true" className="space-y-1 px-1 pt-1">
+            {[0, 1, 2, 3].map((i) => (
+              <li key={i} className="flex animate-pulse items-center gap-3 px-2 py-2">
+                <span className="h-9 w-9 rounded-full bg-zinc-200 dark:bg-zinc-800" />
+                <span className="flex-1 space-y-2">
+                  <span className="block h-3 w-1/2 rounded bg-zinc-200 dark:bg-zinc-800" />
+                  <span className="block h-2.5 w-3/4 rounded bg-zinc-200 dark:bg-zinc-800" />
+                </span>
+              </li>
+            ))}
+          </ul>
+        ) : ids.length === 0 ? (
+          <div className="px-4 py-10 text-center">
+            <p className="text-sm font-medium">No conversations yet</p>
+            <p className="mt-1 text-[13px] text-zinc-500">Start one with someone you know.</p>
+            <button
+              type="button"
+              onClick={() => onNew('direct')}
+              className="mt-4 inline-flex items-center gap-1.5 rounded-lg bg-indigo-600 px-3 py-1.5 text-sm font-medium text-white hover:bg-indigo-500"
+            >
+              <IconPlus size={16} /> New message
+            </button>
+          </div>
+        ) : (
+          <ul className="space-y-0.5" aria-label="Conversation list">
+            {ids.map((id) => {
+              const room = rooms[id];
+              if (!room) return null;
+              const peer = directPeer(room, myId);
+              const t = typing[id];
+              return (
+                <RoomItem
+                  key={id}
+                  room={room}
+                  active={id === activeRoom}
+                  myId={myId}
+                  online={peer ? presence[peer.id] === 'online' : undefined}
+                  typing={!!t && activeTyping(t, nowMs).length > 0}
+                  now={now}
+                  onOpen={onOpen}
+                />
+              );
+            })}
+          </ul>
+        )}
+      </div>
+      <div className="border-t border-zinc-200 px-2 py-2 dark:border-zinc-800">
+        <NotificationToggle />
+        {me && (
+          <div className="flex items-center gap-3 rounded-lg px-2.5 py-2">
+            <Avatar user={me} size="sm" online />
+            <span className="min-w-0 flex-1">
+              <span className="block truncate text-sm font-medium" data-testid="me-name">
+                {me.display_name || me.username}
+              </span>
+              <span className="block truncate text-xs text-zinc-500">@{me.username}</span>
+            </span>
+            <button
+              type="button"
+              onClick={() => void store.signOut()}
+              aria-label="Sign out"
+              title="Sign out"
+              className="rounded-lg p-2 text-zinc-500 hover:bg-zinc-200/70 hover:text-zinc-800 dark:hover:bg-zinc-800 dark:hover:text-zinc-200"
+            >
+              <IconLogOut size={16} />
+            </button>
+          </div>
+        )}
+      </div>
+    </nav>
+  );
+}

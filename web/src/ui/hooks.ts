@@ -1,0 +1,59 @@
+import { useEffect, useState, useSyncExternalStore } from 'react';
+import { store } from '../app';
+import type { ChatState } from '../state/store';
+
+/** Subscribe to a slice of the chat state (selectors must return stable values). */
+export function useChat<T>(selector: (s: ChatState) => T): T {
+  return useSyncExternalStore(store.subscribe, () => selector(store.getState()));
+}
+
+/** The current time, refreshed every `ms` (for relative stamps). */
+export function useNow(ms = 30_000): Date {
+  const [now, setNow] = useState(() => new Date());
+  useEffect(() => {
+    const t = setInterval(() => setNow(new Date()), ms);
+    return () => clearInterval(t);
+  }, [ms]);
+  return now;
+}
+
+// ---- a tiny router: "/" and "/r/:roomId" ----
+
+function currentRoom(): string | null {
+  const m = /^\/r\/([^/]+)\/?$/.exec(window.location.pathname);
+  return m ? decodeURIComponent(m[1]!) : null;
+}
+
+const routeListeners = new Set<() => void>();
+window.addEventListener('popstate', () => routeListeners.forEach((l) => l()));
+
+export function navigate(roomId: string | null, replace = false): void {
+  const path = roomId ? `/r/${encodeURIComponent(roomId)}` : '/';
+  if (path !== window.location.pathname) {
+    if (replace) window.history.replaceState(null, '', path);
+    else window.history.pushState(null, '', path);
+  }
+  routeListeners.forEach((l) => l());
+}
+
+export function useRouteRoom(): string | null {
+  return useSyncExternalStore(
+    (cb) => {
+      routeListeners.add(cb);
+      return () => routeListeners.delete(cb);
+    },
+    currentRoom,
+  );
+}
+
+/** Whether a media query matches, kept up to date. */
+export function useMedia(query: string): boolean {
+  return useSyncExternalStore(
+    (cb) => {
+      const mq = window.matchMedia(query);
+      mq.addEventListener('change', cb);
+      return () => mq.removeEventListener('change', cb);
+    },
+    () => window.matchMedia(query).matches,
+  );
+}
