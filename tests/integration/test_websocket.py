@@ -302,6 +302,7 @@ async def test_slow_consumer_is_closed_with_1013_and_others_continue(
         senders = [await ana.connect() for _ in range(4)]  # they read everything they get
         stalled = await bob.connect()
         transport = stalled.ws._response.connection.transport  # type: ignore[union-attr]
+        assert transport is not None
         transport.pause_reading()  # bob's tab stops reading
         body = "\U0001f600" * 4000  # 16 KB of UTF-8 per message
         sent = 0
