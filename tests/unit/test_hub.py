@@ -243,3 +243,41 @@ async def test_feeds_are_dropped_with_their_last_connection(hub: Hub, store: Sql
     assert room in hub.feeds
     await hub.detach(client.conn)
     assert room not in hub.feeds and hub.connections == 0
+
+
+async def test_a_room_followed_again_before_its_unsubscribe_stays_live(
+    hub: Hub, store: SqlStore
+) -> None:
+    ana = await make_user(store, "ana")
+    room = await store.create_group("r", [ana.id])
+    old, new = Client(hub, Flusher(), ana), Client(hub, Flusher(), ana)
+    await hub.attach(old.conn, None)
+    await hub.detach(old.conn)  # a reload: the old socket goes ...
+    await hub.attach(new.conn, None)  # ... as the new one arrives
+    while hub._tasks:
+        await asyncio.gather(*hub._tasks)
+    await send(hub, room, ana, "still live")
+    assert new.seqs(room) == [1]
+
+
+class BrokenBus(MemoryBus):
+    async def publish(self, channel: str, payload: bytes) -> None:
+        raise ConnectionError("bus down")
+
+
+async def test_announcements_survive_a_bus_outage(store: SqlStore) -> None:
+    ana = await make_user(store, "ana")
+    room = await store.create_group("r", [ana.id])
+    hub = Hub(store, BrokenBus(), LocalPresence(), resume_cap=500)
+    await hub.start()
+    client = Client(hub, Flusher(), ana)
+    await hub.attach(client.conn, None)
+    await hub.typing(ana, room)
+    await hub.read(ana, room, 1)
+    joined = await store.room(room, ana.id)
+    assert joined is not None
+    await hub.room_created(joined)
+    await hub.member_added(joined, ana.id)
+    await hub.member_left(joined, ana.id)
+    await hub.detach(client.conn)
+    await hub.close()

@@ -167,6 +167,16 @@ class _Session:
                 except ProtocolError as exc:
                     logger.info("user %s: %s (%s)", self.user.id, exc.message, exc.code)
                     self.conn.send(wsframe.text(events.error(exc.code, exc.message, exc.client_id)))
+                except Exception:
+                    # A dependency failed (say the store during a read marker): answer, stay open.
+                    logger.exception("user %s: frame failed", self.user.id)
+                    self.conn.send(
+                        wsframe.text(
+                            events.error(
+                                "unavailable", "that could not be done right now; retry later"
+                            )
+                        )
+                    )
             elif msg.type == WSMsgType.BINARY:
                 self.conn.send(
                     wsframe.text(

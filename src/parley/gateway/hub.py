@@ -12,7 +12,8 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import defaultdict
-from collections.abc import Awaitable, Iterable
+from collections.abc import Coroutine, Iterable
+from typing import Any
 
 from parley.bus import Bus
 from parley.gateway.connection import Connection
@@ -113,9 +114,17 @@ class Hub:
             conns.discard(conn)
             if not conns:
                 del self.users[user_id]
-                await self._quietly(self.bus.unsubscribe(envelope.user_channel(user_id)))
-        if await self.presence.disconnected(user_id):
-            await self._quietly(self._publish_presence(conn.user, online=False))
+                try:
+                    await self.bus.unsubscribe(envelope.user_channel(user_id))
+                except Exception as exc:  # the bus forgets subscriptions when it restarts
+                    logger.warning("could not unsubscribe user %s: %s", user_id, exc)
+        try:
+            went_offline = await self.presence.disconnected(user_id)
+        except Exception as exc:  # a dead gateway's count expires by itself
+            logger.warning("presence not updated for user %s: %s", user_id, exc)
+            return
+        if went_offline:
+            await self._publish_presence(conn.user, online=False)
 
     def _join(self, conn: Connection, feed: Feed, *, hold: bool) -> None:
         """Add ``conn`` to ``feed``, taking over the reference ``_open_feeds`` gave out."""
@@ -139,7 +148,12 @@ class Hub:
         feed.refs -= 1
         if feed.refs == 0 and self.feeds.get(feed.room_id) is feed:
             del self.feeds[feed.room_id]
-            self._spawn(self.bus.unsubscribe(envelope.room_channel(feed.room_id)))
+            self._spawn(self._unsubscribe_unused(feed.room_id))
+
+    async def _unsubscribe_unused(self, room_id: int) -> None:
+        """Runs later than the release, so the room may be followed again by then."""
+        if room_id not in self.feeds:
+            await self.bus.unsubscribe(envelope.room_channel(room_id))
 
     async def _open_feeds(self, room_ids: Iterable[int]) -> list[Feed]:
         """Follow rooms, subscribing to those not followed yet; one reference each to the caller.
@@ -319,65 +333,78 @@ class Hub:
 
     # announcements, from this gateway to all
 
+    async def _announce(self, channel: str, payload: bytes) -> None:
+        """Best effort: what they announce is already stored, or is ephemeral.
+
+        A bus outage must not fail the request or the socket that caused it;
+        gateways resync rooms when the bus returns, and clients refetch rooms
+        when they reconnect.
+        """
+        try:
+            await self.bus.publish(channel, payload)
+        except Exception as exc:  # the bus reports outages many ways
+            logger.warning("could not announce on %s: %s", channel, exc)
+
     async def typing(self, user: User, room_id: int) -> None:
-        await self.bus.publish(
+        await self._announce(
             envelope.room_channel(room_id),
             envelope.pack("E", 0, user.id, events.typing(room_id, user)),
         )
 
     async def read(self, user: User, room_id: int, seq: int) -> None:
-        await self.bus.publish(
+        await self._announce(
             envelope.room_channel(room_id),
             envelope.pack("E", 0, 0, events.read(room_id, user, seq)),
         )
 
     async def _room_event(self, room: Room) -> bytes:
-        return events.room(room, sorted(await self.presence.online(m.id for m in room.members)))
+        try:
+            online = sorted(await self.presence.online(m.id for m in room.members))
+        except Exception as exc:  # presence is a hint; the room is not
+            logger.warning("presence unavailable for room %s: %s", room.id, exc)
+            online = []
+        return events.room(room, online)
 
     async def member_added(self, room: Room, user_id: int) -> None:
         """Tell the room's followers, then the new member's own connections."""
         payload = await self._room_event(room)
-        await self.bus.publish(
+        await self._announce(
             envelope.room_channel(room.id), envelope.pack("A", 0, user_id, payload)
         )
-        await self.bus.publish(
+        await self._announce(
             envelope.user_channel(user_id), envelope.pack("J", room.id, 0, payload)
         )
 
     async def room_created(self, room: Room) -> None:
         payload = await self._room_event(room)
         for member in room.members:
-            await self.bus.publish(
+            await self._announce(
                 envelope.user_channel(member.id), envelope.pack("J", room.id, 0, payload)
             )
 
     async def member_left(self, room: Room, user_id: int) -> None:
-        await self.bus.publish(
-            envelope.room_channel(room.id),
-            envelope.pack("L", 0, user_id, await self._room_event(room)),
+        payload = await self._room_event(room)
+        await self._announce(
+            envelope.room_channel(room.id), envelope.pack("L", 0, user_id, payload)
         )
 
     async def _publish_presence(self, user: User, *, online: bool) -> None:
-        await self.bus.publish(
+        await self._announce(
             envelope.PRESENCE,
             envelope.pack("P", user.id, int(online), events.presence(user, online)),
         )
 
     # housekeeping
 
-    def _spawn(self, work: Awaitable[None]) -> None:
-        task = asyncio.ensure_future(self._quietly(work))
+    def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.ensure_future(work)
         self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        task.add_done_callback(self._finished)
 
-    @staticmethod
-    async def _quietly(work: Awaitable[None]) -> None:
-        try:
-            await work
-        except asyncio.CancelledError:
-            raise
-        except Exception:
-            logger.exception("background gateway task failed")
+    def _finished(self, task: asyncio.Future[None]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and (exc := task.exception()) is not None:
+            logger.error("background gateway task failed", exc_info=exc)
 
 
 def _channel_id(channel: str) -> int:

@@ -1,0 +1,157 @@
+"""Every benchmark scenario at a tiny size, so the bench never rots.
+
+Each test runs ``python -m bench SCENARIO --tiny`` as the person running
+``make bench`` would, then checks the JSON result for a sane run: everything
+sent was delivered, nothing failed. Timing figures are never asserted: this
+machine is shared and noisy. The cluster scenarios use the running services
+(``scripts/services up``); with CI=true a missing service is a failure.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.support.services import Services, discover, problems, unavailable
+
+REPO = Path(__file__).resolve().parents[2]
+TIMEOUT = 240
+
+if os.environ.get("CI", "").lower() not in ("1", "true", "yes"):
+    pytest.importorskip("picows", reason="the bench group is not installed (uv sync --group bench)")
+
+
+def bench(tmp_path: Path, *args: str) -> dict[str, Any]:
+    """Run one scenario; return its result document."""
+    out = tmp_path / "results"
+    proc = subprocess.run(
+        [sys.executable, "-m", "bench", *args, "--tiny", "--out", str(out)],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+        check=False,
+    )
+    files = sorted(out.glob("*.json")) if out.exists() else []
+    assert files, f"no result written (exit {proc.returncode}):\n{proc.stderr[-4000:]}"
+    doc: dict[str, Any] = json.loads(files[-1].read_text())
+    assert proc.returncode == 0, f"exit {proc.returncode}:\n{proc.stderr[-4000:]}"
+    assert doc["git"]["commit"] is not None
+    assert doc["machine"]["cpus"] >= 1
+    return doc
+
+
+def check_fanout_run(run: dict[str, Any]) -> None:
+    assert run["ok"], run
+    assert run["delivered"] == run["expected"] == run["members"] * run["messages"]
+    assert run["acked"] == run["messages"]
+    assert not run["errors"]
+    assert run["seq_gaps"] == run["seq_dups"] == 0
+    assert run["cpu_us_per_msg"] > 0
+    assert run["latency_ms"]["n"] > 0
+
+
+def test_fanout(tmp_path: Path) -> None:
+    doc = bench(tmp_path, "fanout")
+    runs = doc["figures"]["runs"]
+    assert [r["target"] for r in runs] == ["parley"]
+    check_fanout_run(runs[0])
+
+
+def test_fanout_with_the_socketio_peer(tmp_path: Path) -> None:
+    doc = bench(tmp_path, "fanout", "--peer")
+    runs = doc["figures"]["runs"]
+    assert sorted(r["target"] for r in runs) == ["parley", "sio"]
+    for run in runs:
+        check_fanout_run(run)
+    assert doc["figures"]["summary"]["ratio_sio"]["cpu_per_msg_peer_over_parley"] > 0
+
+
+def check_ramp(doc: dict[str, Any], targets: list[str]) -> None:
+    results = doc["figures"]["targets"]
+    assert [r["target"] for r in results] == targets
+    for r in results:
+        assert r["steps"], r
+        for step in r["steps"]:
+            assert step["acked"] == step["sent"] > 0, step
+            assert step["delivered"] == step["expected"] > 0, step
+            assert not step["errors"], step
+            assert step["seq_gaps"] == step["seq_dups"] == 0, step
+            assert step["typing_sent"] > 0
+
+
+def test_chat_with_the_socketio_peer(tmp_path: Path) -> None:
+    check_ramp(bench(tmp_path, "chat", "--peer"), ["parley", "sio"])
+
+
+def test_connections(tmp_path: Path) -> None:
+    f = bench(tmp_path, "connections")["figures"]
+    assert f["ok"]
+    assert f["connections"] == f["still_open"] == 100
+    assert f["failed"] == 0
+    assert f["rss_per_conn_kb"] == f["rss_per_conn_kb"]  # a number, not NaN
+
+
+def test_history(tmp_path: Path) -> None:
+    f = bench(tmp_path, "history")["figures"]
+    assert f["ok"]
+    assert f["rows"] == 20_000
+    assert f["errors"] == f["bad_pages"] == 0
+    assert f["latency_ms"]["n"] == 50
+
+
+def test_report(tmp_path: Path) -> None:
+    bench(tmp_path, "history")
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "bench",
+            "report",
+            "--results",
+            str(tmp_path / "results"),
+            "--out",
+            str(tmp_path / "report"),
+        ],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    text = (tmp_path / "report" / "report.md").read_text()
+    assert "### history" in text
+    assert (tmp_path / "report" / "history-latency-cdf.png").stat().st_size > 1000
+
+
+@pytest.fixture(scope="module")
+async def cluster_services() -> Services:
+    found = discover()
+    if isinstance(found, str):
+        unavailable(found)
+        raise AssertionError("unreachable")
+    missing = await problems(found)
+    if missing:
+        unavailable("; ".join(missing))
+    return found
+
+
+@pytest.mark.cluster
+def test_ingest(tmp_path: Path, cluster_services: Services) -> None:
+    f = bench(tmp_path, "ingest")["figures"]
+    assert f["ok"], f
+    assert f["acked"] == f["messages"] == 300
+    assert not f["errors"]
+
+
+@pytest.mark.cluster
+def test_cluster_chat(tmp_path: Path, cluster_services: Services) -> None:
+    check_ramp(bench(tmp_path, "cluster"), ["parley"])

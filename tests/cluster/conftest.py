@@ -1,0 +1,107 @@
+"""Fixtures of the cluster suite: real PostgreSQL, Redis and Kafka from ``scripts/services``.
+
+Each test gets a database cloned from a migrated template, a Kafka topic and a
+consumer group of its own, so tests never see each other's messages, and a
+``Cluster`` whose processes are stopped when the test ends. With ``CI=true`` a
+service that is not reachable fails the session instead of skipping it.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import AsyncIterator, Generator
+from pathlib import Path
+
+import pytest
+
+from tests.support.cluster import Cluster
+from tests.support.server import ServerProcess
+from tests.support.services import Databases, Services, Topics, discover, problems, unavailable
+
+SECRET_KEY = secrets.token_urlsafe(48)
+"""Shared by every gateway of a test, so a token from one is valid on the others."""
+
+
+@pytest.fixture(scope="session")
+async def services() -> Services:
+    found = discover()
+    if isinstance(found, str):
+        unavailable(found)
+        raise AssertionError("unreachable")
+    issues = await problems(found)
+    if issues:
+        unavailable("; ".join(issues))
+    return found
+
+
+@pytest.fixture(scope="session")
+async def databases(services: Services) -> AsyncIterator[Databases]:
+    dbs = Databases(services.database_url)
+    await dbs.prepare()
+    yield dbs
+    await dbs.drop_all()
+
+
+@pytest.fixture(scope="session")
+async def topics(services: Services) -> AsyncIterator[Topics]:
+    made = Topics(services.kafka_bootstrap)
+    yield made
+    await made.delete_all()
+
+
+@pytest.fixture
+async def cluster_env(services: Services, databases: Databases, topics: Topics) -> dict[str, str]:
+    topic = await topics.new()
+    return {
+        "PARLEY_DATABASE_URL": await databases.new(),
+        "PARLEY_REDIS_URL": services.redis_url,
+        "PARLEY_KAFKA_BOOTSTRAP": services.kafka_bootstrap,
+        "PARLEY_KAFKA_TOPIC": topic,
+        "PARLEY_KAFKA_GROUP": f"{topic}.persist",
+        "PARLEY_SECRET_KEY": SECRET_KEY,
+        "PARLEY_PRESENCE_TTL": "3",
+        "PARLEY_ACK_TIMEOUT": "10",
+        "PARLEY_SEND_RATE": "1000",
+        "PARLEY_SEND_BURST": "1000",
+    }
+
+
+_FAILED = pytest.StashKey[bool]()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item,
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    """Remember a failed call, so the ``cluster`` fixture prints its processes' logs."""
+    report = yield
+    if report.when == "call":
+        item.stash[_FAILED] = report.failed
+    return report
+
+
+@pytest.fixture
+async def cluster(
+    request: pytest.FixtureRequest, tmp_path: Path, cluster_env: dict[str, str]
+) -> AsyncIterator[Cluster]:
+    """Nothing is started yet: each test starts the gateways and persisters it needs."""
+    made = Cluster(tmp_path, cluster_env)
+    yield made
+    await made.close()
+    if request.node.stash.get(_FAILED, False):
+        print(made.logs())
+
+
+@pytest.fixture(scope="session")
+async def pg_server(
+    tmp_path_factory: pytest.TempPathFactory, databases: Databases
+) -> AsyncIterator[ServerProcess]:
+    """One gateway on PostgreSQL with the direct log: no Redis, no Kafka.
+
+    The shape of the lead's ``server`` fixture, so the core suite can run on it.
+    """
+    env = {"PARLEY_DATABASE_URL": await databases.new(), "PARLEY_SECRET_KEY": SECRET_KEY}
+    proc = ServerProcess(tmp_path_factory.mktemp("pg_server"), env)
+    await proc.start()
+    yield proc
+    await proc.stop()

@@ -1,0 +1,86 @@
+"""Runs the real ``parley worker persist`` in a subprocess, next to ``ServerProcess``."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+import sys
+from pathlib import Path
+
+from tests.support.server import FAST_HASHING, inherited_env
+
+ASSIGN_TIMEOUT = 40.0
+"""Joining the group can wait out a killed worker's session timeout (10 s) first."""
+ASSIGNED = b"persister assigned "
+
+
+class PersisterProcess:
+    """One persister worker; ``start()`` returns once it holds partitions."""
+
+    def __init__(self, data_dir: Path, env: dict[str, str], name: str = "persister") -> None:
+        self.data_dir = data_dir
+        self.env = {
+            **inherited_env(),
+            **FAST_HASHING,
+            "PARLEY_DATA_DIR": str(data_dir),
+            "PARLEY_LOG_LEVEL": "WARNING",
+            **env,
+        }
+        self.process: asyncio.subprocess.Process | None = None
+        self.log_path = data_dir / f"{name}.log"
+
+    async def start(self, *, wait: bool = True) -> None:
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        seen = self._assignments()
+        log = self.log_path.open("ab")
+        self.process = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "parley",
+            "worker",
+            "persist",
+            env=self.env,
+            stdout=log,
+            stderr=log,
+            start_new_session=True,
+        )
+        log.close()
+        if wait:
+            await self.wait_assigned(after=seen)
+
+    def _assignments(self) -> int:
+        if not self.log_path.exists():
+            return 0
+        return self.log_path.read_bytes().count(ASSIGNED)
+
+    async def wait_assigned(self, after: int) -> None:
+        """Wait until the log shows a partition assignment newer than the ``after``-th."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + ASSIGN_TIMEOUT
+        while self._assignments() <= after:
+            assert self.process is not None
+            if self.process.returncode is not None:
+                raise RuntimeError(f"persister exited early:\n{self.log()}")
+            if loop.time() > deadline:
+                raise RuntimeError(f"persister got no partitions:\n{self.log()}")
+            await asyncio.sleep(0.05)
+
+    async def stop(self, sig: int = signal.SIGTERM) -> int:
+        process, self.process = self.process, None
+        if process is None or process.returncode is not None:
+            return 0 if process is None else process.returncode or 0
+        with contextlib.suppress(ProcessLookupError):
+            process.send_signal(sig)
+        try:
+            return await asyncio.wait_for(process.wait(), 20)
+        except TimeoutError:
+            process.kill()
+            return await process.wait()
+
+    async def kill(self) -> None:
+        """SIGKILL: no chance to finish the batch or commit offsets."""
+        await self.stop(signal.SIGKILL)
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")[-4000:] if self.log_path.exists() else ""
