@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
+from math import exp
 from time import monotonic
 from typing import Protocol
 
@@ -32,31 +33,45 @@ class Transport(Protocol):
 
 
 COALESCE_RATIO = 2.0
-"""After a flush that took D seconds, the next one waits until RATIO x D has passed."""
+"""Under load, after a flush that took D seconds the next one waits until RATIO x D."""
 COALESCE_MAX_DELAY = 0.02
 """The longest a frame waits for a flush because of coalescing, in seconds."""
+COALESCE_WINDOW = 0.1
+"""Seconds over which the time spent flushing is averaged (exponential decay)."""
+COALESCE_BUSY = 0.2
+"""Share of that time spent flushing above which the gateway counts as loaded."""
 
 
 class Flusher:
     """Writes every connection with pending frames once per flush, one write per socket.
 
     The cost of a flush is one syscall per socket, nearly whatever it carries, so
-    under load flushes are spaced out: after a flush that took D seconds the next
-    one waits until ``ratio * D`` (at most ``max_delay``) has passed, and every
-    frame queued meanwhile shares the socket's write. A gateway with little to
-    write (flushes cheap or far apart) still writes at the end of the loop turn;
-    a busy one spends at most 1 / (1 + ratio) of its time writing and writes
-    several frames per syscall.
+    under load flushes are spaced out: when more than ``busy`` of the recent time
+    went into flushing, after a flush that took D seconds the next one waits until
+    ``ratio * D`` (at most ``max_delay``) has passed, and every frame queued
+    meanwhile shares the socket's write; a loaded gateway then spends at most
+    1 / (1 + ratio) of its time writing and writes several frames per syscall. A
+    gateway that is not loaded writes at the end of the loop turn, so an occasional
+    large broadcast (a typing notice to a big room) delays nothing after it.
     """
 
     def __init__(
-        self, ratio: float = COALESCE_RATIO, max_delay: float = COALESCE_MAX_DELAY
+        self,
+        ratio: float = COALESCE_RATIO,
+        max_delay: float = COALESCE_MAX_DELAY,
+        window: float = COALESCE_WINDOW,
+        busy: float = COALESCE_BUSY,
     ) -> None:
         self._dirty: list[Connection] = []
         self.frames = 0
         """Frames written to sockets so far, for /metrics."""
         self._ratio = ratio
         self._max_delay = max_delay
+        self._window = window
+        self._threshold = busy * window
+        self._spent = 0.0
+        """Seconds spent flushing, decayed with time constant ``window``."""
+        self._stamp = 0.0
         self._next = 0.0
         """time.monotonic() before which a new flush is deferred."""
 
@@ -76,7 +91,13 @@ class Flusher:
         for conn in dirty:
             conn.flush()
         ended = monotonic()
-        self._next = ended + min((ended - started) * self._ratio, self._max_delay)
+        took = ended - started
+        self._spent = self._spent * exp((self._stamp - ended) / self._window) + took
+        self._stamp = ended
+        if self._spent > self._threshold:
+            self._next = ended + min(took * self._ratio, self._max_delay)
+        else:
+            self._next = ended
 
 
 class Connection:

@@ -1,0 +1,123 @@
+"""Cluster mode for a run: scratch PostgreSQL database, a fresh Kafka topic, gateways, persisters.
+
+Reads the services' settings from ``scripts/services env`` (start them with
+``scripts/services up``). Every run gets a database and a topic of its own, so a
+bench never reads or writes anyone else's data. Redis Pub/Sub channels are global
+to a Redis server, so do not run the cluster bench next to the cluster tests.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib.util
+import os
+import secrets
+import sys
+from pathlib import Path
+
+from bench.common import free_port, log
+from bench.dbs import ScratchPostgres, scratch_postgres, services_env
+from bench.server import BENCH_ENV, ParleyServer, cleanup, run_module, scratch_dir, stop_process
+
+
+class ClusterUnavailable(RuntimeError):
+    """The services or the cluster code are missing: the message says which."""
+
+
+def check(need_kafka: bool = True) -> dict[str, str]:
+    env = services_env()
+    missing = [
+        k
+        for k in ("PARLEY_DATABASE_URL", "PARLEY_REDIS_URL", "PARLEY_KAFKA_BOOTSTRAP")
+        if (k != "PARLEY_KAFKA_BOOTSTRAP" or need_kafka) and not env.get(k, "").strip()
+    ]
+    if missing:
+        raise ClusterUnavailable(
+            f"services not configured ({', '.join(missing)}): run scripts/services up"
+        )
+    if not env["PARLEY_DATABASE_URL"].startswith(("postgresql", "postgres")):
+        raise ClusterUnavailable("PARLEY_DATABASE_URL is not PostgreSQL")
+    if need_kafka and importlib.util.find_spec("parley.log.kafka") is None:
+        raise ClusterUnavailable("Parley has no Kafka log yet (src/parley/log/kafka.py)")
+    return env
+
+
+class Cluster:
+    def __init__(
+        self,
+        gateways: int = 2,
+        persisters: int = 1,
+        kafka: bool = True,
+        data_base: str | None = None,
+    ) -> None:
+        self.n_gateways = gateways
+        self.n_persisters = persisters if kafka else 0
+        self.kafka = kafka
+        self.dir: Path = scratch_dir("parley-cluster-bench-", data_base)
+        self.pg: ScratchPostgres | None = None
+        self.gateways: list[ParleyServer] = []
+        self.persisters: list[asyncio.subprocess.Process] = []
+        self.env: dict[str, str] = {}
+
+    async def start(self) -> None:
+        services = check(self.kafka)
+        self.pg = await scratch_postgres(services["PARLEY_DATABASE_URL"])
+        run_id = secrets.token_hex(4)
+        self.env = {
+            **os.environ,
+            **BENCH_ENV,
+            "PARLEY_DATA_DIR": str(self.dir),
+            "PARLEY_DATABASE_URL": self.pg.url,
+            "PARLEY_REDIS_URL": services["PARLEY_REDIS_URL"],
+            "PARLEY_SECRET_KEY": "bench-" + secrets.token_hex(24),
+        }
+        if self.kafka:
+            self.env["PARLEY_KAFKA_BOOTSTRAP"] = services["PARLEY_KAFKA_BOOTSTRAP"]
+            self.env["PARLEY_KAFKA_TOPIC"] = f"parley.bench.{run_id}"
+            self.env["PARLEY_KAFKA_GROUP"] = f"parley-bench-{run_id}"
+        else:
+            self.env.pop("PARLEY_KAFKA_BOOTSTRAP", None)
+        await self.pg.migrate(self.env)
+        for i in range(self.n_persisters):
+            self.persisters.append(
+                await run_module(
+                    ["-m", "parley", "worker", "persist"], self.env, self.dir / f"persister-{i}.log"
+                )
+            )
+        for i in range(self.n_gateways):
+            gw = ParleyServer(self.dir, {**self.env, "PARLEY_GATEWAY_ID": f"bench{i}"}, free_port())
+            gw.env = {
+                **self.env,
+                "PARLEY_GATEWAY_ID": f"bench{i}",
+                "PARLEY_PORT": str(gw.port),
+                "PARLEY_HOST": "127.0.0.1",
+            }
+            self.gateways.append(gw)
+        await asyncio.gather(*(gw.start(timeout=120) for gw in self.gateways))
+        for i, gw in enumerate(self.gateways):
+            log(f"gateway {i} on {gw.url} (pid {gw.pid})")
+        await asyncio.sleep(1.0)
+        for p in self.persisters:
+            if p.returncode is not None:
+                raise RuntimeError(f"persister exited with {p.returncode}: see {self.dir}")
+
+    @property
+    def pids(self) -> list[int]:
+        return [g.pid for g in self.gateways] + [p.pid for p in self.persisters]
+
+    async def stop(self) -> None:
+        for g in self.gateways:
+            await g.stop()
+        for p in self.persisters:
+            await stop_process(p)
+        if self.pg is not None:
+            try:
+                await self.pg.drop()
+            except Exception as exc:
+                log(f"could not drop {self.pg.name}: {exc!r}")
+        if os.environ.get("BENCH_KEEP_DATA") != "1":
+            cleanup(self.dir)
+
+
+def python() -> str:
+    return sys.executable

@@ -1,0 +1,1 @@
+"""The peer: the same workloads served by python-socketio, installed by the bench itself."""
