@@ -17,7 +17,15 @@ from pathlib import Path
 
 from bench.common import free_port, log
 from bench.dbs import ScratchPostgres, scratch_postgres, services_env
-from bench.server import BENCH_ENV, ParleyServer, cleanup, run_module, scratch_dir, stop_process
+from bench.server import (
+    BENCH_ENV,
+    ParleyServer,
+    base_env,
+    cleanup,
+    run_module,
+    scratch_dir,
+    stop_process,
+)
 
 
 class ClusterUnavailable(RuntimeError):
@@ -64,7 +72,7 @@ class Cluster:
         self.pg = await scratch_postgres(services["PARLEY_DATABASE_URL"])
         run_id = secrets.token_hex(4)
         self.env = {
-            **os.environ,
+            **base_env(),
             **BENCH_ENV,
             "PARLEY_DATA_DIR": str(self.dir),
             "PARLEY_DATABASE_URL": self.pg.url,

@@ -30,6 +30,8 @@ def load(folder: Path) -> dict[str, list[dict[str, Any]]]:
 
 def _fmt(v: Any) -> str:
     if isinstance(v, float):
+        if abs(v) >= 1000:
+            return f"{v:,.0f}"
         return f"{v:,.1f}" if abs(v) >= 10 else f"{v:.2f}"
     if isinstance(v, int):
         return f"{v:,}"

@@ -103,6 +103,16 @@ class Server:
             return ""
 
 
+def base_env() -> dict[str, str]:
+    """This process's environment minus Parley settings.
+
+    ``make test`` exports the cluster services' PARLEY_* URLs; a bench server
+    must only use the ones its scenario passes on, or an embedded-mode run
+    would silently measure the cluster.
+    """
+    return {k: v for k, v in os.environ.items() if not k.startswith("PARLEY_")}
+
+
 class ParleyServer(Server):
     def __init__(
         self,
@@ -113,7 +123,7 @@ class ParleyServer(Server):
     ) -> None:
         port = port or free_port()
         env = {
-            **os.environ,
+            **base_env(),
             **BENCH_ENV,
             "PARLEY_DATA_DIR": str(data_dir),
             "PARLEY_HOST": "127.0.0.1",

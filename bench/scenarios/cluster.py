@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import time
 from typing import Any
 
@@ -19,7 +18,7 @@ from bench.common import free_port, log, write_result
 from bench.peers import venv
 from bench.pool import Pool
 from bench.scenarios import chat
-from bench.server import Server, cleanup, scratch_dir
+from bench.server import Server, base_env, cleanup, scratch_dir
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -97,7 +96,7 @@ async def peer(
                 "--redis",
                 services["PARLEY_REDIS_URL"],
             ]
-            s = Server(argv, dict(os.environ), port, folder / f"peer-{i}.log")
+            s = Server(argv, base_env(), port, folder / f"peer-{i}.log")
             await s.start()
             servers.append(s)
         from bench.targets import SocketIOTarget
@@ -105,10 +104,10 @@ async def peer(
         t = SocketIOTarget.__new__(SocketIOTarget)
         t.room_sizes, t.room_ids = {}, []
         specs = await SocketIOTarget.populate(t, a.users, groups, directs)
-        for i, s in enumerate(specs):
+        for i, spec in enumerate(specs):
             gw = i % len(servers)
-            s["url"] = f"ws://127.0.0.1:{servers[gw].port}/socket.io/?EIO=4&transport=websocket"
-            s["gw"] = gw
+            spec["url"] = f"ws://127.0.0.1:{servers[gw].port}/socket.io/?EIO=4&transport=websocket"
+            spec["gw"] = gw
         pool = Pool("sio", specs[0]["url"], specs, a.processes, room_sizes=t.room_sizes)
         await pool.start(timeout=900)
         await asyncio.sleep(1.0)

@@ -16,6 +16,7 @@ from typing import Any
 
 from bench import targets
 from bench.common import Window, cdf_points, log, median, percentiles, rss_bytes, tree, write_result
+from bench.peers import venv
 from bench.pool import Pool, merge_stats
 
 
@@ -242,6 +243,6 @@ async def run(a: argparse.Namespace) -> dict[str, Any]:
             log(f"{k}: {v}")
     params = {k: v for k, v in vars(a).items() if k != "func"}
     if "sio" in names:
-        params["peer_versions"] = targets.venv.versions()
+        params["peer_versions"] = venv.versions()
     write_result("fanout", params, {"summary": summary, "runs": runs}, a.out)
     return summary
