@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import signal
-import sys
 from pathlib import Path
 
-from tests.support.server import FAST_HASHING, inherited_env
+from tests.support.server import (
+    FAST_HASHING,
+    inherited_env,
+    log_tail,
+    spawn_parley,
+    stop_process,
+)
 
 ASSIGN_TIMEOUT = 40.0
 """Joining the group can wait out a killed worker's session timeout (10 s) first."""
@@ -33,19 +37,7 @@ class PersisterProcess:
     async def start(self, *, wait: bool = True) -> None:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         seen = self._assignments()
-        log = self.log_path.open("ab")
-        self.process = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "parley",
-            "worker",
-            "persist",
-            env=self.env,
-            stdout=log,
-            stderr=log,
-            start_new_session=True,
-        )
-        log.close()
+        self.process = await spawn_parley(["worker", "persist"], self.env, self.log_path)
         if wait:
             await self.wait_assigned(after=seen)
 
@@ -68,19 +60,11 @@ class PersisterProcess:
 
     async def stop(self, sig: int = signal.SIGTERM) -> int:
         process, self.process = self.process, None
-        if process is None or process.returncode is not None:
-            return 0 if process is None else process.returncode or 0
-        with contextlib.suppress(ProcessLookupError):
-            process.send_signal(sig)
-        try:
-            return await asyncio.wait_for(process.wait(), 20)
-        except TimeoutError:
-            process.kill()
-            return await process.wait()
+        return await stop_process(process, sig, grace=20)
 
     async def kill(self) -> None:
         """SIGKILL: no chance to finish the batch or commit offsets."""
         await self.stop(signal.SIGKILL)
 
     def log(self) -> str:
-        return self.log_path.read_text(errors="replace")[-4000:] if self.log_path.exists() else ""
+        return log_tail(self.log_path)

@@ -24,6 +24,40 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+async def spawn_parley(
+    args: list[str], env: dict[str, str], log_path: Path
+) -> asyncio.subprocess.Process:
+    """``python -m parley ARGS`` in its own session, output appended to ``log_path``."""
+    with log_path.open("ab") as log:
+        return await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "parley",
+            *args,
+            env=env,
+            stdout=log,
+            stderr=log,
+            start_new_session=True,
+        )
+
+
+async def stop_process(process: asyncio.subprocess.Process | None, sig: int, grace: float) -> int:
+    """Signal the process and wait for it; SIGKILL after ``grace`` seconds."""
+    if process is None or process.returncode is not None:
+        return 0 if process is None else process.returncode or 0
+    with contextlib.suppress(ProcessLookupError):
+        process.send_signal(sig)
+    try:
+        return await asyncio.wait_for(process.wait(), grace)
+    except TimeoutError:
+        process.kill()
+        return await process.wait()
+
+
+def log_tail(path: Path) -> str:
+    return path.read_text(errors="replace")[-4000:] if path.exists() else ""
+
+
 def inherited_env() -> dict[str, str]:
     """The test runner's environment without Parley settings.
 
@@ -63,18 +97,7 @@ class ServerProcess:
 
     async def start(self) -> None:
         self.data_dir.mkdir(parents=True, exist_ok=True)
-        log = self.log_path.open("ab")
-        self.process = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "parley",
-            "serve",
-            env=self.env,
-            stdout=log,
-            stderr=log,
-            start_new_session=True,
-        )
-        log.close()
+        self.process = await spawn_parley(["serve"], self.env, self.log_path)
         await self._wait_ready()
 
     async def _wait_ready(self) -> None:
@@ -94,19 +117,11 @@ class ServerProcess:
 
     async def stop(self, sig: int = signal.SIGTERM) -> int:
         process, self.process = self.process, None
-        if process is None or process.returncode is not None:
-            return 0 if process is None else process.returncode or 0
-        with contextlib.suppress(ProcessLookupError):
-            process.send_signal(sig)
-        try:
-            return await asyncio.wait_for(process.wait(), 15)
-        except TimeoutError:
-            process.kill()
-            return await process.wait()
+        return await stop_process(process, sig, grace=15)
 
     async def restart(self) -> None:
         await self.stop()
         await self.start()
 
     def log(self) -> str:
-        return self.log_path.read_text(errors="replace")[-4000:] if self.log_path.exists() else ""
+        return log_tail(self.log_path)

@@ -262,12 +262,28 @@ class SqlStore:
     # rooms and members
 
     async def create_group(self, name: str, member_ids: Sequence[int]) -> int:
+        return await self._create_room(member_ids, kind="group", name=name)
+
+    async def direct_room(self, a: int, b: int) -> tuple[int, bool]:
+        key = f"{min(a, b)}:{max(a, b)}"
+        existing = await self._direct_room_id(key)
+        if existing is not None:
+            return existing, False
+        try:
+            return await self._create_room((a, b), kind="direct", direct_key=key), True
+        except IntegrityError:
+            # Both users opened the conversation at once; the other insert won.
+            found = await self._direct_room_id(key)
+            assert found is not None
+            return found, False
+
+    async def _create_room(self, member_ids: Sequence[int], **columns: str) -> int:
         now = now_micros()
         async with self._write() as conn:
             room_id: int = (
                 await conn.execute(
                     rooms.insert()
-                    .values(kind="group", name=name, last_activity_at=now, created_at=now)
+                    .values(**columns, last_activity_at=now, created_at=now)
                     .returning(rooms.c.id)
                 )
             ).scalar_one()
@@ -279,35 +295,6 @@ class SqlStore:
                 ],
             )
         return room_id
-
-    async def direct_room(self, a: int, b: int) -> tuple[int, bool]:
-        key = f"{min(a, b)}:{max(a, b)}"
-        existing = await self._direct_room_id(key)
-        if existing is not None:
-            return existing, False
-        now = now_micros()
-        try:
-            async with self._write() as conn:
-                room_id: int = (
-                    await conn.execute(
-                        rooms.insert()
-                        .values(kind="direct", direct_key=key, last_activity_at=now, created_at=now)
-                        .returning(rooms.c.id)
-                    )
-                ).scalar_one()
-                await conn.execute(
-                    members.insert(),
-                    [
-                        {"room_id": room_id, "user_id": uid, "joined_at": now}
-                        for uid in dict.fromkeys((a, b))
-                    ],
-                )
-        except IntegrityError:
-            # Both users opened the conversation at once; the other insert won.
-            found = await self._direct_room_id(key)
-            assert found is not None
-            return found, False
-        return room_id, True
 
     async def _direct_room_id(self, key: str) -> int | None:
         async with self.engine.connect() as conn:
