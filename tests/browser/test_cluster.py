@@ -23,8 +23,8 @@ pytestmark = [pytest.mark.browser, pytest.mark.cluster]
 
 
 async def test_a_group_chats_across_gateways_in_the_browser(
-    cluster: Cluster,
-    people: PersonFactory,  # noqa: F811 - the imported fixture
+    cluster: Cluster,  # noqa: F811 - the fixture imported above
+    people: PersonFactory,
 ) -> None:
     gw1, gw2 = await cluster.start(gateways=2, persisters=1)
     nginx = Nginx(cluster.root, [gw1.port, gw2.port])
