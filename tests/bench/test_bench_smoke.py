@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from tests.support.services import Services, discover, problems, unavailable
+from tests.support.services import Services, running
 
 REPO = Path(__file__).resolve().parents[2]
 TIMEOUT = 240
@@ -134,14 +134,7 @@ def test_report(tmp_path: Path) -> None:
 
 @pytest.fixture(scope="module")
 async def cluster_services() -> Services:
-    found = discover()
-    if isinstance(found, str):
-        unavailable(found)
-        raise AssertionError("unreachable")
-    missing = await problems(found)
-    if missing:
-        unavailable("; ".join(missing))
-    return found
+    return await running()
 
 
 @pytest.mark.cluster

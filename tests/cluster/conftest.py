@@ -16,7 +16,12 @@ import pytest
 
 from tests.support.cluster import Cluster
 from tests.support.server import ServerProcess
-from tests.support.services import Databases, Services, Topics, discover, problems, unavailable
+from tests.support.services import (
+    Databases,
+    Services,
+    Topics,
+    running,
+)
 
 SECRET_KEY = secrets.token_urlsafe(48)
 """Shared by every gateway of a test, so a token from one is valid on the others."""
@@ -24,14 +29,7 @@ SECRET_KEY = secrets.token_urlsafe(48)
 
 @pytest.fixture(scope="session")
 async def services() -> Services:
-    found = discover()
-    if isinstance(found, str):
-        unavailable(found)
-        raise AssertionError("unreachable")
-    issues = await problems(found)
-    if issues:
-        unavailable("; ".join(issues))
-    return found
+    return await running()
 
 
 @pytest.fixture(scope="session")

@@ -18,7 +18,7 @@ from typing import Any
 from parley.bus import Bus
 from parley.gateway.connection import Connection
 from parley.gateway.presence import Presence
-from parley.models import Room, User
+from parley.models import Message, Room, User
 from parley.protocol import envelope, events, resume, wsframe
 from parley.protocol.sequencer import Sequencer
 from parley.store import Store
@@ -41,6 +41,16 @@ class Feed:
         self.ready = asyncio.Event()
         self.refs = 0
         self.filling = False
+
+    def push(self, seq: int, frame: bytes) -> None:
+        """Hand one arrival to the sequencer and deliver whatever it releases."""
+        for released, ready in self.sequencer.push(seq, frame):
+            self.deliver(released, ready)
+
+    def push_stored(self, messages: Iterable[Message]) -> None:
+        """Messages read from the store (gap fill, resync) take the same path as live ones."""
+        for message in messages:
+            self.push(message.seq, wsframe.text(events.message(message)))
 
     def deliver(self, seq: int, frame: bytes) -> None:
         for conn in self.live:
@@ -260,9 +270,7 @@ class Hub:
         feed = self.feeds.get(_channel_id(channel))
         if feed is None:
             return
-        released = feed.sequencer.push(seq, wsframe.text(payload))
-        for seq_, frame in released:
-            feed.deliver(seq_, frame)
+        feed.push(seq, wsframe.text(payload))
         if feed.sequencer.gap() is not None and not feed.filling:
             feed.filling = True
             self._spawn(self._fill(feed))
@@ -274,10 +282,7 @@ class Hub:
                 gap = feed.sequencer.gap()
                 if gap is None:
                     return
-                for message in await self.store.between(feed.room_id, gap[0] - 1, gap[1]):
-                    frame = wsframe.text(events.message(message))
-                    for seq, ready in feed.sequencer.push(message.seq, frame):
-                        feed.deliver(seq, ready)
+                feed.push_stored(await self.store.between(feed.room_id, gap[0] - 1, gap[1]))
                 if feed.sequencer.gap() is not None:
                     await asyncio.sleep(GAP_RETRY_DELAY)
             logger.error("room %s: seq gap %s never filled", feed.room_id, feed.sequencer.gap())
@@ -291,10 +296,7 @@ class Hub:
             feed = self.feeds.get(room_id)
             if feed is None or feed.sequencer.last is None or last <= feed.sequencer.last:
                 continue
-            for message in await self.store.between(room_id, feed.sequencer.last, last):
-                frame = wsframe.text(events.message(message))
-                for seq, ready in feed.sequencer.push(message.seq, frame):
-                    feed.deliver(seq, ready)
+            feed.push_stored(await self.store.between(room_id, feed.sequencer.last, last))
 
     def _on_presence(self, user_id: int, payload: bytes) -> None:
         frame = wsframe.text(payload)
