@@ -15,7 +15,15 @@ from typing import Any
 
 from bench import api
 from bench.cluster import Cluster
-from bench.common import Window, log, percentiles, write_result
+from bench.common import (
+    Window,
+    cpu_seconds,
+    log,
+    percentiles,
+    service_processes,
+    tree,
+    write_result,
+)
 from bench.pool import Pool, merge_stats
 
 
@@ -29,6 +37,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "--no-kafka", action="store_true", help="PostgreSQL + Redis, no Kafka (direct log)"
     )
     p.add_argument("--data-base", default=None)
+    p.add_argument(
+        "--profile", default=None, help="py-spy record the gateway and persisters into PREFIX-*.txt"
+    )
 
 
 async def run(a: argparse.Namespace) -> dict[str, Any]:
@@ -63,12 +74,30 @@ async def run(a: argparse.Namespace) -> dict[str, Any]:
         for d in docs:
             d["count"] = d["expect"] = per
         log(f"ingest: {per * a.senders} messages from {a.senders} senders, window {a.window}")
+        spies = []
+        if a.profile:
+            from bench import profile
+
+            names = ["gateway"] + [f"persister-{i}" for i in range(len(cluster.persisters))]
+            for name, pid in zip(names, cluster.pids, strict=True):
+                spies.append(await profile.start(pid, f"{a.profile}-{name}"))
+        roles = {
+            "gateway": tree(cluster.gateways[0].pid),
+            "persisters": [q for p in cluster.persisters for q in tree(p.pid)],
+            **service_processes(),
+        }
+        roles_cpu0 = {role: cpu_seconds(procs) for role, procs in roles.items()}
+        clients_cpu0 = pool.cpu()
         win = Window(cluster.pids)
         t0 = time.monotonic()
         await pool.broadcast(docs)
         out = await pool.collect("DONE", 900)
         wall = time.monotonic() - t0
         w = win.stop()
+        cpu_by_role = {role: cpu_seconds(procs) - roles_cpu0[role] for role, procs in roles.items()}
+        cpu_by_role["clients"] = pool.cpu() - clients_cpu0
+        for spy in spies:
+            await profile.stop(spy)
         st = merge_stats(out)
         total = per * a.senders
         stored = await _count(cluster)
@@ -82,6 +111,10 @@ async def run(a: argparse.Namespace) -> dict[str, Any]:
             "wall_s": round(wall, 2),
             "cpu_s": round(w["cpu_s"], 2),
             "cpu_us_per_message": round(w["cpu_s"] * 1e6 / max(st["acked"], 1), 1),
+            "machine_busy_s": round(w["machine_busy_s"], 2),
+            "cpu_us_per_message_by_role": {
+                role: round(sec * 1e6 / max(st["acked"], 1), 1) for role, sec in cpu_by_role.items()
+            },
             "kafka": not a.no_kafka,
             "ok": st["acked"] == total and not st["errors"] and stored == total + 5 * a.senders,
         }
@@ -89,6 +122,7 @@ async def run(a: argparse.Namespace) -> dict[str, Any]:
             f"ingest: {figures['acks_per_s']} durable acks/s, ack p50 {figures['ack_latency_ms']['p50']} "
             f"p99 {figures['ack_latency_ms']['p99']} ms, {stored} rows stored"
         )
+        log(f"ingest: CPU µs per message by role {figures['cpu_us_per_message_by_role']}")
     finally:
         if pool is not None:
             await pool.stop()

@@ -22,6 +22,7 @@ from parley.gateway.endpoint import Gateway
 from parley.gateway.hub import Hub
 from parley.gateway.presence import LocalPresence, Presence
 from parley.gateway.sending import SendPipeline
+from parley.gcpolicy import GcPolicy
 from parley.log import DirectLog, MessageLog
 from parley.metrics import Metrics
 from parley.store import SqlStore, Store
@@ -87,11 +88,14 @@ def components(settings: Settings) -> Components:
     return Components(settings, store, bus, presence, log)
 
 
-def build(settings: Settings, parts: Components | None = None) -> web.Application:
+def build(
+    settings: Settings, parts: Components | None = None, gc_policy: GcPolicy | None = None
+) -> web.Application:
+    """``gc_policy``: the process's collector policy, shown in /metrics (``parley serve``)."""
     parts = parts or components(settings)
     hub = Hub(parts.store, parts.bus, parts.presence, settings.resume_cap)
     flusher = Flusher()
-    metrics = Metrics(lambda: hub.connections, lambda: flusher.frames)
+    metrics = Metrics(lambda: hub.connections, lambda: flusher.frames, gc_policy)
     auth = AuthService(settings, parts.store)
     sending = SendPipeline(parts.log, metrics, settings.send_rate_per_second, settings.send_burst)
     gateway = Gateway(

@@ -34,17 +34,24 @@ async def _serve(settings: Settings) -> None:
     from aiohttp import web
 
     from parley.app import build
+    from parley.gcpolicy import GcPolicy
     from parley.store.migrate import upgrade_async
 
     if settings.is_sqlite:
         # The embedded default needs no separate step; a cluster migrates once, explicitly.
         await upgrade_async(settings.database_url)
-    app = build(settings)
+    # Full collections of a gateway's heap stall the loop for up to a second: freeze
+    # their survivors and sweep periodically instead (gcpolicy.py). 0 times pauses only.
+    gc_policy = GcPolicy(freeze=settings.gc_sweep_interval_seconds > 0)
+    app = build(settings, gc_policy=gc_policy)
     runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=5)
     await runner.setup()
     site = web.TCPSite(runner, settings.host, settings.port, backlog=2048)
     await site.start()
     port = runner.addresses[0][1] if runner.addresses else settings.port
+    gc_policy.install()
+    if gc_policy.freeze:
+        gc_policy.start(settings.gc_sweep_interval_seconds)
     print(f"Parley listening on http://{settings.host}:{port}", flush=True)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -52,6 +59,7 @@ async def _serve(settings: Settings) -> None:
         loop.add_signal_handler(sig, stop.set)
     await stop.wait()
     logger.info("shutting down: closing connections with 1012")
+    gc_policy.uninstall()
     await runner.cleanup()
 
 

@@ -100,6 +100,7 @@ class Settings:
     auth_timeout_seconds: float = 10.0
     ack_timeout_seconds: float = 10.0
     presence_ttl_seconds: int = 30
+    gc_sweep_interval_seconds: float = 300.0
     gateway_id: str = field(default_factory=lambda: secrets.token_hex(4))
 
     @property
@@ -141,6 +142,7 @@ class Settings:
             auth_timeout_seconds=_float(env, "PARLEY_AUTH_TIMEOUT", 10.0, 0.1, 600),
             ack_timeout_seconds=_float(env, "PARLEY_ACK_TIMEOUT", 10.0, 0.1, 600),
             presence_ttl_seconds=_int(env, "PARLEY_PRESENCE_TTL", 30, 2, 3600),
+            gc_sweep_interval_seconds=_float(env, "PARLEY_GC_SWEEP_INTERVAL", 300.0, 0, 86400),
             gateway_id=env.get("PARLEY_GATEWAY_ID") or secrets.token_hex(4),
         )
 

@@ -84,7 +84,9 @@ async def hub(store: SqlStore) -> AsyncIterator[Hub]:
 
 
 async def send(hub: Hub, room: int, user: User, body: str = "hi") -> Message:
-    return await DirectLog(hub.store, hub.bus).append(Draft(room, user, body, None, now_micros()))
+    return await (
+        await DirectLog(hub.store, hub.bus).submit(Draft(room, user, body, None, now_micros()))
+    )
 
 
 async def test_fan_out_reaches_every_member_connection_once(hub: Hub, store: SqlStore) -> None:

@@ -6,7 +6,7 @@ same thing, and an event encoded once by its producer is never re-encoded.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Protocol
 
 Handler = Callable[[str, bytes], None]
@@ -27,6 +27,13 @@ class Bus(Protocol):
     async def unsubscribe(self, channel: str) -> None: ...
 
     async def publish(self, channel: str, payload: bytes) -> None: ...
+
+    async def publish_many(self, events: Sequence[tuple[str, bytes]]) -> None:
+        """Publish (channel, payload) pairs in order, as one operation that succeeds or raises.
+
+        For producers of many events at once (the persister's batches): one
+        awaitable instead of one per event.
+        """
 
     async def ping(self) -> None:
         """Raise when the bus cannot carry messages (for /readyz)."""

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from parley.bus.base import Handler, ReconnectHandler
 
 
@@ -26,6 +28,10 @@ class MemoryBus:
     async def publish(self, channel: str, payload: bytes) -> None:
         if self._handler is not None and channel in self._channels:
             self._handler(channel, payload)
+
+    async def publish_many(self, events: Sequence[tuple[str, bytes]]) -> None:
+        for channel, payload in events:
+            await self.publish(channel, payload)
 
     async def ping(self) -> None:
         return None

@@ -23,7 +23,7 @@ from parley.gateway.connection import (
     Flusher,
 )
 from parley.gateway.hub import Hub
-from parley.gateway.sending import SendPipeline
+from parley.gateway.sending import Pending, SendPipeline
 from parley.metrics import Metrics
 from parley.models import User
 from parley.protocol import events, frames, wsframe
@@ -33,7 +33,8 @@ from parley.store import NotMember
 
 logger = logging.getLogger(__name__)
 
-SEND_QUEUE = 256
+MAX_IN_FLIGHT = 256
+"""Sends per connection waiting for their ack; past it a send is refused with rate_limited."""
 TYPING_INTERVAL = 2.0
 HEARTBEAT = 30.0
 
@@ -104,7 +105,6 @@ class Gateway:
                 conn.send(wsframe.text(events.resumed(incomplete)))
             await session.run(ws)
         finally:
-            session.stop()
             await self.hub.detach(conn)
 
     async def _authenticate(
@@ -151,11 +151,7 @@ class _Session:
         self.conn = conn
         self.user = conn.user
         self.frames = TokenBucket(gateway.frame_rate, gateway.frame_burst)
-        self.sends: asyncio.Queue[frames.Send] = asyncio.Queue(SEND_QUEUE)
-        self.sender = asyncio.ensure_future(self._send_in_order())
-
-    def stop(self) -> None:
-        self.sender.cancel()
+        self.in_flight = 0
 
     async def run(self, ws: web.WebSocketResponse) -> None:
         frames_in = self.gateway.metrics.frames_in
@@ -194,13 +190,7 @@ class _Session:
             raise ProtocolError("rate_limited", "too many frames; slow down")
         command = frames.parse(raw)
         if isinstance(command, frames.Send):
-            self.gateway.sending.admit(self.user, command.client_id)
-            try:
-                self.sends.put_nowait(command)
-            except asyncio.QueueFull:
-                raise ProtocolError(
-                    "rate_limited", "too many sends awaiting their ack", command.client_id
-                ) from None
+            await self._send(command)
         elif isinstance(command, frames.Ping):
             self.conn.send(_PONG)
         elif isinstance(command, frames.Typing):
@@ -221,28 +211,38 @@ class _Session:
         else:
             raise invalid("already authenticated")
 
-    async def _send_in_order(self) -> None:
-        """One send at a time per connection, so messages are stored in the order sent."""
-        while True:
-            command = await self.sends.get()
-            try:
-                message = await self.gateway.sending.send(
-                    self.user, command.room, command.body, command.client_id
+    async def _send(self, command: frames.Send) -> None:
+        """Put the message in line and answer when it settles, without waiting for that.
+
+        The read loop awaits only the submission, which fixes the message's
+        place, so a connection's messages keep their order while many of them
+        are on their way to the store.
+        """
+        if self.in_flight >= MAX_IN_FLIGHT:
+            raise ProtocolError(
+                "rate_limited", "too many sends awaiting their ack", command.client_id
+            )
+        sending = self.gateway.sending
+        sending.admit(self.user, command.client_id)
+        pending = await sending.submit(self.user, command.room, command.body, command.client_id)
+        self.in_flight += 1
+        pending.future.add_done_callback(lambda _: self._answer(pending, command.client_id))
+
+    def _answer(self, pending: Pending, client_id: str) -> None:
+        self.in_flight -= 1
+        try:
+            message = self.gateway.sending.result(pending)
+        except ProtocolError as exc:
+            self.conn.send(wsframe.text(events.error(exc.code, exc.message, exc.client_id)))
+        except (Exception, asyncio.CancelledError):
+            logger.exception("send failed unexpectedly")
+            self.conn.send(
+                wsframe.text(
+                    events.error("unavailable", "the message was not stored; retry", client_id)
                 )
-            except ProtocolError as exc:
-                self.conn.send(wsframe.text(events.error(exc.code, exc.message, exc.client_id)))
-                continue
-            except Exception:
-                logger.exception("send failed unexpectedly")
-                self.conn.send(
-                    wsframe.text(
-                        events.error(
-                            "unavailable", "the message was not stored; retry", command.client_id
-                        )
-                    )
-                )
-                continue
-            self.conn.send(wsframe.text(events.ack(message, command.client_id)))
+            )
+        else:
+            self.conn.send(wsframe.text(events.ack(message, client_id)))
 
 
 _PONG = wsframe.text(events.PONG)

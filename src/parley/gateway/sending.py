@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-import logging
+import asyncio
+import contextlib
 import time
+from dataclasses import dataclass
 
 from parley.log import MessageLog, Unavailable
 from parley.metrics import Metrics
@@ -12,7 +14,14 @@ from parley.protocol.errors import ProtocolError, not_found
 from parley.protocol.limits import KeyedBuckets
 from parley.store import NotMember
 
-logger = logging.getLogger(__name__)
+
+@dataclass(slots=True)
+class Pending:
+    """A send in line for storage; ``future`` settles when it is durable or refused."""
+
+    future: asyncio.Future[Message]
+    client_id: str | None
+    started: float
 
 
 class SendPipeline:
@@ -27,19 +36,38 @@ class SendPipeline:
             self._metrics.send_errors.labels("rate_limited").inc()
             raise ProtocolError("rate_limited", "sending too fast; retry shortly", client_id)
 
-    async def send(self, user: User, room_id: int, body: str, client_id: str | None) -> Message:
+    async def submit(self, user: User, room_id: int, body: str, client_id: str | None) -> Pending:
+        """Put a message in line; sends submitted one after another are stored in that order."""
         started = time.perf_counter()
         draft = Draft(
             room_id=room_id, sender=user, body=body, client_id=client_id, created_at=now_micros()
         )
         try:
-            message = await self._log.append(draft)
-        except NotMember:
-            self._metrics.send_errors.labels("not_found").inc()
-            raise not_found(client_id) from None
-        except Unavailable as exc:
-            self._metrics.send_errors.labels("unavailable").inc()
-            raise ProtocolError("unavailable", str(exc), client_id) from None
+            future = await self._log.submit(draft)
+        except (NotMember, Unavailable) as exc:
+            raise self._refused(exc, client_id) from None
+        return Pending(future, client_id, started)
+
+    def result(self, pending: Pending) -> Message:
+        """The stored message of a settled send, or the ``ProtocolError`` to answer with."""
+        try:
+            message = pending.future.result()
+        except (NotMember, Unavailable) as exc:
+            raise self._refused(exc, pending.client_id) from None
         self._metrics.messages_stored.inc()
-        self._metrics.ack_latency.observe(time.perf_counter() - started)
+        self._metrics.ack_latency.observe(time.perf_counter() - pending.started)
         return message
+
+    async def send(self, user: User, room_id: int, body: str, client_id: str | None) -> Message:
+        """Submit and wait: the HTTP path, one message per request."""
+        pending = await self.submit(user, room_id, body, client_id)
+        with contextlib.suppress(Exception):
+            await pending.future
+        return self.result(pending)
+
+    def _refused(self, exc: NotMember | Unavailable, client_id: str | None) -> ProtocolError:
+        if isinstance(exc, NotMember):
+            self._metrics.send_errors.labels("not_found").inc()
+            return not_found(client_id)
+        self._metrics.send_errors.labels("unavailable").inc()
+        return ProtocolError("unavailable", str(exc), client_id)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Protocol
 
 from parley.models import Draft, Message
@@ -15,11 +16,18 @@ class MessageLog(Protocol):
     async def start(self) -> None: ...
     async def close(self) -> None: ...
 
-    async def append(self, draft: Draft) -> Message:
-        """Return the stored message once durable (the original one for a retried client_id).
+    async def submit(self, draft: Draft) -> asyncio.Future[Message]:
+        """Put the draft in line; the future resolves to the stored message once durable.
 
-        Raises ``NotMember`` when the sender is not in the room, ``Unavailable``
-        when durability could not be reached.
+        Returning fixes the draft's place: drafts one caller submits one after
+        another are stored in that order. That lets a connection keep many
+        sends in flight (throughput is then not one send per round trip to
+        the database or Kafka) without its messages changing order.
+
+        The future holds the original message for a retried client_id, or
+        raises ``NotMember`` when the sender is not in the room and
+        ``Unavailable`` when durability could not be reached. ``submit`` itself
+        may raise either when it can tell at once.
         """
 
     async def ping(self) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 from sqlalchemy.exc import SQLAlchemyError
@@ -26,7 +27,13 @@ class DirectLog:
     async def close(self) -> None:
         return None
 
-    async def append(self, draft: Draft) -> Message:
+    async def submit(self, draft: Draft) -> asyncio.Future[Message]:
+        # Tasks start in the order they are created, and ``Store.append`` queues
+        # its draft for the group commit before its first await: submission
+        # order is storage order.
+        return asyncio.ensure_future(self._append(draft))
+
+    async def _append(self, draft: Draft) -> Message:
         try:
             message = await self._store.append(draft)
         except (SQLAlchemyError, OSError) as exc:

@@ -5,6 +5,8 @@ Path of one message: the gateway checks membership (so a non-member hears
 room's messages stay in one partition, in send order), then waits for the
 persister's ``K`` envelope on ``gateway.<this gateway>``. That envelope carries
 the stored message, so the ack a client gets is exactly what history returns.
+``submit`` returns as soon as the record is in the producer's queue, so one
+connection can have many sends on their way through Kafka and the persister.
 
 Failure is loud, never silent:
 
@@ -29,6 +31,8 @@ import contextlib
 import logging
 import secrets
 import time
+from collections import deque
+from dataclasses import dataclass
 from typing import Protocol
 
 from aiokafka import AIOKafkaProducer
@@ -53,7 +57,21 @@ MEMBER_CACHE_TTL = 30.0
 MEMBER_CACHE_SIZE = 50_000
 GENERATED_ID_PREFIX = "~"
 
+EXPIRY_TICK = 0.1
+"""How often deadlines are checked: a timeout fires up to this much late."""
+
 AckKey = tuple[int, int, str]
+
+
+@dataclass(slots=True, eq=False)
+class _InFlight:
+    """A record produced by this gateway whose ack has not come back yet."""
+
+    key: AckKey
+    result: asyncio.Future[Message]
+    started: float
+    delivered: bool = False
+    """Kafka confirmed it has the record."""
 
 
 class AckChannel(Protocol):
@@ -89,11 +107,15 @@ class KafkaLog:
         self._down: str | None = "not started"
         """Why sends are refused right now; None while Kafka takes records."""
         self._recovery: asyncio.Task[None] | None = None
-        self._waiters: dict[AckKey, list[asyncio.Future[Message | None]]] = {}
+        self._waiters: dict[AckKey, list[_InFlight]] = {}
+        self._in_flight: deque[_InFlight] = deque()
+        """Oldest first, so the deadlines run out front to back."""
+        self._expiry: asyncio.Task[None] | None = None
         self._members: dict[tuple[int, int], float] = {}
 
     async def start(self) -> None:
         await self._acks.listen(envelope.gateway_channel(self._gateway), self._on_ack)
+        self._expiry = asyncio.ensure_future(self._expire())
         try:
             self._producer = await asyncio.wait_for(self._connect(), START_TIMEOUT)
             self._down = None
@@ -102,14 +124,13 @@ class KafkaLog:
             self._trip(f"Kafka unavailable: {exc}")
 
     async def close(self) -> None:
-        if self._recovery is not None:
-            self._recovery.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._recovery
-        for waiters in self._waiters.values():
-            for fut in waiters:
-                if not fut.done():
-                    fut.set_exception(Unavailable("the gateway is shutting down"))
+        for task in (self._recovery, self._expiry):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+        while self._in_flight:
+            self._settle(self._in_flight.popleft(), Unavailable("the gateway is shutting down"))
         producer, self._producer = self._producer, None
         if producer is not None:
             try:
@@ -117,37 +138,76 @@ class KafkaLog:
             except (KafkaError, OSError, TimeoutError) as exc:
                 logger.warning("Kafka producer did not stop cleanly: %s", exc)
 
-    async def append(self, draft: Draft) -> Message:
+    async def submit(self, draft: Draft) -> asyncio.Future[Message]:
         await self._check_member(draft)
         producer = self._producer
         if producer is None or self._down is not None:
             raise Unavailable(self._down or "Kafka unavailable")
         client_id = draft.client_id or generated_client_id()
-        key = (draft.room_id, draft.sender.id, client_id)
         loop = asyncio.get_running_loop()
-        started = loop.time()
-        waiter: asyncio.Future[Message | None] = loop.create_future()
-        self._waiters.setdefault(key, []).append(waiter)
+        entry = _InFlight((draft.room_id, draft.sender.id, client_id), loop.create_future(), 0.0)
+        self._waiters.setdefault(entry.key, []).append(entry)
         try:
-            await self._produce(producer, draft, client_id)
-            remaining = self._ack_timeout - (loop.time() - started)
-            try:
-                message = await asyncio.wait_for(waiter, max(remaining, 0.001))
-            except TimeoutError:
-                raise Unavailable(
-                    "the message was not confirmed in time; retry with the same client_id"
-                ) from None
-        finally:
-            waiters = self._waiters.get(key)
-            if waiters is not None:
-                with contextlib.suppress(ValueError):
-                    waiters.remove(waiter)
-                if not waiters:
-                    del self._waiters[key]
-        if message is None:
-            self._members.pop((draft.room_id, draft.sender.id), None)
-            raise NotMember
-        return message
+            delivery = await self._produce(producer, draft, client_id)
+        except BaseException:
+            self._forget(entry)
+            raise
+        # The record is in the producer's queue for its partition: its order is fixed.
+        entry.started = loop.time()
+        self._in_flight.append(entry)
+        delivery.add_done_callback(lambda report: self._delivered(entry, report))
+        return entry.result
+
+    def _delivered(self, entry: _InFlight, report: asyncio.Future[object]) -> None:
+        exc = report.exception() if not report.cancelled() else KafkaError("cancelled")
+        if exc is None:
+            entry.delivered = True
+        elif isinstance(exc, KafkaError):
+            self._settle(entry, self._refused(exc))
+        else:
+            self._settle(entry, Unavailable(f"the message log (Kafka) failed: {exc!r}"))
+
+    def _settle(self, entry: _InFlight, outcome: Message | Exception) -> None:
+        """Resolve a send once: the first of ack, delivery failure or deadline wins."""
+        self._forget(entry)
+        if entry.result.done():
+            return
+        if isinstance(outcome, BaseException):
+            entry.result.set_exception(outcome)
+        else:
+            entry.result.set_result(outcome)
+        # Nobody may await a send whose connection went away; mark the outcome seen.
+        entry.result.exception()
+
+    def _forget(self, entry: _InFlight) -> None:
+        waiters = self._waiters.get(entry.key)
+        if waiters is not None:
+            with contextlib.suppress(ValueError):
+                waiters.remove(entry)
+            if not waiters:
+                del self._waiters[entry.key]
+
+    async def _expire(self) -> None:
+        """One timer for all sends: fail those whose delivery or ack is overdue."""
+        loop = asyncio.get_running_loop()
+        pending = self._in_flight
+        while True:
+            await asyncio.sleep(EXPIRY_TICK)
+            now = loop.time()
+            while pending and (
+                pending[0].result.done() or pending[0].started + self._ack_timeout <= now
+            ):
+                self._settle(
+                    pending.popleft(),
+                    Unavailable(
+                        "the message was not confirmed in time; retry with the same client_id"
+                    ),
+                )
+            for entry in pending:
+                if entry.started + self._send_timeout > now:
+                    break
+                if not entry.delivered and not entry.result.done():
+                    self._settle(entry, self._refused(TimeoutError()))
 
     async def ping(self) -> None:
         producer = self._producer
@@ -187,18 +247,30 @@ class KafkaLog:
         if len(self._members) > MEMBER_CACHE_SIZE:
             del self._members[next(iter(self._members))]
 
-    async def _produce(self, producer: AIOKafkaProducer, draft: Draft, client_id: str) -> None:
+    async def _produce(
+        self, producer: AIOKafkaProducer, draft: Draft, client_id: str
+    ) -> asyncio.Future[object]:
+        """Hand the record to the producer; the returned future is Kafka's delivery report.
+
+        This returns at once unless the producer's buffer is full, and then
+        within ``send_timeout`` (the producer's ``request_timeout_ms``).
+        """
         value = encode_record(draft, client_id, self._gateway)
         try:
-            async with asyncio.timeout(self._send_timeout):
-                delivery = await producer.send(self._topic, value, key=str(draft.room_id).encode())
-                await asyncio.shield(delivery)
-        except TimeoutError:
-            self._trip(f"Kafka did not take a message within {self._send_timeout:g}s")
-            raise Unavailable("the message log (Kafka) is unavailable") from None
+            delivery: asyncio.Future[object] = await producer.send(
+                self._topic, value, key=str(draft.room_id).encode()
+            )
         except KafkaError as exc:
+            raise self._refused(exc) from exc
+        return delivery
+
+    def _refused(self, exc: TimeoutError | KafkaError) -> Unavailable:
+        """Open the breaker: one slow or failed record means Kafka cannot take more now."""
+        if isinstance(exc, TimeoutError):
+            self._trip(f"Kafka did not take a message within {self._send_timeout:g}s")
+        else:
             self._trip(f"Kafka refused a message: {exc!r}")
-            raise Unavailable("the message log (Kafka) is unavailable") from exc
+        return Unavailable("the message log (Kafka) is unavailable")
 
     def _on_ack(self, channel: str, payload: bytes) -> None:
         try:
@@ -209,9 +281,12 @@ class KafkaLog:
         except ValueError as exc:
             logger.warning("dropping malformed ack on %s: %s", channel, exc)
             return
-        for fut in self._waiters.get((env.a, env.b, client_id), ()):
-            if not fut.done():
-                fut.set_result(message)
+        for entry in list(self._waiters.get((env.a, env.b, client_id), ())):
+            if message is None:
+                self._members.pop((env.a, env.b), None)
+                self._settle(entry, NotMember())
+            else:
+                self._settle(entry, message)
 
     # the breaker
 
@@ -250,7 +325,7 @@ class KafkaLog:
             enable_idempotence=True,
             linger_ms=1,
             max_batch_size=64 * 1024,
-            request_timeout_ms=30_000,
+            request_timeout_ms=int(self._send_timeout * 1000),
         )
         try:
             await producer.start()

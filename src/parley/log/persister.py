@@ -163,23 +163,19 @@ class Persister:
             channel = envelope.gateway_channel(record.gateway)
             out.append((channel, encode_ack(record.draft, message)))
         for attempt, delay in enumerate((*PUBLISH_RETRIES, None)):
-            results = await asyncio.gather(
-                *(self._bus.publish(channel, payload) for channel, payload in out),
-                return_exceptions=True,
-            )
-            failed = [r for r in results if isinstance(r, BaseException)]
-            if not failed:
+            try:
+                await self._bus.publish_many(out)
                 return
-            if delay is None:
-                # Stored all the same: gateways refetch on reconnect, senders retry.
-                logger.warning(
-                    "could not publish %d of %d events after %d attempts: %r",
-                    len(failed),
-                    len(out),
-                    attempt + 1,
-                    failed[0],
-                )
-                return
+            except Exception as exc:
+                if delay is None:
+                    # Stored all the same: gateways refetch on reconnect, senders retry.
+                    logger.warning(
+                        "could not publish %d events after %d attempts: %r",
+                        len(out),
+                        attempt + 1,
+                        exc,
+                    )
+                    return
             await asyncio.sleep(delay)
 
     async def _ensure_topic(self, stop: asyncio.Event) -> None:

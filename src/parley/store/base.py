@@ -55,7 +55,13 @@ class Store(Protocol):
     async def last_seqs(self, room_ids: Sequence[int]) -> dict[int, int]: ...
 
     # messages
-    async def append(self, draft: Draft) -> Message: ...
+    async def append(self, draft: Draft) -> Message:
+        """Store one draft; concurrent calls are stored in the order they were made.
+
+        The order holds because the draft is queued before the first await
+        (``DirectLog`` builds its in-order pipelining on that).
+        """
+
     async def append_many(self, drafts: Sequence[Draft]) -> list[Message | None]: ...
     async def page(
         self, room_id: int, *, before: int | None, after: int | None, limit: int

@@ -14,7 +14,8 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
-from sqlalchemy import and_, event, func, select, tuple_
+from sqlalchemy import BigInteger, and_, bindparam, event, func, select, tuple_
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import Row
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
@@ -540,25 +541,18 @@ async def _append_many(conn: AsyncConnection, drafts: Sequence[Draft]) -> list[M
     per_room: dict[int, list[int]] = defaultdict(list)
     for i in fresh:
         per_room[drafts[i].room_id].append(i)
+    last_seqs = await _reserve_seqs(
+        conn,
+        {
+            room_id: (len(indices), max(drafts[i].created_at for i in indices))
+            for room_id, indices in per_room.items()
+        },
+    )
     seqs: dict[int, int] = {}
-    # Rooms in id order, so two batches never wait on each other's row locks in a cycle.
-    for room_id in sorted(per_room):
-        indices = per_room[room_id]
-        latest = max(drafts[i].created_at for i in indices)
-        greatest = func.max if conn.dialect.name == "sqlite" else func.greatest
-        last = (
-            await conn.execute(
-                rooms.update()
-                .where(rooms.c.id == room_id)
-                .values(
-                    last_seq=rooms.c.last_seq + len(indices),
-                    last_activity_at=greatest(rooms.c.last_activity_at, latest),
-                )
-                .returning(rooms.c.last_seq)
-            )
-        ).scalar_one()
+    for room_id, indices in per_room.items():
+        first = last_seqs[room_id] - len(indices) + 1
         for offset, i in enumerate(indices):
-            seqs[i] = last - len(indices) + 1 + offset
+            seqs[i] = first + offset
 
     stored: dict[int, Message] = {}
     if fresh:
@@ -592,16 +586,7 @@ async def _append_many(conn: AsyncConnection, drafts: Sequence[Draft]) -> list[M
         for msg in stored.values():
             key2 = (msg.room_id, msg.sender.id)
             read_up_to[key2] = max(read_up_to.get(key2, 0), msg.seq)
-        for (room_id, user_id), seq in read_up_to.items():
-            await conn.execute(
-                members.update()
-                .where(
-                    members.c.room_id == room_id,
-                    members.c.user_id == user_id,
-                    members.c.last_read_seq < seq,
-                )
-                .values(last_read_seq=seq)
-            )
+        await _advance_read_markers(conn, read_up_to)
 
     first_of: dict[tuple[int, int, str | None], Message] = dict(originals)
     for msg in stored.values():
@@ -616,6 +601,99 @@ async def _append_many(conn: AsyncConnection, drafts: Sequence[Draft]) -> list[M
         else:
             out.append(None)
     return out
+
+
+async def _reserve_seqs(
+    conn: AsyncConnection, wanted: dict[int, tuple[int, int]]
+) -> dict[int, int]:
+    """Take ``n`` seqs in each room of {room: (n, latest created_at)}; return each new last_seq.
+
+    The room rows are locked in id order first, so two batches sharing rooms
+    queue up instead of deadlocking. On PostgreSQL the whole batch is then one
+    ``UPDATE ... FROM unnest(...)``, since a statement per room costs a round
+    trip each; SQLite holds the database lock already and runs in-process,
+    so a statement per room is cheap there.
+    """
+    if not wanted:
+        return {}
+    ids = sorted(wanted)
+    if conn.dialect.name != "postgresql":
+        out: dict[int, int] = {}
+        for room_id in ids:
+            count, latest = wanted[room_id]
+            out[room_id] = (
+                await conn.execute(
+                    rooms.update()
+                    .where(rooms.c.id == room_id)
+                    .values(
+                        last_seq=rooms.c.last_seq + count,
+                        last_activity_at=func.max(rooms.c.last_activity_at, latest),
+                    )
+                    .returning(rooms.c.last_seq)
+                )
+            ).scalar_one()
+        return out
+    await conn.execute(
+        select(rooms.c.id).where(rooms.c.id.in_(ids)).order_by(rooms.c.id).with_for_update()
+    )
+    batch = _unnest(
+        ("id", ids),
+        ("n", [wanted[i][0] for i in ids]),
+        ("latest", [wanted[i][1] for i in ids]),
+    )
+    rows = await conn.execute(
+        rooms.update()
+        .where(rooms.c.id == batch.c.id)
+        .values(
+            last_seq=rooms.c.last_seq + batch.c.n,
+            last_activity_at=func.greatest(rooms.c.last_activity_at, batch.c.latest),
+        )
+        .returning(rooms.c.id, rooms.c.last_seq)
+    )
+    return {row.id: row.last_seq for row in rows}
+
+
+async def _advance_read_markers(conn: AsyncConnection, marks: dict[tuple[int, int], int]) -> None:
+    """Move each (room, user) read marker forward to seq; never back.
+
+    Called with the rooms' rows locked (``_reserve_seqs``), which orders
+    concurrent batches, so the member rows need no lock order of their own.
+    """
+    if not marks:
+        return
+    if conn.dialect.name != "postgresql":
+        for (room_id, user_id), seq in marks.items():
+            await conn.execute(
+                members.update()
+                .where(
+                    members.c.room_id == room_id,
+                    members.c.user_id == user_id,
+                    members.c.last_read_seq < seq,
+                )
+                .values(last_read_seq=seq)
+            )
+        return
+    keys = list(marks)
+    batch = _unnest(
+        ("room_id", [k[0] for k in keys]),
+        ("user_id", [k[1] for k in keys]),
+        ("seq", [marks[k] for k in keys]),
+    )
+    await conn.execute(
+        members.update()
+        .where(
+            members.c.room_id == batch.c.room_id,
+            members.c.user_id == batch.c.user_id,
+            members.c.last_read_seq < batch.c.seq,
+        )
+        .values(last_read_seq=batch.c.seq)
+    )
+
+
+def _unnest(*columns: tuple[str, list[int]]) -> Any:
+    """PostgreSQL ``unnest(array, ...) AS t(name, ...)``: a batch of rows as one parameter each."""
+    arrays = [bindparam(name, value, type_=ARRAY(BigInteger)) for name, value in columns]
+    return func.unnest(*arrays).table_valued(*(name for name, _ in columns)).render_derived()
 
 
 def _kind(value: str) -> RoomKind:
