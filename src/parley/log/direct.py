@@ -11,7 +11,7 @@ from parley.bus import Bus
 from parley.log.base import Unavailable
 from parley.log.publish import publish_stored
 from parley.models import Draft, Message
-from parley.store import Store
+from parley.store import Store, StoreFailed
 
 logger = logging.getLogger(__name__)
 
@@ -36,7 +36,7 @@ class DirectLog:
     async def _append(self, draft: Draft) -> Message:
         try:
             message = await self._store.append(draft)
-        except (SQLAlchemyError, OSError) as exc:
+        except (SQLAlchemyError, StoreFailed, OSError) as exc:
             logger.warning("store unavailable, send refused: %s", exc)
             raise Unavailable("the message store is unavailable") from exc
         try:

@@ -4,7 +4,7 @@
 for SQLite (embedded default) and PostgreSQL (cluster) with one set of queries.
 """
 
-from parley.store.base import NotMember, RefreshUse, Store, UsernameTaken
+from parley.store.base import NotMember, RefreshUse, Store, StoreFailed, UsernameTaken
 from parley.store.sql import SqlStore
 
-__all__ = ["NotMember", "RefreshUse", "SqlStore", "Store", "UsernameTaken"]
+__all__ = ["NotMember", "RefreshUse", "SqlStore", "Store", "StoreFailed", "UsernameTaken"]

@@ -17,6 +17,10 @@ class NotMember(Exception):
     """The room does not exist or the user is not in it; callers answer ``not_found``."""
 
 
+class StoreFailed(Exception):
+    """The database refused or lost a write of messages; nothing of it was stored."""
+
+
 @dataclass(frozen=True, slots=True)
 class RefreshUse:
     outcome: Literal["ok", "reused", "invalid"]

@@ -1,9 +1,7 @@
 """``Store`` on SQLAlchemy Core: one set of queries for SQLite and PostgreSQL.
 
-Per-room sequence numbers come from ``UPDATE rooms SET last_seq = last_seq + n
-... RETURNING last_seq``: on PostgreSQL that statement takes the room's row lock
-until commit, on SQLite the database write lock, so concurrent writers to one
-room get contiguous, non-overlapping ranges without a separate lock table.
+Storing messages, the hot path, is in ``append.py``: the same algorithm, with
+its statements sent straight to asyncpg on PostgreSQL.
 """
 
 from __future__ import annotations
@@ -14,14 +12,16 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
-from sqlalchemy import BigInteger, and_, bindparam, event, func, select, tuple_
-from sqlalchemy.dialects.postgresql import ARRAY
+import asyncpg
+from sqlalchemy import and_, event, select
 from sqlalchemy.engine import Row
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from parley.models import Draft, Message, Room, RoomKind, User, now_micros
-from parley.store.base import NotMember, RefreshUse, UsernameTaken
+from parley.store.append import CoreStatements, PostgresStatements, append_many
+from parley.store.base import NotMember, RefreshUse, StoreFailed, UsernameTaken
+from parley.store.rows import message_from_row, message_query
 from parley.store.schema import members, messages, refresh_tokens, rooms, users
 
 
@@ -32,42 +32,6 @@ def _user(row: Row[Any, Any, Any, Any] | Row[Any], prefix: str = "") -> User:
         username=mapping[f"{prefix}username"],
         display_name=mapping[f"{prefix}display_name"],
     )
-
-
-_SENDER = (
-    users.c.id.label("sender_id_"),
-    users.c.username.label("sender_username"),
-    users.c.display_name.label("sender_display_name"),
-)
-_MESSAGE_COLUMNS = (
-    messages.c.id,
-    messages.c.room_id,
-    messages.c.seq,
-    messages.c.body,
-    messages.c.client_id,
-    messages.c.created_at,
-    *_SENDER,
-)
-
-
-def _message(row: Row[Any]) -> Message:
-    m = row._mapping
-    sender = User(
-        id=m["sender_id_"], username=m["sender_username"], display_name=m["sender_display_name"]
-    )
-    return Message(
-        id=m["id"],
-        room_id=m["room_id"],
-        seq=m["seq"],
-        sender=sender,
-        body=m["body"],
-        created_at=m["created_at"],
-        client_id=m["client_id"],
-    )
-
-
-def _message_query() -> Any:
-    return select(*_MESSAGE_COLUMNS).join(users, users.c.id == messages.c.sender_id)
 
 
 class GroupCommit:
@@ -361,9 +325,9 @@ class SqlStore:
             latest = {
                 msg.room_id: msg
                 for msg in map(
-                    _message,
+                    message_from_row,
                     await conn.execute(
-                        _message_query()
+                        message_query()
                         .join(
                             rooms,
                             and_(
@@ -438,13 +402,23 @@ class SqlStore:
         """
         if not drafts:
             return []
-        async with self._write() as conn:
-            return await _append_many(conn, drafts)
+        if self.sqlite:
+            async with self._write() as conn:
+                return await append_many(CoreStatements(conn), drafts)
+        async with self.engine.connect() as conn:
+            # SQLAlchemy has not begun a transaction on this connection, and
+            # will not: every statement goes straight to asyncpg.
+            raw: asyncpg.Connection = (await conn.get_raw_connection()).driver_connection
+            try:
+                async with raw.transaction():
+                    return await append_many(PostgresStatements(raw), drafts)
+            except (asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+                raise StoreFailed(f"storing messages failed: {exc!r}") from exc
 
     async def page(
         self, room_id: int, *, before: int | None, after: int | None, limit: int
     ) -> tuple[list[Message], bool]:
-        query = _message_query().where(messages.c.room_id == room_id).limit(limit + 1)
+        query = message_query().where(messages.c.room_id == room_id).limit(limit + 1)
         if after is not None:
             query = query.where(messages.c.seq > after).order_by(messages.c.seq)
         else:
@@ -452,7 +426,7 @@ class SqlStore:
                 query = query.where(messages.c.seq < before)
             query = query.order_by(messages.c.seq.desc())
         async with self.engine.connect() as conn:
-            found = [_message(r) for r in await conn.execute(query)]
+            found = [message_from_row(r) for r in await conn.execute(query)]
         has_more = len(found) > limit
         found = found[:limit]
         if after is None:
@@ -462,13 +436,13 @@ class SqlStore:
     async def between(self, room_id: int, after: int, until: int) -> list[Message]:
         async with self.engine.connect() as conn:
             rows = await conn.execute(
-                _message_query()
+                message_query()
                 .where(
                     messages.c.room_id == room_id, messages.c.seq > after, messages.c.seq <= until
                 )
                 .order_by(messages.c.seq)
             )
-            return [_message(r) for r in rows]
+            return [message_from_row(r) for r in rows]
 
     async def mark_read(self, room_id: int, user_id: int, seq: int) -> int | None:
         async with self._write() as conn:
@@ -501,199 +475,6 @@ async def _is_member(conn: AsyncConnection, room_id: int, user_id: int) -> bool:
         )
     ).first()
     return found is not None
-
-
-async def _append_many(conn: AsyncConnection, drafts: Sequence[Draft]) -> list[Message | None]:
-    room_ids = sorted({d.room_id for d in drafts})
-    sender_ids = {d.sender.id for d in drafts}
-    membership = {
-        (row.room_id, row.user_id)
-        for row in (
-            await conn.execute(
-                select(members.c.room_id, members.c.user_id).where(
-                    members.c.room_id.in_(room_ids), members.c.user_id.in_(sender_ids)
-                )
-            )
-        )
-    }
-
-    keys = {(d.room_id, d.sender.id, d.client_id) for d in drafts if d.client_id is not None}
-    originals: dict[tuple[int, int, str | None], Message] = {}
-    if keys:
-        for row in await conn.execute(
-            _message_query().where(
-                tuple_(messages.c.room_id, messages.c.sender_id, messages.c.client_id).in_(keys)
-            )
-        ):
-            msg = _message(row)
-            originals[(msg.room_id, msg.sender.id, msg.client_id)] = msg
-
-    fresh: list[int] = []
-    seen: set[tuple[int, int, str | None]] = set()
-    for i, d in enumerate(drafts):
-        key = (d.room_id, d.sender.id, d.client_id)
-        if (d.room_id, d.sender.id) not in membership or key in originals or key in seen:
-            continue
-        if d.client_id is not None:
-            seen.add(key)
-        fresh.append(i)
-
-    per_room: dict[int, list[int]] = defaultdict(list)
-    for i in fresh:
-        per_room[drafts[i].room_id].append(i)
-    last_seqs = await _reserve_seqs(
-        conn,
-        {
-            room_id: (len(indices), max(drafts[i].created_at for i in indices))
-            for room_id, indices in per_room.items()
-        },
-    )
-    seqs: dict[int, int] = {}
-    for room_id, indices in per_room.items():
-        first = last_seqs[room_id] - len(indices) + 1
-        for offset, i in enumerate(indices):
-            seqs[i] = first + offset
-
-    stored: dict[int, Message] = {}
-    if fresh:
-        result = await conn.execute(
-            messages.insert().returning(messages.c.id, sort_by_parameter_order=True),
-            [
-                {
-                    "room_id": drafts[i].room_id,
-                    "seq": seqs[i],
-                    "sender_id": drafts[i].sender.id,
-                    "body": drafts[i].body,
-                    "client_id": drafts[i].client_id,
-                    "created_at": drafts[i].created_at,
-                }
-                for i in fresh
-            ],
-        )
-        for row, i in zip(result.all(), fresh, strict=True):
-            d = drafts[i]
-            stored[i] = Message(
-                id=row.id,
-                room_id=d.room_id,
-                seq=seqs[i],
-                sender=d.sender,
-                body=d.body,
-                created_at=d.created_at,
-                client_id=d.client_id,
-            )
-        # Sending marks the room read up to your own message.
-        read_up_to: dict[tuple[int, int], int] = {}
-        for msg in stored.values():
-            key2 = (msg.room_id, msg.sender.id)
-            read_up_to[key2] = max(read_up_to.get(key2, 0), msg.seq)
-        await _advance_read_markers(conn, read_up_to)
-
-    first_of: dict[tuple[int, int, str | None], Message] = dict(originals)
-    for msg in stored.values():
-        if msg.client_id is not None:
-            first_of[(msg.room_id, msg.sender.id, msg.client_id)] = msg
-    out: list[Message | None] = []
-    for i, d in enumerate(drafts):
-        if i in stored:
-            out.append(stored[i])
-        elif d.client_id is not None:
-            out.append(first_of.get((d.room_id, d.sender.id, d.client_id)))
-        else:
-            out.append(None)
-    return out
-
-
-async def _reserve_seqs(
-    conn: AsyncConnection, wanted: dict[int, tuple[int, int]]
-) -> dict[int, int]:
-    """Take ``n`` seqs in each room of {room: (n, latest created_at)}; return each new last_seq.
-
-    The room rows are locked in id order first, so two batches sharing rooms
-    queue up instead of deadlocking. On PostgreSQL the whole batch is then one
-    ``UPDATE ... FROM unnest(...)``, since a statement per room costs a round
-    trip each; SQLite holds the database lock already and runs in-process,
-    so a statement per room is cheap there.
-    """
-    if not wanted:
-        return {}
-    ids = sorted(wanted)
-    if conn.dialect.name != "postgresql":
-        out: dict[int, int] = {}
-        for room_id in ids:
-            count, latest = wanted[room_id]
-            out[room_id] = (
-                await conn.execute(
-                    rooms.update()
-                    .where(rooms.c.id == room_id)
-                    .values(
-                        last_seq=rooms.c.last_seq + count,
-                        last_activity_at=func.max(rooms.c.last_activity_at, latest),
-                    )
-                    .returning(rooms.c.last_seq)
-                )
-            ).scalar_one()
-        return out
-    await conn.execute(
-        select(rooms.c.id).where(rooms.c.id.in_(ids)).order_by(rooms.c.id).with_for_update()
-    )
-    batch = _unnest(
-        ("id", ids),
-        ("n", [wanted[i][0] for i in ids]),
-        ("latest", [wanted[i][1] for i in ids]),
-    )
-    rows = await conn.execute(
-        rooms.update()
-        .where(rooms.c.id == batch.c.id)
-        .values(
-            last_seq=rooms.c.last_seq + batch.c.n,
-            last_activity_at=func.greatest(rooms.c.last_activity_at, batch.c.latest),
-        )
-        .returning(rooms.c.id, rooms.c.last_seq)
-    )
-    return {row.id: row.last_seq for row in rows}
-
-
-async def _advance_read_markers(conn: AsyncConnection, marks: dict[tuple[int, int], int]) -> None:
-    """Move each (room, user) read marker forward to seq; never back.
-
-    Called with the rooms' rows locked (``_reserve_seqs``), which orders
-    concurrent batches, so the member rows need no lock order of their own.
-    """
-    if not marks:
-        return
-    if conn.dialect.name != "postgresql":
-        for (room_id, user_id), seq in marks.items():
-            await conn.execute(
-                members.update()
-                .where(
-                    members.c.room_id == room_id,
-                    members.c.user_id == user_id,
-                    members.c.last_read_seq < seq,
-                )
-                .values(last_read_seq=seq)
-            )
-        return
-    keys = list(marks)
-    batch = _unnest(
-        ("room_id", [k[0] for k in keys]),
-        ("user_id", [k[1] for k in keys]),
-        ("seq", [marks[k] for k in keys]),
-    )
-    await conn.execute(
-        members.update()
-        .where(
-            members.c.room_id == batch.c.room_id,
-            members.c.user_id == batch.c.user_id,
-            members.c.last_read_seq < batch.c.seq,
-        )
-        .values(last_read_seq=batch.c.seq)
-    )
-
-
-def _unnest(*columns: tuple[str, list[int]]) -> Any:
-    """PostgreSQL ``unnest(array, ...) AS t(name, ...)``: a batch of rows as one parameter each."""
-    arrays = [bindparam(name, value, type_=ARRAY(BigInteger)) for name, value in columns]
-    return func.unnest(*arrays).table_valued(*(name for name, _ in columns)).render_derived()
 
 
 def _kind(value: str) -> RoomKind:
