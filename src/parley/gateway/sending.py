@@ -36,14 +36,25 @@ class SendPipeline:
             self._metrics.send_errors.labels("rate_limited").inc()
             raise ProtocolError("rate_limited", "sending too fast; retry shortly", client_id)
 
-    async def submit(self, user: User, room_id: int, body: str, client_id: str | None) -> Pending:
-        """Put a message in line; sends submitted one after another are stored in that order."""
+    async def submit(
+        self,
+        user: User,
+        room_id: int,
+        body: str,
+        client_id: str | None,
+        *,
+        seen_member: bool = False,
+    ) -> Pending:
+        """Put a message in line; sends submitted one after another are stored in that order.
+
+        ``seen_member``: see ``MessageLog.submit``.
+        """
         started = time.perf_counter()
         draft = Draft(
             room_id=room_id, sender=user, body=body, client_id=client_id, created_at=now_micros()
         )
         try:
-            future = await self._log.submit(draft)
+            future = await self._log.submit(draft, seen_member=seen_member)
         except (NotMember, Unavailable) as exc:
             raise self._refused(exc, client_id) from None
         return Pending(future, client_id, started)

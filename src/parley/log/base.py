@@ -16,8 +16,12 @@ class MessageLog(Protocol):
     async def start(self) -> None: ...
     async def close(self) -> None: ...
 
-    async def submit(self, draft: Draft) -> asyncio.Future[Message]:
+    async def submit(self, draft: Draft, *, seen_member: bool = False) -> asyncio.Future[Message]:
         """Put the draft in line; the future resolves to the stored message once durable.
+
+        ``seen_member``: the caller knows the sender is in the room (a live
+        connection of theirs follows it), so a log that checks membership
+        before storing may skip that; the store still checks when it writes.
 
         Returning fixes the draft's place: drafts one caller submits one after
         another are stored in that order. That lets a connection keep many

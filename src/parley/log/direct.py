@@ -27,7 +27,7 @@ class DirectLog:
     async def close(self) -> None:
         return None
 
-    async def submit(self, draft: Draft) -> asyncio.Future[Message]:
+    async def submit(self, draft: Draft, *, seen_member: bool = False) -> asyncio.Future[Message]:
         # Tasks start in the order they are created, and ``Store.append`` queues
         # its draft for the group commit before its first await: submission
         # order is storage order.

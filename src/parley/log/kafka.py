@@ -138,8 +138,9 @@ class KafkaLog:
             except (KafkaError, OSError, TimeoutError) as exc:
                 logger.warning("Kafka producer did not stop cleanly: %s", exc)
 
-    async def submit(self, draft: Draft) -> asyncio.Future[Message]:
-        await self._check_member(draft)
+    async def submit(self, draft: Draft, *, seen_member: bool = False) -> asyncio.Future[Message]:
+        if not seen_member:
+            await self._check_member(draft)
         producer = self._producer
         if producer is None or self._down is not None:
             raise Unavailable(self._down or "Kafka unavailable")
