@@ -5,8 +5,12 @@ Path of one message: the gateway checks membership (so a non-member hears
 room's messages stay in one partition, in send order), then waits for the
 persister's ``K`` envelope on ``gateway.<this gateway>``. That envelope carries
 the stored message, so the ack a client gets is exactly what history returns.
-``submit`` returns as soon as the record is in the producer's queue, so one
+``submit`` returns as soon as the record is in its partition's batch, so one
 connection can have many sends on their way through Kafka and the persister.
+Records submitted in one event-loop turn are built into one batch per
+partition and handed to the producer together (``send_batch``): per record
+that costs an append to a buffer instead of the producer's whole ``send``
+path, about a third of the gateway's CPU per message before.
 
 Failure is loud, never silent:
 
@@ -37,6 +41,8 @@ from typing import Protocol
 
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
+from aiokafka.partitioner import DefaultPartitioner
+from aiokafka.producer.message_accumulator import BatchBuilder
 
 from parley.bus.base import Handler
 from parley.log.base import Unavailable
@@ -59,6 +65,9 @@ GENERATED_ID_PREFIX = "~"
 
 EXPIRY_TICK = 0.1
 """How often deadlines are checked: a timeout fires up to this much late."""
+MAX_UNSENT = 20_000
+"""Records built but not yet handed to the producer; past it Kafka is not keeping up."""
+PARTITION_CACHE_SIZE = 100_000
 
 AckKey = tuple[int, int, str]
 
@@ -72,6 +81,15 @@ class _InFlight:
     started: float
     delivered: bool = False
     """Kafka confirmed it has the record."""
+
+
+@dataclass(slots=True, eq=False)
+class _Batch:
+    """Records for one partition, built in submission order and produced as one."""
+
+    partition: int
+    builder: BatchBuilder
+    entries: list[_InFlight]
 
 
 class AckChannel(Protocol):
@@ -112,10 +130,21 @@ class KafkaLog:
         """Oldest first, so the deadlines run out front to back."""
         self._expiry: asyncio.Task[None] | None = None
         self._members: dict[tuple[int, int], float] = {}
+        self._partitions: list[int] | None = None
+        self._partition_of: dict[int, int] = {}
+        """Room -> partition, the producer's murmur2 of the room id computed once."""
+        self._open: dict[int, _Batch] = {}
+        """The batch each partition is filling during this loop turn."""
+        self._unsent: deque[_Batch] = deque()
+        self._unsent_records = 0
+        self._sealing = False
+        self._wake = asyncio.Event()
+        self._sender: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
         await self._acks.listen(envelope.gateway_channel(self._gateway), self._on_ack)
         self._expiry = asyncio.ensure_future(self._expire())
+        self._sender = asyncio.ensure_future(self._send_batches())
         try:
             self._producer = await asyncio.wait_for(self._connect(), START_TIMEOUT)
             self._down = None
@@ -124,7 +153,7 @@ class KafkaLog:
             self._trip(f"Kafka unavailable: {exc}")
 
     async def close(self) -> None:
-        for task in (self._recovery, self._expiry):
+        for task in (self._recovery, self._expiry, self._sender):
             if task is not None:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
@@ -144,29 +173,110 @@ class KafkaLog:
         producer = self._producer
         if producer is None or self._down is not None:
             raise Unavailable(self._down or "Kafka unavailable")
+        if self._unsent_records >= MAX_UNSENT:
+            raise Unavailable("the message log (Kafka) is not keeping up; retry shortly")
+        partition = await self._partition(producer, draft.room_id)
         client_id = draft.client_id or generated_client_id()
         loop = asyncio.get_running_loop()
-        entry = _InFlight((draft.room_id, draft.sender.id, client_id), loop.create_future(), 0.0)
+        entry = _InFlight(
+            (draft.room_id, draft.sender.id, client_id), loop.create_future(), loop.time()
+        )
+        self._add(
+            producer,
+            partition,
+            str(draft.room_id).encode(),
+            encode_record(draft, client_id, self._gateway),
+            entry,
+        )
+        # The record is in its partition's batch: its order is fixed.
         self._waiters.setdefault(entry.key, []).append(entry)
-        try:
-            delivery = await self._produce(producer, draft, client_id)
-        except BaseException:
-            self._forget(entry)
-            raise
-        # The record is in the producer's queue for its partition: its order is fixed.
-        entry.started = loop.time()
         self._in_flight.append(entry)
-        delivery.add_done_callback(lambda report: self._delivered(entry, report))
         return entry.result
 
-    def _delivered(self, entry: _InFlight, report: asyncio.Future[object]) -> None:
+    async def _partition(self, producer: AIOKafkaProducer, room_id: int) -> int:
+        """The partition of a room's records, as the producer's default partitioner picks it."""
+        found = self._partition_of.get(room_id)
+        if found is not None:
+            return found
+        if self._partitions is None:
+            try:
+                self._partitions = sorted(await producer.partitions_for(self._topic))
+            except KafkaError as exc:
+                raise self._refused(exc) from exc
+        if len(self._partition_of) >= PARTITION_CACHE_SIZE:
+            self._partition_of.clear()
+        found = self._partition_of[room_id] = int(
+            DefaultPartitioner()(str(room_id).encode(), self._partitions, self._partitions)
+        )
+        return found
+
+    def _add(
+        self, producer: AIOKafkaProducer, partition: int, key: bytes, value: bytes, entry: _InFlight
+    ) -> None:
+        """Append to the partition's open batch; open batches go out at the end of this turn."""
+        batch = self._open.get(partition)
+        if batch is not None and batch.builder.append(timestamp=None, key=key, value=value):
+            batch.entries.append(entry)
+        else:
+            if batch is not None:  # full: it goes first, the new one after it
+                self._unsent.append(batch)
+            batch = _Batch(partition, producer.create_batch(), [entry])
+            if not batch.builder.append(timestamp=None, key=key, value=value):
+                raise Unavailable("the message is too large for the message log")
+            self._open[partition] = batch
+        self._unsent_records += 1
+        if not self._sealing:
+            self._sealing = True
+            asyncio.get_running_loop().call_soon(self._seal)
+
+    def _seal(self) -> None:
+        self._sealing = False
+        self._unsent.extend(self._open.values())
+        self._open.clear()
+        self._wake.set()
+
+    async def _send_batches(self) -> None:
+        """Hand batches to the producer one at a time, so each partition keeps its order."""
+        while True:
+            await self._wake.wait()
+            self._wake.clear()
+            while self._unsent:
+                batch = self._unsent.popleft()
+                self._unsent_records -= len(batch.entries)
+                producer = self._producer
+                if producer is None or self._down is not None:
+                    for entry in batch.entries:
+                        self._settle(entry, Unavailable(self._down or "Kafka unavailable"))
+                    continue
+                try:
+                    delivery = await producer.send_batch(
+                        batch.builder, self._topic, partition=batch.partition
+                    )
+                except Exception as exc:
+                    failed = self._failed(exc)
+                    for entry in batch.entries:
+                        self._settle(entry, failed)
+                    continue
+                delivery.add_done_callback(
+                    lambda report, entries=batch.entries: self._delivered(entries, report)
+                )
+
+    def _delivered(self, entries: list[_InFlight], report: asyncio.Future[object]) -> None:
         exc = report.exception() if not report.cancelled() else KafkaError("cancelled")
         if exc is None:
-            entry.delivered = True
-        elif isinstance(exc, KafkaError):
-            self._settle(entry, self._refused(exc))
-        else:
-            self._settle(entry, Unavailable(f"the message log (Kafka) failed: {exc!r}"))
+            for entry in entries:
+                entry.delivered = True
+            return
+        failed = self._failed(exc)
+        for entry in entries:
+            self._settle(entry, failed)
+
+    def _failed(self, exc: BaseException) -> Unavailable:
+        """What the senders of a batch hear when producing it failed."""
+        if isinstance(exc, KafkaError):
+            return self._refused(exc)
+        logger.error("producing a batch failed: %r", exc)
+        return Unavailable(f"the message log (Kafka) failed: {exc!r}")
 
     def _settle(self, entry: _InFlight, outcome: Message | Exception) -> None:
         """Resolve a send once: the first of ack, delivery failure or deadline wins."""
@@ -248,23 +358,6 @@ class KafkaLog:
         if len(self._members) > MEMBER_CACHE_SIZE:
             del self._members[next(iter(self._members))]
 
-    async def _produce(
-        self, producer: AIOKafkaProducer, draft: Draft, client_id: str
-    ) -> asyncio.Future[object]:
-        """Hand the record to the producer; the returned future is Kafka's delivery report.
-
-        This returns at once unless the producer's buffer is full, and then
-        within ``send_timeout`` (the producer's ``request_timeout_ms``).
-        """
-        value = encode_record(draft, client_id, self._gateway)
-        try:
-            delivery: asyncio.Future[object] = await producer.send(
-                self._topic, value, key=str(draft.room_id).encode()
-            )
-        except KafkaError as exc:
-            raise self._refused(exc) from exc
-        return delivery
-
     def _refused(self, exc: TimeoutError | KafkaError) -> Unavailable:
         """Open the breaker: one slow or failed record means Kafka cannot take more now."""
         if isinstance(exc, TimeoutError):
@@ -295,6 +388,8 @@ class KafkaLog:
         if self._down is None or self._down == "not started":
             logger.warning("refusing sends: %s", reason)
         self._down = reason
+        self._partitions = None  # the topic may have changed: ask again once back
+        self._partition_of.clear()
         if self._recovery is None or self._recovery.done():
             self._recovery = asyncio.ensure_future(self._recover())
 
