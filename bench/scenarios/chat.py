@@ -30,8 +30,6 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--max-steps", type=int, default=14)
     p.add_argument("--duration", type=float, default=10, help="seconds per step")
     p.add_argument("--p99-limit", type=float, default=200, help="ms")
-    p.add_argument("--no-typing", action="store_true", help="no typing frame before each send")
-    p.add_argument("--no-reads", action="store_true", help="no read markers")
     p.add_argument("--processes", type=int, default=2)
     p.add_argument("--peer", action="store_true", help="also ramp python-socketio")
     p.add_argument("--targets", default=None, help="comma list: parley,sio (overrides --peer)")
@@ -39,6 +37,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def add_population_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--no-typing", action="store_true", help="no typing frame before each send")
+    p.add_argument("--no-reads", action="store_true", help="no read markers")
     p.add_argument("--users", "-u", type=int, default=5000)
     p.add_argument("--directs-per-user", type=float, default=2)
     p.add_argument("--groups-per-user", type=float, default=3)
@@ -87,8 +87,8 @@ async def ramp(
                 "cmd": "chat",
                 "rate": per,
                 "duration": a.duration,
-                "typing": not getattr(a, "no_typing", False),
-                "reads": not getattr(a, "no_reads", False),
+                "typing": not a.no_typing,
+                "reads": not a.no_reads,
                 "seed": a.seed + step,
             }
         )

@@ -37,6 +37,9 @@ class FakeTransport:
     def is_closing(self) -> bool:
         return self.closing
 
+    def abort(self) -> None:
+        self.closing = True
+
     def frames(self) -> list[dict[str, Any]]:
         out, view, i = [], bytes(self.data), 0
         while i < len(view):

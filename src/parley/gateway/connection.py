@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
-from math import exp
+from collections.abc import Callable, Iterable
+from math import ceil, exp
 from time import monotonic
 from typing import Protocol
 
@@ -30,6 +30,7 @@ class Transport(Protocol):
     def write(self, data: bytes) -> None: ...
     def get_write_buffer_size(self) -> int: ...
     def is_closing(self) -> bool: ...
+    def abort(self) -> None: ...
 
 
 COALESCE_RATIO = 2.0
@@ -100,6 +101,80 @@ class Flusher:
             self._next = ended
 
 
+HEARTBEAT = 30.0
+"""Seconds without a frame from the client after which the gateway pings it."""
+PONG_TIMEOUT = HEARTBEAT / 2
+"""Seconds a pinged client has to send anything (its pong) before it counts as dead."""
+SWEEP_PERIOD = 5.0
+"""Seconds between two heartbeat sweeps: the resolution of both times above."""
+BUSY = -1
+"""``Connection.silent`` while the heartbeat leaves it alone (setting up, handling a frame)."""
+PING = b"\x89\x00"
+"""An empty RFC 6455 ping frame, unmasked as every server frame."""
+
+
+class Heartbeat:
+    """Pings idle connections and drops the ones that stay silent, with one timer for all.
+
+    aiohttp's ``heartbeat=`` keeps a timer per socket and re-arms it as data
+    arrives; at ten thousand sockets those timers are a sizeable part of a
+    connection's memory. Here one sweep every ``period`` seconds counts, per
+    connection, the sweeps since it last received a frame (``silent``, reset by
+    the read loop). A connection silent for more than ``idle`` seconds gets a
+    ping; one that still has sent nothing ``timeout`` seconds later is aborted
+    (no close frame: the peer is presumed gone), which ends its read loop.
+    Both times are kept to within one period, later rather than earlier.
+    """
+
+    def __init__(
+        self,
+        connections: Callable[[], Iterable[Connection]],
+        idle: float = HEARTBEAT,
+        timeout: float = PONG_TIMEOUT,
+        period: float = SWEEP_PERIOD,
+    ) -> None:
+        self._connections = connections
+        self._period = period
+        self.ping_after = int(idle // period) + 1
+        """Silent sweeps after which a connection is pinged (more than ``idle`` seconds)."""
+        self.drop_after = self.ping_after + ceil(timeout / period)
+        """Silent sweeps after which a pinged connection is aborted."""
+        self._timer: asyncio.TimerHandle | None = None
+        self._stopped = False
+
+    def start(self) -> None:
+        """Sweep every period from now on; a no-op when already started, or ever stopped."""
+        if self._timer is None and not self._stopped:
+            self._timer = asyncio.get_running_loop().call_later(self._period, self._tick)
+
+    def stop(self) -> None:
+        self._stopped = True
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+
+    def _tick(self) -> None:
+        self._timer = asyncio.get_running_loop().call_later(self._period, self._tick)
+        self.sweep()
+
+    def sweep(self) -> None:
+        ping_after, drop_after = self.ping_after, self.drop_after
+        dead: list[Connection] = []
+        for conn in self._connections():
+            silent = conn.silent
+            if silent == BUSY:
+                continue
+            silent += 1
+            conn.silent = silent
+            if silent == ping_after:
+                conn.send(PING)
+            elif silent >= drop_after:
+                dead.append(conn)
+        for conn in dead:
+            logger.info("no pong from connection %s (user %s): dropping it", id(conn), conn.user.id)
+            conn.abort()
+
+
 class Connection:
     __slots__ = (
         "_close",
@@ -109,6 +184,7 @@ class Connection:
         "_transport",
         "closed",
         "live_from",
+        "silent",
         "user",
     )
 
@@ -129,6 +205,8 @@ class Connection:
         self._limit = limit
         self._out: list[bytes] = []
         self._close = close
+        self.silent = BUSY
+        """Heartbeat sweeps since the client last sent a frame; ``BUSY``: not counted."""
 
     def send(self, frame: bytes) -> None:
         """Queue one already-framed WebSocket message; the hot path of every fan-out."""
@@ -160,3 +238,9 @@ class Connection:
         self.flush()
         self.closed = True
         self._close(code, reason)
+
+    def abort(self) -> None:
+        """Drop the connection at once: nothing queued is written, no close frame is sent."""
+        self.closed = True
+        self._out.clear()
+        self._transport.abort()

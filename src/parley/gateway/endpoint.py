@@ -10,17 +10,24 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Iterator
 from dataclasses import dataclass
+from itertools import chain
 
 from aiohttp import WSMsgType, web
 
 from parley.auth import AuthError, AuthService
 from parley.gateway.connection import (
+    BUSY,
     CLOSE_RESTART,
     CLOSE_TRY_AGAIN,
     CLOSE_UNAUTHORIZED,
+    HEARTBEAT,
+    PONG_TIMEOUT,
+    SWEEP_PERIOD,
     Connection,
     Flusher,
+    Heartbeat,
 )
 from parley.gateway.hub import Hub
 from parley.gateway.sending import Pending, SendPipeline
@@ -36,7 +43,6 @@ logger = logging.getLogger(__name__)
 MAX_IN_FLIGHT = 256
 """Sends per connection waiting for their ack; past it a send is refused with rate_limited."""
 TYPING_INTERVAL = 2.0
-HEARTBEAT = 30.0
 
 
 @dataclass
@@ -50,26 +56,71 @@ class Gateway:
     outgoing_limit: int
     frame_rate: float
     frame_burst: int
+    heartbeat: float = HEARTBEAT
+    """Seconds without a frame after which a client is pinged."""
+    pong_timeout: float = PONG_TIMEOUT
+    sweep_period: float = SWEEP_PERIOD
 
     def __post_init__(self) -> None:
         self.typing = Throttle(TYPING_INTERVAL)
         self.sockets: set[web.WebSocketResponse] = set()
         self.closing: set[asyncio.Future[bool]] = set()
+        self.pulse = Heartbeat(
+            self._connections, self.heartbeat, self.pong_timeout, self.sweep_period
+        )
+
+    def _connections(self) -> Iterator[Connection]:
+        return chain.from_iterable(self.hub.users.values())
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
+        """One socket, from the handshake to its close.
+
+        This coroutine (with aiohttp's below it) stays suspended for as long as
+        the socket is open, so the read loop is here rather than a call deeper:
+        every frame of the await chain costs memory on every idle connection.
+        Pings are answered here rather than by aiohttp (``autoping=False``) so
+        that any frame, pongs included, counts as a sign of life (``Heartbeat``).
+        """
         ws = web.WebSocketResponse(
-            compress=False, max_msg_size=frames.MAX_FRAME_BYTES, heartbeat=HEARTBEAT
+            compress=False, max_msg_size=frames.MAX_FRAME_BYTES, autoping=False
         )
         await ws.prepare(request)
         self.sockets.add(ws)
         try:
-            await self._serve(ws, request)
+            session = await self._open(ws, request)
+            if session is None:
+                return ws
+            conn = session.conn
+            try:
+                self.pulse.start()
+                conn.silent = 0
+                frames_in = self.metrics.frames_in
+                while True:
+                    msg = await ws.receive()
+                    conn.silent = BUSY
+                    kind = msg.type
+                    if kind is WSMsgType.TEXT:
+                        frames_in.inc()
+                        await session.handle(msg.data)
+                    elif kind is WSMsgType.BINARY:
+                        conn.send(_BINARY_REFUSED)
+                    elif kind is WSMsgType.PING:
+                        conn.send(_pong(msg.data))
+                    elif kind is not WSMsgType.PONG:
+                        break  # close, closing, closed, error: the socket is done
+                    if conn.closed:
+                        break
+                    conn.silent = 0
+                    del msg  # an idle socket keeps no frame alive
+            finally:
+                await self.hub.detach(conn)
         finally:
             self.sockets.discard(ws)
         return ws
 
     async def shutdown(self) -> None:
         """Close every socket with 1012 so clients reconnect (to this or another gateway)."""
+        self.pulse.stop()
         for conns in list(self.hub.users.values()):
             for conn in list(conns):
                 conn.close(CLOSE_RESTART, "server restarting")
@@ -81,37 +132,39 @@ class Gateway:
             return_exceptions=True,
         )
 
-    async def _serve(self, ws: web.WebSocketResponse, request: web.Request) -> None:
+    async def _open(self, ws: web.WebSocketResponse, request: web.Request) -> _Session | None:
+        """Authenticate, then attach to the hub; None when the socket was refused or is gone.
+
+        When this returns a session, its connection is attached and the caller
+        must detach it.
+        """
         hello = await self._authenticate(ws)
         if hello is None:
-            return
+            return None
         user, resume_from = hello
         transport = request.transport
         if transport is None:
-            return
-
-        def close(code: int, reason: str) -> None:
-            if code == CLOSE_TRY_AGAIN:
-                self.metrics.slow_consumers.inc()
-            task = asyncio.ensure_future(ws.close(code=code, message=reason.encode()))
-            self.closing.add(task)
-            task.add_done_callback(self.closing.discard)
-
-        conn = Connection(user, transport, self.flusher, self.outgoing_limit, close)
-        session = _Session(self, conn)
+            return None
+        conn = Connection(user, transport, self.flusher, self.outgoing_limit, _Closer(self, ws))
         try:
             incomplete = await self.hub.attach(conn, resume_from)
             if resume_from is not None:
                 conn.send(wsframe.text(events.resumed(incomplete)))
-            await session.run(ws)
-        finally:
+        except BaseException:
             await self.hub.detach(conn)
+            raise
+        return _Session(self, conn)
 
     async def _authenticate(
         self, ws: web.WebSocketResponse
     ) -> tuple[User, dict[int, int] | None] | None:
         try:
-            msg = await ws.receive(timeout=self.auth_timeout)
+            async with asyncio.timeout(self.auth_timeout):
+                msg = await ws.receive()
+                while msg.type is WSMsgType.PING or msg.type is WSMsgType.PONG:
+                    if msg.type is WSMsgType.PING:
+                        await ws.pong(msg.data)
+                    msg = await ws.receive()
         except TimeoutError:
             await _refuse(ws, "no auth frame within the time allowed")
             return None
@@ -136,57 +189,77 @@ class Gateway:
         return user, command.resume
 
 
+class _Closer:
+    """``Connection``'s way to close its socket: a close frame with a code, then the TCP close."""
+
+    __slots__ = ("gateway", "ws")
+
+    def __init__(self, gateway: Gateway, ws: web.WebSocketResponse) -> None:
+        self.gateway = gateway
+        self.ws = ws
+
+    def __call__(self, code: int, reason: str) -> None:
+        gateway = self.gateway
+        if code == CLOSE_TRY_AGAIN:
+            gateway.metrics.slow_consumers.inc()
+        task = asyncio.ensure_future(self.ws.close(code=code, message=reason.encode()))
+        gateway.closing.add(task)
+        task.add_done_callback(gateway.closing.discard)
+
+
 async def _refuse(ws: web.WebSocketResponse, reason: str) -> None:
     logger.info("websocket refused: %s", reason)
     await ws.send_str(events.error("unauthorized", reason).decode())
     await ws.close(code=CLOSE_UNAUTHORIZED, message=b"unauthorized")
 
 
+def _pong(payload: bytes) -> bytes:
+    """The pong frame answering a ping (control payloads are at most 125 bytes)."""
+    return bytes((0x8A, len(payload))) + payload
+
+
 class _Session:
-    """One authenticated connection's command loop."""
+    """What an authenticated connection's frames act on."""
+
+    __slots__ = ("conn", "frames", "gateway", "in_flight")
 
     def __init__(self, gateway: Gateway, conn: Connection) -> None:
         self.gateway = gateway
-        self.hub = gateway.hub
         self.conn = conn
-        self.user = conn.user
-        self.frames = TokenBucket(gateway.frame_rate, gateway.frame_burst)
+        self.frames: TokenBucket | None = None
+        """Made at the first frame: a full bucket then, as it would be if made at the connect."""
         self.in_flight = 0
 
-    async def run(self, ws: web.WebSocketResponse) -> None:
-        frames_in = self.gateway.metrics.frames_in
-        async for msg in ws:
-            if msg.type == WSMsgType.TEXT:
-                frames_in.inc()
-                try:
-                    await self._handle(msg.data)
-                except ProtocolError as exc:
-                    logger.info("user %s: %s (%s)", self.user.id, exc.message, exc.code)
-                    self.conn.send(wsframe.text(events.error(exc.code, exc.message, exc.client_id)))
-                except Exception:
-                    # A dependency failed (say the store during a read marker): answer, stay open.
-                    logger.exception("user %s: frame failed", self.user.id)
-                    self.conn.send(
-                        wsframe.text(
-                            events.error(
-                                "unavailable", "that could not be done right now; retry later"
-                            )
-                        )
-                    )
-            elif msg.type == WSMsgType.BINARY:
-                self.conn.send(
-                    wsframe.text(
-                        events.error(
-                            "invalid_input",
-                            "binary frames are not supported; send JSON text frames",
-                        )
-                    )
+    @property
+    def user(self) -> User:
+        return self.conn.user
+
+    @property
+    def hub(self) -> Hub:
+        return self.gateway.hub
+
+    async def handle(self, raw: str | bytes) -> None:
+        """One text frame: act on it, or answer the error; the connection stays open."""
+        try:
+            await self._handle(raw)
+        except ProtocolError as exc:
+            logger.info("user %s: %s (%s)", self.user.id, exc.message, exc.code)
+            self.conn.send(wsframe.text(events.error(exc.code, exc.message, exc.client_id)))
+        except Exception:
+            # A dependency failed (say the store during a read marker): answer, stay open.
+            logger.exception("user %s: frame failed", self.user.id)
+            self.conn.send(
+                wsframe.text(
+                    events.error("unavailable", "that could not be done right now; retry later")
                 )
-            if self.conn.closed:
-                break
+            )
 
     async def _handle(self, raw: str | bytes) -> None:
-        if not self.frames.take():
+        bucket = self.frames
+        if bucket is None:
+            gateway = self.gateway
+            bucket = self.frames = TokenBucket(gateway.frame_rate, gateway.frame_burst)
+        if not bucket.take():
             raise ProtocolError("rate_limited", "too many frames; slow down")
         command = frames.parse(raw)
         if isinstance(command, frames.Send):
@@ -224,7 +297,13 @@ class _Session:
             )
         sending = self.gateway.sending
         sending.admit(self.user, command.client_id)
-        pending = await sending.submit(self.user, command.room, command.body, command.client_id)
+        pending = await sending.submit(
+            self.user,
+            command.room,
+            command.body,
+            command.client_id,
+            seen_member=command.room in self.conn.live_from,
+        )
         self.in_flight += 1
         pending.future.add_done_callback(lambda _: self._answer(pending, command.client_id))
 
@@ -246,3 +325,6 @@ class _Session:
 
 
 _PONG = wsframe.text(events.PONG)
+_BINARY_REFUSED = wsframe.text(
+    events.error("invalid_input", "binary frames are not supported; send JSON text frames")
+)
