@@ -59,8 +59,9 @@ async def _serve(settings: Settings) -> None:
         loop.add_signal_handler(sig, stop.set)
     await stop.wait()
     logger.info("shutting down: closing connections with 1012")
-    gc_policy.uninstall()
+    gc_policy.stop()  # no sweep while connections close; still frozen, so no long pauses
     await runner.cleanup()
+    gc_policy.uninstall()
 
 
 def _cmd_serve(args: argparse.Namespace) -> None:

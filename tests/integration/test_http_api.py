@@ -225,6 +225,8 @@ async def test_operational_endpoints(http: aiohttp.ClientSession, server: Server
             "parley_frames_out_total",
             "parley_messages_stored_total",
             "parley_send_to_ack_seconds_bucket",
+            'parley_gc_pause_seconds_bucket{generation="2"',
+            "parley_gc_sweeps_total",
         ):
             assert name in text
     async with http.get(server.url + "/openapi.json") as response:

@@ -29,9 +29,11 @@ def test_settings_from_env(tmp_path: Path) -> None:
             "PARLEY_PORT": "9000",
             "PARLEY_DATABASE_URL": "postgresql://u:p@h:5/db",
             "PARLEY_SEND_RATE": "2.5",
+            "PARLEY_GC_SWEEP_INTERVAL": "0",
         }
     )
     assert settings.port == 9000 and settings.send_rate_per_second == 2.5
+    assert settings.gc_sweep_interval_seconds == 0
     assert settings.database_url == "postgresql+asyncpg://u:p@h:5/db"
     assert not settings.is_sqlite
     key = settings.secret_key
@@ -50,6 +52,7 @@ def test_settings_from_env(tmp_path: Path) -> None:
         {"PARLEY_SECRET_KEY": "short"},
         {"PARLEY_DATABASE_URL": "mysql://x"},
         {"PARLEY_RESUME_CAP": "10"},
+        {"PARLEY_GC_SWEEP_INTERVAL": "-1"},
     ],
 )
 def test_bad_settings_name_the_variable(tmp_path: Path, env: dict[str, str]) -> None:
