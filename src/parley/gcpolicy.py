@@ -3,9 +3,10 @@
 Why: a gateway holds a large, long-lived heap (per connection: the transport,
 aiohttp's request and WebSocket objects, the session, feed memberships), and the
 collector's full (generation-2) collection walks all of it with the event loop
-stopped. With 5000 connected users that was up to ~1 s per full collection, a
-few times a minute: each one blew the p99 of every message in flight, and this,
-not CPU, capped the ``chat`` benchmark (docs/performance.md).
+stopped. With 5000 connected users that took 0.3-1 s, every few seconds while
+connections arrive and every minute or so under traffic: each one blew the p99
+of the messages in flight, and this, not CPU, capped the ``chat`` benchmark
+(docs/performance.md).
 
 What: after every full collection the survivors are frozen (``gc.freeze()``:
 moved into the permanent generation, which the collector never walks), so the
@@ -13,20 +14,21 @@ next full collections only look at what was allocated since (tens of ms instead
 of hundreds). Freezing costs nothing (it splices a list) and refcounting still
 frees frozen objects as soon as their last reference goes, so only *cyclic*
 garbage that was frozen while still alive escapes: a closed connection leaves
-about 70 objects in reference cycles (exceptions with their tracebacks and
-frames, aiohttp's request and writer objects; 14 KB by ``sys.getsizeof``). A
-sweep -- ``gc.unfreeze()`` then one full collection, whose survivors are frozen
-again -- reclaims it.
+44 objects in reference cycles (the ``ClientConnectionResetError`` and
+``EofStream`` raised as it closes, with their tracebacks and frames, and
+aiohttp's request and writer objects; 8.6 KB by ``sys.getsizeof``). A sweep --
+``gc.unfreeze()`` then one full collection, whose survivors are frozen again --
+reclaims it.
 
 The sweep interval (``PARLEY_GC_SWEEP_INTERVAL``, default 300 s) trades one
-full-heap pause (about 0.5 s at 5000 connections) against memory: at most
-~14 KB per connection closed during the interval stays allocated until the
-next sweep. Before, such a pause came every few seconds whenever traffic ran.
+full-heap pause (0.3 s at 5000 connections, like one unfrozen full collection)
+against memory: about 9 KB per connection closed during the interval stays
+allocated until the next sweep (over 40 MB if 5000 clients reconnect).
 
-The generation thresholds are left at CPython's defaults: with the heap frozen,
-young collections took under 1 % of a core and under 10 ms each in the chat
-benchmark, and larger thresholds made generation-1 collections longer
-(docs/performance.md).
+The generation thresholds are left at CPython's defaults: young collections
+cost about 1 % of a core in the chat benchmark, under 10 ms each within its
+steps, so there is little to gain, and larger thresholds made generation-1
+collections longer (docs/performance.md).
 """
 
 from __future__ import annotations
