@@ -213,12 +213,17 @@ def summarize(runs: list[dict[str, Any]], names: list[str]) -> dict[str, Any]:
             if n != "parley" and summary.get(n, {}).get("ok_runs"):
                 q = summary[n]
                 summary[f"ratio_{n}"] = {
-                    "cpu_per_msg_peer_over_parley": round(
-                        q["cpu_us_per_msg"] / p["cpu_us_per_msg"], 2
+                    "cpu_per_msg_peer_over_parley": _ratio(
+                        q["cpu_us_per_msg"], p["cpu_us_per_msg"]
                     ),
-                    "throughput_parley_over_peer": round(p["msgs_per_s"] / q["msgs_per_s"], 2),
+                    "throughput_parley_over_peer": _ratio(p["msgs_per_s"], q["msgs_per_s"]),
                 }
     return summary
+
+
+def _ratio(a: float, b: float) -> float | None:
+    """None when the run was too short to measure: /proc counts CPU in 10 ms ticks."""
+    return round(a / b, 2) if b > 0 else None
 
 
 async def run(a: argparse.Namespace) -> dict[str, Any]:
