@@ -10,13 +10,14 @@ connection can have many sends on their way through Kafka and the persister.
 Records submitted in one event-loop turn are built into one batch per
 partition and handed to the producer together (``send_batch``): per record
 that costs an append to a buffer instead of the producer's whole ``send``
-path, about a third of the gateway's CPU per message before.
+path, which was over a quarter of the gateway's CPU per message.
 
 Failure is loud, never silent:
 
-* Kafka does not take the record within ``send_timeout`` → ``Unavailable`` at
-  once, and a breaker opens so further sends fail immediately (rather than each
-  waiting out the timeout) until a metadata probe reaches Kafka again. With an
+* Kafka does not take the record within ``send_timeout`` → ``Unavailable``
+  (checked every ``EXPIRY_TICK``), and a breaker opens so further sends fail
+  immediately (rather than each waiting out the timeout) until a metadata
+  probe reaches Kafka again. With an
   idempotent producer a record that did enter the producer's buffer is retried
   until Kafka takes it, so such a send may still be stored later; a retry with
   the same client_id then finds it instead of storing it twice.
