@@ -1,7 +1,9 @@
 """The OpenAPI 3.1 description of the HTTP API, served at /openapi.json.
 
-Written by hand next to the routes it describes; a test checks that every
-route in ``Api.routes()`` appears here and nothing else does.
+Written by hand next to the routes it describes; the object shapes (User,
+Message, Room, Error) come from the protocol's schema, so they are described
+once for HTTP and the WebSocket. A test checks that every route in
+``Api.routes()`` appears here and nothing else does.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from functools import cache
 from typing import Any
 
 from parley import __version__
+from parley.protocol import schema
 
 JSON = dict[str, Any]
 
@@ -77,6 +80,9 @@ def _obj(required: list[str], **props: JSON) -> JSON:
 
 
 _STR = {"type": "string"}
+
+# Shapes shared with the WebSocket protocol, described once in parley/protocol/schema.
+_SHARED = ("User", "Message", "Room", "Error")
 
 
 @cache
@@ -235,29 +241,7 @@ def document() -> JSON:
                 "bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
             },
             "schemas": {
-                "User": _obj(
-                    ["id", "username", "display_name"], id=_STR, username=_STR, display_name=_STR
-                ),
-                "Message": _obj(
-                    ["id", "room", "seq", "sender", "body", "created_at", "client_id"],
-                    id=_STR,
-                    room=_STR,
-                    seq={"type": "integer"},
-                    sender=_ref("User"),
-                    body=_STR,
-                    created_at={"type": "string", "format": "date-time"},
-                    client_id={"type": ["string", "null"]},
-                ),
-                "Room": _obj(
-                    ["id", "kind", "name", "members", "last_seq", "unread", "last_message"],
-                    id=_STR,
-                    kind={"enum": ["group", "direct"]},
-                    name={"type": ["string", "null"]},
-                    members={"type": "array", "items": _ref("User")},
-                    last_seq={"type": "integer"},
-                    unread={"type": "integer"},
-                    last_message={"oneOf": [_ref("Message"), {"type": "null"}]},
-                ),
+                **schema.definitions(*_SHARED, ref_prefix="#/components/schemas/"),
                 "Session": _obj(
                     ["user", "access_token", "refresh_token", "expires_in"],
                     user=_ref("User"),
@@ -265,7 +249,6 @@ def document() -> JSON:
                     refresh_token=_STR,
                     expires_in={"type": "integer"},
                 ),
-                "Error": _obj(["error"], error=_obj(["code", "message"], code=_STR, message=_STR)),
             },
         },
     }
