@@ -1,13 +1,16 @@
-import type { AuthResponse, Message, MessagePage, Room, User } from './types';
+import type { AuthResponse, ErrorBody, ErrorCode, Message, MessagePage, Room, User } from './types';
 import type { RefreshOutcome, TokenManager } from './tokens';
 
 export type FetchLike = (input: string, init?: RequestInit) => Promise<Response>;
 
+/** The server's error code, or `http_STATUS` when the response carried none (a proxy's page). */
+export type ApiErrorCode = ErrorCode | `http_${number}`;
+
 /** An HTTP error with the API's `{"error": {"code", "message"}}` body decoded. */
 export class ApiError extends Error {
   readonly status: number;
-  readonly code: string;
-  constructor(status: number, code: string, message: string) {
+  readonly code: ApiErrorCode;
+  constructor(status: number, code: ApiErrorCode, message: string) {
     super(message);
     this.name = 'ApiError';
     this.status = status;
@@ -24,10 +27,10 @@ export class NetworkError extends Error {
 }
 
 async function decodeError(res: Response): Promise<ApiError> {
-  let code = `http_${res.status}`;
+  let code: ApiErrorCode = `http_${res.status}`;
   let message = res.statusText || `HTTP ${res.status}`;
   try {
-    const body = (await res.json()) as { error?: { code?: unknown; message?: unknown } };
+    const body = (await res.json()) as Partial<ErrorBody> | null;
     if (body && typeof body.error === 'object' && body.error) {
       if (typeof body.error.code === 'string') code = body.error.code;
       if (typeof body.error.message === 'string') message = body.error.message;

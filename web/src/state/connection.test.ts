@@ -2,7 +2,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { Backoff } from './backoff';
 import { Connection, type ConnStatus, type SocketLike } from './connection';
 import { SessionExpiredError } from './tokens';
-import type { ServerFrame } from './types';
+import type { ServerEvent } from './types';
 import { ana } from './testutil';
 
 class FakeSocket implements SocketLike {
@@ -38,7 +38,7 @@ class FakeSocket implements SocketLike {
 
 function setup(overrides: Partial<ConstructorParameters<typeof Connection>[0]> = {}) {
   const sockets: FakeSocket[] = [];
-  const frames: ServerFrame[] = [];
+  const frames: ServerEvent[] = [];
   const statuses: ConnStatus[] = [];
   let token = 'at1';
   let resume: Record<string, number> = { r1: 5 };

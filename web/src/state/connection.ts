@@ -1,6 +1,6 @@
 import { Backoff } from './backoff';
 import { SessionExpiredError } from './tokens';
-import { parseServerFrame, type ClientFrame, type ServerFrame } from './types';
+import { parseServerEvent, type ClientFrame, type CloseCode, type ServerEvent } from './types';
 
 /**
  * The WebSocket lifecycle: connect, authenticate (with the resume map in the
@@ -40,7 +40,7 @@ export interface ConnectionOptions {
   refreshToken: (rejected: string) => Promise<unknown>;
   /** Rooms to resume, evaluated at the moment the auth frame is sent. */
   resumeMap: () => Record<string, number>;
-  onFrame: (frame: ServerFrame) => void;
+  onFrame: (frame: ServerEvent) => void;
   onStatus?: (status: ConnStatus, info: StatusInfo) => void;
   /** The socket went away (before any reconnect attempt). */
   onDisconnect?: () => void;
@@ -56,9 +56,7 @@ export interface ConnectionOptions {
   handshakeTimeoutMs?: number;
 }
 
-export const CLOSE_UNAUTHORIZED = 4401;
-export const CLOSE_SERVICE_RESTART = 1012;
-export const CLOSE_TRY_AGAIN_LATER = 1013;
+export const CLOSE_UNAUTHORIZED = 4401 satisfies CloseCode;
 const CLOSE_CLIENT_TIMEOUT = 4000;
 const OPEN = 1;
 
@@ -213,7 +211,7 @@ export class Connection {
       if (this.socket !== socket) return;
       this.lastHeard = this.now();
       this.pingSentAt = null;
-      const frame = parseServerFrame(ev.data);
+      const frame = parseServerEvent(ev.data);
       if (!frame) return;
       if (frame.type === 'ready') {
         this.ready = true;

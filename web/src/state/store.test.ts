@@ -4,7 +4,7 @@ import { ApiError } from './api';
 import type { ConnectionOptions } from './connection';
 import { ChatStore, type ConnectionLike } from './store';
 import { KeyValueTokenStore, MemoryStorage, TokenManager } from './tokens';
-import type { ClientFrame, Message, Room, ServerFrame } from './types';
+import type { ClientFrame, Message, Room, ServerEvent } from './types';
 import { ana, ben, msg, range, room, seqs } from './testutil';
 
 /** History and rooms as a server would hold them. */
@@ -70,13 +70,13 @@ class FakeConn implements ConnectionLike {
   reconnectNow() {}
   networkLost() {}
   // test helpers
-  serverSends(frame: ServerFrame) {
+  serverSends(frame: ServerEvent) {
     this.opts.onFrame(frame);
   }
   connectReady() {
     this.ready = true;
     this.opts.onStatus?.('online', { attempt: 0, retryAt: null, lastCloseCode: null });
-    this.serverSends({ type: 'ready', user: ana });
+    this.serverSends({ type: 'ready', user: ana, online: [] });
   }
   drop() {
     this.ready = false;
@@ -156,7 +156,7 @@ describe('ChatStore: session and rooms', () => {
 
   it('adds a room announced by a room event and sorts it first', async () => {
     const t = await setup({ rooms: [r1] });
-    t.conn.serverSends({ type: 'room', room: room('r9', { name: 'New', last_seq: 0 }) });
+    t.conn.serverSends({ type: 'room', room: room('r9', { name: 'New', last_seq: 0 }), online: [] });
     expect(t.s().order[0]).toBe('r9');
     expect(t.s().rooms.r9?.name).toBe('New');
   });
@@ -266,7 +266,7 @@ describe('ChatStore: sending', () => {
   it('retries rate_limited sends later with the same client_id', async () => {
     const t = await opened();
     const id = t.store.send('r1', 'fast')!;
-    t.conn.serverSends({ type: 'error', code: 'rate_limited', client_id: id });
+    t.conn.serverSends({ type: 'error', code: 'rate_limited', message: 'sending too fast; retry shortly', client_id: id });
     expect(t.conn.sends('send')).toHaveLength(1);
     expect(t.s().timelines.r1!.pending[0]?.status).toBe('sending');
     await vi.advanceTimersByTimeAsync(1000);
@@ -279,7 +279,7 @@ describe('ChatStore: sending', () => {
     const t = await opened();
     const id = t.store.send('r1', 'busy')!;
     for (let i = 0; i < 7; i++) {
-      t.conn.serverSends({ type: 'error', code: 'unavailable', client_id: id });
+      t.conn.serverSends({ type: 'error', code: 'unavailable', message: 'not stored', client_id: id });
       await vi.advanceTimersByTimeAsync(10_000);
     }
     expect(t.s().timelines.r1!.pending[0]).toMatchObject({ status: 'failed', final: false });
@@ -464,6 +464,7 @@ describe('ChatStore: server extras', () => {
     t.conn.serverSends({
       type: 'room',
       room: room('r1', { last_seq: 5, unread: 0, members: [ana, ben, { ...ben, id: 'u3', username: 'cy' }] }),
+      online: [],
     });
     expect(t.s().rooms.r1!.members).toHaveLength(3);
     expect(t.s().rooms.r1!.unread).toBe(2);
@@ -562,13 +563,13 @@ describe('ChatStore: outbox order', () => {
     const a = t.store.send('r1', 'a')!;
     const b = t.store.send('r1', 'b')!;
     const c = t.store.send('r1', 'c')!;
-    t.conn.serverSends({ type: 'error', code: 'rate_limited', client_id: a });
+    t.conn.serverSends({ type: 'error', code: 'rate_limited', message: 'sending too fast; retry shortly', client_id: a });
     expect(ids(t)).toEqual([a]);
     await vi.advanceTimersByTimeAsync(1000);
     expect(ids(t)).toEqual([a, a]);
     ack(t, a, 6);
     expect(ids(t)).toEqual([a, a, b]);
-    t.conn.serverSends({ type: 'error', code: 'unavailable', client_id: b });
+    t.conn.serverSends({ type: 'error', code: 'unavailable', message: 'not stored', client_id: b });
     await vi.advanceTimersByTimeAsync(1000);
     ack(t, b, 7);
     ack(t, c, 8);
@@ -580,7 +581,7 @@ describe('ChatStore: outbox order', () => {
     const t = await opened();
     const a = t.store.send('r1', 'a')!;
     const b = t.store.send('r1', 'b')!;
-    t.conn.serverSends({ type: 'error', code: 'invalid_input', client_id: a });
+    t.conn.serverSends({ type: 'error', code: 'invalid_input', message: 'body must not be empty', client_id: a });
     expect(ids(t)).toEqual([a, b]);
     expect(t.s().timelines.r1!.pending.map((p) => p.status)).toEqual(['failed', 'sending']);
   });

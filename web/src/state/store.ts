@@ -26,8 +26,7 @@ import {
 } from './timeline';
 import { SessionExpiredError, type TokenManager } from './tokens';
 import { addTyping, activeTyping, removeTyping, TypingThrottle, type TypingEntry } from './typing';
-import type { AuthResponse, ClientFrame, Message, Room, ServerFrame, User } from './types';
-import { userIdOf } from './types';
+import type { AuthResponse, ClientFrame, Message, Room, ServerEvent, User } from './types';
 
 /**
  * The client's state machine: everything the UI shows, and every rule for
@@ -385,7 +384,7 @@ export class ChatStore {
     else this.conn.networkLost();
   }
 
-  handleFrame(frame: ServerFrame): void {
+  handleFrame(frame: ServerEvent): void {
     switch (frame.type) {
       case 'ready':
         this.onReady(frame.user, frame.online);
@@ -410,7 +409,7 @@ export class ChatStore {
         this.onTyping(frame.room, frame.user);
         break;
       case 'read':
-        this.onRead(frame.room, userIdOf(frame.user), frame.seq);
+        this.onRead(frame.room, frame.user.id, frame.seq);
         break;
       case 'presence':
         this.set((s) => ({ presence: { ...s.presence, [frame.user.id]: frame.status } }));

@@ -1,34 +1,19 @@
-// Wire types of the Parley HTTP API and WebSocket protocol (issue 2).
+// The wire types of the Parley HTTP API and WebSocket protocol. The shapes are
+// generated from the server's JSON Schema into protocol.gen.ts (npm run
+// gen:protocol); only the HTTP bodies the schema does not describe are written here.
+import type { Message, ServerEvent, User } from './protocol.gen';
 
-export interface User {
-  id: string;
-  username: string;
-  display_name: string;
-  /** Optional presence hint; the protocol may add it to User objects. */
-  online?: boolean;
-}
-
-export interface Message {
-  id: string;
-  room: string;
-  seq: number;
-  sender: User;
-  body: string;
-  created_at: string;
-  client_id: string | null;
-}
-
-export type RoomKind = 'group' | 'direct';
-
-export interface Room {
-  id: string;
-  kind: RoomKind;
-  name: string | null;
-  members: User[];
-  last_seq: number;
-  unread: number;
-  last_message: Message | null;
-}
+export type {
+  ClientFrame,
+  CloseCode,
+  ErrorBody,
+  ErrorCode,
+  Message,
+  Room,
+  RoomKind,
+  ServerEvent,
+  User,
+} from './protocol.gen';
 
 export interface AuthResponse {
   user?: User;
@@ -42,53 +27,23 @@ export interface MessagePage {
   has_more: boolean;
 }
 
-export type ErrorCode =
-  | 'invalid_input'
-  | 'not_found'
-  | 'rate_limited'
-  | 'unavailable'
-  | 'unauthorized'
-  | (string & {});
+/** Every server event type; the compiler checks it against ServerEvent both ways. */
+const SERVER_TYPES: Record<ServerEvent['type'], true> = {
+  ready: true,
+  message: true,
+  ack: true,
+  resumed: true,
+  room: true,
+  left: true,
+  typing: true,
+  read: true,
+  presence: true,
+  pong: true,
+  error: true,
+};
 
-// ---- Server → client frames ----
-export type ServerFrame =
-  | { type: 'ready'; user: User; online?: string[] }
-  | { type: 'message'; message: Message }
-  | { type: 'ack'; client_id: string; message: Message }
-  | { type: 'resumed'; incomplete: string[] }
-  | { type: 'room'; room: Room; online?: string[] }
-  | { type: 'left'; room: string }
-  | { type: 'typing'; room: string; user: User }
-  | { type: 'read'; room: string; user: User | string; seq: number }
-  | { type: 'presence'; user: User; status: 'online' | 'offline' }
-  | { type: 'pong' }
-  | { type: 'error'; code: ErrorCode; message?: string; client_id?: string };
-
-// ---- Client → server frames ----
-export type ClientFrame =
-  | { type: 'auth'; token: string; resume?: Record<string, number> }
-  | { type: 'resume'; rooms: Record<string, number> }
-  | { type: 'send'; room: string; body: string; client_id: string }
-  | { type: 'typing'; room: string }
-  | { type: 'read'; room: string; seq: number }
-  | { type: 'ping' };
-
-const SERVER_TYPES = new Set([
-  'ready',
-  'message',
-  'ack',
-  'resumed',
-  'room',
-  'left',
-  'typing',
-  'read',
-  'presence',
-  'pong',
-  'error',
-]);
-
-/** Parse one text frame; returns null for anything that is not a known frame. */
-export function parseServerFrame(data: unknown): ServerFrame | null {
+/** Parse one text frame; returns null for anything that is not a known event. */
+export function parseServerEvent(data: unknown): ServerEvent | null {
   if (typeof data !== 'string') return null;
   let value: unknown;
   try {
@@ -98,10 +53,6 @@ export function parseServerFrame(data: unknown): ServerFrame | null {
   }
   if (typeof value !== 'object' || value === null) return null;
   const type = (value as { type?: unknown }).type;
-  if (typeof type !== 'string' || !SERVER_TYPES.has(type)) return null;
-  return value as ServerFrame;
-}
-
-export function userIdOf(user: User | string): string {
-  return typeof user === 'string' ? user : user.id;
+  if (typeof type !== 'string' || !Object.hasOwn(SERVER_TYPES, type)) return null;
+  return value as ServerEvent;
 }
