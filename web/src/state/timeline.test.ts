@@ -146,7 +146,7 @@ describe('pending messages', () => {
     ]) {
       let tl = addPending(loaded(1, 5), pending('c1'));
       expect(tl.pending).toHaveLength(1);
-      for (const _step of order) tl = insertMessages(tl, [sent], ME);
+      for (let i = 0; i < order.length; i++) tl = insertMessages(tl, [sent], ME);
       expect(tl.pending).toEqual([]);
       expect(seqs(tl.messages)).toEqual(range(1, 6));
     }

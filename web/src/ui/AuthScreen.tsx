@@ -81,7 +81,7 @@ export function AuthScreen() {
         )}
 
         <form
-          onSubmit={submit}
+          onSubmit={(e) => void submit(e)}
           noValidate
           aria-describedby={error ? ids.err : undefined}
           className="space-y-4 rounded-2xl border border-zinc-200 bg-white p-6 shadow-sm dark:border-zinc-800 dark:bg-zinc-900/60"

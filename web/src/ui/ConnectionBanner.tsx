@@ -1,5 +1,5 @@
 import { useEffect, useState } from 'react';
-import { useChat } from './hooks';
+import { useChat, useNow } from './hooks';
 import { IconWifiOff } from './icons';
 
 /** Offline / reconnecting banner; stays quiet during a quick first connect. */
@@ -10,12 +10,7 @@ export function ConnectionBanner() {
     const t = setTimeout(() => setGraceOver(true), 1500);
     return () => clearTimeout(t);
   }, []);
-  const [, tick] = useState(0);
-  useEffect(() => {
-    if (conn.retryAt === null) return;
-    const t = setInterval(() => tick((n) => n + 1), 1000);
-    return () => clearInterval(t);
-  }, [conn.retryAt]);
+  const now = useNow(1000); // the retry countdown
 
   let text: string | null = null;
   let tone: 'warn' | 'off' = 'warn';
@@ -23,7 +18,7 @@ export function ConnectionBanner() {
     text = 'You are offline. Messages will be sent when the connection is back.';
     tone = 'off';
   } else if (conn.status === 'reconnecting' || (conn.status === 'connecting' && graceOver)) {
-    const secs = conn.retryAt ? Math.max(0, Math.ceil((conn.retryAt - Date.now()) / 1000)) : 0;
+    const secs = conn.retryAt ? Math.max(0, Math.ceil((conn.retryAt - now.getTime()) / 1000)) : 0;
     text = conn.everOnline || conn.status === 'reconnecting' ? 'Reconnecting…' : 'Connecting…';
     if (secs > 1) text = `Connection lost. Retrying in ${secs}s…`;
   }

@@ -171,7 +171,7 @@ export function MessageList({ roomId }: { roomId: string }) {
   const unreadAtOpen = useRef<number>(store.getState().rooms[roomId]?.unread ?? 0);
   const anchor = useRef<{ key: string; top: number; firstSeq: number } | null>(null);
   const lastRowKey = useRef<string | null>(null);
-  const mountedAt = useRef(Date.now());
+  const [mountedAt] = useState(Date.now);
 
   const messages = tl?.messages;
   const pending = tl?.pending;
@@ -225,7 +225,7 @@ export function MessageList({ roomId }: { roomId: string }) {
 
     if (!initialDone.current) {
       const waitForMarker =
-        unreadAtOpen.current > 0 && unreadFrom === null && Date.now() - mountedAt.current < 2000;
+        unreadAtOpen.current > 0 && unreadFrom === null && Date.now() - mountedAt < 2000;
       if (!waitForMarker) {
         initialDone.current = true;
         const marker = unreadFrom !== null ? el.querySelector<HTMLElement>('[data-unread-marker]') : null;
@@ -247,6 +247,8 @@ export function MessageList({ roomId }: { roomId: string }) {
         el.scrollTop = el.scrollHeight;
         atBottom.current = true;
       } else if (!mineAdded) {
+        // Measured after layout: a row arrived below while the reader is scrolled up.
+        // eslint-disable-next-line react-hooks/set-state-in-effect
         setUnseenBelow(true);
       }
     }
@@ -256,7 +258,7 @@ export function MessageList({ roomId }: { roomId: string }) {
       anchor.current = node ? { key: firstMsg.key, top: node.offsetTop, firstSeq: firstMsg.message.seq } : null;
     }
     if (initialDone.current) reportRead();
-  }, [rows, tl?.loaded, unreadFrom, reportRead, tick]);
+  }, [rows, tl?.loaded, unreadFrom, reportRead, tick, mountedAt]);
 
   // Do not wait for the unread marker forever.
   useEffect(() => {

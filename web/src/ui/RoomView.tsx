@@ -8,8 +8,8 @@ import { IconBack, IconMore, IconUserPlus } from './icons';
 
 function TypingLine({ roomId }: { roomId: string }) {
   const list = useChat((s) => s.typing[roomId]);
-  useNow(1000); // re-evaluate expiry
-  const users = list ? activeTyping(list, Date.now()).map((e) => e.user) : [];
+  const now = useNow(1000); // re-evaluate expiry
+  const users = list ? activeTyping(list, now.getTime()).map((e) => e.user) : [];
   const label = typingLabel(users);
   return (
     <div className="h-5 px-5 text-xs text-zinc-500 md:px-7 dark:text-zinc-400" aria-live="polite" data-testid="typing">

@@ -140,7 +140,7 @@ export function Sidebar({
   const [filter, setFilter] = useState<'all' | 'direct' | 'group'>('all');
   const myId = me?.id ?? null;
   const ids = order.filter((id) => filter === 'all' || rooms[id]?.kind === filter);
-  const nowMs = Date.now();
+  const nowMs = now.getTime();
 
   const filterBtn = (f: typeof filter, text: string) => (
     <button

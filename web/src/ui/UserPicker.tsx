@@ -23,30 +23,23 @@ export function UserPicker({
   action?: string;
 }) {
   const [q, setQ] = useState('');
-  const [results, setResults] = useState<User[]>([]);
-  const [state, setState] = useState<'idle' | 'loading' | 'error'>('idle');
+  // The answer for the latest prefix searched; older results stay shown while a newer search runs.
+  const [found, setFound] = useState<{ prefix: string; users: User[]; failed: boolean } | null>(null);
   const inputId = useId();
   const listId = useId();
   const presence = useChat((s) => s.presence);
 
+  const prefix = q.trim().toLowerCase();
   useEffect(() => {
-    const prefix = q.trim().toLowerCase();
-    if (!prefix) {
-      setResults([]);
-      setState('idle');
-      return;
-    }
+    if (!prefix) return;
     let cancelled = false;
-    setState('loading');
     const t = setTimeout(() => {
       store.searchUsers(prefix).then(
         (users) => {
-          if (cancelled) return;
-          setResults(users);
-          setState('idle');
+          if (!cancelled) setFound({ prefix, users, failed: false });
         },
         () => {
-          if (!cancelled) setState('error');
+          if (!cancelled) setFound((f) => ({ prefix, users: f?.users ?? [], failed: true }));
         },
       );
     }, 150);
@@ -54,7 +47,9 @@ export function UserPicker({
       cancelled = true;
       clearTimeout(t);
     };
-  }, [q]);
+  }, [prefix]);
+  const results = prefix ? (found?.users ?? []) : [];
+  const state = !prefix || found?.prefix === prefix ? (found?.failed && prefix ? 'error' : 'idle') : 'loading';
 
   const visible = results.filter((u) => !exclude.includes(u.id));
   const isSelected = (u: User) => selected.some((s) => s.id === u.id);
