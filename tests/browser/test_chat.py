@@ -8,7 +8,7 @@ import re
 import pytest
 from playwright.async_api import expect
 
-from tests.browser.conftest import Person, PersonFactory
+from tests.browser.conftest import PASSWORD, Person, PersonFactory
 from tests.support.server import ServerProcess
 
 pytestmark = pytest.mark.browser
@@ -240,3 +240,39 @@ async def test_tabs_share_one_session_refresh_safely_and_sign_out_together(
     for page in (first, second):
         await expect(page.get_by_role("heading", name="Sign in to Parley")).to_be_visible()
     await expect(first.get_by_role("status").filter(has_text="another tab")).to_be_visible()
+
+
+async def test_a_draft_dies_with_the_session_and_never_reaches_the_next_user(
+    server: ServerProcess, people: PersonFactory
+) -> None:
+    """Ana leaves a draft and signs out; Ben signs in in the same tab and finds nothing of it."""
+    ana = await (await people(server.url, "ana")).sign_up("Ana Lima")
+    ben = await (await people(server.url, "ben")).sign_up("Ben Okafor")
+    await ana.start_direct(ben)
+    await ana.send("hello Ben")
+    await ana.composer.fill("a draft only Ana may see")
+    tab = ana.page
+    # Marks this page's JavaScript, to show that no reload wipes the old state below.
+    await tab.evaluate("() => { window.__sameApp = true; }")
+    await tab.get_by_role("button", name="Sign out").click()
+    await expect(tab.get_by_role("heading", name="Sign in to Parley")).to_be_visible()
+
+    # Ben signs in where Ana was, and the same conversation opens.
+    await tab.get_by_label("Username").fill(ben.username)
+    await tab.get_by_label("Password").fill(PASSWORD)
+    await tab.get_by_role("button", name="Sign in", exact=True).click()
+    await expect(ana.me_name).to_have_text("Ben Okafor")
+    assert await tab.evaluate("() => window.__sameApp === true")
+    await ana.open_room("Ana Lima")
+    await expect(ana.composer).to_have_value("")
+
+    # Enter on the empty composer sends nothing; a message sent next lands right after
+    # Ana's (sends are stored in order), so a draft sent in Ben's name would show between.
+    await ana.composer.press("Enter")
+    await ana.send("Ben here")
+    for person in (ana, ben):
+        await person.open_room("Ana Lima")
+        await expect(person.messages).to_have_count(2)
+        await expect(person.messages.nth(0)).to_contain_text("hello Ben")
+        await expect(person.messages.nth(1)).to_contain_text("Ben here")
+        await expect(person.pending).to_have_count(0)

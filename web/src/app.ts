@@ -11,7 +11,7 @@ import {
   TokenManager,
   type KeyValueStorage,
 } from './state/tokens';
-import type { Message } from './state/types';
+import type { Message, User } from './state/types';
 import { preview } from './state/format';
 
 /** Wires the plain-TypeScript client to the browser: fetch, WebSocket, storage, events. */
@@ -47,10 +47,9 @@ export const api = new ApiClient({ fetch: fetchFn, tokens });
 /** Navigation hook for notification clicks; set by the router. */
 export const nav: { open: (roomId: string) => void } = { open: () => undefined };
 
-function notify(msg: Message, room: RoomState | undefined): void {
+function notify(me: User | null, msg: Message, room: RoomState | undefined): void {
   if (typeof Notification === 'undefined' || Notification.permission !== 'granted') return;
   if (document.visibilityState !== 'hidden') return;
-  const me = store.getState().me;
   const sender = msg.sender.display_name || msg.sender.username;
   const title = room && room.kind === 'group' ? `${sender} in ${roomTitle(room, me?.id ?? null)}` : sender;
   try {
@@ -65,31 +64,31 @@ function notify(msg: Message, room: RoomState | undefined): void {
   }
 }
 
-export const store = new ChatStore({
-  api,
-  tokens,
-  connect: (opts) =>
-    new Connection({
-      ...opts,
-      url: () => wsUrl(),
-      createSocket: (url) => new WebSocket(url) as unknown as SocketLike,
-      isOnline: () => navigator.onLine !== false,
-    }),
-  notify,
-});
+/** The page's one store; main.tsx hands it to the UI through React context. */
+export function createStore(): ChatStore {
+  const store: ChatStore = new ChatStore({
+    api,
+    tokens,
+    connect: (opts) =>
+      new Connection({
+        ...opts,
+        url: () => wsUrl(),
+        createSocket: (url) => new WebSocket(url) as unknown as SocketLike,
+        isOnline: () => navigator.onLine !== false,
+      }),
+    notify: (msg, room) => notify(store.getState().me, msg, room),
+  });
+  return store;
+}
 
-let wired = false;
-
-/** Browser events that the store cares about. Call once. */
-export function wireBrowser(): void {
-  if (wired) return;
-  wired = true;
-  window.addEventListener('online', () => store.networkChanged(true));
-  window.addEventListener('offline', () => store.networkChanged(false));
+/** Browser events that the store cares about. Call once per store. */
+export function wireBrowser(store: ChatStore): void {
+  window.addEventListener('online', () => store.session?.socket.networkChanged(true));
+  window.addEventListener('offline', () => store.session?.socket.networkChanged(false));
   // Do not lose a throttled read marker when the tab is hidden or closed.
-  window.addEventListener('pagehide', () => store.flushPendingReads());
+  window.addEventListener('pagehide', () => store.session?.reads.flushPending());
   document.addEventListener('visibilitychange', () => {
-    if (document.visibilityState === 'hidden') store.flushPendingReads();
+    if (document.visibilityState === 'hidden') store.session?.reads.flushPending();
   });
   // Another tab signed out (or the session was revoked there).
   window.addEventListener('storage', (e) => {

@@ -1,13 +1,17 @@
 import { StrictMode } from 'react';
 import { createRoot } from 'react-dom/client';
-import { wireBrowser } from './app';
+import { createStore, wireBrowser } from './app';
+import { StoreContext } from './ui/hooks';
 import { App } from './ui/App';
 import './index.css';
 
-wireBrowser();
+const store = createStore();
+wireBrowser(store);
 
 createRoot(document.getElementById('root')!).render(
   <StrictMode>
-    <App />
+    <StoreContext value={store}>
+      <App />
+    </StoreContext>
   </StrictMode>,
 );

@@ -1,9 +1,12 @@
 import { AuthScreen } from './AuthScreen';
 import { ChatLayout } from './ChatLayout';
-import { useChat } from './hooks';
+import { useSyncExternalStore } from 'react';
+import { SessionContext, useChat, useStore } from './hooks';
 
 export function App() {
+  const store = useStore();
   const phase = useChat((s) => s.phase);
+  const session = useSyncExternalStore(store.subscribe, () => store.session);
   const retrying = useChat((s) => s.conn.attempt > 0);
   if (phase === 'booting') {
     return (
@@ -13,6 +16,11 @@ export function App() {
       </div>
     );
   }
-  if (phase === 'signedOut') return <AuthScreen />;
-  return <ChatLayout />;
+  if (phase === 'signedOut' || !session) return <AuthScreen />;
+  // Keyed by session: a new sign-in mounts the chat afresh, with nothing of the last user's.
+  return (
+    <SessionContext key={session.id} value={session}>
+      <ChatLayout />
+    </SessionContext>
+  );
 }

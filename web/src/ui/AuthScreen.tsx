@@ -1,7 +1,6 @@
 import { useId, useState, type FormEvent } from 'react';
-import { store } from '../app';
 import { ApiError, NetworkError } from '../state/api';
-import { useChat } from './hooks';
+import { useChat, useStore } from './hooks';
 import { IconChat } from './icons';
 
 const USERNAME_RE = /^[a-z0-9_.-]{3,32}$/;
@@ -25,6 +24,7 @@ export function AuthScreen() {
   const [password, setPassword] = useState('');
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
+  const store = useStore();
   const reason = useChat((s) => s.signedOutReason);
   const ids = { user: useId(), name: useId(), pass: useId(), err: useId() };
 

@@ -1,8 +1,8 @@
 import { useCallback, useEffect, useState } from 'react';
-import { nav, store } from '../app';
+import { nav } from '../app';
 import { ConnectionBanner } from './ConnectionBanner';
 import { AddMemberDialog, NewChatDialog, RoomDetailsDialog } from './dialogs';
-import { navigate, useChat, useRouteRoom } from './hooks';
+import { navigate, useChat, useRouteRoom, useSession } from './hooks';
 import { IconX } from './icons';
 import { EmptyRoom, RoomView } from './RoomView';
 import { Sidebar } from './Sidebar';
@@ -14,12 +14,13 @@ type DialogState =
   | null;
 
 function Toast() {
+  const chat = useSession();
   const notice = useChat((s) => s.notice);
   useEffect(() => {
     if (!notice) return;
-    const t = setTimeout(() => store.dismissNotice(), 6000);
+    const t = setTimeout(() => chat.dismissNotice(), 6000);
     return () => clearTimeout(t);
-  }, [notice]);
+  }, [chat, notice]);
   if (!notice) return null;
   return (
     <div className="pointer-events-none fixed inset-x-0 bottom-6 z-50 flex justify-center px-4">
@@ -28,7 +29,7 @@ function Toast() {
         className="pointer-events-auto flex max-w-md items-center gap-3 rounded-xl bg-zinc-900 px-4 py-2.5 text-sm text-white shadow-2xl dark:bg-zinc-100 dark:text-zinc-900"
       >
         <span className="flex-1">{notice.text}</span>
-        <button type="button" onClick={() => store.dismissNotice()} aria-label="Dismiss" className="rounded p-0.5 opacity-70 hover:opacity-100">
+        <button type="button" onClick={() => chat.dismissNotice()} aria-label="Dismiss" className="rounded p-0.5 opacity-70 hover:opacity-100">
           <IconX size={14} />
         </button>
       </div>
@@ -37,6 +38,7 @@ function Toast() {
 }
 
 export function ChatLayout() {
+  const chat = useSession();
   const routeRoom = useRouteRoom();
   const roomsLoaded = useChat((s) => s.roomsLoaded);
   const roomExists = useChat((s) => (routeRoom ? !!s.rooms[routeRoom] : false));
@@ -57,8 +59,8 @@ export function ChatLayout() {
       navigate(null, true);
       return;
     }
-    if (store.getState().activeRoom !== routeRoom) store.openRoom(routeRoom);
-  }, [routeRoom, roomsLoaded, roomExists]);
+    if (chat.state.activeRoom !== routeRoom) chat.timeline.open(routeRoom);
+  }, [chat, routeRoom, roomsLoaded, roomExists]);
 
   useEffect(() => {
     document.title = totalUnread > 0 ? `(${totalUnread}) Parley` : 'Parley';

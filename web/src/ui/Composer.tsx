@@ -1,13 +1,14 @@
 import { useEffect, useId, useLayoutEffect, useRef, useState, type KeyboardEvent } from 'react';
-import { store } from '../app';
+import { useSession } from './hooks';
 import { IconSend } from './icons';
 
-// Drafts survive switching rooms (not reloads).
-const drafts = new Map<string, string>();
 const MAX_LEN = 4000;
 
 export function Composer({ roomId, placeholder }: { roomId: string; placeholder: string }) {
-  const [text, setText] = useState(() => drafts.get(roomId) ?? '');
+  const chat = useSession();
+  // Typed text is local state (the caret needs synchronous updates), kept in the
+  // session's drafts so it survives switching rooms and dies with the session.
+  const [text, setText] = useState(() => chat.drafts.get(roomId));
   const ref = useRef<HTMLTextAreaElement>(null);
   const hintId = useId();
 
@@ -26,15 +27,14 @@ export function Composer({ roomId, placeholder }: { roomId: string; placeholder:
 
   const update = (value: string) => {
     setText(value);
-    if (value) drafts.set(roomId, value);
-    else drafts.delete(roomId);
-    if (value.trim()) store.typing(roomId);
-    else store.stopTyping(roomId);
+    chat.drafts.set(roomId, value);
+    if (value.trim()) chat.typing.start(roomId);
+    else chat.typing.stop(roomId);
   };
 
   const send = () => {
     if (!text.trim() || text.trim().length > MAX_LEN) return;
-    store.send(roomId, text);
+    chat.outbox.send(roomId, text);
     update('');
     ref.current?.focus();
   };

@@ -1,11 +1,10 @@
 import { memo, useCallback, useEffect, useLayoutEffect, useMemo, useRef, useState } from 'react';
-import { store } from '../app';
 import { buildRows, timeLabel, type Row } from '../state/format';
 import type { PendingMessage } from '../state/timeline';
 import type { Message, User } from '../state/types';
 import { Avatar } from './Avatar';
 import { MessageBody } from './MessageBody';
-import { useChat, useNow } from './hooks';
+import { useChat, useNow, useSession } from './hooks';
 import { IconAlert, IconArrowDown, IconClock, IconRetry, IconX } from './icons';
 
 const BOTTOM_SLACK = 48;
@@ -72,6 +71,7 @@ const PendingRow = memo(function PendingRow({
   head: boolean;
   online: boolean;
 }) {
+  const chat = useSession();
   const failed = pending.status === 'failed';
   const name = sender ? sender.display_name || sender.username : 'You';
   return (
@@ -98,14 +98,14 @@ const PendingRow = memo(function PendingRow({
             </span>
             <button
               type="button"
-              onClick={() => store.retry(pending.client_id)}
+              onClick={() => chat.outbox.retry(pending.client_id)}
               className="inline-flex items-center gap-1 rounded-md px-1.5 py-0.5 font-medium text-indigo-600 hover:bg-indigo-50 dark:text-indigo-400 dark:hover:bg-indigo-500/10"
             >
               <IconRetry size={13} /> Retry
             </button>
             <button
               type="button"
-              onClick={() => store.discard(pending.client_id)}
+              onClick={() => chat.outbox.discard(pending.client_id)}
               aria-label="Discard unsent message"
               className="inline-flex items-center gap-1 rounded-md px-1.5 py-0.5 text-zinc-500 hover:bg-zinc-100 dark:hover:bg-zinc-800"
             >
@@ -157,6 +157,7 @@ function RowView({ row, online }: { row: Row; online: boolean }) {
 }
 
 export function MessageList({ roomId }: { roomId: string }) {
+  const chat = useSession();
   const tl = useChat((s) => s.timelines[roomId]);
   const ui = useChat((s) => s.roomUi[roomId]);
   const me = useChat((s) => s.me);
@@ -168,7 +169,7 @@ export function MessageList({ roomId }: { roomId: string }) {
   const [tick, forceRender] = useState(0);
   const [unseenBelow, setUnseenBelow] = useState(false);
   const initialDone = useRef(false);
-  const unreadAtOpen = useRef<number>(store.getState().rooms[roomId]?.unread ?? 0);
+  const unreadAtOpen = useRef<number>(chat.state.rooms[roomId]?.unread ?? 0);
   const anchor = useRef<{ key: string; top: number; firstSeq: number } | null>(null);
   const lastRowKey = useRef<string | null>(null);
   const [mountedAt] = useState(Date.now);
@@ -190,11 +191,11 @@ export function MessageList({ roomId }: { roomId: string }) {
     for (let i = nodes.length - 1; i >= 0; i--) {
       const n = nodes[i]!;
       if (n.getBoundingClientRect().bottom <= limit) {
-        store.markRead(roomId, Number(n.dataset.seq));
+        chat.reads.mark(roomId, Number(n.dataset.seq));
         return;
       }
     }
-  }, [roomId]);
+  }, [chat, roomId]);
 
   const scrollToBottom = useCallback((smooth = false) => {
     const el = ref.current;
@@ -212,9 +213,9 @@ export function MessageList({ roomId }: { roomId: string }) {
     atBottom.current = dist < BOTTOM_SLACK;
     setFarFromBottom(dist > 400);
     if (atBottom.current) setUnseenBelow(false);
-    if (el.scrollTop < LOAD_OLDER_AT && initialDone.current) void store.loadOlder(roomId);
+    if (el.scrollTop < LOAD_OLDER_AT && initialDone.current) void chat.timeline.loadOlder(roomId);
     reportRead();
-  }, [roomId, reportRead]);
+  }, [chat, roomId, reportRead]);
 
   useLayoutEffect(() => {
     const el = ref.current;
@@ -276,8 +277,8 @@ export function MessageList({ roomId }: { roomId: string }) {
   useEffect(() => {
     const el = ref.current;
     if (!el || !tl?.loaded || !tl.hasOlder || ui?.loadingOlder || !initialDone.current) return;
-    if (el.scrollHeight <= el.clientHeight + LOAD_OLDER_AT) void store.loadOlder(roomId);
-  }, [rows, tl?.loaded, tl?.hasOlder, ui?.loadingOlder, roomId]);
+    if (el.scrollHeight <= el.clientHeight + LOAD_OLDER_AT) void chat.timeline.loadOlder(roomId);
+  }, [chat, rows, tl?.loaded, tl?.hasOlder, ui?.loadingOlder, roomId]);
 
   // Keep the bottom in view when the viewport resizes (mobile keyboard, window resize).
   useEffect(() => {
@@ -320,7 +321,7 @@ export function MessageList({ roomId }: { roomId: string }) {
                 Could not load messages.
                 <button
                   type="button"
-                  onClick={() => void store.loadLatest(roomId)}
+                  onClick={() => void chat.timeline.loadLatest(roomId)}
                   className="rounded-lg border border-zinc-300 px-3 py-1 text-sm font-medium dark:border-zinc-700"
                 >
                   Try again

@@ -1,10 +1,9 @@
 import { memo, useState, useSyncExternalStore } from 'react';
-import { store } from '../app';
 import { preview, shortStamp } from '../state/format';
 import { directPeer, roomTitle, type RoomState } from '../state/rooms';
 import { activeTyping } from '../state/typing';
 import { Avatar } from './Avatar';
-import { useChat, useNow } from './hooks';
+import { useChat, useNow, useStore } from './hooks';
 import { IconBell, IconChat, IconLogOut, IconPlus, IconUsers } from './icons';
 
 function notificationPermission(): NotificationPermission | 'unsupported' {
@@ -133,6 +132,7 @@ export function Sidebar({
   const me = useChat((s) => s.me);
   const order = useChat((s) => s.order);
   const rooms = useChat((s) => s.rooms);
+  const store = useStore();
   const presence = useChat((s) => s.presence);
   const typing = useChat((s) => s.typing);
   const loaded = useChat((s) => s.roomsLoaded);

@@ -1,8 +1,7 @@
 import { useEffect, useId, useState } from 'react';
-import { store } from '../app';
 import type { User } from '../state/types';
 import { Avatar } from './Avatar';
-import { useChat } from './hooks';
+import { useChat, useSession } from './hooks';
 import { IconCheck, IconSearch } from './icons';
 
 /** Search users by prefix (GET /api/users?q=) and pick one or several. */
@@ -22,6 +21,7 @@ export function UserPicker({
   /** Verb for the accessible name of a result when picking one person. */
   action?: string;
 }) {
+  const chat = useSession();
   const [q, setQ] = useState('');
   // The answer for the latest prefix searched; older results stay shown while a newer search runs.
   const [found, setFound] = useState<{ prefix: string; users: User[]; failed: boolean } | null>(null);
@@ -34,7 +34,7 @@ export function UserPicker({
     if (!prefix) return;
     let cancelled = false;
     const t = setTimeout(() => {
-      store.searchUsers(prefix).then(
+      chat.rooms.searchUsers(prefix).then(
         (users) => {
           if (!cancelled) setFound({ prefix, users, failed: false });
         },
@@ -47,7 +47,7 @@ export function UserPicker({
       cancelled = true;
       clearTimeout(t);
     };
-  }, [prefix]);
+  }, [chat, prefix]);
   const results = prefix ? (found?.users ?? []) : [];
   const state = !prefix || found?.prefix === prefix ? (found?.failed && prefix ? 'error' : 'idle') : 'loading';
 

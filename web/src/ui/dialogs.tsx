@@ -1,11 +1,10 @@
 import { useId, useState } from 'react';
-import { store } from '../app';
 import { ApiError } from '../state/api';
 import { roomTitle, type RoomState } from '../state/rooms';
 import type { User } from '../state/types';
 import { Avatar } from './Avatar';
 import { Dialog } from './Dialog';
-import { useChat } from './hooks';
+import { useChat, useSession } from './hooks';
 import { IconLogOut, IconUserPlus, IconX } from './icons';
 import { UserPicker } from './UserPicker';
 
@@ -31,6 +30,7 @@ export function NewChatDialog({
   onClose: () => void;
   onOpen: (roomId: string) => void;
 }) {
+  const chat = useSession();
   const [mode, setMode] = useState(initialMode);
   const [picked, setPicked] = useState<User[]>([]);
   const [name, setName] = useState('');
@@ -42,7 +42,7 @@ export function NewChatDialog({
     setBusy(true);
     setError(null);
     try {
-      onOpen(await store.createDirect(u.username));
+      onOpen(await chat.rooms.createDirect(u.username));
     } catch (e) {
       setError(message(e));
       setBusy(false);
@@ -53,7 +53,7 @@ export function NewChatDialog({
     setBusy(true);
     setError(null);
     try {
-      onOpen(await store.createGroup(name.trim(), picked.map((u) => u.username)));
+      onOpen(await chat.rooms.createGroup(name.trim(), picked.map((u) => u.username)));
     } catch (e) {
       setError(message(e));
       setBusy(false);
@@ -155,6 +155,7 @@ export function NewChatDialog({
 }
 
 export function AddMemberDialog({ room, onClose }: { room: RoomState; onClose: () => void }) {
+  const chat = useSession();
   const [busy, setBusy] = useState<string | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [added, setAdded] = useState<User[]>([]);
@@ -162,7 +163,7 @@ export function AddMemberDialog({ room, onClose }: { room: RoomState; onClose: (
     setBusy(u.id);
     setError(null);
     try {
-      await store.addMember(room.id, u.username);
+      await chat.rooms.addMember(room.id, u.username);
       setAdded((a) => [...a, u]);
     } catch (e) {
       setError(message(e));
@@ -210,6 +211,7 @@ export function RoomDetailsDialog({
   onLeft: () => void;
 }) {
   const me = useChat((s) => s.me);
+  const chat = useSession();
   const presence = useChat((s) => s.presence);
   const [confirm, setConfirm] = useState(false);
   const [busy, setBusy] = useState(false);
@@ -217,7 +219,7 @@ export function RoomDetailsDialog({
   const leave = async () => {
     setBusy(true);
     try {
-      await store.leaveRoom(room.id);
+      await chat.rooms.leave(room.id);
       onLeft();
     } catch (e) {
       setError(message(e));

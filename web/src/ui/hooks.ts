@@ -1,9 +1,29 @@
-import { useEffect, useState, useSyncExternalStore } from 'react';
-import { store } from '../app';
-import type { ChatState } from '../state/store';
+import { createContext, use, useEffect, useState, useSyncExternalStore } from 'react';
+import type { UserSession } from '../state/slices/session';
+import type { ChatState, ChatStore } from '../state/store';
 
-/** Subscribe to a slice of the chat state (selectors must return stable values). */
+/** The page's store, provided once at the root (main.tsx). */
+export const StoreContext = createContext<ChatStore | null>(null);
+
+/** The signed-in user's session, provided by App around the chat screens. */
+export const SessionContext = createContext<UserSession | null>(null);
+
+export function useStore(): ChatStore {
+  const store = use(StoreContext);
+  if (!store) throw new Error('useStore needs a <StoreContext> above it');
+  return store;
+}
+
+/** The session the chat screens were mounted for; its slices hold every per-user action. */
+export function useSession(): UserSession {
+  const session = use(SessionContext);
+  if (!session) throw new Error('useSession needs a <SessionContext> above it');
+  return session;
+}
+
+/** Subscribe to part of the chat state (selectors must return stable values). */
 export function useChat<T>(selector: (s: ChatState) => T): T {
+  const store = useStore();
   return useSyncExternalStore(store.subscribe, () => selector(store.getState()));
 }
 
