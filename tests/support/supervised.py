@@ -27,7 +27,6 @@ from pathlib import Path
 from typing import Any
 
 import psutil
-from supervisor.xmlrpc import SupervisorTransport
 
 from tests.support.cluster import eventually
 from tests.support.server import FAST_HASHING, free_port, inherited_env, log_tail
@@ -113,6 +112,10 @@ class SupervisedCluster:
         await eventually(up, START_TIMEOUT, "scripts/cluster to report the cluster up")
 
     def _rpc(self) -> Any:
+        # Imported here: the cluster suite's conftest imports this module, and a checkout
+        # synced without the `cluster` group still runs the rest of that suite.
+        from supervisor.xmlrpc import SupervisorTransport
+
         transport = SupervisorTransport(serverurl=f"unix://{self.dir / 'supervisor.sock'}")
         return xmlrpc.client.ServerProxy("http://localhost", transport=transport).supervisor
 
