@@ -97,6 +97,32 @@ class Worker:
     def pending_total(self) -> int:
         return sum(len(c.pending) for c in self.conns)
 
+    def reset(self) -> None:
+        """Zero every counter before a round.
+
+        The driver waits for every worker's ``RESET`` before it sends any ``fanout``
+        command, so no delivery of the next round can arrive before this runs.
+        """
+        self.stats.reset()
+        self.expect = None
+        self.complete = 0
+        self.all_received.clear()
+        for c in self.conns:
+            c.n = 0
+
+    def expect_deliveries(self, expect: int) -> None:
+        """Arm the round: each connection is complete once it has ``expect`` messages.
+
+        Another worker's publishers start as soon as *their* command arrives, so on a
+        busy machine deliveries can reach this worker before its own command does:
+        they are already counted (since ``reset``), and connections that have them all
+        count as complete now rather than never.
+        """
+        self.expect = expect
+        self.complete = sum(1 for c in self.conns if c.n >= expect)
+        if self.complete == len(self.conns):
+            self.all_received.set()
+
     def conn_complete(self) -> None:
         self.complete += 1
         if self.complete == len(self.conns):
@@ -337,14 +363,11 @@ async def connect_all(w: Worker) -> None:
 
 
 async def run_fanout(w: Worker, cmd: dict[str, Any]) -> None:
-    """Publishers send ``count`` messages each, window-limited by acks or paced at ``rate``."""
-    w.expect = int(cmd["expect"])
-    w.complete = 0
-    w.all_received.clear()
-    for c in w.conns:
-        c.n = 0
-    if w.expect == 0:
-        w.all_received.set()
+    """Publishers send ``count`` messages each, window-limited by acks or paced at ``rate``.
+
+    The counters were zeroed by the ``reset`` command that precedes every round.
+    """
+    w.expect_deliveries(int(cmd["expect"]))
     room: str | None = cmd.get("room")  # None: each publisher into its own first room
     count = int(cmd["count"])
     window = int(cmd.get("window", 8))
@@ -447,7 +470,7 @@ async def main() -> None:
             doc["open"] = len(w.conns) - w.stats.closed
             out("STATS", doc)
         elif kind == "reset":
-            w.stats.reset()
+            w.reset()
             out("RESET", {})
         elif kind == "quit":
             break

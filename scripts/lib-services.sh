@@ -5,6 +5,12 @@
 # Everything listens on 127.0.0.1 only, on non-default ports, and keeps its data,
 # logs and pid files under $PARLEY_SERVICES_DIR (default: <repo>/.parley/services).
 # This file is sourced; it defines settings and functions, and runs nothing.
+#
+# The default ports lie below Linux's ephemeral range (32768-60999, the local ports
+# the kernel gives outgoing connections). A client that reconnects in a loop to a
+# port inside that range while its service is down can be handed that very port as
+# its own source port and connect to itself (TCP simultaneous open); the service
+# then cannot bind its port until the client gives up. `up` warns about such ports.
 
 # ---------------------------------------------------------------- settings
 SVC_REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -14,10 +20,10 @@ SVC_CACHE_DIR="${PARLEY_CACHE_DIR:-${HOME:-/root}/.cache/parley}"
 SVC_TIMEOUT="${PARLEY_SERVICES_TIMEOUT:-60}"   # seconds to wait for one service to be ready
 
 SVC_HOST=127.0.0.1
-PG_PORT="${PARLEY_POSTGRES_PORT:-55432}"
-REDIS_PORT="${PARLEY_REDIS_PORT:-56379}"
-KAFKA_PORT="${PARLEY_KAFKA_PORT:-59092}"
-KAFKA_CONTROLLER_PORT="${PARLEY_KAFKA_CONTROLLER_PORT:-59093}"
+PG_PORT="${PARLEY_POSTGRES_PORT:-25432}"
+REDIS_PORT="${PARLEY_REDIS_PORT:-26379}"
+KAFKA_PORT="${PARLEY_KAFKA_PORT:-29092}"
+KAFKA_CONTROLLER_PORT="${PARLEY_KAFKA_CONTROLLER_PORT:-29093}"
 
 PG_VERSION_MAJOR=15
 PG_BIN="${PARLEY_PG_BIN:-/usr/lib/postgresql/$PG_VERSION_MAJOR/bin}"
@@ -91,23 +97,60 @@ svc_port_owner() {
     ss -Hltnp "sport = :$1" 2>/dev/null | grep -o 'users:(([^)]*))' | head -n1 || true
 }
 
-# svc_kill_pid PID NAME [GRACE_SECONDS]: TERM, wait, then KILL.
+# svc_port_held PORT: a live connection has PORT as its local port, as when a client
+# connected to itself; prints it. (Called while the service is down, so no such
+# connection is the service's own; closing ones in TIME-WAIT do not block a bind.)
+svc_port_held() {
+    command -v ss >/dev/null 2>&1 || return 1
+    ss -Htanp "sport = :$1" 2>/dev/null | grep -E '^(ESTAB|SYN-SENT)' | head -n1 | grep .
+}
+
+# svc_port_free PORT NAME VARIABLE: dies when something already holds PORT.
+svc_port_free() {
+    local port="$1" name="$2" var="$3" conn
+    if svc_port_listening "$port"; then
+        svc_die "$name: port $port is already taken by another process $(svc_port_owner "$port") — stop it or set $var"
+    fi
+    if conn="$(svc_port_held "$port")"; then
+        svc_die "$name: port $port is the local port of a connection ($conn): a client reconnecting while $name was down connected to itself there; stop that client, or set $var to a port below the ephemeral range ($(svc_ephemeral_range))"
+    fi
+}
+
+# svc_ephemeral_range: "LOW HIGH", the local ports the kernel picks for outgoing connections.
+svc_ephemeral_range() {
+    cat /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || echo "32768 60999"
+}
+
+# svc_warn_ephemeral PORT VARIABLE: warn when PORT lies inside the ephemeral range.
+svc_warn_ephemeral() {
+    local low high
+    read -r low high < <(svc_ephemeral_range)
+    if (($1 >= low && $1 <= high)); then
+        svc_warn "$2=$1 lies in the ephemeral port range $low-$high: a client reconnecting while the service is down can connect to itself there and keep the service from binding it; choose a port below $low"
+    fi
+}
+
+# svc_wait_exit PID NAME SECONDS: wait until the process has exited; 1 when it has not.
+svc_wait_exit() {
+    local pid="$1" i
+    for ((i = 0; i < $3 * 10; i++)); do
+        svc_pid_alive "$pid" || return 0
+        sleep 0.1
+    done
+    svc_pid_alive "$pid" || return 0
+    svc_warn "$2 (pid $pid) is still running after ${3}s"
+    return 1
+}
+
+# svc_kill_pid PID NAME [GRACE_SECONDS]: TERM, wait, then KILL; returns once it has exited.
 svc_kill_pid() {
-    local pid="$1" name="$2" grace="${3:-20}" i
+    local pid="$1" name="$2" grace="${3:-20}"
     svc_pid_alive "$pid" || return 0
     kill -TERM "$pid" 2>/dev/null || true
-    for ((i = 0; i < grace * 10; i++)); do
-        svc_pid_alive "$pid" || return 0
-        sleep 0.1
-    done
+    svc_wait_exit "$pid" "$name" "$grace" 2>/dev/null && return 0
     svc_warn "$name (pid $pid) did not stop after ${grace}s; killing it"
     kill -KILL "$pid" 2>/dev/null || true
-    for ((i = 0; i < 50; i++)); do
-        svc_pid_alive "$pid" || return 0
-        sleep 0.1
-    done
-    svc_warn "$name (pid $pid) is still alive after SIGKILL"
-    return 1
+    svc_wait_exit "$pid" "$name" 5
 }
 
 # ---------------------------------------------------------------- installing
@@ -283,9 +326,7 @@ pg_start() {
     local t0; t0="$(svc_now)"
     pg_init
     pg_write_config
-    if ! pg_running && svc_port_listening "$PG_PORT"; then
-        svc_die "postgres: port $PG_PORT is already taken by another process $(svc_port_owner "$PG_PORT") — stop it or set PARLEY_POSTGRES_PORT"
-    fi
+    if ! pg_running; then svc_port_free "$PG_PORT" postgres PARLEY_POSTGRES_PORT; fi
     if ! pg_running; then
         # After a kill -9 the pid file is stale: remove it. The killed postmaster's
         # children may still hold the old shared memory for a moment: retry a few times.
@@ -326,12 +367,15 @@ pg_stop() {
     local pid
     pid="$(pg_pid || true)"
     if [[ -z "$pid" ]]; then return 0; fi
-    if ! pg_as_owner "$PG_BIN/pg_ctl" stop -D "$PG_DATA" -m fast -w -t 30 -s >/dev/null 2>&1; then
-        svc_warn "postgres: fast shutdown failed; sending SIGQUIT/SIGKILL to $pid"
-        kill -QUIT "$pid" 2>/dev/null || true
-        sleep 1
-        svc_kill_pid "$pid" postgres 5 || true
+    # pg_ctl returns once the pid file is gone, a moment before the postmaster exits
+    # and closes its port: wait for the process itself.
+    if pg_as_owner "$PG_BIN/pg_ctl" stop -D "$PG_DATA" -m fast -w -t 30 -s >/dev/null 2>&1 &&
+        svc_wait_exit "$pid" postgres 10; then
+        return 0
     fi
+    svc_warn "postgres: fast shutdown failed; sending SIGQUIT/SIGKILL to $pid"
+    kill -QUIT "$pid" 2>/dev/null || true
+    svc_wait_exit "$pid" postgres 2 2>/dev/null || svc_kill_pid "$pid" postgres 5
 }
 
 pg_status_line() {
@@ -392,9 +436,7 @@ redis_start() {
     local t0 i; t0="$(svc_now)"
     redis_write_config
     if ! redis_pid >/dev/null; then
-        if svc_port_listening "$REDIS_PORT"; then
-            svc_die "redis: port $REDIS_PORT is already taken by another process $(svc_port_owner "$REDIS_PORT") — stop it or set PARLEY_REDIS_PORT"
-        fi
+        svc_port_free "$REDIS_PORT" redis PARLEY_REDIS_PORT
         rm -f "$REDIS_PIDFILE"
         if ! redis-server "$REDIS_CONF" >>"$REDIS_LOG" 2>&1 8>&- 9>&-; then
             svc_tail "$REDIS_LOG"
@@ -419,7 +461,7 @@ redis_stop() {
     pid="$(redis_pid || true)"
     [[ -n "$pid" ]] || { rm -f "$REDIS_PIDFILE"; return 0; }
     redis-cli -h "$SVC_HOST" -p "$REDIS_PORT" shutdown nosave >/dev/null 2>&1 || true
-    svc_kill_pid "$pid" redis 10 || true
+    svc_wait_exit "$pid" redis 10 2>/dev/null || svc_kill_pid "$pid" redis 10 || return 1
     rm -f "$REDIS_PIDFILE"
 }
 
@@ -663,9 +705,8 @@ kafka_launch() {
     if kafka_pid >/dev/null; then return 0; fi
     kafka_fetch
     kafka_write_config
-    if svc_port_listening "$KAFKA_PORT" || svc_port_listening "$KAFKA_CONTROLLER_PORT"; then
-        svc_die "kafka: port $KAFKA_PORT or $KAFKA_CONTROLLER_PORT is already taken by another process $(svc_port_owner "$KAFKA_PORT")$(svc_port_owner "$KAFKA_CONTROLLER_PORT") — stop it or set PARLEY_KAFKA_PORT/PARLEY_KAFKA_CONTROLLER_PORT"
-    fi
+    svc_port_free "$KAFKA_PORT" kafka PARLEY_KAFKA_PORT
+    svc_port_free "$KAFKA_CONTROLLER_PORT" kafka PARLEY_KAFKA_CONTROLLER_PORT
     kafka_format
     [[ -f "$KAFKA_LOG" ]] && mv -f "$KAFKA_LOG" "$KAFKA_LOG.1"
     kafka_java_cmd
@@ -709,7 +750,7 @@ kafka_start() { kafka_launch && kafka_wait; }
 kafka_stop() {
     local pid
     pid="$(kafka_pid || true)"
-    if [[ -n "$pid" ]]; then svc_kill_pid "$pid" kafka 30 || true; fi
+    if [[ -n "$pid" ]]; then svc_kill_pid "$pid" kafka 30 || return 1; fi
     rm -f "$KAFKA_PIDFILE"
 }
 

@@ -22,6 +22,7 @@ from tests.support.services import (
     Topics,
     running,
 )
+from tests.support.supervised import SupervisedCluster
 
 SECRET_KEY = secrets.token_urlsafe(48)
 """Shared by every gateway of a test, so a token from one is valid on the others."""
@@ -88,6 +89,21 @@ async def cluster(
     await made.close()
     if request.node.stash.get(_FAILED, False):
         print(made.logs())
+
+
+@pytest.fixture
+async def supervised(
+    request: pytest.FixtureRequest, cluster_env: dict[str, str]
+) -> AsyncIterator[SupervisedCluster]:
+    """``scripts/cluster`` with two gateways and a persister under supervisord, started."""
+    made = SupervisedCluster(cluster_env, gateways=2, persisters=1)
+    try:
+        await made.start()
+        yield made
+    finally:
+        if request.node.stash.get(_FAILED, True):
+            print(made.logs())
+        await made.close()
 
 
 @pytest.fixture(scope="session")
