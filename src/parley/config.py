@@ -91,6 +91,7 @@ class Settings:
     argon2_memory_kib: int = 65536
     login_max_failures: int = 5
     login_window_seconds: int = 300
+    refresh_grace_seconds: int = 10
     send_rate_per_second: float = 10.0
     send_burst: int = 30
     frame_rate_per_second: float = 50.0
@@ -131,6 +132,7 @@ class Settings:
             argon2_memory_kib=_int(env, "PARLEY_ARGON2_MEMORY_KIB", 65536, 8, 4 * 1024 * 1024),
             login_max_failures=_int(env, "PARLEY_LOGIN_MAX_FAILURES", 5, 1, 1000),
             login_window_seconds=_int(env, "PARLEY_LOGIN_WINDOW", 300, 1, 86400),
+            refresh_grace_seconds=_int(env, "PARLEY_REFRESH_GRACE", 10, 0, 60),
             send_rate_per_second=_float(env, "PARLEY_SEND_RATE", 10.0, 0.1, 1e6),
             send_burst=_int(env, "PARLEY_SEND_BURST", 30, 1, 10**6),
             frame_rate_per_second=_float(env, "PARLEY_FRAME_RATE", 50.0, 1.0, 1e6),

@@ -206,7 +206,11 @@ async def test_a_long_absence_is_paged_in_after_the_resume_cap(
 async def test_session_survives_access_token_expiry_and_revocation_signs_out(
     tmp_path: Path, people: PersonFactory, http: aiohttp.ClientSession
 ) -> None:
-    server = ServerProcess(tmp_path / "server", env={"PARLEY_ACCESS_TOKEN_TTL": "5"})
+    # No grace window: the browser's next refresh after the theft is a reuse at once.
+    server = ServerProcess(
+        tmp_path / "server",
+        env={"PARLEY_ACCESS_TOKEN_TTL": "5", "PARLEY_REFRESH_GRACE": "0"},
+    )
     await server.start()
     try:
         ana, ben = await dm_pair(server, people)

@@ -115,6 +115,13 @@ class ServerProcess:
                     raise RuntimeError(f"server did not start:\n{self.log()}")
                 await asyncio.sleep(0.05)
 
+    async def __aenter__(self) -> ServerProcess:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.stop()
+
     async def stop(self, sig: int = signal.SIGTERM) -> int:
         process, self.process = self.process, None
         return await stop_process(process, sig, grace=15)

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import time
 
@@ -62,11 +63,31 @@ async def test_refresh_rotates_and_reuse_revokes_the_family(auth: AuthService) -
     assert (await auth.refresh(other.refresh_token)).user.username == "ana"
 
 
+async def test_a_double_submit_within_the_grace_gets_the_same_successor(
+    auth: AuthService,
+) -> None:
+    first = await auth.register("ana", "password1", "Ana")
+    one, two = await asyncio.gather(
+        auth.refresh(first.refresh_token), auth.refresh(first.refresh_token)
+    )
+    assert one.refresh_token == two.refresh_token != first.refresh_token
+    assert (await auth.user_for(two.access_token)).username == "ana"
+    third = await auth.refresh(one.refresh_token)  # the session goes on
+    assert (await auth.refresh(third.refresh_token)).user.username == "ana"
+
+
 async def test_logout_ends_the_session(auth: AuthService) -> None:
     session = await auth.register("ana", "password1", "Ana")
     await auth.logout(session.refresh_token)
     assert await code_of(auth.refresh(session.refresh_token)) == "unauthorized"
     await auth.logout("unknown-token")
+
+
+async def test_logout_with_any_token_of_the_session_ends_it(auth: AuthService) -> None:
+    first = await auth.register("ana", "password1", "Ana")
+    second = await auth.refresh(first.refresh_token)
+    await auth.logout(first.refresh_token)
+    assert await code_of(auth.refresh(second.refresh_token)) == "unauthorized"
 
 
 async def test_access_tokens_expire_and_are_signed(auth: AuthService) -> None:

@@ -76,20 +76,26 @@ class AuthService:
         return await self._session(found[0], tokens.new_family())
 
     async def refresh(self, refresh_token: str) -> Session:
-        use = await self._store.use_refresh_token(tokens.fingerprint(refresh_token), now_micros())
+        now = now_micros()
+        successor = tokens.successor(self._settings.secret_key, refresh_token)
+        use = await self._store.rotate_refresh_token(
+            tokens.fingerprint(refresh_token),
+            tokens.fingerprint(successor),
+            now=now,
+            expires_at=now + self._settings.refresh_token_ttl * 1_000_000,
+            grace=self._settings.refresh_grace_seconds * 1_000_000,
+        )
         if use.outcome == "reused":
             logger.warning("refresh token reused; session family %s revoked", use.family)
-        if use.outcome != "ok" or use.user_id is None or use.family is None:
+        if use.outcome not in ("rotated", "replayed") or use.user_id is None:
             raise AuthError("unauthorized", "refresh token is invalid, expired or revoked")
         user = await self._store.user(use.user_id)
         if user is None:
             raise AuthError("unauthorized", "the account no longer exists")
-        return await self._session(user, use.family)
+        return self._issue(user, successor)
 
     async def logout(self, refresh_token: str) -> None:
-        use = await self._store.use_refresh_token(tokens.fingerprint(refresh_token), now_micros())
-        if use.family is not None:
-            await self._store.revoke_family(use.family, now_micros())
+        await self._store.revoke_refresh_family(tokens.fingerprint(refresh_token), now_micros())
 
     async def user_for(self, access_token: str) -> User:
         try:
@@ -104,7 +110,12 @@ class AuthService:
     async def _session(self, user: User, family: str) -> Session:
         refresh = tokens.new_refresh_token()
         expires = now_micros() + self._settings.refresh_token_ttl * 1_000_000
-        await self._store.add_refresh_token(tokens.fingerprint(refresh), family, user.id, expires)
+        await self._store.start_refresh_family(
+            tokens.fingerprint(refresh), family, user.id, expires
+        )
+        return self._issue(user, refresh)
+
+    def _issue(self, user: User, refresh: str) -> Session:
         ttl = self._settings.access_token_ttl
         access = tokens.issue_access(self._settings.secret_key, user.id, ttl)
         return Session(user=user, access_token=access, refresh_token=refresh, expires_in=ttl)
