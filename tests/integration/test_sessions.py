@@ -1,7 +1,7 @@
-"""Sessions under attack, over real HTTP: refresh races.
+"""Sessions under attack, over real HTTP: sign-in limits, refresh races.
 
 The tests on the shared ``server`` run again on PostgreSQL (``tests/cluster/
-test_core_on_postgres.py``).
+test_core_on_postgres.py``); the cluster-wide limits are in ``tests/cluster``.
 """
 
 from __future__ import annotations
@@ -44,6 +44,97 @@ async def post(
     async with http.post(url, data=data, headers=headers) as response:
         raw = await response.read()
         return Answer(response.status, orjson.loads(raw) if raw else None, dict(response.headers))
+
+
+async def wrong_logins(
+    http: aiohttp.ClientSession,
+    url: str,
+    username: str,
+    count: int,
+    headers: dict[str, str] | None = None,
+) -> list[Answer]:
+    body = {"username": username, "password": "not the password"}
+    return await asyncio.gather(
+        *(post(http, url + "/api/auth/login", body, headers) for _ in range(count))
+    )
+
+
+def outcomes(answers: list[Answer]) -> list[tuple[int, str | None]]:
+    return sorted((a.status, a.code) for a in answers)
+
+
+FIVE_OF_TWELVE = [(401, "invalid_credentials")] * 5 + [(429, "rate_limited")] * 7
+
+
+# Sign-in limits
+
+
+async def test_concurrent_wrong_logins_are_held_to_the_limit(
+    http: aiohttp.ClientSession, server: ServerProcess, new_user: UserFactory
+) -> None:
+    """Each guess is counted before its hash: twelve at once get five checks, not twelve."""
+    ana = await new_user()
+    answers = await wrong_logins(http, server.url, ana.username, 12)
+    assert outcomes(answers) == FIVE_OF_TWELVE
+    for refused in (a for a in answers if a.status == 429):
+        assert 1 <= int(refused.headers["Retry-After"]) <= 300
+    right = {"username": ana.username, "password": ana.password}
+    assert (await post(http, server.url + "/api/auth/login", right)).status == 429
+
+
+async def test_forwarded_for_from_an_untrusted_peer_is_ignored(
+    http: aiohttp.ClientSession, server: ServerProcess, new_user: UserFactory
+) -> None:
+    ana = await new_user()
+    for i in range(5):
+        spoofed = {"X-Forwarded-For": f"203.0.113.{i}"}
+        [answer] = await wrong_logins(http, server.url, ana.username, 1, spoofed)
+        assert answer.status == 401
+    [answer] = await wrong_logins(
+        http, server.url, ana.username, 1, {"X-Forwarded-For": "198.51.100.9"}
+    )
+    assert (answer.status, answer.code) == (429, "rate_limited")
+
+
+async def test_a_trusted_proxy_names_the_client(
+    http: aiohttp.ClientSession, tmp_path: Path
+) -> None:
+    async with ServerProcess(
+        tmp_path / "server", env={"PARLEY_TRUSTED_PROXIES": "127.0.0.0/8"}
+    ) as server:
+        anon = await post(
+            http,
+            server.url + "/api/auth/register",
+            {"username": (name := unique_name()), "password": PASSWORD},
+        )
+        assert anon.status == 201
+        client = {"X-Forwarded-For": "203.0.113.7"}
+        assert outcomes(await wrong_logins(http, server.url, name, 12, client)) == FIVE_OF_TWELVE
+        # Another client behind the same proxy is not locked out of the account...
+        [other] = await wrong_logins(http, server.url, name, 1, {"X-Forwarded-For": "203.0.113.8"})
+        assert other.status == 401
+        # ...and a client cannot escape its own lock by prepending addresses.
+        prepended = {"X-Forwarded-For": "198.51.100.1, 203.0.113.7"}
+        [same] = await wrong_logins(http, server.url, name, 1, prepended)
+        assert same.status == 429
+
+
+async def test_sign_ups_are_limited_per_address(
+    http: aiohttp.ClientSession, tmp_path: Path
+) -> None:
+    async with ServerProcess(tmp_path / "server", env={"PARLEY_AUTH_ADDRESS_LIMIT": "3"}) as server:
+        answers = await asyncio.gather(
+            *(
+                post(
+                    http,
+                    server.url + "/api/auth/register",
+                    {"username": unique_name(), "password": PASSWORD},
+                )
+                for _ in range(5)
+            )
+        )
+        assert outcomes(answers) == [(201, None)] * 3 + [(429, "rate_limited")] * 2
+        assert all(1 <= int(a.headers["Retry-After"]) <= 60 for a in answers if a.status == 429)
 
 
 # Refresh races

@@ -15,6 +15,11 @@ import aiohttp
 # Cheap password hashing: tests register hundreds of users; argon2 defaults are the
 # production cost and are exercised by the unit tests of the auth service.
 FAST_HASHING = {"PARLEY_ARGON2_TIME_COST": "1", "PARLEY_ARGON2_MEMORY_KIB": "64"}
+SERVER_SETTINGS = {
+    **FAST_HASHING,
+    # Every test client signs up from 127.0.0.1: the per-address limit has tests of its own.
+    "PARLEY_AUTH_ADDRESS_LIMIT": "1000000",
+}
 STARTUP_TIMEOUT = 30.0
 
 
@@ -77,7 +82,7 @@ class ServerProcess:
         self.port = port or free_port()
         self.env = {
             **inherited_env(),
-            **FAST_HASHING,
+            **SERVER_SETTINGS,
             "PARLEY_DATA_DIR": str(data_dir),
             "PARLEY_HOST": "127.0.0.1",
             "PARLEY_PORT": str(self.port),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -61,7 +62,10 @@ async def errors(request: web.Request, handler: Handler) -> web.StreamResponse:
         return error(_STATUS.get(exc.code, 400), exc.code, exc.message)
     except AuthError as exc:
         logger.info("%s %s: %s", request.method, request.path, exc.message)
-        return error(_STATUS.get(exc.code, 401), exc.code, exc.message)
+        response = error(_STATUS.get(exc.code, 401), exc.code, exc.message)
+        if exc.retry_after is not None:
+            response.headers["Retry-After"] = str(math.ceil(exc.retry_after))
+        return response
     except web.HTTPRequestEntityTooLarge:
         return error(413, "invalid_input", f"request body is over {MAX_BODY_BYTES} bytes")
     except web.HTTPException as exc:

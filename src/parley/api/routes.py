@@ -91,7 +91,8 @@ class Api:
         username = validation.username(data.get("username"))
         password = validation.password(data.get("password"))
         display = validation.display_name(data.get("display_name"), username)
-        return json(_session(await self.auth.register(username, password, display)), 201)
+        client = request.remote or "unknown"
+        return json(_session(await self.auth.register(username, password, display, client)), 201)
 
     async def login(self, request: web.Request) -> web.Response:
         data = await read_json(request)
