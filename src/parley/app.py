@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 from aiohttp import web
 
-from parley.api import http, ops, proxy, static
+from parley.api import headers, http, ops, proxy, static
 from parley.api.routes import Api
 from parley.auth import AuthService
 from parley.bus import Bus, MemoryBus
@@ -121,7 +121,8 @@ def build(
         middlewares=[proxy.middleware(settings.trusted_proxies), http.errors],
         client_max_size=http.MAX_BODY_BYTES,
     )
-    app.add_routes(Api(parts.store, auth, hub, sending).routes())
+    app.on_response_prepare.append(headers.add)
+    app.add_routes(Api(parts.store, auth, hub, sending, settings.refresh_token_ttl).routes())
     app.add_routes(ops.Ops(metrics, checks).routes())
     app.add_routes([web.get("/ws", gateway.handle)])
     app.add_routes(static.routes(settings.web_dir))

@@ -1,4 +1,4 @@
-"""Sessions under attack, over real HTTP: sign-in limits, refresh races.
+"""Sessions under attack, over real HTTP: sign-in limits, refresh races, the cookie, headers.
 
 The tests on the shared ``server`` run again on PostgreSQL (``tests/cluster/
 test_core_on_postgres.py``); the cluster-wide limits are in ``tests/cluster``.
@@ -8,15 +8,21 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
+from http.cookies import Morsel
 from pathlib import Path
 from typing import Any
 
 import aiohttp
 import orjson
+import pytest
 
 from tests.conftest import UserFactory
 from tests.support.client import PASSWORD, unique_name
 from tests.support.server import ServerProcess
+
+COOKIE = "parley_refresh"
+WEB = {"X-Parley-Session": "cookie"}
+"""The web client's opt-in to the cookie session (and its CSRF proof)."""
 
 
 @dataclass
@@ -24,6 +30,7 @@ class Answer:
     status: int
     body: Any
     headers: dict[str, str]
+    cookie: Morsel[str] | None
 
     @property
     def code(self) -> str | None:
@@ -39,11 +46,29 @@ async def post(
     url: str,
     body: Any = None,
     headers: dict[str, str] | None = None,
+    cookie: str | None = None,
 ) -> Answer:
+    """One POST with the cookie given by hand (aiohttp's jar ignores IP-address hosts)."""
+    sent = dict(headers or {})
+    if cookie is not None:
+        sent["Cookie"] = f"{COOKIE}={cookie}"
     data = None if body is None else orjson.dumps(body)
-    async with http.post(url, data=data, headers=headers) as response:
+    async with http.post(url, data=data, headers=sent) as response:
         raw = await response.read()
-        return Answer(response.status, orjson.loads(raw) if raw else None, dict(response.headers))
+        return Answer(
+            response.status,
+            orjson.loads(raw) if raw else None,
+            dict(response.headers),
+            response.cookies.get(COOKIE),
+        )
+
+
+async def sign_in_as_web(http: aiohttp.ClientSession, url: str) -> tuple[Answer, str]:
+    """Register through the web client's flow: the new session's answer and its cookie."""
+    body = {"username": unique_name(), "password": PASSWORD}
+    answer = await post(http, url + "/api/auth/register", body, WEB)
+    assert answer.status == 201 and answer.cookie is not None, answer
+    return answer, answer.cookie.value
 
 
 async def wrong_logins(
@@ -117,6 +142,11 @@ async def test_a_trusted_proxy_names_the_client(
         prepended = {"X-Forwarded-For": "198.51.100.1, 203.0.113.7"}
         [same] = await wrong_logins(http, server.url, name, 1, prepended)
         assert same.status == 429
+        # The proxy's X-Forwarded-Proto makes the session cookie Secure.
+        https = {**WEB, "X-Forwarded-Proto": "https", "X-Forwarded-For": "203.0.113.9"}
+        body = {"username": unique_name(), "password": PASSWORD}
+        signed = await post(http, server.url + "/api/auth/register", body, https)
+        assert signed.cookie is not None and signed.cookie["secure"] is True
 
 
 async def test_sign_ups_are_limited_per_address(
@@ -188,3 +218,102 @@ async def assert_no_token_survives_a_reuse(http: aiohttp.ClientSession, *urls: s
             http, urls[0] + "/api/auth/refresh", {"refresh_token": won[0].body["refresh_token"]}
         )
         assert (late.status, late.code) == (401, "unauthorized")
+
+
+# The web client's cookie
+
+
+async def test_the_web_session_lives_in_a_strict_http_only_cookie(
+    http: aiohttp.ClientSession, server: ServerProcess
+) -> None:
+    signed, cookie = await sign_in_as_web(http, server.url)
+    assert "refresh_token" not in signed.body and signed.body["access_token"]
+    morsel = signed.cookie
+    assert morsel is not None
+    assert (morsel["httponly"], morsel["samesite"], morsel["path"]) == (True, "Strict", "/api/auth")
+    assert morsel["secure"] == "" and int(morsel["max-age"]) == 30 * 24 * 3600  # plain http
+
+    url = server.url + "/api/auth/refresh"
+    rotated = await post(http, url, {}, WEB, cookie)
+    assert rotated.status == 200 and "refresh_token" not in rotated.body
+    assert rotated.cookie is not None and rotated.cookie.value != cookie
+    async with http.get(
+        server.url + "/api/me", headers={"Authorization": f"Bearer {rotated.body['access_token']}"}
+    ) as response:
+        assert (await response.json())["id"] == signed.body["user"]["id"]
+
+    logged_in = await post(
+        http,
+        server.url + "/api/auth/login",
+        {"username": signed.body["user"]["username"], "password": PASSWORD},
+        WEB,
+    )
+    assert logged_in.status == 200 and "refresh_token" not in logged_in.body
+    assert logged_in.cookie is not None and logged_in.cookie["httponly"] is True
+
+
+async def test_the_cookie_is_refused_without_the_header_or_from_another_origin(
+    http: aiohttp.ClientSession, server: ServerProcess
+) -> None:
+    _, cookie = await sign_in_as_web(http, server.url)
+    url = server.url + "/api/auth/refresh"
+    # A cross-site form or a script without our header: refused, the cookie is not used.
+    bare = await post(http, url, {}, None, cookie)
+    assert (bare.status, bare.code) == (403, "forbidden")
+    evil = await post(http, url, {}, {**WEB, "Origin": "https://evil.example"}, cookie)
+    assert (evil.status, evil.code) == (403, "forbidden")
+    logout = await post(http, server.url + "/api/auth/logout", {}, None, cookie)
+    assert (logout.status, logout.code) == (403, "forbidden")
+    # The refusals changed nothing: the session goes on from the same origin.
+    mine = await post(http, url, {}, {**WEB, "Origin": server.url}, cookie)
+    assert mine.status == 200
+    missing = await post(http, url, {}, WEB)
+    assert (missing.status, missing.code) == (401, "unauthorized")
+
+
+async def test_logout_revokes_the_session_and_clears_the_cookie(
+    http: aiohttp.ClientSession, server: ServerProcess
+) -> None:
+    _, cookie = await sign_in_as_web(http, server.url)
+    out = await post(http, server.url + "/api/auth/logout", {}, WEB, cookie)
+    assert out.status == 204 and out.cookie is not None
+    assert out.cookie.value == "" and out.cookie["max-age"] == "0"
+    assert (out.cookie["path"], out.cookie["httponly"]) == ("/api/auth", True)
+    again = await post(http, server.url + "/api/auth/refresh", {}, WEB, cookie)
+    assert (again.status, again.code) == (401, "unauthorized")
+
+
+async def test_a_stored_token_moves_into_the_cookie(
+    http: aiohttp.ClientSession, server: ServerProcess, new_user: UserFactory
+) -> None:
+    """The web client's upgrade path: an old JSON token, presented once, becomes a cookie."""
+    ana = await new_user()
+    url = server.url + "/api/auth/refresh"
+    moved = await post(http, url, {"refresh_token": ana.refresh_token}, WEB)
+    assert moved.status == 200 and "refresh_token" not in moved.body
+    assert moved.cookie is not None and moved.cookie["httponly"] is True
+    assert (await post(http, url, {}, WEB, moved.cookie.value)).status == 200
+
+
+# Headers
+
+
+async def test_every_response_carries_the_security_headers(
+    http: aiohttp.ClientSession, server: ServerProcess
+) -> None:
+    for path in ("/", "/some/client/route", "/api/me", "/api/nothing", "/healthz", "/api/docs"):
+        async with http.get(server.url + path) as response:
+            csp = response.headers["Content-Security-Policy"]
+            assert "script-src 'self'" in csp and "frame-ancestors 'none'" in csp, path
+            assert "'unsafe-inline'" not in csp and "'unsafe-eval'" not in csp
+            assert response.headers["X-Content-Type-Options"] == "nosniff"
+            assert response.headers["X-Frame-Options"] == "DENY"
+            assert response.headers["Referrer-Policy"] == "no-referrer"
+
+
+@pytest.mark.parametrize("path", ["/api/docs.js", "/api/docs.css"])
+async def test_the_api_page_loads_its_code_from_files(
+    http: aiohttp.ClientSession, server: ServerProcess, path: str
+) -> None:
+    async with http.get(server.url + path) as response:
+        assert response.status == 200 and len(await response.text()) > 100

@@ -24,6 +24,7 @@ _STATUS = {
     "rate_limited": 429,
     "unavailable": 503,
     "unauthorized": 401,
+    "forbidden": 403,
     "invalid_credentials": 401,
     "username_taken": 409,
 }

@@ -29,6 +29,8 @@ class Ops:
             web.get("/metrics", self.prometheus),
             web.get("/openapi.json", self.openapi),
             web.get("/api/docs", self.docs),
+            web.get("/api/docs.js", self.docs_file),
+            web.get("/api/docs.css", self.docs_file),
         ]
 
     async def healthz(self, request: web.Request) -> web.Response:
@@ -60,3 +62,8 @@ class Ops:
     async def docs(self, request: web.Request) -> web.Response:
         page = files("parley.api").joinpath("docs.html").read_text()
         return web.Response(text=page, content_type="text/html")
+
+    async def docs_file(self, request: web.Request) -> web.Response:
+        name = request.path.rsplit("/", 1)[1]
+        kind = "text/css" if name.endswith(".css") else "text/javascript"
+        return web.Response(text=files("parley.api").joinpath(name).read_text(), content_type=kind)

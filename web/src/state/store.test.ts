@@ -3,7 +3,7 @@ import type { ApiClient, HistoryQuery } from './api';
 import { ApiError } from './api';
 import type { ConnectionOptions } from './connection';
 import { ChatStore, type ConnectionLike } from './store';
-import { KeyValueTokenStore, MemoryStorage, TokenManager } from './tokens';
+import { MemoryStorage, TokenManager } from './tokens';
 import type { ClientFrame, Message, Room, ServerFrame } from './types';
 import { ana, ben, msg, range, room, seqs } from './testutil';
 
@@ -31,7 +31,7 @@ class FakeApi {
     return ana;
   }
   async login() {
-    return { user: ana, access_token: 'at', refresh_token: 'rt', expires_in: 900 };
+    return { user: ana, access_token: 'at', expires_in: 900 };
   }
   async history(roomId: string, q: HistoryQuery = {}) {
     this.historyCalls.push({ room: roomId, q });
@@ -45,7 +45,6 @@ class FakeApi {
     return { messages: upto.slice(-limit), has_more: upto.length > limit };
   }
   async leaveRoom() {}
-  async logout() {}
 }
 
 class FakeConn implements ConnectionLike {
@@ -93,7 +92,11 @@ async function setup(opts: { rooms?: Room[]; history?: Record<string, Message[]>
   for (const r of opts.rooms ?? []) api.rooms.set(r.id, r);
   for (const [id, list] of Object.entries(opts.history ?? {})) api.put(id, list);
   const storage = new MemoryStorage();
-  const tokens = new TokenManager({ store: new KeyValueTokenStore(storage), refreshRequest: async () => ({ kind: 'unauthorized' }) });
+  const tokens = new TokenManager({
+    storage,
+    refreshRequest: async () => ({ kind: 'unauthorized' }),
+    logoutRequest: async () => {},
+  });
   let conn: FakeConn | null = null;
   const notified: Message[] = [];
   let ids = 0;
@@ -129,7 +132,11 @@ describe('ChatStore: session and rooms', () => {
   it('boots signed out without a stored session', async () => {
     const store = new ChatStore({
       api: new FakeApi() as unknown as ApiClient,
-      tokens: new TokenManager({ store: new KeyValueTokenStore(new MemoryStorage()), refreshRequest: async () => ({ kind: 'unauthorized' }) }),
+      tokens: new TokenManager({
+        storage: new MemoryStorage(),
+        refreshRequest: async () => ({ kind: 'unauthorized' }),
+        logoutRequest: async () => {},
+      }),
       connect: () => new FakeConn({} as never),
     });
     await store.boot();

@@ -33,7 +33,8 @@ export interface Room {
 export interface AuthResponse {
   user?: User;
   access_token: string;
-  refresh_token: string;
+  /** Only for clients without the cookie session (bots); the web client never sees it. */
+  refresh_token?: string;
   expires_in?: number;
 }
 
