@@ -123,7 +123,7 @@ def build(
     )
     app.on_response_prepare.append(headers.add)
     app.add_routes(Api(parts.store, auth, hub, sending, settings.refresh_token_ttl).routes())
-    app.add_routes(ops.Ops(metrics, checks).routes())
+    app.add_routes(ops.Ops(metrics, checks, settings.metrics_token).routes())
     app.add_routes([web.get("/ws", gateway.handle)])
     app.add_routes(static.routes(settings.web_dir))
 

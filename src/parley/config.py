@@ -58,6 +58,13 @@ def _networks(env: Mapping[str, str], name: str) -> tuple[Network, ...]:
     return tuple(found)
 
 
+def _metrics_token(env: Mapping[str, str]) -> str | None:
+    token = env.get("PARLEY_METRICS_TOKEN") or None
+    if token is not None and (len(token) < 16 or not token.isascii() or not token.isprintable()):
+        raise ConfigError("PARLEY_METRICS_TOKEN must be at least 16 printable ASCII characters")
+    return token
+
+
 def normalise_database_url(url: str) -> str:
     """Map the user-facing URL schemes to the async drivers Parley uses."""
     if url.startswith("sqlite:///"):
@@ -110,6 +117,7 @@ class Settings:
     auth_address_window_seconds: int = 60
     refresh_grace_seconds: int = 10
     trusted_proxies: tuple[Network, ...] = ()
+    metrics_token: str | None = field(default=None, repr=False)
     send_rate_per_second: float = 10.0
     send_burst: int = 30
     frame_rate_per_second: float = 50.0
@@ -154,6 +162,7 @@ class Settings:
             auth_address_window_seconds=_int(env, "PARLEY_AUTH_ADDRESS_WINDOW", 60, 1, 86400),
             refresh_grace_seconds=_int(env, "PARLEY_REFRESH_GRACE", 10, 0, 60),
             trusted_proxies=_networks(env, "PARLEY_TRUSTED_PROXIES"),
+            metrics_token=_metrics_token(env),
             send_rate_per_second=_float(env, "PARLEY_SEND_RATE", 10.0, 0.1, 1e6),
             send_burst=_int(env, "PARLEY_SEND_BURST", 30, 1, 10**6),
             frame_rate_per_second=_float(env, "PARLEY_FRAME_RATE", 50.0, 1.0, 1e6),

@@ -7,7 +7,7 @@ import pytest
 
 from tests.conftest import UserFactory
 from tests.support.client import ApiError, Client, unique_name
-from tests.support.server import ServerProcess
+from tests.support.server import OPERATOR, ServerProcess
 
 
 async def status_of(call: object) -> tuple[int, str]:
@@ -214,10 +214,10 @@ async def test_messages_history_paging_and_unread(new_user: UserFactory) -> None
 async def test_operational_endpoints(http: aiohttp.ClientSession, server: ServerProcess) -> None:
     async with http.get(server.url + "/healthz") as response:
         assert response.status == 200
-    async with http.get(server.url + "/readyz") as response:
+    async with http.get(server.url + "/readyz", headers=OPERATOR) as response:
         body = await response.json()
         assert response.status == 200 and body["checks"]["store"] == "ok"
-    async with http.get(server.url + "/metrics") as response:
+    async with http.get(server.url + "/metrics", headers=OPERATOR) as response:
         text = await response.text()
         for name in (
             "parley_connections",

@@ -18,7 +18,7 @@ import pytest
 
 from tests.conftest import UserFactory
 from tests.support.client import PASSWORD, unique_name
-from tests.support.server import ServerProcess
+from tests.support.server import OPERATOR, ServerProcess
 
 COOKIE = "parley_refresh"
 WEB = {"X-Parley-Session": "cookie"}
@@ -317,3 +317,29 @@ async def test_the_api_page_loads_its_code_from_files(
 ) -> None:
     async with http.get(server.url + path) as response:
         assert response.status == 200 and len(await response.text()) > 100
+
+
+# The operational endpoints
+
+
+async def test_metrics_and_readiness_detail_need_the_operator_token(
+    http: aiohttp.ClientSession, server: ServerProcess
+) -> None:
+    async with http.get(server.url + "/metrics") as response:
+        assert response.status == 401 and response.headers["WWW-Authenticate"].startswith("Bearer")
+    wrong = {"Authorization": "Bearer " + "x" * 33}
+    async with http.get(server.url + "/metrics", headers=wrong) as response:
+        assert response.status == 401
+    async with http.get(server.url + "/metrics", headers=OPERATOR) as response:
+        assert response.status == 200 and "parley_connections" in await response.text()
+    async with http.get(server.url + "/readyz") as response:
+        assert (response.status, await response.json()) == (200, {"status": "ok"})
+    async with http.get(server.url + "/readyz", headers=OPERATOR) as response:
+        assert (await response.json())["checks"]["store"] == "ok"
+
+
+async def test_metrics_are_off_without_a_token(http: aiohttp.ClientSession, tmp_path: Path) -> None:
+    off = ServerProcess(tmp_path / "server", env={"PARLEY_METRICS_TOKEN": ""})
+    async with off, http.get(off.url + "/metrics", headers=OPERATOR) as response:
+        assert response.status == 404
+        assert (await response.json())["error"]["code"] == "not_found"

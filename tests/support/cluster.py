@@ -16,15 +16,18 @@ import aiohttp
 
 from tests.support.client import Socket
 from tests.support.persister import PersisterProcess
-from tests.support.server import ServerProcess, free_port
+from tests.support.server import OPERATOR, ServerProcess, free_port
 
 READY_TIMEOUT = 30.0
 
 
 async def readyz(url: str) -> tuple[int, dict[str, Any]]:
+    """Status and, as the operator sees them, the per-check details."""
     async with (
         aiohttp.ClientSession() as http,
-        http.get(url + "/readyz", timeout=aiohttp.ClientTimeout(total=5)) as response,
+        http.get(
+            url + "/readyz", headers=OPERATOR, timeout=aiohttp.ClientTimeout(total=5)
+        ) as response,
     ):
         body: dict[str, Any] = await response.json()
         return response.status, body

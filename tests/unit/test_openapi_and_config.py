@@ -39,7 +39,7 @@ def test_settings_from_env(tmp_path: Path) -> None:
         "fd00::/8",
         "192.168.1.0/24",
     ]
-    assert settings.refresh_grace_seconds == 0
+    assert settings.refresh_grace_seconds == 0 and settings.metrics_token is None
     assert settings.port == 9000 and settings.send_rate_per_second == 2.5
     assert settings.gc_sweep_interval_seconds == 0
     assert settings.database_url == "postgresql+asyncpg://u:p@h:5/db"
@@ -62,6 +62,8 @@ def test_settings_from_env(tmp_path: Path) -> None:
         {"PARLEY_RESUME_CAP": "10"},
         {"PARLEY_GC_SWEEP_INTERVAL": "-1"},
         {"PARLEY_TRUSTED_PROXIES": "10.0.0.1, nginx"},
+        {"PARLEY_METRICS_TOKEN": "too-short"},
+        {"PARLEY_METRICS_TOKEN": "sixteen or more\nbut a newline"},
         {"PARLEY_REFRESH_GRACE": "61"},
         {"PARLEY_AUTH_ADDRESS_LIMIT": "0"},
     ],

@@ -36,6 +36,13 @@ def json(data: JSON, status: int = 200) -> web.Response:
     return web.Response(body=orjson.dumps(data), status=status, content_type="application/json")
 
 
+def bearer(request: web.Request) -> str:
+    """The token of an ``Authorization: Bearer …`` header, or ""."""
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    return token.strip() if scheme.lower() == "bearer" else ""
+
+
 def error(status: int, code: str, message: str) -> web.Response:
     return json({"error": {"code": code, "message": message}}, status)
 

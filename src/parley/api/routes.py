@@ -7,7 +7,7 @@ import dataclasses
 from aiohttp import web
 
 from parley.api import session_cookie
-from parley.api.http import json, read_json
+from parley.api.http import bearer, json, read_json
 from parley.auth import AuthError, AuthService, Session
 from parley.gateway.hub import Hub
 from parley.gateway.sending import SendPipeline
@@ -29,12 +29,6 @@ def _session(session: Session, *, with_refresh_token: bool) -> dict[str, object]
     if with_refresh_token:
         body["refresh_token"] = session.refresh_token
     return body
-
-
-def _bearer(request: web.Request) -> str:
-    header = request.headers.get("Authorization", "")
-    scheme, _, token = header.partition(" ")
-    return token.strip() if scheme.lower() == "bearer" else ""
 
 
 def _limit(raw: str | None) -> int:
@@ -99,7 +93,7 @@ class Api:
         ]
 
     async def _user(self, request: web.Request) -> User:
-        return await self.auth.user_for(_bearer(request))
+        return await self.auth.user_for(bearer(request))
 
     # auth
 
