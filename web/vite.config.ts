@@ -19,7 +19,9 @@ export default defineConfig({
   },
   server: {
     proxy: {
-      '/api': { target: backend, changeOrigin: true },
+      // The Host header stays the dev server's, as the browser's Origin is: the
+      // server refuses a session-cookie request whose Origin is not its own host.
+      '/api': { target: backend, changeOrigin: false },
       '/ws': { target: backend.replace(/^http/, 'ws'), ws: true },
     },
   },

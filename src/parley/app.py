@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 from aiohttp import web
 
-from parley.api import http, ops, static
+from parley.api import headers, http, ops, proxy, static
 from parley.api.routes import Api
 from parley.auth import AuthService
 from parley.bus import Bus, MemoryBus
@@ -25,6 +25,7 @@ from parley.gateway.sending import SendPipeline
 from parley.gcpolicy import GcPolicy
 from parley.log import DirectLog, MessageLog
 from parley.metrics import Metrics
+from parley.ratelimit import Limiter, MemoryLimiter
 from parley.store import SqlStore, Store
 
 if TYPE_CHECKING:
@@ -38,6 +39,7 @@ class Components:
     bus: Bus
     presence: Presence
     log: MessageLog
+    limiter: Limiter
 
     async def start(self) -> None:
         await self.presence.start()
@@ -47,11 +49,12 @@ class Components:
         await self.log.close()
         await self.presence.close()
         await self.bus.close()
+        await self.limiter.close()
         await self.store.close()
 
 
 def components(settings: Settings) -> Components:
-    """Embedded: memory bus, local presence. Redis set: shared bus and cluster presence.
+    """Embedded: memory bus, local presence and limits. Redis set: all three in Redis.
 
     Kafka set: the Kafka log (its acks come back over Redis, so it needs Redis);
     otherwise the direct log, which on PostgreSQL is the "no Kafka" cluster mode.
@@ -59,16 +62,19 @@ def components(settings: Settings) -> Components:
     store = SqlStore(settings.database_url)
     bus: Bus = MemoryBus()
     presence: Presence = LocalPresence()
+    limiter: Limiter = MemoryLimiter()
     redis_bus: RedisBus | None = None
     if settings.redis_url:
         # Imported here so the embedded default never loads the cluster clients.
         from parley.bus.redis import RedisBus
         from parley.gateway.redis_presence import RedisPresence
+        from parley.ratelimit.redis import RedisLimiter
 
         bus = redis_bus = RedisBus(settings.redis_url, name=f"parley-{settings.gateway_id}")
         presence = RedisPresence(
             settings.redis_url, settings.gateway_id, settings.presence_ttl_seconds, store, bus
         )
+        limiter = RedisLimiter(settings.redis_url)
     log: MessageLog = DirectLog(store, bus)
     if settings.kafka_bootstrap:
         if redis_bus is None:
@@ -85,7 +91,7 @@ def components(settings: Settings) -> Components:
             store=store,
             acks=redis_bus,
         )
-    return Components(settings, store, bus, presence, log)
+    return Components(settings, store, bus, presence, log, limiter)
 
 
 def build(
@@ -96,7 +102,7 @@ def build(
     hub = Hub(parts.store, parts.bus, parts.presence, settings.resume_cap)
     flusher = Flusher()
     metrics = Metrics(lambda: hub.connections, lambda: flusher.frames, gc_policy)
-    auth = AuthService(settings, parts.store)
+    auth = AuthService(settings, parts.store, parts.limiter)
     sending = SendPipeline(parts.log, metrics, settings.send_rate_per_second, settings.send_burst)
     gateway = Gateway(
         hub=hub,
@@ -111,9 +117,13 @@ def build(
     )
     checks = {"store": parts.store.ping, "bus": parts.bus.ping, "log": parts.log.ping}
 
-    app = web.Application(middlewares=[http.errors], client_max_size=http.MAX_BODY_BYTES)
-    app.add_routes(Api(parts.store, auth, hub, sending).routes())
-    app.add_routes(ops.Ops(metrics, checks).routes())
+    app = web.Application(
+        middlewares=[proxy.middleware(settings.trusted_proxies), http.errors],
+        client_max_size=http.MAX_BODY_BYTES,
+    )
+    app.on_response_prepare.append(headers.add)
+    app.add_routes(Api(parts.store, auth, hub, sending, settings.refresh_token_ttl).routes())
+    app.add_routes(ops.Ops(metrics, checks, settings.metrics_token).routes())
     app.add_routes([web.get("/ws", gateway.handle)])
     app.add_routes(static.routes(settings.web_dir))
 

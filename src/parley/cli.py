@@ -83,11 +83,13 @@ def _cmd_migrate(args: argparse.Namespace) -> None:
 
 async def _create_user(settings: Settings, username: str, password: str, display: str) -> None:
     from parley.auth import AuthError, AuthService
+    from parley.ratelimit import MemoryLimiter
     from parley.store import SqlStore
 
     store = SqlStore(settings.database_url)
     try:
-        session = await AuthService(settings, store).register(username, password, display)
+        auth = AuthService(settings, store, MemoryLimiter())
+        session = await auth.register(username, password, display, client="cli")
         print(f"created user {session.user.username} (id {session.user.id})")
     except AuthError as exc:
         raise SystemExit(f"error: {exc.message}") from None

@@ -6,11 +6,14 @@ run several servers with different settings in one process.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
 class ConfigError(ValueError):
@@ -41,6 +44,25 @@ def _float(env: Mapping[str, str], name: str, default: float, low: float, high: 
     if not low <= value <= high:
         raise ConfigError(f"{name} must be between {low} and {high}, got {value}")
     return value
+
+
+def _networks(env: Mapping[str, str], name: str) -> tuple[Network, ...]:
+    """A comma-separated list of addresses and CIDR blocks (``10.0.0.0/8, ::1``)."""
+    found: list[Network] = []
+    for item in env.get(name, "").split(","):
+        if item.strip():
+            try:
+                found.append(ipaddress.ip_network(item.strip(), strict=False))
+            except ValueError:
+                raise ConfigError(f"{name}: {item.strip()!r} is not an address or CIDR") from None
+    return tuple(found)
+
+
+def _metrics_token(env: Mapping[str, str]) -> str | None:
+    token = env.get("PARLEY_METRICS_TOKEN") or None
+    if token is not None and (len(token) < 16 or not token.isascii() or not token.isprintable()):
+        raise ConfigError("PARLEY_METRICS_TOKEN must be at least 16 printable ASCII characters")
+    return token
 
 
 def normalise_database_url(url: str) -> str:
@@ -91,6 +113,11 @@ class Settings:
     argon2_memory_kib: int = 65536
     login_max_failures: int = 5
     login_window_seconds: int = 300
+    auth_address_limit: int = 30
+    auth_address_window_seconds: int = 60
+    refresh_grace_seconds: int = 10
+    trusted_proxies: tuple[Network, ...] = ()
+    metrics_token: str | None = field(default=None, repr=False)
     send_rate_per_second: float = 10.0
     send_burst: int = 30
     frame_rate_per_second: float = 50.0
@@ -131,6 +158,11 @@ class Settings:
             argon2_memory_kib=_int(env, "PARLEY_ARGON2_MEMORY_KIB", 65536, 8, 4 * 1024 * 1024),
             login_max_failures=_int(env, "PARLEY_LOGIN_MAX_FAILURES", 5, 1, 1000),
             login_window_seconds=_int(env, "PARLEY_LOGIN_WINDOW", 300, 1, 86400),
+            auth_address_limit=_int(env, "PARLEY_AUTH_ADDRESS_LIMIT", 30, 1, 10**6),
+            auth_address_window_seconds=_int(env, "PARLEY_AUTH_ADDRESS_WINDOW", 60, 1, 86400),
+            refresh_grace_seconds=_int(env, "PARLEY_REFRESH_GRACE", 10, 0, 60),
+            trusted_proxies=_networks(env, "PARLEY_TRUSTED_PROXIES"),
+            metrics_token=_metrics_token(env),
             send_rate_per_second=_float(env, "PARLEY_SEND_RATE", 10.0, 0.1, 1e6),
             send_burst=_int(env, "PARLEY_SEND_BURST", 30, 1, 10**6),
             frame_rate_per_second=_float(env, "PARLEY_FRAME_RATE", 50.0, 1.0, 1e6),

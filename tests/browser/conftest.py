@@ -1,8 +1,12 @@
 """Fixtures for the browser suite: Debian's chromium driven by Playwright.
 
 Each `Person` is one user in a browser context of their own (separate
-localStorage, so separate sessions). The server is the real `parley serve`
-from tests/support, serving the built web UI from web/dist.
+cookies and storage, so separate sessions). The server is the real `parley
+serve` from tests/support, serving the built web UI from web/dist.
+
+Every page reports Content-Security-Policy violations to its console, and a
+test whose pages saw one fails: the strict policy is checked on every screen
+any browser test reaches.
 """
 
 from __future__ import annotations
@@ -25,14 +29,25 @@ from playwright.async_api import (
     expect,
 )
 
-from tests.support.client import unique_name
+from tests.support.client import PASSWORD, unique_name
 
 ROOT = Path(__file__).resolve().parents[2]
 DIST_INDEX = ROOT / "web" / "dist" / "index.html"
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
 CHROMIUM = Path(os.environ.get("PARLEY_CHROMIUM", "/usr/bin/chromium"))
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
-PASSWORD = "correct horse battery"
+
+# Init scripts run outside the page's CSP, so this reporter is never itself refused.
+CSP_REPORTER = """document.addEventListener('securitypolicyviolation', (e) => {
+  console.error(`CSP violation: ${e.violatedDirective} blocked ${e.blockedURI || 'inline'}`);
+});"""
+
+
+def csp_violations(console: list[str]) -> list[str]:
+    return [
+        line for line in console if "CSP violation" in line or "Content Security Policy" in line
+    ]
+
 
 # Generous: a server restart plus the client's backoff can take several seconds.
 expect.set_options(timeout=20_000)
@@ -229,6 +244,7 @@ async def people(
             locale="en-US",
             timezone_id="UTC",
         )
+        await context.add_init_script(CSP_REPORTER)
         page = await context.new_page()
         person = Person(context, page, base_url, tag)
         made.append(person)
@@ -245,3 +261,5 @@ async def people(
                     await page.screenshot(path=artifact(f"{stem}-tab{j}"))
             _write(artifact(stem, ".console.txt"), "\n".join(person.console))
         await person.context.close()
+    violations = [line for person in made for line in csp_violations(person.console)]
+    assert not violations, f"Content-Security-Policy violations: {violations}"

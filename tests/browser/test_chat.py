@@ -8,7 +8,8 @@ import re
 import pytest
 from playwright.async_api import expect
 
-from tests.browser.conftest import PASSWORD, Person, PersonFactory
+from tests.browser.conftest import Person, PersonFactory
+from tests.support.client import PASSWORD
 from tests.support.server import ServerProcess
 
 pytestmark = pytest.mark.browser

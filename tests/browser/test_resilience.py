@@ -12,8 +12,8 @@ import aiohttp
 import pytest
 from playwright.async_api import Request, WebSocket, expect
 
-from tests.browser.conftest import PASSWORD, Person, PersonFactory
-from tests.support.client import Client
+from tests.browser.conftest import Person, PersonFactory
+from tests.support.client import PASSWORD, Client
 from tests.support.server import ServerProcess
 
 pytestmark = pytest.mark.browser
@@ -206,7 +206,11 @@ async def test_a_long_absence_is_paged_in_after_the_resume_cap(
 async def test_session_survives_access_token_expiry_and_revocation_signs_out(
     tmp_path: Path, people: PersonFactory, http: aiohttp.ClientSession
 ) -> None:
-    server = ServerProcess(tmp_path / "server", env={"PARLEY_ACCESS_TOKEN_TTL": "5"})
+    # No grace window: the browser's next refresh after the theft is a reuse at once.
+    server = ServerProcess(
+        tmp_path / "server",
+        env={"PARLEY_ACCESS_TOKEN_TTL": "5", "PARLEY_REFRESH_GRACE": "0"},
+    )
     await server.start()
     try:
         ana, ben = await dm_pair(server, people)
@@ -227,8 +231,11 @@ async def test_session_survives_access_token_expiry_and_revocation_signs_out(
         await expect(ben.message("after the token expired")).to_have_count(1)
         assert refreshes, "the client never refreshed its access token"
 
-        # A reused (rotated) refresh token revokes the session: back to sign-in.
-        stolen = await ana.page.evaluate("() => localStorage.getItem('parley.refresh_token')")
+        # A thief with a copy of the cookie refreshes first; the browser's own refresh is
+        # then a reuse, which revokes the session: back to sign-in.
+        [stolen] = [
+            c["value"] for c in await ana.context.cookies() if c["name"] == "parley_refresh"
+        ]
         thief = Client(http, server.url)
         await thief.call("POST", "/api/auth/refresh", {"refresh_token": stolen}, auth=False)
         await ana.page.reload()

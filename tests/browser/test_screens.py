@@ -12,8 +12,8 @@ import aiohttp
 import pytest
 from playwright.async_api import expect
 
-from tests.browser.conftest import PASSWORD, ROOT, Person, PersonFactory, artifact
-from tests.support.client import Client, unique_name
+from tests.browser.conftest import ROOT, Person, PersonFactory, artifact
+from tests.support.client import PASSWORD, Client, unique_name
 from tests.support.server import ServerProcess
 
 pytestmark = pytest.mark.browser

@@ -7,7 +7,7 @@ import pytest
 
 from tests.conftest import UserFactory
 from tests.support.client import ApiError, Client, unique_name
-from tests.support.server import ServerProcess
+from tests.support.server import OPERATOR, ServerProcess
 
 
 async def status_of(call: object) -> tuple[int, str]:
@@ -84,18 +84,18 @@ async def test_login_refresh_logout(new_user: UserFactory) -> None:
         )
     ) == (401, "invalid_credentials")
 
-    rotated = await ana.call(
-        "POST", "/api/auth/refresh", {"refresh_token": login["refresh_token"]}, auth=False
-    )
+    async def refresh(token: str) -> dict[str, str]:
+        answer: dict[str, str] = await ana.call(
+            "POST", "/api/auth/refresh", {"refresh_token": token}, auth=False
+        )
+        return answer
+
+    rotated = await refresh(login["refresh_token"])
     assert rotated["refresh_token"] != login["refresh_token"]
-    replay = ana.call(
-        "POST", "/api/auth/refresh", {"refresh_token": login["refresh_token"]}, auth=False
-    )
-    assert await status_of(replay) == (401, "unauthorized")
-    family_dead = ana.call(
-        "POST", "/api/auth/refresh", {"refresh_token": rotated["refresh_token"]}, auth=False
-    )
-    assert await status_of(family_dead) == (401, "unauthorized")
+    newer = await refresh(rotated["refresh_token"])
+    # login's token came back after its successor was used: theft; the session is revoked.
+    assert await status_of(refresh(login["refresh_token"])) == (401, "unauthorized")
+    assert await status_of(refresh(newer["refresh_token"])) == (401, "unauthorized")
 
     await ana.call(
         "POST", "/api/auth/logout", {"refresh_token": ana.refresh_token}, auth=False, expect=204
@@ -214,10 +214,10 @@ async def test_messages_history_paging_and_unread(new_user: UserFactory) -> None
 async def test_operational_endpoints(http: aiohttp.ClientSession, server: ServerProcess) -> None:
     async with http.get(server.url + "/healthz") as response:
         assert response.status == 200
-    async with http.get(server.url + "/readyz") as response:
+    async with http.get(server.url + "/readyz", headers=OPERATOR) as response:
         body = await response.json()
         assert response.status == 200 and body["checks"]["store"] == "ok"
-    async with http.get(server.url + "/metrics") as response:
+    async with http.get(server.url + "/metrics", headers=OPERATOR) as response:
         text = await response.text()
         for name in (
             "parley_connections",

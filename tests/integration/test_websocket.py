@@ -11,7 +11,7 @@ import pytest
 
 from tests.conftest import UserFactory
 from tests.support.client import Client, Socket
-from tests.support.server import ServerProcess
+from tests.support.server import OPERATOR, ServerProcess
 
 
 def dumps(frame: dict[str, object]) -> str:
@@ -321,7 +321,7 @@ async def test_slow_consumer_is_closed_with_1013_and_others_continue(
                 )
             )
             if sent % 40 == 0:
-                async with http.get(proc.url + "/metrics") as response:
+                async with http.get(proc.url + "/metrics", headers=OPERATOR) as response:
                     if "parley_slow_consumers_closed_total 1.0" in await response.text():
                         break
         assert sent < 2000, "the stalled connection was never closed"

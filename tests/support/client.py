@@ -11,6 +11,7 @@ import aiohttp
 import orjson
 
 RECEIVE_TIMEOUT = 10.0
+PASSWORD = "correct horse battery"
 _names = itertools.count()
 
 
@@ -98,7 +99,7 @@ class Client:
         self.user: dict[str, Any] = {}
         self.access_token = ""
         self.refresh_token = ""
-        self.password = "correct horse battery"
+        self.password = PASSWORD
 
     @property
     def id(self) -> str:

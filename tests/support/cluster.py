@@ -16,15 +16,18 @@ import aiohttp
 
 from tests.support.client import Socket
 from tests.support.persister import PersisterProcess
-from tests.support.server import ServerProcess, free_port
+from tests.support.server import OPERATOR, ServerProcess, free_port
 
 READY_TIMEOUT = 30.0
 
 
 async def readyz(url: str) -> tuple[int, dict[str, Any]]:
+    """Status and, as the operator sees them, the per-check details."""
     async with (
         aiohttp.ClientSession() as http,
-        http.get(url + "/readyz", timeout=aiohttp.ClientTimeout(total=5)) as response,
+        http.get(
+            url + "/readyz", headers=OPERATOR, timeout=aiohttp.ClientTimeout(total=5)
+        ) as response,
     ):
         body: dict[str, Any] = await response.json()
         return response.status, body
@@ -149,6 +152,9 @@ http {{
             proxy_http_version 1.1;
             proxy_set_header Upgrade $http_upgrade;
             proxy_set_header Connection $connection_upgrade;
+            proxy_set_header Host $http_host;
+            proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
+            proxy_set_header X-Forwarded-Proto $scheme;
             proxy_read_timeout 1h;
             proxy_send_timeout 1h;
             proxy_buffering off;
@@ -157,6 +163,9 @@ http {{
             proxy_pass http://parley;
             proxy_http_version 1.1;
             proxy_set_header Connection "";
+            proxy_set_header Host $http_host;
+            proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
+            proxy_set_header X-Forwarded-Proto $scheme;
         }}
     }}
 }}

@@ -15,6 +15,15 @@ import aiohttp
 # Cheap password hashing: tests register hundreds of users; argon2 defaults are the
 # production cost and are exercised by the unit tests of the auth service.
 FAST_HASHING = {"PARLEY_ARGON2_TIME_COST": "1", "PARLEY_ARGON2_MEMORY_KIB": "64"}
+METRICS_TOKEN = "metrics-token-of-the-test-servers"
+SERVER_SETTINGS = {
+    **FAST_HASHING,
+    # Every test client signs up from 127.0.0.1: the per-address limit has tests of its own.
+    "PARLEY_AUTH_ADDRESS_LIMIT": "1000000",
+    "PARLEY_METRICS_TOKEN": METRICS_TOKEN,
+}
+OPERATOR = {"Authorization": f"Bearer {METRICS_TOKEN}"}
+"""Headers that open /metrics and the detail of /readyz on a test server."""
 STARTUP_TIMEOUT = 30.0
 
 
@@ -77,7 +86,7 @@ class ServerProcess:
         self.port = port or free_port()
         self.env = {
             **inherited_env(),
-            **FAST_HASHING,
+            **SERVER_SETTINGS,
             "PARLEY_DATA_DIR": str(data_dir),
             "PARLEY_HOST": "127.0.0.1",
             "PARLEY_PORT": str(self.port),
@@ -114,6 +123,13 @@ class ServerProcess:
                 if asyncio.get_running_loop().time() > deadline:
                     raise RuntimeError(f"server did not start:\n{self.log()}")
                 await asyncio.sleep(0.05)
+
+    async def __aenter__(self) -> ServerProcess:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.stop()
 
     async def stop(self, sig: int = signal.SIGTERM) -> int:
         process, self.process = self.process, None

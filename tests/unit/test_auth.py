@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import time
 
@@ -7,17 +8,19 @@ import pytest
 
 from parley.auth import AuthError, AuthService, tokens
 from parley.config import Settings
+from parley.ratelimit import MemoryLimiter
+from parley.ratelimit.redis import RedisLimiter
 from parley.store import SqlStore
+from tests.support.server import free_port
 
 SECRET = "s" * 40
+FAST = Settings(secret_key=SECRET, argon2_time_cost=1, argon2_memory_kib=64)
+HERE = "1.2.3.4"
 
 
 @pytest.fixture
 def auth(store: SqlStore) -> AuthService:
-    settings = Settings(
-        secret_key=SECRET, argon2_time_cost=1, argon2_memory_kib=64, login_max_failures=3
-    )
-    return AuthService(settings, store)
+    return AuthService(dataclasses.replace(FAST, login_max_failures=3), store, MemoryLimiter())
 
 
 async def code_of(call: object) -> str:
@@ -27,31 +30,76 @@ async def code_of(call: object) -> str:
 
 
 async def test_passwords_are_argon2id_hashed(auth: AuthService, store: SqlStore) -> None:
-    await auth.register("ana", "password1", "Ana")
+    await auth.register("ana", "password1", "Ana", HERE)
     found = await store.credentials("ana")
     assert found is not None and found[1].startswith("$argon2id$")
     assert "password1" not in found[1]
 
 
 async def test_register_login_and_bad_credentials(auth: AuthService) -> None:
-    session = await auth.register("ana", "password1", "Ana")
+    session = await auth.register("ana", "password1", "Ana", HERE)
     assert (await auth.user_for(session.access_token)).username == "ana"
-    assert await code_of(auth.register("ana", "password2", "Ana")) == "username_taken"
+    assert await code_of(auth.register("ana", "password2", "Ana", HERE)) == "username_taken"
     assert (await auth.login("ana", "password1", "1.2.3.4")).user.id == session.user.id
     assert await code_of(auth.login("ana", "wrong-pass", "1.2.3.4")) == "invalid_credentials"
     assert await code_of(auth.login("nobody", "password1", "1.2.3.4")) == "invalid_credentials"
 
 
 async def test_repeated_failures_are_rate_limited(auth: AuthService) -> None:
-    await auth.register("ana", "password1", "Ana")
+    await auth.register("ana", "password1", "Ana", HERE)
     for _ in range(3):
         await code_of(auth.login("ana", "wrong-pass", "9.9.9.9"))
     assert await code_of(auth.login("ana", "password1", "9.9.9.9")) == "rate_limited"
     assert (await auth.login("ana", "password1", "8.8.8.8")).user.username == "ana"
 
 
+async def test_concurrent_guesses_are_held_to_the_limit(auth: AuthService) -> None:
+    """Each attempt is counted before its hash, not after: a burst cannot outrun the count."""
+    await auth.register("ana", "password1", "Ana", HERE)
+    codes = await asyncio.gather(
+        *(code_of(auth.login("ana", f"guess-{i}", "9.9.9.9")) for i in range(12))
+    )
+    assert sorted(codes) == ["invalid_credentials"] * 3 + ["rate_limited"] * 9
+
+
+async def test_a_success_takes_back_its_own_attempt_only(auth: AuthService) -> None:
+    await auth.register("ana", "password1", "Ana", HERE)
+    for _ in range(2):
+        await code_of(auth.login("ana", "wrong-pass", HERE))
+    await auth.login("ana", "password1", HERE)  # counted while hashing, then released
+    assert await code_of(auth.login("ana", "wrong-pass", HERE)) == "invalid_credentials"
+    assert await code_of(auth.login("ana", "password1", HERE)) == "rate_limited"
+
+
+async def test_sign_ups_and_sign_ins_are_limited_per_address(store: SqlStore) -> None:
+    auth = AuthService(dataclasses.replace(FAST, auth_address_limit=2), store, MemoryLimiter())
+    await auth.register("ana", "password1", "Ana", HERE)
+    assert await code_of(auth.register("ana", "password1", "Ana", HERE)) == "username_taken"
+    with pytest.raises(AuthError) as caught:
+        await auth.register("bob", "password1", "Bob", HERE)
+    assert caught.value.code == "rate_limited" and caught.value.retry_after is not None
+    assert 0 < caught.value.retry_after <= 60
+    await auth.register("bob", "password1", "Bob", "5.6.7.8")
+    await auth.login("ana", "password1", HERE)
+    await auth.login("bob", "password1", HERE)  # successes count per address too
+    assert await code_of(auth.login("ana", "password1", HERE)) == "rate_limited"
+
+
+async def test_sign_ins_are_refused_while_the_shared_limits_are_unreachable(
+    store: SqlStore,
+) -> None:
+    """Fail closed: no hash runs that no limit counted."""
+    nothing_listens = RedisLimiter(f"redis://127.0.0.1:{free_port()}/0")
+    try:
+        auth = AuthService(FAST, store, nothing_listens)
+        assert await code_of(auth.register("ana", "password1", "Ana", HERE)) == "unavailable"
+        assert await code_of(auth.login("ana", "password1", HERE)) == "unavailable"
+    finally:
+        await nothing_listens.close()
+
+
 async def test_refresh_rotates_and_reuse_revokes_the_family(auth: AuthService) -> None:
-    first = await auth.register("ana", "password1", "Ana")
+    first = await auth.register("ana", "password1", "Ana", HERE)
     second = await auth.refresh(first.refresh_token)
     assert second.refresh_token != first.refresh_token
     third = await auth.refresh(second.refresh_token)
@@ -62,15 +110,35 @@ async def test_refresh_rotates_and_reuse_revokes_the_family(auth: AuthService) -
     assert (await auth.refresh(other.refresh_token)).user.username == "ana"
 
 
+async def test_a_double_submit_within_the_grace_gets_the_same_successor(
+    auth: AuthService,
+) -> None:
+    first = await auth.register("ana", "password1", "Ana", HERE)
+    one, two = await asyncio.gather(
+        auth.refresh(first.refresh_token), auth.refresh(first.refresh_token)
+    )
+    assert one.refresh_token == two.refresh_token != first.refresh_token
+    assert (await auth.user_for(two.access_token)).username == "ana"
+    third = await auth.refresh(one.refresh_token)  # the session goes on
+    assert (await auth.refresh(third.refresh_token)).user.username == "ana"
+
+
 async def test_logout_ends_the_session(auth: AuthService) -> None:
-    session = await auth.register("ana", "password1", "Ana")
+    session = await auth.register("ana", "password1", "Ana", HERE)
     await auth.logout(session.refresh_token)
     assert await code_of(auth.refresh(session.refresh_token)) == "unauthorized"
     await auth.logout("unknown-token")
 
 
+async def test_logout_with_any_token_of_the_session_ends_it(auth: AuthService) -> None:
+    first = await auth.register("ana", "password1", "Ana", HERE)
+    second = await auth.refresh(first.refresh_token)
+    await auth.logout(first.refresh_token)
+    assert await code_of(auth.refresh(second.refresh_token)) == "unauthorized"
+
+
 async def test_access_tokens_expire_and_are_signed(auth: AuthService) -> None:
-    session = await auth.register("ana", "password1", "Ana")
+    session = await auth.register("ana", "password1", "Ana", HERE)
     expired = tokens.issue_access(SECRET, session.user.id, ttl=10, now=time.time() - 60)
     assert await code_of(auth.user_for(expired)) == "unauthorized"
     forged = tokens.issue_access("x" * 40, session.user.id, ttl=60)

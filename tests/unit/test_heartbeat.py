@@ -22,6 +22,7 @@ from parley.gateway.sending import SendPipeline
 from parley.log import DirectLog
 from parley.metrics import Metrics
 from parley.models import User
+from parley.ratelimit import MemoryLimiter
 from parley.store import SqlStore
 from tests.unit.conftest import make_user
 
@@ -107,7 +108,7 @@ async def served(store: SqlStore) -> AsyncIterator[Served]:
     metrics = Metrics(lambda: hub.connections, lambda: flusher.frames)
     gateway = Gateway(
         hub=hub,
-        auth=AuthService(settings, store),
+        auth=AuthService(settings, store, MemoryLimiter()),
         sending=SendPipeline(DirectLog(store, bus), metrics, 10, 30),
         metrics=metrics,
         flusher=flusher,

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from parley.protocol.limits import FailureCounter, KeyedBuckets, Throttle, TokenBucket
+from parley.protocol.limits import KeyedBuckets, Throttle, TokenBucket
 
 
 class Clock:
@@ -43,19 +43,3 @@ def test_throttle_lets_one_event_per_interval_per_key() -> None:
     clock.now += 2.5
     assert throttle.allow(("u", 3))
     assert throttle.allow(("u", 1))
-
-
-def test_failure_counter_blocks_after_the_limit_within_the_window() -> None:
-    clock = Clock()
-    failures = FailureCounter(limit=2, window=60, clock=clock)
-    failures.fail("ana")
-    assert not failures.blocked("ana")
-    failures.fail("ana")
-    assert failures.blocked("ana")
-    assert not failures.blocked("bob")
-    clock.now += 61
-    assert not failures.blocked("ana")
-    failures.fail("ana")
-    failures.fail("ana")
-    failures.reset("ana")
-    assert not failures.blocked("ana")

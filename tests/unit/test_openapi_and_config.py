@@ -30,8 +30,16 @@ def test_settings_from_env(tmp_path: Path) -> None:
             "PARLEY_DATABASE_URL": "postgresql://u:p@h:5/db",
             "PARLEY_SEND_RATE": "2.5",
             "PARLEY_GC_SWEEP_INTERVAL": "0",
+            "PARLEY_TRUSTED_PROXIES": "10.0.0.7, fd00::/8,192.168.1.0/24",
+            "PARLEY_REFRESH_GRACE": "0",
         }
     )
+    assert [str(n) for n in settings.trusted_proxies] == [
+        "10.0.0.7/32",
+        "fd00::/8",
+        "192.168.1.0/24",
+    ]
+    assert settings.refresh_grace_seconds == 0 and settings.metrics_token is None
     assert settings.port == 9000 and settings.send_rate_per_second == 2.5
     assert settings.gc_sweep_interval_seconds == 0
     assert settings.database_url == "postgresql+asyncpg://u:p@h:5/db"
@@ -53,6 +61,11 @@ def test_settings_from_env(tmp_path: Path) -> None:
         {"PARLEY_DATABASE_URL": "mysql://x"},
         {"PARLEY_RESUME_CAP": "10"},
         {"PARLEY_GC_SWEEP_INTERVAL": "-1"},
+        {"PARLEY_TRUSTED_PROXIES": "10.0.0.1, nginx"},
+        {"PARLEY_METRICS_TOKEN": "too-short"},
+        {"PARLEY_METRICS_TOKEN": "sixteen or more\nbut a newline"},
+        {"PARLEY_REFRESH_GRACE": "61"},
+        {"PARLEY_AUTH_ADDRESS_LIMIT": "0"},
     ],
 )
 def test_bad_settings_name_the_variable(tmp_path: Path, env: dict[str, str]) -> None:

@@ -133,18 +133,93 @@ async def test_membership_changes(store: SqlStore) -> None:
     assert not await store.is_member(room, bob.id)
 
 
+YEAR = 365 * 24 * 3600 * 10**6
+GRACE = 10 * 10**6
+
+
+async def rotate(
+    store: SqlStore, token: str, now: int, grace: int = GRACE
+) -> tuple[str, int | None, str | None]:
+    """Rotate ``token`` to ``token + "'"`` (the successor's stand-in)."""
+    use = await store.rotate_refresh_token(
+        token, token + "'", now=now, expires_at=now + YEAR, grace=grace
+    )
+    return use.outcome, use.user_id, use.family
+
+
 async def test_refresh_tokens_rotate_and_detect_reuse(store: SqlStore) -> None:
     ana = await make_user(store, "ana")
     now = now_micros()
-    await store.add_refresh_token("h1", "fam", ana.id, now + 10**9)
-    await store.add_refresh_token("h2", "fam", ana.id, now + 10**9)
-    await store.add_refresh_token("old", "other", ana.id, now - 1)
-    first = await store.use_refresh_token("h1", now)
-    assert (first.outcome, first.user_id, first.family) == ("ok", ana.id, "fam")
-    assert (await store.use_refresh_token("h1", now)).outcome == "reused"
-    assert (await store.use_refresh_token("h2", now)).outcome == "invalid"  # family revoked
-    assert (await store.use_refresh_token("old", now)).outcome == "invalid"  # expired
-    assert (await store.use_refresh_token("nope", now)).outcome == "invalid"
+    await store.start_refresh_family("t", "fam", ana.id, now + YEAR)
+    await store.start_refresh_family("old", "other", ana.id, now - 1)
+    assert await rotate(store, "t", now) == ("rotated", ana.id, "fam")
+    assert await rotate(store, "t'", now + 1) == ("rotated", ana.id, "fam")
+    # t's successor t' has been used: t coming back now is theft, even within the grace.
+    assert await rotate(store, "t", now + 2) == ("reused", None, "fam")
+    assert (await rotate(store, "t''", now + 3))[0] == "invalid"  # the family is revoked
+    assert (await rotate(store, "old", now))[0] == "invalid"  # expired
+    assert (await rotate(store, "nope", now))[0] == "invalid"
+
+
+async def test_a_rotated_token_replays_its_successor_within_the_grace_only(
+    store: SqlStore,
+) -> None:
+    ana = await make_user(store, "ana")
+    now = now_micros()
+    await store.start_refresh_family("t", "fam", ana.id, now + YEAR)
+    assert (await rotate(store, "t", now))[0] == "rotated"
+    assert await rotate(store, "t", now + GRACE - 1) == ("replayed", ana.id, "fam")
+    # After the grace the old token is a stolen copy: no successor, and the session ends.
+    assert (await rotate(store, "t", now + GRACE))[0] == "reused"
+    assert (await rotate(store, "t'", now + GRACE + 1))[0] == "invalid"
+
+
+async def test_without_a_grace_a_late_comer_is_a_reuse_even_with_an_earlier_clock(
+    store: SqlStore,
+) -> None:
+    """Gateways read the time before queueing for the lock, so the loser's may be earlier."""
+    ana = await make_user(store, "ana")
+    now = now_micros()
+    await store.start_refresh_family("t", "fam", ana.id, now + YEAR)
+    assert (await rotate(store, "t", now + 5, grace=0))[0] == "rotated"
+    assert (await rotate(store, "t", now, grace=0))[0] == "reused"
+
+
+async def test_concurrent_rotations_of_one_token_leave_no_live_token_after_a_reuse(
+    store: SqlStore,
+) -> None:
+    """Without a grace every presentation but the first is a reuse: the winner's new token dies."""
+    ana = await make_user(store, "ana")
+    for round_ in range(5):
+        now = now_micros()
+        token = f"t{round_}"
+        await store.start_refresh_family(token, f"fam{round_}", ana.id, now + YEAR)
+        outcomes = await asyncio.gather(*(rotate(store, token, now, grace=0) for _ in range(8)))
+        # One rotates, the next is the reuse that revokes, the rest find the family revoked.
+        assert sorted(o[0] for o in outcomes) == ["invalid"] * 6 + ["reused", "rotated"]
+        assert (await rotate(store, token + "'", now + 1))[0] == "invalid"
+
+
+async def test_concurrent_rotations_within_the_grace_share_one_successor(
+    store: SqlStore,
+) -> None:
+    ana = await make_user(store, "ana")
+    now = now_micros()
+    await store.start_refresh_family("t", "fam", ana.id, now + YEAR)
+    outcomes = await asyncio.gather(*(rotate(store, "t", now) for _ in range(8)))
+    assert sorted(o[0] for o in outcomes) == ["replayed"] * 7 + ["rotated"]
+    assert (await rotate(store, "t'", now + 1))[0] == "rotated"
+
+
+async def test_a_revocation_racing_a_rotation_leaves_no_live_token(store: SqlStore) -> None:
+    ana = await make_user(store, "ana")
+    for round_ in range(5):
+        now = now_micros()
+        token = f"t{round_}"
+        await store.start_refresh_family(token, f"fam{round_}", ana.id, now + YEAR)
+        await asyncio.gather(rotate(store, token, now), store.revoke_refresh_family(token, now))
+        assert (await rotate(store, token + "'", now + 1))[0] == "invalid"
+        assert (await rotate(store, token, now + 1))[0] == "invalid"
 
 
 async def test_group_commit_batches_concurrent_appends_and_isolates_failures() -> None:

@@ -1,13 +1,11 @@
-import { ApiClient, makeRefreshRequest } from './state/api';
+import { ApiClient, makeLogoutRequest, makeRefreshRequest } from './state/api';
 import { Connection, type SocketLike } from './state/connection';
 import { roomTitle, type RoomState } from './state/rooms';
 import { ChatStore } from './state/store';
-import { IdbTokenStore } from './state/idbTokenStore';
 import {
   browserLock,
-  KeyValueTokenStore,
   MemoryStorage,
-  REFRESH_TOKEN_KEY,
+  SESSION_KEY,
   TokenManager,
   type KeyValueStorage,
 } from './state/tokens';
@@ -34,13 +32,24 @@ export function wsUrl(loc: Location = window.location): string {
 
 const fetchFn = (input: string, init?: RequestInit) => window.fetch(input, init);
 
-const localStore = new KeyValueTokenStore(pickStorage());
-
 export const tokens = new TokenManager({
-  store: IdbTokenStore.available() ? new IdbTokenStore(localStore) : localStore,
+  storage: pickStorage(),
   refreshRequest: makeRefreshRequest(fetchFn),
+  logoutRequest: makeLogoutRequest(fetchFn),
   lock: browserLock(),
 });
+
+/**
+ * Sessions from before the cookie kept the refresh token in IndexedDB as well
+ * (TokenManager moves the localStorage copy into the cookie): delete it.
+ */
+function dropStoredTokenDatabase(): void {
+  try {
+    indexedDB.deleteDatabase('parley');
+  } catch {
+    /* no IndexedDB: nothing was kept there */
+  }
+}
 
 export const api = new ApiClient({ fetch: fetchFn, tokens });
 
@@ -92,7 +101,7 @@ export function wireBrowser(store: ChatStore): void {
   });
   // Another tab signed out (or the session was revoked there).
   window.addEventListener('storage', (e) => {
-    if (e.key !== REFRESH_TOKEN_KEY && e.key !== null) return;
+    if (e.key !== SESSION_KEY && e.key !== null) return;
     const st = store.getState();
     if (e.newValue === null && st.phase === 'signedIn' && !tokens.hasSession()) {
       store.endSession('You signed out in another tab.');
@@ -100,5 +109,6 @@ export function wireBrowser(store: ChatStore): void {
       void store.boot();
     }
   });
+  dropStoredTokenDatabase();
   void store.boot();
 }

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -23,6 +24,7 @@ _STATUS = {
     "rate_limited": 429,
     "unavailable": 503,
     "unauthorized": 401,
+    "forbidden": 403,
     "invalid_credentials": 401,
     "username_taken": 409,
 }
@@ -32,6 +34,13 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 def json(data: JSON, status: int = 200) -> web.Response:
     return web.Response(body=orjson.dumps(data), status=status, content_type="application/json")
+
+
+def bearer(request: web.Request) -> str:
+    """The token of an ``Authorization: Bearer …`` header, or ""."""
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    return token.strip() if scheme.lower() == "bearer" else ""
 
 
 def error(status: int, code: str, message: str) -> web.Response:
@@ -61,7 +70,10 @@ async def errors(request: web.Request, handler: Handler) -> web.StreamResponse:
         return error(_STATUS.get(exc.code, 400), exc.code, exc.message)
     except AuthError as exc:
         logger.info("%s %s: %s", request.method, request.path, exc.message)
-        return error(_STATUS.get(exc.code, 401), exc.code, exc.message)
+        response = error(_STATUS.get(exc.code, 401), exc.code, exc.message)
+        if exc.retry_after is not None:
+            response.headers["Retry-After"] = str(math.ceil(exc.retry_after))
+        return response
     except web.HTTPRequestEntityTooLarge:
         return error(413, "invalid_input", f"request body is over {MAX_BODY_BYTES} bytes")
     except web.HTTPException as exc:

@@ -32,19 +32,23 @@ def _ok(status: str, description: str, schema: JSON | None = None) -> JSON:
     return {status: response}
 
 
-def _errors(*statuses: str) -> JSON:
+def _error(status: str, description: str) -> JSON:
     return {
-        s: {
-            "description": _ERROR_TEXT[s],
+        status: {
+            "description": description,
             "content": {"application/json": {"schema": _ref("Error")}},
         }
-        for s in statuses
     }
+
+
+def _errors(*statuses: str) -> JSON:
+    return {k: v for s in statuses for k, v in _error(s, _ERROR_TEXT[s]).items()}
 
 
 _ERROR_TEXT = {
     "400": "Malformed JSON",
     "401": "Missing, invalid or expired token",
+    "403": "Session cookie from another origin, or without the X-Parley-Session header",
     "404": "Unknown room, or you are not a member",
     "409": "Username taken",
     "413": "Body over 64 KiB",
@@ -52,8 +56,24 @@ _ERROR_TEXT = {
     "429": "Rate limited",
     "503": "Not stored; retry with the same client_id",
 }
+_AUTH_503 = _error("503", "Sign-in limits cannot be checked (Redis down); try again")
 
 _ROOM_ID = {"name": "room", "in": "path", "required": True, "schema": {"type": "string"}}
+_COOKIE_SESSION = {
+    "name": "X-Parley-Session",
+    "in": "header",
+    "required": False,
+    "description": "`cookie`: the refresh token travels in the HttpOnly `parley_refresh` "
+    "cookie (Path=/api/auth, SameSite=Strict), never in the body (the web client)",
+    "schema": {"enum": ["cookie"]},
+}
+_REFRESH_COOKIE = {
+    "name": "parley_refresh",
+    "in": "cookie",
+    "required": False,
+    "description": "The web client's refresh token; only read with X-Parley-Session: cookie",
+    "schema": {"type": "string"},
+}
 _SECURE: list[JSON] = [{"bearer": []}]
 
 
@@ -88,7 +108,7 @@ _SHARED = ("User", "Message", "Room", "Error")
 @cache
 def document() -> JSON:
     credentials = _obj(["username", "password"], username=_STR, password=_STR)
-    refresh = _obj(["refresh_token"], refresh_token=_STR)
+    refresh = _obj([], refresh_token=_STR)
     return {
         "openapi": "3.1.0",
         "info": {
@@ -101,35 +121,47 @@ def document() -> JSON:
             "/api/auth/register": {
                 "post": _op(
                     "Create an account and a session",
-                    {**_ok("201", "Signed up", _ref("Session")), **_errors("409", "422")},
+                    {
+                        **_ok("201", "Signed up", _ref("Session")),
+                        **_errors("403", "409", "422", "429"),
+                        **_AUTH_503,
+                    },
                     body=_obj(
                         ["username", "password"], username=_STR, password=_STR, display_name=_STR
                     ),
                     secure=False,
+                    params=[_COOKIE_SESSION],
                 )
             },
             "/api/auth/login": {
                 "post": _op(
                     "Sign in",
-                    {**_ok("200", "Signed in", _ref("Session")), **_errors("401", "422", "429")},
+                    {
+                        **_ok("200", "Signed in", _ref("Session")),
+                        **_errors("401", "403", "422", "429"),
+                        **_AUTH_503,
+                    },
                     body=credentials,
                     secure=False,
+                    params=[_COOKIE_SESSION],
                 )
             },
             "/api/auth/refresh": {
                 "post": _op(
-                    "Rotate a refresh token for a new pair",
-                    {**_ok("200", "New tokens", _ref("Session")), **_errors("401", "422")},
+                    "Rotate a refresh token (body, or the cookie) for a new pair",
+                    {**_ok("200", "New tokens", _ref("Session")), **_errors("401", "403", "422")},
                     body=refresh,
                     secure=False,
+                    params=[_COOKIE_SESSION, _REFRESH_COOKIE],
                 )
             },
             "/api/auth/logout": {
                 "post": _op(
-                    "End the session of a refresh token",
-                    {"204": {"description": "Signed out"}},
+                    "End the session of a refresh token (body, or the cookie, which is cleared)",
+                    {"204": {"description": "Signed out"}, **_errors("403", "422")},
                     body=refresh,
                     secure=False,
+                    params=[_COOKIE_SESSION, _REFRESH_COOKIE],
                 )
             },
             "/api/me": {
@@ -243,7 +275,7 @@ def document() -> JSON:
             "schemas": {
                 **schema.definitions(*_SHARED, ref_prefix="#/components/schemas/"),
                 "Session": _obj(
-                    ["user", "access_token", "refresh_token", "expires_in"],
+                    ["user", "access_token", "expires_in"],
                     user=_ref("User"),
                     access_token=_STR,
                     refresh_token=_STR,

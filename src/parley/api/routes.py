@@ -6,8 +6,9 @@ import dataclasses
 
 from aiohttp import web
 
-from parley.api.http import json, read_json
-from parley.auth import AuthService, Session
+from parley.api import session_cookie
+from parley.api.http import bearer, json, read_json
+from parley.auth import AuthError, AuthService, Session
 from parley.gateway.hub import Hub
 from parley.gateway.sending import SendPipeline
 from parley.models import User
@@ -19,19 +20,15 @@ MAX_GROUP_MEMBERS = 1000
 USER_SEARCH_LIMIT = 20
 
 
-def _session(session: Session) -> dict[str, object]:
-    return {
+def _session(session: Session, *, with_refresh_token: bool) -> dict[str, object]:
+    body: dict[str, object] = {
         "user": session.user.to_json(),
         "access_token": session.access_token,
-        "refresh_token": session.refresh_token,
         "expires_in": session.expires_in,
     }
-
-
-def _bearer(request: web.Request) -> str:
-    header = request.headers.get("Authorization", "")
-    scheme, _, token = header.partition(" ")
-    return token.strip() if scheme.lower() == "bearer" else ""
+    if with_refresh_token:
+        body["refresh_token"] = session.refresh_token
+    return body
 
 
 def _limit(raw: str | None) -> int:
@@ -50,19 +47,33 @@ def _cursor(raw: str | None, name: str) -> int | None:
     return int(raw)
 
 
-def _refresh_token(data: dict[str, object]) -> str:
+def _refresh_token(request: web.Request, data: dict[str, object], cookie: bool) -> str | None:
+    """From the body (bots, and the web client's one-time move to the cookie), else the cookie."""
     token = data.get("refresh_token")
+    if token is None:
+        found = session_cookie.token(request, cookie)
+        if found is None and not cookie:
+            raise invalid("refresh_token must be a non-empty string")
+        return found
     if not isinstance(token, str) or not token or len(token) > 256:
         raise invalid("refresh_token must be a non-empty string")
     return token
 
 
 class Api:
-    def __init__(self, store: Store, auth: AuthService, hub: Hub, sending: SendPipeline) -> None:
+    def __init__(
+        self,
+        store: Store,
+        auth: AuthService,
+        hub: Hub,
+        sending: SendPipeline,
+        refresh_token_ttl: int,
+    ) -> None:
         self.store = store
         self.auth = auth
         self.hub = hub
         self.sending = sending
+        self.refresh_token_ttl = refresh_token_ttl
 
     def routes(self) -> list[web.RouteDef]:
         return [
@@ -82,32 +93,55 @@ class Api:
         ]
 
     async def _user(self, request: web.Request) -> User:
-        return await self.auth.user_for(_bearer(request))
+        return await self.auth.user_for(bearer(request))
 
     # auth
 
     async def register(self, request: web.Request) -> web.Response:
+        cookie = session_cookie.wanted(request)
         data = await read_json(request)
         username = validation.username(data.get("username"))
         password = validation.password(data.get("password"))
         display = validation.display_name(data.get("display_name"), username)
-        return json(_session(await self.auth.register(username, password, display)), 201)
+        client = request.remote or "unknown"
+        session = await self.auth.register(username, password, display, client)
+        return self._signed_in(request, session, cookie, 201)
 
     async def login(self, request: web.Request) -> web.Response:
+        cookie = session_cookie.wanted(request)
         data = await read_json(request)
         username, password = data.get("username"), data.get("password")
         if not isinstance(username, str) or not isinstance(password, str):
             raise invalid("username and password must be strings")
         client = request.remote or "unknown"
-        return json(_session(await self.auth.login(username.lower()[:64], password, client)))
+        session = await self.auth.login(username.lower()[:64], password, client)
+        return self._signed_in(request, session, cookie)
 
     async def refresh(self, request: web.Request) -> web.Response:
-        token = _refresh_token(await read_json(request))
-        return json(_session(await self.auth.refresh(token)))
+        cookie = session_cookie.wanted(request)
+        token = _refresh_token(request, await read_json(request), cookie)
+        if token is None:
+            raise AuthError("unauthorized", "no session cookie: sign in again")
+        return self._signed_in(request, await self.auth.refresh(token), cookie)
 
     async def logout(self, request: web.Request) -> web.Response:
-        await self.auth.logout(_refresh_token(await read_json(request)))
-        return web.Response(status=204)
+        cookie = session_cookie.wanted(request)
+        token = _refresh_token(request, await read_json(request), cookie)
+        if token is not None:
+            await self.auth.logout(token)
+        response = web.Response(status=204)
+        if cookie:
+            session_cookie.clear(request, response)
+        return response
+
+    def _signed_in(
+        self, request: web.Request, session: Session, cookie: bool, status: int = 200
+    ) -> web.Response:
+        """The session in the body; for the web client, its refresh token in the cookie only."""
+        response = json(_session(session, with_refresh_token=not cookie), status)
+        if cookie:
+            session_cookie.store(request, response, session.refresh_token, self.refresh_token_ttl)
+        return response
 
     # users
 

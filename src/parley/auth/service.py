@@ -1,9 +1,17 @@
-"""Register, log in, refresh and log out, on top of the store."""
+"""Register, log in, refresh and log out, on top of the store.
+
+Every password hash (register and login) is guarded by the limiter *before*
+it runs: per client address, and per username and address for failed
+sign-ins. The attempt is counted up front and taken back when the sign-in
+succeeds, so a burst of concurrent guesses is held to the limit as surely as
+guesses made one after the other.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from argon2 import PasswordHasher
@@ -13,17 +21,18 @@ from argon2.profiles import RFC_9106_LOW_MEMORY
 from parley.auth import tokens
 from parley.config import Settings
 from parley.models import User, now_micros
-from parley.protocol.limits import FailureCounter
+from parley.ratelimit import Hit, Limiter, LimiterUnavailable, Window
 from parley.store import Store, UsernameTaken
 
 logger = logging.getLogger(__name__)
 
 
 class AuthError(Exception):
-    def __init__(self, code: str, message: str) -> None:
+    def __init__(self, code: str, message: str, retry_after: float | None = None) -> None:
         super().__init__(message)
         self.code = code
         self.message = message
+        self.retry_after = retry_after
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,9 +44,10 @@ class Session:
 
 
 class AuthService:
-    def __init__(self, settings: Settings, store: Store) -> None:
+    def __init__(self, settings: Settings, store: Store, limiter: Limiter) -> None:
         self._settings = settings
         self._store = store
+        self._limiter = limiter
         self._hasher = PasswordHasher(
             time_cost=settings.argon2_time_cost,
             memory_cost=settings.argon2_memory_kib,
@@ -45,11 +55,17 @@ class AuthService:
             hash_len=RFC_9106_LOW_MEMORY.hash_len,
             salt_len=RFC_9106_LOW_MEMORY.salt_len,
         )
-        self._failures = FailureCounter(settings.login_max_failures, settings.login_window_seconds)
+        self._failures = Window(settings.login_max_failures, settings.login_window_seconds)
+        self._per_address = Window(
+            settings.auth_address_limit, settings.auth_address_window_seconds
+        )
         # A hash to verify against for unknown users, so timing does not reveal who exists.
         self._decoy = self._hasher.hash("decoy password")
 
-    async def register(self, username: str, password: str, display_name: str) -> Session:
+    async def register(
+        self, username: str, password: str, display_name: str, client: str
+    ) -> Session:
+        await self._admit([Hit(f"register|{client}", self._per_address)])
         digest = await asyncio.to_thread(self._hasher.hash, password)
         try:
             user = await self._store.create_user(username, display_name, digest)
@@ -58,9 +74,10 @@ class AuthService:
         return await self._session(user, tokens.new_family())
 
     async def login(self, username: str, password: str, client: str) -> Session:
-        key = f"{username}|{client}"
-        if self._failures.blocked(key):
-            raise AuthError("rate_limited", "too many failed sign-ins; try again later")
+        lockout = f"login|{username}|{client}"
+        ticket = await self._admit(
+            [Hit(f"login|{client}", self._per_address), Hit(lockout, self._failures)]
+        )
         found = await self._store.credentials(username)
         digest = found[1] if found else self._decoy
         try:
@@ -69,27 +86,36 @@ class AuthService:
         except (VerificationError, InvalidHashError):
             ok = False
         if not ok or found is None:
-            self._failures.fail(key)
             logger.info("failed sign-in for %r from %s", username, client)
             raise AuthError("invalid_credentials", "wrong username or password")
-        self._failures.reset(key)
+        # A success is no failure: its reservation is taken back (the per-address one stays).
+        try:
+            await self._limiter.release(lockout, ticket)
+        except LimiterUnavailable:
+            logger.warning("could not release a sign-in reservation for %r", username)
         return await self._session(found[0], tokens.new_family())
 
     async def refresh(self, refresh_token: str) -> Session:
-        use = await self._store.use_refresh_token(tokens.fingerprint(refresh_token), now_micros())
+        now = now_micros()
+        successor = tokens.successor(self._settings.secret_key, refresh_token)
+        use = await self._store.rotate_refresh_token(
+            tokens.fingerprint(refresh_token),
+            tokens.fingerprint(successor),
+            now=now,
+            expires_at=now + self._settings.refresh_token_ttl * 1_000_000,
+            grace=self._settings.refresh_grace_seconds * 1_000_000,
+        )
         if use.outcome == "reused":
             logger.warning("refresh token reused; session family %s revoked", use.family)
-        if use.outcome != "ok" or use.user_id is None or use.family is None:
+        if use.outcome not in ("rotated", "replayed") or use.user_id is None:
             raise AuthError("unauthorized", "refresh token is invalid, expired or revoked")
         user = await self._store.user(use.user_id)
         if user is None:
             raise AuthError("unauthorized", "the account no longer exists")
-        return await self._session(user, use.family)
+        return self._issue(user, successor)
 
     async def logout(self, refresh_token: str) -> None:
-        use = await self._store.use_refresh_token(tokens.fingerprint(refresh_token), now_micros())
-        if use.family is not None:
-            await self._store.revoke_family(use.family, now_micros())
+        await self._store.revoke_refresh_family(tokens.fingerprint(refresh_token), now_micros())
 
     async def user_for(self, access_token: str) -> User:
         try:
@@ -101,10 +127,28 @@ class AuthService:
             raise AuthError("unauthorized", "the account no longer exists")
         return user
 
+    async def _admit(self, hits: Sequence[Hit]) -> str:
+        """Count one attempt against ``hits`` or refuse it; the ticket names the attempt."""
+        try:
+            admission = await self._limiter.reserve(hits)
+        except LimiterUnavailable as exc:
+            logger.warning("attempt limits unavailable: %s", exc)
+            raise AuthError("unavailable", "sign-in is unavailable; try again shortly") from None
+        if not admission.admitted:
+            raise AuthError(
+                "rate_limited", "too many attempts; try again later", admission.retry_after
+            )
+        return admission.ticket
+
     async def _session(self, user: User, family: str) -> Session:
         refresh = tokens.new_refresh_token()
         expires = now_micros() + self._settings.refresh_token_ttl * 1_000_000
-        await self._store.add_refresh_token(tokens.fingerprint(refresh), family, user.id, expires)
+        await self._store.start_refresh_family(
+            tokens.fingerprint(refresh), family, user.id, expires
+        )
+        return self._issue(user, refresh)
+
+    def _issue(self, user: User, refresh: str) -> Session:
         ttl = self._settings.access_token_ttl
         access = tokens.issue_access(self._settings.secret_key, user.id, ttl)
         return Session(user=user, access_token=access, refresh_token=refresh, expires_in=ttl)

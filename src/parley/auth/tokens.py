@@ -6,7 +6,9 @@ database cannot be replayed against the API.
 
 from __future__ import annotations
 
+import base64
 import hashlib
+import hmac
 import secrets
 import time
 
@@ -51,3 +53,16 @@ def new_family() -> str:
 
 def fingerprint(refresh_token: str) -> str:
     return hashlib.sha256(refresh_token.encode()).hexdigest()
+
+
+def successor(secret: str, refresh_token: str) -> str:
+    """The refresh token that replaces ``refresh_token`` when it is rotated.
+
+    Derived rather than drawn at random, so that the same token presented again
+    within the grace window (two tabs refreshing at once) is answered with the
+    same successor without the successor being stored in clear: computing it
+    takes both the old token and the server's key.
+    """
+    message = b"parley refresh successor\0" + refresh_token.encode()
+    digest = hmac.new(secret.encode(), message, hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()

@@ -10,6 +10,7 @@ ErrorCode = Literal[
     "rate_limited",
     "unavailable",
     "unauthorized",
+    "forbidden",
     "username_taken",
     "invalid_credentials",
 ]

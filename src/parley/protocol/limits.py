@@ -77,28 +77,3 @@ class Throttle:
 
     def _forget_older_than(self, cutoff: float) -> None:
         self._last = {k: t for k, t in self._last.items() if t >= cutoff}
-
-
-class FailureCounter:
-    """Counts failures per key in a sliding window (login attempts)."""
-
-    def __init__(self, limit: int, window: float, clock: Clock = monotonic) -> None:
-        self.limit = limit
-        self.window = window
-        self._clock = clock
-        self._failures: dict[str, list[float]] = {}
-
-    def blocked(self, key: str) -> bool:
-        return len(self._recent(key)) >= self.limit
-
-    def fail(self, key: str) -> None:
-        self._recent(key).append(self._clock())
-
-    def reset(self, key: str) -> None:
-        self._failures.pop(key, None)
-
-    def _recent(self, key: str) -> list[float]:
-        cutoff = self._clock() - self.window
-        kept = [t for t in self._failures.get(key, ()) if t > cutoff]
-        self._failures[key] = kept
-        return kept

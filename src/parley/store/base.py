@@ -23,7 +23,17 @@ class StoreFailed(Exception):
 
 @dataclass(frozen=True, slots=True)
 class RefreshUse:
-    outcome: Literal["ok", "reused", "invalid"]
+    """What presenting a refresh token did.
+
+    - ``rotated``: it was current; it is now used up and its successor is stored.
+    - ``replayed``: it was rotated less than the grace window ago and that
+      successor is still unused: the caller hands out the same successor again.
+    - ``reused``: it was rotated before that: a copy is in other hands, so its
+      whole family (the session) is now revoked.
+    - ``invalid``: unknown, expired, or its family is revoked.
+    """
+
+    outcome: Literal["rotated", "replayed", "reused", "invalid"]
     user_id: int | None = None
     family: str | None = None
 
@@ -39,12 +49,24 @@ class Store(Protocol):
     async def users_named(self, usernames: Sequence[str]) -> list[User]: ...
     async def search_users(self, prefix: str, limit: int) -> list[User]: ...
 
-    # refresh tokens
-    async def add_refresh_token(
+    # refresh tokens: a family is one session, its tokens rotate one after the other
+    async def start_refresh_family(
         self, token_hash: str, family: str, user_id: int, expires_at: int
     ) -> None: ...
-    async def use_refresh_token(self, token_hash: str, now: int) -> RefreshUse: ...
-    async def revoke_family(self, family: str, now: int) -> None: ...
+    async def rotate_refresh_token(
+        self, token_hash: str, successor_hash: str, *, now: int, expires_at: int, grace: int
+    ) -> RefreshUse:
+        """Use up ``token_hash`` and store ``successor_hash`` in one transaction.
+
+        Atomic per family: a rotation, a replay check and a revocation of one
+        family never interleave, so once a reuse is detected no token of the
+        family works, not even one issued by a concurrent rotation. ``grace``
+        (microseconds) is how long after its rotation a token still answers
+        ``replayed`` while its successor is unused (0: never).
+        """
+
+    async def revoke_refresh_family(self, token_hash: str, now: int) -> None:
+        """Revoke the session that ``token_hash`` belongs to (logout)."""
 
     # rooms and members
     async def create_group(self, name: str, member_ids: Sequence[int]) -> int: ...

@@ -66,15 +66,30 @@ messages = Table(
     UniqueConstraint("room_id", "sender_id", "client_id", name="uq_messages_client_id"),
 )
 
+refresh_families = Table(
+    "refresh_families",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("user_id", Id, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+    Column("revoked_at", BigInteger),
+)
+"""One row per session: its revocation is one write, and its row lock orders rotations."""
+
 refresh_tokens = Table(
     "refresh_tokens",
     metadata,
     Column("id", Id, primary_key=True, autoincrement=True),
     Column("token_hash", String(64), nullable=False, unique=True),
-    Column("family", String(32), nullable=False, index=True),
+    Column(
+        "family",
+        String(32),
+        ForeignKey("refresh_families.id", ondelete="CASCADE", name="fk_refresh_tokens_family"),
+        nullable=False,
+        index=True,
+    ),
     Column("user_id", Id, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
     Column("created_at", BigInteger, nullable=False),
     Column("expires_at", BigInteger, nullable=False),
     Column("used_at", BigInteger),
-    Column("revoked_at", BigInteger),
 )

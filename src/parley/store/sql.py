@@ -22,7 +22,14 @@ from parley.models import Draft, Message, Room, RoomKind, User, now_micros
 from parley.store.append import CoreStatements, PostgresStatements, append_many
 from parley.store.base import NotMember, RefreshUse, StoreFailed, UsernameTaken
 from parley.store.rows import message_from_row, message_query
-from parley.store.schema import members, messages, refresh_tokens, rooms, users
+from parley.store.schema import (
+    members,
+    messages,
+    refresh_families,
+    refresh_tokens,
+    rooms,
+    users,
+)
 
 
 def _user(row: Row[Any, Any, Any, Any] | Row[Any], prefix: str = "") -> User:
@@ -181,59 +188,84 @@ class SqlStore:
 
     # refresh tokens
 
-    async def add_refresh_token(
+    async def start_refresh_family(
         self, token_hash: str, family: str, user_id: int, expires_at: int
     ) -> None:
+        now = now_micros()
         async with self._write() as conn:
+            await conn.execute(
+                refresh_families.insert().values(id=family, user_id=user_id, created_at=now)
+            )
             await conn.execute(
                 refresh_tokens.insert().values(
                     token_hash=token_hash,
                     family=family,
                     user_id=user_id,
-                    created_at=now_micros(),
+                    created_at=now,
                     expires_at=expires_at,
                 )
             )
 
-    async def use_refresh_token(self, token_hash: str, now: int) -> RefreshUse:
-        t = refresh_tokens.c
+    async def rotate_refresh_token(
+        self, token_hash: str, successor_hash: str, *, now: int, expires_at: int, grace: int
+    ) -> RefreshUse:
+        t, f = refresh_tokens.c, refresh_families.c
         async with self._write() as conn:
-            claimed = (
+            found = await conn.scalar(select(t.family).where(t.token_hash == token_hash))
+            if found is None:
+                return RefreshUse("invalid")
+            # Everything that changes a family's tokens first takes its row lock
+            # (on SQLite the database write lock), so this rotation, a concurrent
+            # one and a revocation happen one after the other, never interleaved.
+            family = (
                 await conn.execute(
-                    refresh_tokens.update()
-                    .where(
-                        t.token_hash == token_hash,
-                        t.used_at.is_(None),
-                        t.revoked_at.is_(None),
-                        t.expires_at > now,
+                    select(f.user_id, f.revoked_at).where(f.id == found).with_for_update()
+                )
+            ).one()
+            token = (
+                await conn.execute(
+                    select(t.used_at, t.expires_at).where(t.token_hash == token_hash)
+                )
+            ).one()
+            if family.revoked_at is not None or token.expires_at <= now:
+                return RefreshUse("invalid")
+            if token.used_at is None:
+                await conn.execute(
+                    refresh_tokens.update().where(t.token_hash == token_hash).values(used_at=now)
+                )
+                await conn.execute(
+                    refresh_tokens.insert().values(
+                        token_hash=successor_hash,
+                        family=found,
+                        user_id=family.user_id,
+                        created_at=now,
+                        expires_at=expires_at,
                     )
-                    .values(used_at=now)
-                    .returning(t.user_id, t.family)
                 )
-            ).first()
-            if claimed is not None:
-                return RefreshUse("ok", claimed.user_id, claimed.family)
-            row = (
-                await conn.execute(
-                    select(t.used_at, t.revoked_at, t.family).where(t.token_hash == token_hash)
-                )
-            ).first()
-            if row is not None and row.used_at is not None and row.revoked_at is None:
-                # A rotated token came back: someone holds a stolen copy.
-                await conn.execute(
-                    refresh_tokens.update()
-                    .where(t.family == row.family, t.revoked_at.is_(None))
-                    .values(revoked_at=now)
-                )
-                return RefreshUse("reused", family=row.family)
-        return RefreshUse("invalid")
-
-    async def revoke_family(self, family: str, now: int) -> None:
-        t = refresh_tokens.c
-        async with self._write() as conn:
+                return RefreshUse("rotated", family.user_id, found)
+            # ``now`` was read before the lock: a concurrent request can be "earlier"
+            # than the rotation it lost to, which is within any grace but none at all.
+            if grace > 0 and now < token.used_at + grace:
+                successor = (
+                    await conn.execute(
+                        select(t.used_at).where(t.token_hash == successor_hash, t.family == found)
+                    )
+                ).first()
+                if successor is not None and successor.used_at is None:
+                    return RefreshUse("replayed", family.user_id, found)
+            # A rotated token came back: someone holds a stolen copy.
             await conn.execute(
-                refresh_tokens.update()
-                .where(t.family == family, t.revoked_at.is_(None))
+                refresh_families.update().where(f.id == found).values(revoked_at=now)
+            )
+            return RefreshUse("reused", family=found)
+
+    async def revoke_refresh_family(self, token_hash: str, now: int) -> None:
+        t, f = refresh_tokens.c, refresh_families.c
+        family = select(t.family).where(t.token_hash == token_hash).scalar_subquery()
+        async with self._single_write() as conn:
+            await conn.execute(
+                refresh_families.update()
+                .where(f.id == family, f.revoked_at.is_(None))
                 .values(revoked_at=now)
             )
 

@@ -49,17 +49,41 @@ async function doFetch(fetchFn: FetchLike, url: string, init: RequestInit): Prom
   }
 }
 
-/** POST /api/auth/refresh, shaped for TokenManager. */
+/**
+ * Asks the server to keep the refresh token in its HttpOnly cookie, never in a
+ * response body. A cross-origin page cannot send this header (no CORS), which
+ * is what lets the server trust the cookie on refresh and logout (CSRF).
+ */
+const COOKIE_SESSION = { 'X-Parley-Session': 'cookie' } as const;
+
+async function postSession(fetchFn: FetchLike, url: string, body: unknown): Promise<Response> {
+  return doFetch(fetchFn, url, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json', ...COOKIE_SESSION },
+    body: JSON.stringify(body),
+    credentials: 'same-origin',
+  });
+}
+
+/**
+ * POST /api/auth/refresh, shaped for TokenManager: the cookie carries the
+ * refresh token; `storedToken` is a pre-cookie session's, moved into the cookie.
+ */
 export function makeRefreshRequest(fetchFn: FetchLike, baseUrl = '') {
-  return async (refreshToken: string): Promise<RefreshOutcome> => {
-    const res = await doFetch(fetchFn, `${baseUrl}/api/auth/refresh`, {
-      method: 'POST',
-      headers: { 'Content-Type': 'application/json' },
-      body: JSON.stringify({ refresh_token: refreshToken }),
-    });
+  return async (storedToken?: string): Promise<RefreshOutcome> => {
+    const body = storedToken === undefined ? {} : { refresh_token: storedToken };
+    const res = await postSession(fetchFn, `${baseUrl}/api/auth/refresh`, body);
     if (res.status === 401 || res.status === 403) return { kind: 'unauthorized' };
     if (!res.ok) throw await decodeError(res);
     return { kind: 'ok', auth: (await res.json()) as AuthResponse };
+  };
+}
+
+/** POST /api/auth/logout: revokes the cookie's session and clears the cookie. */
+export function makeLogoutRequest(fetchFn: FetchLike, baseUrl = '') {
+  return async (): Promise<void> => {
+    const res = await postSession(fetchFn, `${baseUrl}/api/auth/logout`, {});
+    if (!res.ok) throw await decodeError(res);
   };
 }
 
@@ -103,29 +127,20 @@ export class ApiClient {
     }
   }
 
-  private async anonymous<T>(path: string, body: unknown): Promise<T> {
-    const res = await doFetch(this.fetchFn, this.baseUrl + path, {
-      method: 'POST',
-      headers: { 'Content-Type': 'application/json' },
-      body: JSON.stringify(body),
-    });
+  private async startSession(path: string, body: unknown): Promise<AuthResponse> {
+    const res = await postSession(this.fetchFn, this.baseUrl + path, body);
     if (!res.ok) throw await decodeError(res);
-    if (res.status === 204) return undefined as T;
-    return (await res.json()) as T;
+    return (await res.json()) as AuthResponse;
   }
 
   register(username: string, password: string, displayName?: string): Promise<AuthResponse> {
     const body: Record<string, string> = { username, password };
     if (displayName) body.display_name = displayName;
-    return this.anonymous('/api/auth/register', body);
+    return this.startSession('/api/auth/register', body);
   }
 
   login(username: string, password: string): Promise<AuthResponse> {
-    return this.anonymous('/api/auth/login', { username, password });
-  }
-
-  async logout(refreshToken: string): Promise<void> {
-    await this.anonymous('/api/auth/logout', { refresh_token: refreshToken });
+    return this.startSession('/api/auth/login', { username, password });
   }
 
   me(): Promise<User> {

@@ -50,7 +50,8 @@ export type ErrorCode =
   | 'unavailable'
   | 'unauthorized'
   | 'username_taken'
-  | 'invalid_credentials';
+  | 'invalid_credentials'
+  | 'forbidden';
 /**
  * WebSocket close codes the server uses: 1009 frame too big, 1012 restarting, 1013 could not keep up, 4401 not authenticated.
  */

@@ -162,14 +162,7 @@ export class ChatStore {
   /** Sign out here (and revoke the refresh token on the server). */
   async signOut(): Promise<void> {
     this.endSession(null);
-    const rt = await this.deps.tokens.clear();
-    if (rt) {
-      try {
-        await this.deps.api.logout(rt);
-      } catch {
-        /* the token is forgotten locally either way */
-      }
-    }
+    await this.deps.tokens.signOut();
   }
 
   /** The session ended (signed out here or in another tab, or revoked): forget the user. */

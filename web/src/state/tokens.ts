@@ -1,16 +1,23 @@
 import type { AuthResponse } from './types';
 
 /**
- * Access/refresh token bookkeeping.
+ * Access token bookkeeping. The refresh token is not ours to keep.
  *
- * - The access token lives in memory only; the refresh token in storage
- *   (localStorage in the browser) so a reload keeps the session.
- * - Refresh tokens rotate and a reused one revokes the whole family, so a
- *   refresh token must never be presented twice. Within a tab every refresh
- *   goes through one in-flight promise; across tabs the refresh runs under a
- *   Web Lock and re-reads the token from storage inside it, so a tab that
- *   waited picks up the token another tab just stored instead of replaying
- *   the one it had.
+ * - The refresh token lives in an HttpOnly, SameSite=Strict cookie that the
+ *   server sets on sign-in and on every refresh (`X-Parley-Session: cookie`):
+ *   no script on the page, ours or an injected one, can read the 30-day
+ *   session. The access token (15 minutes) lives in memory only.
+ * - Storage holds a hint, `parley.session`, that a session exists, so a reload
+ *   knows to ask for a new access token and other tabs hear about sign-outs
+ *   (`storage` events). It is no credential.
+ * - Refresh tokens rotate and a reused one revokes the whole family. Within a
+ *   tab every refresh goes through one in-flight promise; across tabs it runs
+ *   under a Web Lock, so the next tab's request carries the cookie the
+ *   previous one just received. Where locks are missing, the server answers
+ *   a double submit within a few seconds with the same successor.
+ * - Sessions from before the cookie kept the refresh token in storage: it is
+ *   presented once (in the body, as the server's JSON flow allows), which
+ *   moves the session into the cookie, and dropped from storage.
  */
 
 export interface KeyValueStorage {
@@ -19,54 +26,10 @@ export interface KeyValueStorage {
   removeItem(key: string): void;
 }
 
-/**
- * Where the refresh token lives. `get` must see every write that another tab
- * finished before it released the refresh lock; `peek` is a synchronous hint
- * (is there a session at all?) that may lag behind other tabs.
- */
-export interface TokenStore {
-  get(): Promise<string | null>;
-  set(token: string): Promise<void>;
-  remove(): Promise<void>;
-  peek(): string | null;
-}
-
-/** The refresh token in a KeyValueStorage (localStorage, or memory in tests). */
-export class KeyValueTokenStore implements TokenStore {
-  constructor(
-    private readonly storage: KeyValueStorage,
-    private readonly key: string = REFRESH_TOKEN_KEY,
-  ) {}
-  peek(): string | null {
-    try {
-      return this.storage.getItem(this.key);
-    } catch {
-      return null;
-    }
-  }
-  async get(): Promise<string | null> {
-    return this.peek();
-  }
-  async set(token: string): Promise<void> {
-    try {
-      this.storage.setItem(this.key, token);
-    } catch {
-      /* storage full or disabled: the session then lasts for this page only */
-    }
-  }
-  async remove(): Promise<void> {
-    try {
-      this.storage.removeItem(this.key);
-    } catch {
-      /* ignore */
-    }
-  }
-}
-
 /** Runs fn while holding an exclusive lock shared by all tabs of the origin. */
 export type LockRunner = <T>(name: string, fn: () => Promise<T>) => Promise<T>;
 
-/** Thrown when the session is gone (refresh token rejected or absent). */
+/** Thrown when the session is gone (refresh rejected, or none to refresh). */
 export class SessionExpiredError extends Error {
   constructor(message = 'session expired') {
     super(message);
@@ -79,16 +42,21 @@ export type RefreshOutcome =
   | { kind: 'unauthorized' };
 
 export interface TokenManagerOptions {
-  store: TokenStore;
-  /** POST /api/auth/refresh. Network failures should throw. */
-  refreshRequest: (refreshToken: string) => Promise<RefreshOutcome>;
+  /** Where the session hint (and a pre-cookie refresh token) live. */
+  storage: KeyValueStorage;
+  /** POST /api/auth/refresh (the cookie goes along). Network failures should throw. */
+  refreshRequest: (storedToken?: string) => Promise<RefreshOutcome>;
+  /** POST /api/auth/logout: revokes the session and clears the cookie. */
+  logoutRequest: () => Promise<void>;
   lock?: LockRunner;
   now?: () => number;
   /** Refresh this long before the access token's announced expiry. */
   skewMs?: number;
 }
 
-export const REFRESH_TOKEN_KEY = 'parley.refresh_token';
+export const SESSION_KEY = 'parley.session';
+/** Where sessions from before the cookie kept their refresh token. */
+export const STORED_REFRESH_TOKEN_KEY = 'parley.refresh_token';
 const LOCK_NAME = 'parley.refresh';
 
 /** navigator.locks when available (all current browsers in secure contexts). */
@@ -104,24 +72,26 @@ export class TokenManager {
   private expiresAt: number | null = null;
   private lifetimeMs = 0;
   private inflight: Promise<string> | null = null;
-  private readonly store: TokenStore;
+  private readonly storage: KeyValueStorage;
   private readonly refreshRequest: TokenManagerOptions['refreshRequest'];
+  private readonly logoutRequest: TokenManagerOptions['logoutRequest'];
   private readonly lock: LockRunner | undefined;
   private readonly now: () => number;
   private readonly skewMs: number;
   private readonly listeners = new Set<() => void>();
 
   constructor(options: TokenManagerOptions) {
-    this.store = options.store;
+    this.storage = options.storage;
     this.refreshRequest = options.refreshRequest;
+    this.logoutRequest = options.logoutRequest;
     this.lock = options.lock;
     this.now = options.now ?? Date.now;
     this.skewMs = options.skewMs ?? 30_000;
   }
 
-  /** True if a refresh token is stored (a session may be resumable). */
+  /** True if a session may be resumable (the hint, or a pre-cookie token). */
   hasSession(): boolean {
-    return this.store.peek() !== null;
+    return this.read(SESSION_KEY) !== null || this.read(STORED_REFRESH_TOKEN_KEY) !== null;
   }
 
   get accessToken(): string | null {
@@ -134,20 +104,29 @@ export class TokenManager {
     return () => this.listeners.delete(listener);
   }
 
-  /** Adopt the tokens from register/login. */
+  /** Adopt the access token from register/login (the server set the cookie). */
   async setSession(auth: AuthResponse): Promise<void> {
     this.setAccess(auth);
-    await this.store.set(auth.refresh_token);
+    this.write(SESSION_KEY, '1');
   }
 
-  /** Forget everything (sign out). Returns the refresh token that was stored. */
-  async clear(): Promise<string | null> {
+  /** Forget the session here (the server's copy is untouched). */
+  async clear(): Promise<void> {
     this.access = null;
     this.expiresAt = null;
     this.inflight = null;
-    const rt = (await this.store.get()) ?? this.store.peek();
-    await this.store.remove();
-    return rt;
+    this.remove(SESSION_KEY);
+    this.remove(STORED_REFRESH_TOKEN_KEY);
+  }
+
+  /** Sign out: forget the session here, then revoke it and clear the cookie. */
+  async signOut(): Promise<void> {
+    await this.clear();
+    try {
+      await this.logoutRequest();
+    } catch {
+      /* offline: the session is forgotten here either way */
+    }
   }
 
   /** A usable access token, refreshing first when missing or about to expire. */
@@ -180,31 +159,21 @@ export class TokenManager {
   }
 
   private async refreshLocked(): Promise<string> {
-    // Read inside the lock: another tab may have rotated the token meanwhile.
-    let token = await this.store.get();
-    for (let attempt = 0; attempt < 2; attempt++) {
-      if (token === null) {
-        this.expire();
-        throw new SessionExpiredError('no refresh token');
-      }
-      const outcome = await this.refreshRequest(token);
-      if (outcome.kind === 'ok') {
-        // Stored before the lock is released, so the next tab reads the new one.
-        await this.store.set(outcome.auth.refresh_token);
-        this.setAccess(outcome.auth);
-        return outcome.auth.access_token;
-      }
-      // Rejected. If a tab without lock support rotated the token while we
-      // were asking, the stored one differs: try that once. Never retry the
-      // token that was just rejected.
-      const current = await this.store.get();
-      if (current !== null && current !== token) {
-        token = current;
-        continue;
-      }
-      break;
+    if (!this.hasSession()) {
+      this.expire();
+      throw new SessionExpiredError('no session');
     }
-    if ((await this.store.get()) === token) await this.store.remove();
+    const stored = this.read(STORED_REFRESH_TOKEN_KEY);
+    const outcome = await this.refreshRequest(stored ?? undefined);
+    if (outcome.kind === 'ok') {
+      this.write(SESSION_KEY, '1');
+      // Answered: a stored token has moved into the cookie (or was refused below).
+      this.remove(STORED_REFRESH_TOKEN_KEY);
+      this.setAccess(outcome.auth);
+      return outcome.auth.access_token;
+    }
+    this.remove(SESSION_KEY);
+    this.remove(STORED_REFRESH_TOKEN_KEY);
     this.expire();
     throw new SessionExpiredError();
   }
@@ -227,6 +196,30 @@ export class TokenManager {
     // Short-lived tokens (tests) must not look expired the moment they arrive.
     const skew = Math.min(this.skewMs, this.lifetimeMs / 4);
     return this.now() >= this.expiresAt - skew;
+  }
+
+  private read(key: string): string | null {
+    try {
+      return this.storage.getItem(key);
+    } catch {
+      return null;
+    }
+  }
+
+  private write(key: string, value: string): void {
+    try {
+      this.storage.setItem(key, value);
+    } catch {
+      /* storage full or disabled: a reload then starts signed out */
+    }
+  }
+
+  private remove(key: string): void {
+    try {
+      this.storage.removeItem(key);
+    } catch {
+      /* ignore */
+    }
   }
 }
 

@@ -18,7 +18,8 @@ export type {
 export interface AuthResponse {
   user?: User;
   access_token: string;
-  refresh_token: string;
+  /** Only for clients without the cookie session (bots); the web client never sees it. */
+  refresh_token?: string;
   expires_in?: number;
 }
 

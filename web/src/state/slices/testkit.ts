@@ -4,7 +4,7 @@ import { afterEach, beforeEach, vi } from 'vitest';
 import type { ApiClient, HistoryQuery } from '../api';
 import { ApiError } from '../api';
 import { ChatStore } from '../store';
-import { KeyValueTokenStore, MemoryStorage, TokenManager } from '../tokens';
+import { MemoryStorage, TokenManager } from '../tokens';
 import type { ClientFrame, Message, Room, ServerEvent } from '../types';
 import { ana, msg, room } from '../testutil';
 import type { ConnectionLike, ConnectOptions } from './session';
@@ -40,7 +40,7 @@ export class FakeApi {
   }
   async login(username: string) {
     const user = username === 'ana' ? ana : { id: `id-${username}`, username, display_name: username };
-    return { user, access_token: 'at', refresh_token: 'rt', expires_in: 900 };
+    return { user, access_token: 'at', expires_in: 900 };
   }
   async history(roomId: string, q: HistoryQuery = {}) {
     this.historyCalls.push({ room: roomId, q });
@@ -55,7 +55,6 @@ export class FakeApi {
     return { messages: upto.slice(-limit), has_more: upto.length > limit };
   }
   async leaveRoom() {}
-  async logout() {}
 }
 
 export class FakeConn implements ConnectionLike {
@@ -102,8 +101,9 @@ export class FakeConn implements ConnectionLike {
 
 export function newTokens() {
   return new TokenManager({
-    store: new KeyValueTokenStore(new MemoryStorage()),
+    storage: new MemoryStorage(),
     refreshRequest: async () => ({ kind: 'unauthorized' }),
+    logoutRequest: async () => {},
   });
 }
 
