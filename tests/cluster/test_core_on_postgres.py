@@ -14,12 +14,17 @@ from types import ModuleType
 
 import pytest
 
-from tests.integration import test_http_api, test_sessions, test_websocket
+from tests.integration import test_http_api, test_input_hardening, test_sessions, test_websocket
 from tests.support.server import ServerProcess
 
 pytestmark = pytest.mark.cluster
 
-CORE_MODULES: tuple[ModuleType, ...] = (test_http_api, test_sessions, test_websocket)
+CORE_MODULES: tuple[ModuleType, ...] = (
+    test_http_api,
+    test_input_hardening,
+    test_sessions,
+    test_websocket,
+)
 
 
 @pytest.fixture(scope="session")

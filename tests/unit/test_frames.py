@@ -56,6 +56,18 @@ def test_other_commands() -> None:
         (b'{"type": "read", "room": "1", "seq": 1.5}', "seq must be"),
         (b'{"type": "typing", "room": 5}', "room must be an id"),
         (b'{"type": "typing", "room": "0"}', "room must be an id"),
+        ('{"type": "typing", "room": "\u00b2"}', "room must be an id"),
+        ('{"type": "typing", "room": "\u0661\u0662"}', "room must be an id"),
+        ('{"type": "typing", "room": "' + "9" * 5000 + '"}', "room must be an id"),
+        (b'{"type": "typing", "room": "9223372036854775808"}', "room must be an id"),
+        (b'{"type": "resume", "rooms": {"\\u00b2": 1}}', "room must be an id"),
+        (b'{"type": "resume", "rooms": {"1": true}}', "last seen seq"),
+        (b'{"type": "resume", "rooms": {"1": 1.0}}', "last seen seq"),
+        (b'{"type": "resume", "rooms": {"1": 9223372036854775808}}', "last seen seq"),
+        (b'{"type": "resume", "rooms": {"1": 99999999999999999999999}}', "last seen seq"),
+        (b'{"type": "read", "room": "1", "seq": 9223372036854775808}', "seq must be"),
+        (b'{"type": "auth", "token": "t\\u0000"}', "token must not contain control"),
+        (b'{"type": "auth", "token": "t", "resume": {"1": false}}', "last seen seq"),
     ],
 )
 def test_malformed_frames_are_invalid_input(raw: bytes, fragment: str) -> None:
@@ -68,6 +80,13 @@ def test_send_errors_echo_the_client_id() -> None:
     missing = error_of(b'{"type":"send","room":"1","body":"a"}')
     assert missing.client_id is None
     assert "client_id" in missing.message
+
+
+@pytest.mark.parametrize("client_id", ["nul\x00id", "esc\x1b", "tab\t", "\u202eevil", "a\u2028"])
+def test_send_refuses_control_characters_in_the_client_id(client_id: str) -> None:
+    """The id is echoed to every member and stored: PostgreSQL cannot hold a NUL."""
+    frame = {"type": "send", "room": "1", "body": "hi", "client_id": client_id}
+    assert "client_id must not contain control" in error_of(orjson.dumps(frame)).message
 
 
 def test_send_rejects_long_client_id_and_long_body() -> None:

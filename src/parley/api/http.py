@@ -80,4 +80,7 @@ async def errors(request: web.Request, handler: Handler) -> web.StreamResponse:
         if not request.path.startswith("/api/") or exc.status < 400:
             raise
         code = "not_found" if exc.status == 404 else "invalid_input"
-        return error(exc.status, code, exc.reason)
+        response = error(exc.status, code, exc.reason)
+        if "Allow" in exc.headers:  # a 405 names the methods the path does take
+            response.headers["Allow"] = exc.headers["Allow"]
+        return response

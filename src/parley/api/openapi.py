@@ -12,7 +12,7 @@ from functools import cache
 from typing import Any
 
 from parley import __version__
-from parley.protocol import schema
+from parley.protocol import schema, validation
 
 JSON = dict[str, Any]
 
@@ -46,7 +46,6 @@ def _errors(*statuses: str) -> JSON:
 
 
 _ERROR_TEXT = {
-    "400": "Malformed JSON",
     "401": "Missing, invalid or expired token",
     "403": "Session cookie from another origin, or without the X-Parley-Session header",
     "404": "Unknown room, or you are not a member",
@@ -58,7 +57,6 @@ _ERROR_TEXT = {
 }
 _AUTH_503 = _error("503", "Sign-in limits cannot be checked (Redis down); try again")
 
-_ROOM_ID = {"name": "room", "in": "path", "required": True, "schema": {"type": "string"}}
 _COOKIE_SESSION = {
     "name": "X-Parley-Session",
     "in": "header",
@@ -99,7 +97,60 @@ def _obj(required: list[str], **props: JSON) -> JSON:
     return {"type": "object", "required": required, "properties": props}
 
 
+def _text(longest: int, refused: str, *, shortest: int = 1, blank: bool = True) -> JSON:
+    """A string rule of ``parley.protocol.validation`` as JSON Schema.
+
+    ``refused`` is a character class body; ``blank=False`` asks for one
+    character that is not whitespace (names and bodies are stored trimmed).
+    """
+    anything = f"[^{refused}]*"
+    pattern = anything if blank else f"{anything}[^{validation.WHITESPACE}{refused}]{anything}"
+    return {
+        "type": "string",
+        "minLength": shortest,
+        "maxLength": longest,
+        "pattern": f"^{pattern}$",
+    }
+
+
+def _nullable(schema: JSON) -> JSON:
+    return {**schema, "type": [schema["type"], "null"]}
+
+
 _STR = {"type": "string"}
+_ID = {"type": "string", "pattern": f"^{validation.DIGITS}$"}
+_SEQ = {"type": "integer", "minimum": 0, "maximum": validation.MAX_ID}
+_LINE = validation.CONTROLS + validation.BIDI
+_USERNAME = {"type": "string", "pattern": f"^{validation.USERNAME}$"}
+_PASSWORD = _text(validation.MAX_PASSWORD, validation.CONTROLS, shortest=validation.MIN_PASSWORD)
+_DISPLAY_NAME = _text(validation.MAX_DISPLAY_NAME, _LINE, blank=False)
+_ROOM_NAME = _text(validation.MAX_ROOM_NAME, _LINE, blank=False)
+_BODY_TEXT = _text(validation.MAX_BODY, validation.BODY_CONTROLS, blank=False)
+_CLIENT_ID = _text(validation.MAX_CLIENT_ID, _LINE)
+_TOKEN = _text(validation.MAX_TOKEN, _LINE)
+_ROOM_ID = {
+    "name": "room",
+    "in": "path",
+    "required": True,
+    "description": "A room id: ASCII digits; anything else is an unknown room (404)",
+    "schema": _ID,
+}
+
+
+_DIRECT = {
+    "type": "object",
+    "required": ["kind", "members"],
+    "properties": {
+        "kind": {"const": "direct"},
+        "members": {"type": "array", "items": _USERNAME, "minItems": 1, "maxItems": 1},
+    },
+}
+_GROUP = _obj(
+    ["kind", "name", "members"],
+    kind={"const": "group"},
+    name=_ROOM_NAME,
+    members={"type": "array", "items": _USERNAME, "maxItems": validation.MAX_GROUP_MEMBERS},
+)
 
 # Shapes shared with the WebSocket protocol, described once in parley/protocol/schema.
 _SHARED = ("User", "Message", "Room", "Error")
@@ -107,15 +158,15 @@ _SHARED = ("User", "Message", "Room", "Error")
 
 @cache
 def document() -> JSON:
-    credentials = _obj(["username", "password"], username=_STR, password=_STR)
-    refresh = _obj([], refresh_token=_STR)
+    credentials = _obj(["username", "password"], username=_USERNAME, password=_PASSWORD)
+    refresh = _obj([], refresh_token=_TOKEN)
     return {
         "openapi": "3.1.0",
         "info": {
             "title": "Parley",
             "version": __version__,
-            "description": "Parley's HTTP API. The WebSocket protocol at /ws is "
-            "described in docs/protocol.md.",
+            "description": "Parley's HTTP API. The WebSocket protocol at /ws, and the "
+            "characters each text field refuses, are described in docs/protocol.md.",
         },
         "paths": {
             "/api/auth/register": {
@@ -123,11 +174,14 @@ def document() -> JSON:
                     "Create an account and a session",
                     {
                         **_ok("201", "Signed up", _ref("Session")),
-                        **_errors("403", "409", "422", "429"),
+                        **_errors("403", "409", "413", "422", "429"),
                         **_AUTH_503,
                     },
                     body=_obj(
-                        ["username", "password"], username=_STR, password=_STR, display_name=_STR
+                        ["username", "password"],
+                        username=_USERNAME,
+                        password=_PASSWORD,
+                        display_name=_nullable(_DISPLAY_NAME),
                     ),
                     secure=False,
                     params=[_COOKIE_SESSION],
@@ -138,7 +192,7 @@ def document() -> JSON:
                     "Sign in",
                     {
                         **_ok("200", "Signed in", _ref("Session")),
-                        **_errors("401", "403", "422", "429"),
+                        **_errors("401", "403", "413", "422", "429"),
                         **_AUTH_503,
                     },
                     body=credentials,
@@ -149,7 +203,10 @@ def document() -> JSON:
             "/api/auth/refresh": {
                 "post": _op(
                     "Rotate a refresh token (body, or the cookie) for a new pair",
-                    {**_ok("200", "New tokens", _ref("Session")), **_errors("401", "403", "422")},
+                    {
+                        **_ok("200", "New tokens", _ref("Session")),
+                        **_errors("401", "403", "413", "422"),
+                    },
                     body=refresh,
                     secure=False,
                     params=[_COOKIE_SESSION, _REFRESH_COOKIE],
@@ -158,7 +215,7 @@ def document() -> JSON:
             "/api/auth/logout": {
                 "post": _op(
                     "End the session of a refresh token (body, or the cookie, which is cleared)",
-                    {"204": {"description": "Signed out"}, **_errors("403", "422")},
+                    {"204": {"description": "Signed out"}, **_errors("403", "413", "422")},
                     body=refresh,
                     secure=False,
                     params=[_COOKIE_SESSION, _REFRESH_COOKIE],
@@ -178,9 +235,15 @@ def document() -> JSON:
                             "Matches",
                             _obj(["users"], users={"type": "array", "items": _ref("User")}),
                         ),
-                        **_errors("401"),
+                        **_errors("401", "422"),
                     },
-                    params=[{"name": "q", "in": "query", "schema": _STR}],
+                    params=[
+                        {
+                            "name": "q",
+                            "in": "query",
+                            "schema": _text(validation.MAX_SEARCH, _LINE, shortest=0),
+                        }
+                    ],
                 )
             },
             "/api/rooms": {
@@ -200,14 +263,9 @@ def document() -> JSON:
                     {
                         **_ok("201", "Created", _ref("Room")),
                         **_ok("200", "The existing direct room", _ref("Room")),
-                        **_errors("401", "422"),
+                        **_errors("401", "413", "422"),
                     },
-                    body=_obj(
-                        ["kind", "members"],
-                        kind={"enum": ["group", "direct"]},
-                        name=_STR,
-                        members={"type": "array", "items": _STR},
-                    ),
+                    body={"oneOf": [_GROUP, _DIRECT]},
                 ),
             },
             "/api/rooms/{room}": {
@@ -223,9 +281,9 @@ def document() -> JSON:
                     {
                         **_ok("201", "Added", _ref("Room")),
                         **_ok("200", "Already a member", _ref("Room")),
-                        **_errors("401", "404", "422"),
+                        **_errors("401", "404", "413", "422"),
                     },
-                    body=_obj(["username"], username=_STR),
+                    body=_obj(["username"], username=_USERNAME),
                     params=[_ROOM_ID],
                 )
             },
@@ -251,19 +309,24 @@ def document() -> JSON:
                         ),
                         **_errors("401", "404", "422"),
                     },
-                    params=[_ROOM_ID]
-                    + [
-                        {"name": n, "in": "query", "schema": {"type": "integer"}}
-                        for n in ("before", "after", "limit")
+                    params=[
+                        _ROOM_ID,
+                        {"name": "before", "in": "query", "schema": _SEQ},
+                        {"name": "after", "in": "query", "schema": _SEQ},
+                        {
+                            "name": "limit",
+                            "in": "query",
+                            "schema": {"type": "integer", "minimum": 1, "maximum": 100},
+                        },
                     ],
                 ),
                 "post": _op(
                     "Send a message (same pipeline as the WebSocket send)",
                     {
                         **_ok("201", "Stored", _ref("Message")),
-                        **_errors("401", "404", "422", "429", "503"),
+                        **_errors("401", "404", "413", "422", "429", "503"),
                     },
-                    body=_obj(["body"], body=_STR, client_id=_STR),
+                    body=_obj(["body"], body=_BODY_TEXT, client_id=_nullable(_CLIENT_ID)),
                     params=[_ROOM_ID],
                 ),
             },

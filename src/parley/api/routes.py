@@ -13,10 +13,9 @@ from parley.gateway.hub import Hub
 from parley.gateway.sending import SendPipeline
 from parley.models import User
 from parley.protocol import validation
-from parley.protocol.errors import invalid, not_found
+from parley.protocol.errors import ProtocolError, invalid, not_found
 from parley.store import NotMember, Store
 
-MAX_GROUP_MEMBERS = 1000
 USER_SEARCH_LIMIT = 20
 
 
@@ -32,19 +31,11 @@ def _session(session: Session, *, with_refresh_token: bool) -> dict[str, object]
 
 
 def _limit(raw: str | None) -> int:
-    if raw is None:
-        return 50
-    if not raw.isdigit() or not 1 <= int(raw) <= 100:
-        raise invalid("limit must be a whole number from 1 to 100")
-    return int(raw)
+    return 50 if raw is None else validation.whole_number(raw, "limit", 1, 100)
 
 
 def _cursor(raw: str | None, name: str) -> int | None:
-    if raw is None:
-        return None
-    if not raw.isdigit() or len(raw) > 18:
-        raise invalid(f"{name} must be a non-negative whole number")
-    return int(raw)
+    return None if raw is None else validation.whole_number(raw, name)
 
 
 def _refresh_token(request: web.Request, data: dict[str, object], cookie: bool) -> str | None:
@@ -55,9 +46,7 @@ def _refresh_token(request: web.Request, data: dict[str, object], cookie: bool) 
         if found is None and not cookie:
             raise invalid("refresh_token must be a non-empty string")
         return found
-    if not isinstance(token, str) or not token or len(token) > 256:
-        raise invalid("refresh_token must be a non-empty string")
-    return token
+    return validation.token(token, "refresh_token")
 
 
 class Api:
@@ -110,11 +99,10 @@ class Api:
     async def login(self, request: web.Request) -> web.Response:
         cookie = session_cookie.wanted(request)
         data = await read_json(request)
-        username, password = data.get("username"), data.get("password")
-        if not isinstance(username, str) or not isinstance(password, str):
-            raise invalid("username and password must be strings")
+        username = validation.username(data.get("username"))
+        password = validation.password(data.get("password"))
         client = request.remote or "unknown"
-        session = await self.auth.login(username.lower()[:64], password, client)
+        session = await self.auth.login(username, password, client)
         return self._signed_in(request, session, cookie)
 
     async def refresh(self, request: web.Request) -> web.Response:
@@ -150,7 +138,7 @@ class Api:
 
     async def users(self, request: web.Request) -> web.Response:
         await self._user(request)
-        prefix = request.query.get("q", "").strip().lower()[:32]
+        prefix = validation.search_prefix(request.query.get("q", ""))
         found = await self.store.search_users(prefix, USER_SEARCH_LIMIT)
         return json({"users": [u.to_json() for u in found]})
 
@@ -171,26 +159,19 @@ class Api:
         user = await self._user(request)
         data = await read_json(request)
         kind = data.get("kind")
-        names = data.get("members")
         if kind not in ("group", "direct"):
             raise invalid("kind must be 'group' or 'direct'")
-        if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
-            raise invalid("members must be a list of usernames")
-        wanted = list(dict.fromkeys(n.lower() for n in names))
-        if kind == "direct" and len(wanted) != 1:
-            raise invalid("a direct room has exactly one other member")
-        if len(wanted) > MAX_GROUP_MEMBERS:
-            raise invalid(f"a group starts with at most {MAX_GROUP_MEMBERS} members")
+        wanted = validation.members(data.get("members"), direct=kind == "direct")
+        group_name = validation.room_name(data.get("name")) if kind == "group" else None
         found = await self.store.users_named(wanted)
         missing = sorted(set(wanted) - {u.username for u in found})
         if missing:
             raise invalid(f"unknown users: {', '.join(missing[:10])}")
-        if kind == "direct":
+        if group_name is None:
             room_id, created = await self.store.direct_room(user.id, found[0].id)
         else:
-            name = validation.room_name(data.get("name"))
-            room_id = await self.store.create_group(name, [user.id, *(u.id for u in found)])
-            created = True
+            members = [user.id, *(u.id for u in found)]
+            room_id, created = await self.store.create_group(group_name, members), True
         room = await self.store.room(room_id, user.id)
         assert room is not None
         if created:
@@ -206,12 +187,10 @@ class Api:
             raise not_found()
         if room.kind != "group":
             raise invalid("members can only be added to a group")
-        username = data.get("username")
-        if not isinstance(username, str):
-            raise invalid("username must be a string")
-        found = await self.store.users_named([username.lower()])
+        username = validation.username(data.get("username"))
+        found = await self.store.users_named([username])
         if not found:
-            raise invalid(f"unknown user: {username[:32]}")
+            raise invalid(f"unknown user: {username}")
         try:
             added = await self.store.add_member(room_id, user.id, found[0].id)
         except NotMember:
@@ -265,7 +244,8 @@ class Api:
 
 
 def _room_id(request: web.Request) -> int:
-    raw = request.match_info["room"]
-    if not raw.isdigit() or len(raw) > 18 or int(raw) == 0:
-        raise not_found()
-    return int(raw)
+    """A path that names no room the way ids are written names no room: 404, like a missing one."""
+    try:
+        return validation.object_id(request.match_info["room"], "room")
+    except ProtocolError:
+        raise not_found() from None

@@ -8,7 +8,7 @@ from aiohttp import web
 
 from parley.api.http import error
 
-_RESERVED = ("/api/", "/ws", "/healthz", "/readyz", "/metrics", "/openapi.json")
+_RESERVED = ("/ws", "/healthz", "/readyz", "/metrics", "/openapi.json")
 _IMMUTABLE = "public, max-age=31536000, immutable"
 
 
@@ -23,11 +23,17 @@ def routes(web_dir: Path | None) -> list[web.RouteDef]:
                 text="Parley is running. The web UI is not built: run `make web`.\n",
                 content_type="text/plain",
             )
-        target = (root / request.match_info["tail"]).resolve()
-        if target.is_relative_to(root) and target.is_file():
+        try:
+            target = (root / request.match_info["tail"]).resolve()
+            found = target.is_relative_to(root) and target.is_file()
+        except (OSError, ValueError):  # a NUL in the path, a name over the filesystem's limit
+            return error(404, "not_found", "no such file")
+        if found:
             # Vite fingerprints everything under assets/, so it can be cached forever.
             cache = _IMMUTABLE if target.parent.name == "assets" else "no-cache"
             return web.FileResponse(target, headers={"Cache-Control": cache})
         return web.FileResponse(root / "index.html", headers={"Cache-Control": "no-cache"})
 
-    return [web.get("/{tail:.*}", serve)]
+    # Not under /api/: there an unknown path is a JSON 404, and a known one with another
+    # method a 405 whose Allow header lists only the API's methods.
+    return [web.get("/{tail:(?!api/).*}", serve)]

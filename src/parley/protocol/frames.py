@@ -71,9 +71,7 @@ def _send(frame: dict[str, Any]) -> Send:
 
 
 def _auth(frame: dict[str, Any]) -> Auth:
-    token = frame.get("token")
-    if not isinstance(token, str) or not token:
-        raise invalid("token must be a non-empty string")
+    token = validation.token(frame.get("token"), "token")
     resume = frame.get("resume")
     return Auth(token=token, resume=None if resume is None else _resume_map(resume))
 

@@ -1,4 +1,16 @@
-"""Field rules shared by the HTTP API and the WebSocket frames."""
+"""Field rules shared by the HTTP API and the WebSocket frames.
+
+Every value a client sends passes through one of these before it reaches the
+auth service, the store or the log, so a field is refused the same way
+(``invalid_input``, 422 over HTTP) whichever store is behind: PostgreSQL cannot
+hold a NUL that SQLite would store and echo to every member, and a record the
+store refuses must never get as far as the log.
+
+Lengths count every character sent, surrounding whitespace included; names and
+bodies are then stored trimmed. The character classes are written as ``\\uXXXX``
+escapes so ``parley.api.openapi`` can put the same rules in the JSON Schema
+patterns of /openapi.json.
+"""
 
 from __future__ import annotations
 
@@ -9,75 +21,150 @@ from parley.protocol.errors import invalid
 
 MAX_BODY = 4000
 MAX_CLIENT_ID = 64
-_USERNAME = re.compile(r"[a-z0-9_.-]{3,32}")
-# C0 and C1 controls, DEL, and the Unicode line/paragraph separators; newline and tab stay.
-_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029]")
-_MAX_ID = 2**63 - 1
+MAX_DISPLAY_NAME = 64
+MAX_ROOM_NAME = 80
+MAX_SEARCH = 32
+MAX_GROUP_MEMBERS = 1000
+MIN_PASSWORD, MAX_PASSWORD = 8, 256
+MAX_TOKEN = 1024
+MAX_ID = 2**63 - 1
+"""Ids and seqs are PostgreSQL BIGINTs."""
+
+CONTROLS = r"\u0000-\u001f\u007f-\u009f\u2028\u2029"
+"""C0 controls (NUL included), DEL, C1 controls, and the line and paragraph separators."""
+BODY_CONTROLS = r"\u0000-\u0008\u000b-\u001f\u007f-\u009f\u2028\u2029"
+"""``CONTROLS`` less newline and tab, which a message body may hold."""
+BIDI = r"\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069"
+"""Bidirectional formatting characters: in a name they can make it display as another."""
+WHITESPACE = (
+    r"\u0009-\u000d\u001c-\u0020\u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
+)
+"""What ``str.strip()`` removes, spelled out: JSON Schema's ``\\s`` is not quite the same."""
+USERNAME = r"[A-Za-z0-9_.-]{3,32}"
+DIGITS = r"[0-9]{1,19}"
+"""A decimal id or seq as text: ASCII digits only, and too short for ``int`` to work hard."""
+
+# Lone surrogates cannot arrive in JSON or a query string (they are refused or replaced
+# on decoding), but they cannot be encoded either, so the rules here refuse them too.
+_SURROGATES = r"\ud800-\udfff"
+_BODY_REFUSED = re.compile(f"[{BODY_CONTROLS}{_SURROGATES}]")
+_SECRET_REFUSED = re.compile(f"[{CONTROLS}{_SURROGATES}]")
+_LINE_REFUSED = re.compile(f"[{CONTROLS}{BIDI}{_SURROGATES}]")
+_USERNAME = re.compile(USERNAME)
+_DIGITS = re.compile(DIGITS)
 
 
 def body(value: Any, client_id: str | None = None) -> str:
     if not isinstance(value, str):
         raise invalid("body must be a string", client_id)
+    if len(value) > MAX_BODY:
+        raise invalid(f"body must be at most {MAX_BODY} characters", client_id)
+    if _BODY_REFUSED.search(value):
+        raise invalid("body must not contain control characters", client_id)
     text = value.strip()
     if not text:
         raise invalid("body must not be empty", client_id)
-    if len(text) > MAX_BODY:
-        raise invalid(f"body must be at most {MAX_BODY} characters", client_id)
-    if _CONTROL.search(text):
-        raise invalid("body must not contain control characters", client_id)
+    return text
+
+
+def _line(value: Any, field: str, longest: int, client_id: str | None = None) -> str:
+    """One line of 1 to ``longest`` characters, with no control or bidi formatting character."""
+    if not isinstance(value, str) or not 1 <= len(value) <= longest:
+        raise invalid(f"{field} must be a string of 1 to {longest} characters", client_id)
+    if _LINE_REFUSED.search(value):
+        raise invalid(
+            f"{field} must not contain control or bidirectional formatting characters", client_id
+        )
+    return value
+
+
+def _name(value: Any, field: str, longest: int) -> str:
+    text = _line(value, field, longest).strip()
+    if not text:
+        raise invalid(f"{field} must not be blank")
     return text
 
 
 def client_id(value: Any, *, required: bool) -> str | None:
+    """The sender's idempotency key, kept exactly as sent (it is echoed in acks and errors)."""
     if value is None and not required:
         return None
-    if not isinstance(value, str) or not 1 <= len(value) <= MAX_CLIENT_ID:
-        raise invalid(f"client_id must be a string of 1 to {MAX_CLIENT_ID} characters")
-    return value
+    return _line(value, "client_id", MAX_CLIENT_ID)
+
+
+def token(value: Any, field: str) -> str:
+    """An access or refresh token, before it is verified or fingerprinted."""
+    return _line(value, field, MAX_TOKEN)
+
+
+def _decimal(text: str) -> int | None:
+    return int(text) if _DIGITS.fullmatch(text) else None
+
+
+def whole_number(
+    text: str, field: str, low: int = 0, high: int = MAX_ID, client_id: str | None = None
+) -> int:
+    """A decimal number sent as text (a query parameter): no sign, space or other digit."""
+    number = _decimal(text)
+    if number is None or not low <= number <= high:
+        raise invalid(f"{field} must be a whole number from {low} to {high}", client_id)
+    return number
 
 
 def object_id(value: Any, field: str, client_id: str | None = None) -> int:
     """Ids travel as decimal strings; anything else is a client mistake."""
-    if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) <= 19:
-        number = int(value)
-        if 0 < number <= _MAX_ID:
-            return number
-    raise invalid(f"{field} must be an id string", client_id)
+    number = _decimal(value) if isinstance(value, str) else None
+    if number is None or not 1 <= number <= MAX_ID:
+        raise invalid(f"{field} must be an id string", client_id)
+    return number
 
 
 def seq(value: Any, field: str = "seq") -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= _MAX_ID:
-        raise invalid(f"{field} must be a non-negative integer")
+    """A JSON integer; booleans, floats and numbers past a BIGINT are refused."""
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_ID:
+        raise invalid(f"{field} must be a whole number from 0 to {MAX_ID}")
     return value
 
 
 def username(value: Any) -> str:
-    if not isinstance(value, str) or not _USERNAME.fullmatch(value.lower()):
+    # ASCII is checked before lowering: "\u212a" (the Kelvin sign) lowers to "k".
+    if not isinstance(value, str) or not _USERNAME.fullmatch(value):
         raise invalid("username must be 3 to 32 characters of a-z, 0-9, _ . -")
     return value.lower()
 
 
+def members(value: Any, *, direct: bool) -> list[str]:
+    """The usernames a room starts with, lowered, each once, in the order given."""
+    if not isinstance(value, list):
+        raise invalid("members must be a list of usernames")
+    if direct and len(value) != 1:
+        raise invalid("a direct room has exactly one other member")
+    if len(value) > MAX_GROUP_MEMBERS:
+        raise invalid(f"a group starts with at most {MAX_GROUP_MEMBERS} members")
+    return list(dict.fromkeys(username(name) for name in value))
+
+
 def password(value: Any) -> str:
-    if not isinstance(value, str) or not 8 <= len(value) <= 256:
-        raise invalid("password must be 8 to 256 characters")
+    """Any characters but controls: argon2 hashes the UTF-8, so nothing is stored as sent."""
+    if not isinstance(value, str) or not MIN_PASSWORD <= len(value) <= MAX_PASSWORD:
+        raise invalid(f"password must be {MIN_PASSWORD} to {MAX_PASSWORD} characters")
+    if _SECRET_REFUSED.search(value):
+        raise invalid("password must not contain control characters")
     return value
 
 
 def display_name(value: Any, fallback: str) -> str:
     if value is None:
         return fallback
-    if not isinstance(value, str):
-        raise invalid("display_name must be a string")
-    text = value.strip()
-    if not 1 <= len(text) <= 64 or _CONTROL.search(text):
-        raise invalid("display_name must be 1 to 64 characters without control characters")
-    return text
+    return _name(value, "display_name", MAX_DISPLAY_NAME)
 
 
 def room_name(value: Any) -> str:
-    if not isinstance(value, str):
-        raise invalid("name must be a string")
-    text = value.strip()
-    if not 1 <= len(text) <= 80 or _CONTROL.search(text):
-        raise invalid("name must be 1 to 80 characters without control characters")
-    return text
+    return _name(value, "name", MAX_ROOM_NAME)
+
+
+def search_prefix(value: str) -> str:
+    """The start of a username; it may be empty, and matches case-insensitively."""
+    if len(value) > MAX_SEARCH or _LINE_REFUSED.search(value):
+        raise invalid(f"q must be at most {MAX_SEARCH} characters, none of them control characters")
+    return value.strip().lower()
