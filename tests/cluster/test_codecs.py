@@ -32,10 +32,11 @@ def test_a_record_carries_the_draft_and_the_waiting_gateway() -> None:
 def test_an_ack_names_the_send_and_carries_the_exact_stored_message() -> None:
     draft = Draft(3, ANA, "hi", "c1", 1)
     stored = Message(41, 3, 9, ANA, "hi", 1_700_000_000_123_456, "c1")
-    env = envelope.unpack(encode_ack(draft, stored))
-    assert (env.kind, env.a, env.b) == ("K", 3, 7)
+    env = envelope.read(encode_ack(draft, stored))
+    assert isinstance(env, envelope.Ack) and (env.room, env.sender) == (3, 7)
     assert decode_ack(env.payload) == ("c1", stored)
-    refused = envelope.unpack(encode_ack(draft, None))
+    refused = envelope.read(encode_ack(draft, None))
+    assert isinstance(refused, envelope.Ack)
     assert decode_ack(refused.payload) == ("c1", None)
     with pytest.raises(ValueError):
         decode_ack(b'{"client_id": "c1"}')

@@ -14,7 +14,7 @@ from aiohttp import web
 from parley.auth import AuthService, tokens
 from parley.bus import MemoryBus
 from parley.config import Settings
-from parley.gateway.connection import BUSY, PING, Connection, Flusher, Heartbeat
+from parley.gateway.connection import BUSY, Connection, Flusher, Heartbeat
 from parley.gateway.endpoint import Gateway
 from parley.gateway.hub import Hub
 from parley.gateway.presence import LocalPresence
@@ -22,6 +22,7 @@ from parley.gateway.sending import SendPipeline
 from parley.log import DirectLog
 from parley.metrics import Metrics
 from parley.models import User
+from parley.protocol import wsframe
 from parley.store import SqlStore
 from tests.unit.conftest import make_user
 
@@ -72,7 +73,7 @@ async def test_a_sweep_pings_the_idle_drops_the_silent_and_skips_the_busy() -> N
     assert quiet_wire.data == alive_wire.data == b""
     beat.sweep()
     flusher.flush()
-    assert quiet_wire.data == alive_wire.data == PING
+    assert quiet_wire.data == alive_wire.data == wsframe.PING
     alive.silent = 0  # its pong arrived
     for _ in range(beat.drop_after - beat.ping_after - 1):
         beat.sweep()
@@ -83,7 +84,7 @@ async def test_a_sweep_pings_the_idle_drops_the_silent_and_skips_the_busy() -> N
     assert busy.silent == BUSY and busy_wire.data == b"" and not busy_wire.aborted
     quiet.send(b"dropped")  # nothing more is written to an aborted connection
     flusher.flush()
-    assert quiet_wire.data == PING
+    assert quiet_wire.data == wsframe.PING
 
 
 # The same over real sockets, through the gateway, with times short enough for a test.

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import struct
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -11,13 +10,14 @@ import orjson
 import pytest
 
 from parley.bus import MemoryBus
-from parley.gateway.connection import CLOSE_TRY_AGAIN, Connection, Flusher
+from parley.gateway.connection import Connection, Flusher
 from parley.gateway.hub import Hub
 from parley.gateway.presence import LocalPresence
 from parley.log import DirectLog
 from parley.log.publish import message_envelope
 from parley.models import Draft, Message, User, now_micros
-from parley.protocol import envelope
+from parley.protocol import envelope, wsframe
+from parley.protocol.status import CloseCode
 from parley.store import SqlStore
 from tests.unit.conftest import make_user
 
@@ -41,17 +41,9 @@ class FakeTransport:
         self.closing = True
 
     def frames(self) -> list[dict[str, Any]]:
-        out, view, i = [], bytes(self.data), 0
-        while i < len(view):
-            assert view[i] == 0x81
-            size, i = view[i + 1], i + 2
-            if size == 126:
-                size, i = struct.unpack("!H", view[i : i + 2])[0], i + 2
-            elif size == 127:
-                size, i = struct.unpack("!Q", view[i : i + 8])[0], i + 8
-            out.append(orjson.loads(view[i : i + size]))
-            i += size
-        return out
+        frames = wsframe.parse(bytes(self.data))
+        assert {opcode for opcode, _ in frames} <= {wsframe.Opcode.TEXT}
+        return [orjson.loads(payload) for _, payload in frames]
 
 
 class Client:
@@ -236,7 +228,7 @@ async def test_slow_consumer_is_closed_with_1013(hub: Hub, store: SqlStore) -> N
     client.transport.buffered = 2 << 20
     await send(hub, room, ana)
     client.events()
-    assert client.closed_with == [CLOSE_TRY_AGAIN]
+    assert client.closed_with == [CloseCode.TRY_AGAIN_LATER]
     assert client.conn.closed
 
 

@@ -16,14 +16,10 @@ from time import monotonic
 from typing import Protocol
 
 from parley.models import User
+from parley.protocol import wsframe
+from parley.protocol.status import CloseCode
 
 logger = logging.getLogger(__name__)
-
-CLOSE_GOING_AWAY = 1001
-CLOSE_TOO_BIG = 1009
-CLOSE_RESTART = 1012
-CLOSE_TRY_AGAIN = 1013
-CLOSE_UNAUTHORIZED = 4401
 
 
 class Transport(Protocol):
@@ -109,8 +105,6 @@ SWEEP_PERIOD = 5.0
 """Seconds between two heartbeat sweeps: the resolution of both times above."""
 BUSY = -1
 """``Connection.silent`` while the heartbeat leaves it alone (setting up, handling a frame)."""
-PING = b"\x89\x00"
-"""An empty RFC 6455 ping frame, unmasked as every server frame."""
 
 
 class Heartbeat:
@@ -167,7 +161,7 @@ class Heartbeat:
             silent += 1
             conn.silent = silent
             if silent == ping_after:
-                conn.send(PING)
+                conn.send(wsframe.PING)
             elif silent >= drop_after:
                 dead.append(conn)
         for conn in dead:
@@ -194,7 +188,7 @@ class Connection:
         transport: Transport,
         flusher: Flusher,
         limit: int,
-        close: Callable[[int, str], None],
+        close: Callable[[CloseCode, str], None],
     ) -> None:
         self.user = user
         self.live_from: dict[int, int] = {}
@@ -229,9 +223,9 @@ class Connection:
         transport.write(data)
         if transport.get_write_buffer_size() > self._limit:
             logger.info("closing slow consumer %s (user %s)", id(self), self.user.id)
-            self.close(CLOSE_TRY_AGAIN, "slow consumer: reconnect and resume")
+            self.close(CloseCode.TRY_AGAIN_LATER, "slow consumer: reconnect and resume")
 
-    def close(self, code: int, reason: str) -> None:
+    def close(self, code: CloseCode, reason: str) -> None:
         """Write what is queued, then close; further frames are dropped."""
         if self.closed:
             return

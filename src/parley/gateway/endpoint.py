@@ -19,9 +19,6 @@ from aiohttp import WSMsgType, web
 from parley.auth import AuthError, AuthService
 from parley.gateway.connection import (
     BUSY,
-    CLOSE_RESTART,
-    CLOSE_TRY_AGAIN,
-    CLOSE_UNAUTHORIZED,
     HEARTBEAT,
     PONG_TIMEOUT,
     SWEEP_PERIOD,
@@ -36,6 +33,7 @@ from parley.models import User
 from parley.protocol import events, frames, wsframe
 from parley.protocol.errors import ProtocolError, invalid, not_found
 from parley.protocol.limits import Throttle, TokenBucket
+from parley.protocol.status import CloseCode
 from parley.store import NotMember
 
 logger = logging.getLogger(__name__)
@@ -105,7 +103,7 @@ class Gateway:
                     elif kind is WSMsgType.BINARY:
                         conn.send(_BINARY_REFUSED)
                     elif kind is WSMsgType.PING:
-                        conn.send(_pong(msg.data))
+                        conn.send(wsframe.pong(msg.data))
                     elif kind is not WSMsgType.PONG:
                         break  # close, closing, closed, error: the socket is done
                     if conn.closed:
@@ -123,10 +121,10 @@ class Gateway:
         self.pulse.stop()
         for conns in list(self.hub.users.values()):
             for conn in list(conns):
-                conn.close(CLOSE_RESTART, "server restarting")
+                conn.close(CloseCode.SERVICE_RESTART, "server restarting")
         await asyncio.gather(
             *(
-                ws.close(code=CLOSE_RESTART, message=b"server restarting")
+                ws.close(code=CloseCode.SERVICE_RESTART, message=b"server restarting")
                 for ws in list(self.sockets)
             ),
             return_exceptions=True,
@@ -198,9 +196,9 @@ class _Closer:
         self.gateway = gateway
         self.ws = ws
 
-    def __call__(self, code: int, reason: str) -> None:
+    def __call__(self, code: CloseCode, reason: str) -> None:
         gateway = self.gateway
-        if code == CLOSE_TRY_AGAIN:
+        if code is CloseCode.TRY_AGAIN_LATER:
             gateway.metrics.slow_consumers.inc()
         task = asyncio.ensure_future(self.ws.close(code=code, message=reason.encode()))
         gateway.closing.add(task)
@@ -210,12 +208,7 @@ class _Closer:
 async def _refuse(ws: web.WebSocketResponse, reason: str) -> None:
     logger.info("websocket refused: %s", reason)
     await ws.send_str(events.error("unauthorized", reason).decode())
-    await ws.close(code=CLOSE_UNAUTHORIZED, message=b"unauthorized")
-
-
-def _pong(payload: bytes) -> bytes:
-    """The pong frame answering a ping (control payloads are at most 125 bytes)."""
-    return bytes((0x8A, len(payload))) + payload
+    await ws.close(code=CloseCode.UNAUTHORIZED, message=b"unauthorized")
 
 
 class _Session:

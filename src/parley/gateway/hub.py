@@ -247,30 +247,35 @@ class Hub:
     # the bus
 
     def on_bus(self, channel: str, payload: bytes) -> None:
+        """Deliver one envelope by the rule of its kind."""
         try:
-            env = envelope.unpack(payload)
+            env = envelope.read(payload)
         except ValueError:
             logger.warning("dropping malformed bus message on %s", channel)
             return
-        kind = env.kind
-        if kind == "M":
-            self._on_message(channel, env.a, env.payload)
-        elif kind == "E":
-            feed = self.feeds.get(_channel_id(channel))
-            if feed is not None:
-                feed.broadcast(wsframe.text(env.payload), skip_user=env.b)
-        elif kind == "P":
-            self._on_presence(env.a, env.payload)
-        elif kind in ("A", "L"):
-            self._on_membership(_channel_id(channel), kind, env.b, env.payload)
-        elif kind == "J":
-            self._spawn(self._on_join(_channel_id(channel), env.a, env.payload))
+        match env:
+            case envelope.Message():
+                self._on_message(channel, env)
+            case envelope.RoomEvent():
+                feed = self.feeds.get(_channel_id(channel))
+                if feed is not None:
+                    feed.broadcast(wsframe.text(env.event), skip_user=env.skip_user)
+            case envelope.Presence():
+                self._on_presence(env)
+            case envelope.MemberAdded():
+                self._on_member_added(_channel_id(channel), env)
+            case envelope.MemberLeft():
+                self._on_member_left(_channel_id(channel), env)
+            case envelope.Joined():
+                self._spawn(self._on_joined(_channel_id(channel), env))
+            case envelope.Ack():
+                pass  # acks have a listener of their own (the Kafka log)
 
-    def _on_message(self, channel: str, seq: int, payload: bytes) -> None:
+    def _on_message(self, channel: str, env: envelope.Message) -> None:
         feed = self.feeds.get(_channel_id(channel))
         if feed is None:
             return
-        feed.push(seq, wsframe.text(payload))
+        feed.push(env.seq, wsframe.text(env.event))
         if feed.sequencer.gap() is not None and not feed.filling:
             feed.filling = True
             self._spawn(self._fill(feed))
@@ -298,8 +303,9 @@ class Hub:
                 continue
             feed.push_stored(await self.store.between(room_id, feed.sequencer.last, last))
 
-    def _on_presence(self, user_id: int, payload: bytes) -> None:
-        frame = wsframe.text(payload)
+    def _on_presence(self, env: envelope.Presence) -> None:
+        user_id = env.user
+        frame = wsframe.text(env.event)
         seen: set[Connection] = set()
         for feed in self.feeds.values():
             if user_id in feed.members:
@@ -308,25 +314,31 @@ class Hub:
                         seen.add(conn)
                         conn.send(frame)
 
-    def _on_membership(self, room_id: int, kind: str, user_id: int, payload: bytes) -> None:
+    def _on_member_added(self, room_id: int, env: envelope.MemberAdded) -> None:
         feed = self.feeds.get(room_id)
         if feed is None:
             return
-        if kind == "A":
-            feed.members.add(user_id)
-        else:
-            feed.members.discard(user_id)
-            gone = events.left(room_id)
-            for conn in [c for c in (*feed.live, *feed.holding) if c.user.id == user_id]:
-                conn.send(wsframe.text(gone))
-                self._leave(conn, feed)
-        feed.broadcast(wsframe.text(payload), skip_user=user_id if kind == "L" else 0)
+        feed.members.add(env.user)
+        feed.broadcast(wsframe.text(env.event))
 
-    async def _on_join(self, user_id: int, room_id: int, payload: bytes) -> None:
+    def _on_member_left(self, room_id: int, env: envelope.MemberLeft) -> None:
+        """The leaver's connections hear ``left`` and stop following; the others, the room."""
+        feed = self.feeds.get(room_id)
+        if feed is None:
+            return
+        feed.members.discard(env.user)
+        gone = wsframe.text(events.left(room_id))
+        for conn in [c for c in (*feed.live, *feed.holding) if c.user.id == env.user]:
+            conn.send(gone)
+            self._leave(conn, feed)
+        feed.broadcast(wsframe.text(env.event), skip_user=env.user)
+
+    async def _on_joined(self, user_id: int, env: envelope.Joined) -> None:
+        room_id = env.room
         conns = [c for c in self.users.get(user_id, ()) if room_id not in c.live_from]
         if not conns:
             return
-        frame = wsframe.text(payload)
+        frame = wsframe.text(env.event)
         for feed in await self._open_feeds([room_id] * len(conns)):
             conn = conns.pop()
             self._join(conn, feed, hold=False)
@@ -350,13 +362,13 @@ class Hub:
     async def typing(self, user: User, room_id: int) -> None:
         await self._announce(
             envelope.room_channel(room_id),
-            envelope.pack("E", 0, user.id, events.typing(room_id, user)),
+            envelope.room_event(events.typing(room_id, user), skip_user=user.id),
         )
 
     async def read(self, user: User, room_id: int, seq: int) -> None:
         await self._announce(
             envelope.room_channel(room_id),
-            envelope.pack("E", 0, 0, events.read(room_id, user, seq)),
+            envelope.room_event(events.read(room_id, user, seq)),
         )
 
     async def _room_event(self, room: Room) -> bytes:
@@ -371,29 +383,25 @@ class Hub:
         """Tell the room's followers, then the new member's own connections."""
         payload = await self._room_event(room)
         await self._announce(
-            envelope.room_channel(room.id), envelope.pack("A", 0, user_id, payload)
+            envelope.room_channel(room.id), envelope.member_added(user_id, payload)
         )
-        await self._announce(
-            envelope.user_channel(user_id), envelope.pack("J", room.id, 0, payload)
-        )
+        await self._announce(envelope.user_channel(user_id), envelope.joined(room.id, payload))
 
     async def room_created(self, room: Room) -> None:
         payload = await self._room_event(room)
         for member in room.members:
             await self._announce(
-                envelope.user_channel(member.id), envelope.pack("J", room.id, 0, payload)
+                envelope.user_channel(member.id), envelope.joined(room.id, payload)
             )
 
     async def member_left(self, room: Room, user_id: int) -> None:
         payload = await self._room_event(room)
-        await self._announce(
-            envelope.room_channel(room.id), envelope.pack("L", 0, user_id, payload)
-        )
+        await self._announce(envelope.room_channel(room.id), envelope.member_left(user_id, payload))
 
     async def _publish_presence(self, user: User, *, online: bool) -> None:
         await self._announce(
             envelope.PRESENCE,
-            envelope.pack("P", user.id, int(online), events.presence(user, online)),
+            envelope.presence(user.id, online, events.presence(user, online)),
         )
 
     # housekeeping

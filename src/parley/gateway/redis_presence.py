@@ -272,7 +272,7 @@ class RedisPresence:
                     continue
                 await self._bus.publish(
                     envelope.PRESENCE,
-                    envelope.pack("P", user.id, int(online), events.presence(user, online)),
+                    envelope.presence(user.id, online, events.presence(user, online)),
                 )
             except Exception as exc:
                 logger.warning("presence: could not announce user %s: %s", user_id, exc)

@@ -3,7 +3,7 @@
 Path of one message: the gateway checks membership (so a non-member hears
 ``not_found`` at once), produces the draft to the topic keyed by room (so one
 room's messages stay in one partition, in send order), then waits for the
-persister's ``K`` envelope on ``gateway.<this gateway>``. That envelope carries
+persister's ``ACK`` envelope on ``gateway.<this gateway>``. That envelope carries
 the stored message, so the ack a client gets is exactly what history returns.
 ``submit`` returns as soon as the record is in its partition's batch, so one
 connection can have many sends on their way through Kafka and the persister.
@@ -369,16 +369,16 @@ class KafkaLog:
 
     def _on_ack(self, channel: str, payload: bytes) -> None:
         try:
-            env = envelope.unpack(payload)
-            if env.kind != "K":
+            env = envelope.read(payload)
+            if not isinstance(env, envelope.Ack):
                 return
             client_id, message = decode_ack(env.payload)
         except ValueError as exc:
             logger.warning("dropping malformed ack on %s: %s", channel, exc)
             return
-        for entry in list(self._waiters.get((env.a, env.b, client_id), ())):
+        for entry in list(self._waiters.get((env.room, env.sender, client_id), ())):
             if message is None:
-                self._members.pop((env.a, env.b), None)
+                self._members.pop((env.room, env.sender), None)
                 self._settle(entry, NotMember())
             else:
                 self._settle(entry, message)

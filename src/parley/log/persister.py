@@ -7,8 +7,8 @@ partitions. Per batch of records:
    lives in one partition, so its seqs follow the log's order, and the store's
    (room, sender, client_id) idempotency makes a replayed record keep its first
    id and seq instead of being stored twice;
-2. publish each stored message on its room channel (``M``) and each record's
-   outcome to the gateway waiting for it (``K``: the stored message, the
+2. publish each stored message on its room channel (``MESSAGE``) and each record's
+   outcome to the gateway waiting for it (``ACK``: the stored message, the
    original one for a duplicate, or null when the sender is not a member);
 3. commit the offsets, only now: a worker killed anywhere before this point
    leaves the batch to be replayed, which step 1 makes harmless.
@@ -16,7 +16,7 @@ partitions. Per batch of records:
 When PostgreSQL is down the same batch is retried with backoff and nothing is
 committed, so records wait in Kafka, in order. When Redis is down the messages
 are stored anyway: gateways refetch from the store when their bus reconnects,
-and a sender whose ``K`` was lost times out and retries with its client_id.
+and a sender whose ``ACK`` was lost times out and retries with its client_id.
 """
 
 from __future__ import annotations
