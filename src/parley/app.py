@@ -20,11 +20,11 @@ from parley.config import ConfigError, Settings
 from parley.gateway.connection import Flusher
 from parley.gateway.endpoint import Gateway
 from parley.gateway.hub import Hub
-from parley.gateway.presence import LocalPresence, Presence
 from parley.gateway.sending import SendPipeline
 from parley.gcpolicy import GcPolicy
 from parley.log import DirectLog, MessageLog
 from parley.metrics import Metrics
+from parley.presence import LocalPresence, Presence
 from parley.store import SqlStore, Store
 
 if TYPE_CHECKING:
@@ -63,7 +63,7 @@ def components(settings: Settings) -> Components:
     if settings.redis_url:
         # Imported here so the embedded default never loads the cluster clients.
         from parley.bus.redis import RedisBus
-        from parley.gateway.redis_presence import RedisPresence
+        from parley.presence.redis import RedisPresence
 
         bus = redis_bus = RedisBus(settings.redis_url, name=f"parley-{settings.gateway_id}")
         presence = RedisPresence(

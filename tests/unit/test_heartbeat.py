@@ -17,11 +17,11 @@ from parley.config import Settings
 from parley.gateway.connection import BUSY, Connection, Flusher, Heartbeat
 from parley.gateway.endpoint import Gateway
 from parley.gateway.hub import Hub
-from parley.gateway.presence import LocalPresence
 from parley.gateway.sending import SendPipeline
 from parley.log import DirectLog
 from parley.metrics import Metrics
 from parley.models import User
+from parley.presence import LocalPresence
 from parley.protocol import wsframe
 from parley.store import SqlStore
 from tests.unit.conftest import make_user

@@ -12,10 +12,10 @@ import pytest
 from parley.bus import MemoryBus
 from parley.gateway.connection import Connection, Flusher
 from parley.gateway.hub import Hub
-from parley.gateway.presence import LocalPresence
 from parley.log import DirectLog
 from parley.log.publish import message_envelope
 from parley.models import Draft, Message, User, now_micros
+from parley.presence import LocalPresence
 from parley.protocol import envelope, wsframe
 from parley.protocol.status import CloseCode
 from parley.store import SqlStore

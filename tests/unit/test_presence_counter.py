@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from parley.protocol.presence import PresenceCounter
+from parley.presence.counter import PresenceCounter
 
 
 def test_presence_changes_on_first_open_and_last_close() -> None:

@@ -17,8 +17,8 @@ from typing import Any
 
 from parley.bus import Bus
 from parley.gateway.connection import Connection
-from parley.gateway.presence import Presence
 from parley.models import Message, Room, User
+from parley.presence import Presence
 from parley.protocol import envelope, events, resume, wsframe
 from parley.protocol.sequencer import Sequencer
 from parley.store import Store
