@@ -29,6 +29,7 @@ from parley.store import SqlStore, Store
 
 if TYPE_CHECKING:
     from parley.bus.redis import RedisBus
+    from parley.log.kafka.persister import Persister
 
 
 @dataclass
@@ -75,7 +76,7 @@ def components(settings: Settings) -> Components:
             raise ConfigError(
                 "PARLEY_KAFKA_BOOTSTRAP needs PARLEY_REDIS_URL: acks return over Redis"
             )
-        from parley.log.kafka import KafkaLog
+        from parley.log.kafka.producer import KafkaLog
 
         log = KafkaLog(
             bootstrap=settings.kafka_bootstrap,
@@ -86,6 +87,22 @@ def components(settings: Settings) -> Components:
             acks=redis_bus,
         )
     return Components(settings, store, bus, presence, log)
+
+
+def persister(settings: Settings) -> Persister:
+    """``parley worker persist``: a small store pool and a bus of its own for one worker."""
+    if not settings.kafka_bootstrap or not settings.redis_url:
+        raise ConfigError("the persister needs PARLEY_KAFKA_BOOTSTRAP and PARLEY_REDIS_URL")
+    from parley.bus.redis import RedisBus
+    from parley.log.kafka.persister import Persister
+
+    return Persister(
+        SqlStore(settings.database_url, pool_size=2),
+        RedisBus(settings.redis_url, name="parley-persister"),
+        bootstrap=settings.kafka_bootstrap,
+        topic=settings.kafka_topic,
+        group=settings.kafka_group,
+    )
 
 
 def build(

@@ -9,8 +9,12 @@ import logging
 import os
 import signal
 import sys
+from typing import TYPE_CHECKING
 
 from parley.config import ConfigError, Settings
+
+if TYPE_CHECKING:
+    from parley.log.kafka.persister import Persister
 
 logger = logging.getLogger("parley")
 
@@ -116,21 +120,18 @@ def _cmd_user_create(args: argparse.Namespace) -> None:
     asyncio.run(_create_user(settings, username, password, display))
 
 
-async def _persist(settings: Settings) -> None:
-    from parley.log.persister import Persister
-
+async def _persist(worker: Persister) -> None:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    await Persister(settings).run(stop)
+    await worker.run(stop)
 
 
 def _cmd_worker_persist(args: argparse.Namespace) -> None:
-    settings = Settings.from_env()
-    if not settings.kafka_bootstrap or not settings.redis_url:
-        raise SystemExit("error: the persister needs PARLEY_KAFKA_BOOTSTRAP and PARLEY_REDIS_URL")
-    _run(_persist(settings))
+    from parley.app import persister
+
+    _run(_persist(persister(Settings.from_env())))
 
 
 def parser() -> argparse.ArgumentParser:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from parley.log.kafka import generated_client_id
+from parley.log.kafka.producer import generated_client_id
 
 
 def test_generated_client_ids_are_unique_and_fit_the_limit() -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from parley.log.records import decode_ack, decode_record, encode_ack, encode_record
+from parley.log.kafka.records import decode_ack, decode_record, encode_ack, encode_record
 from parley.models import Draft, Message, User
 from parley.protocol import envelope
 

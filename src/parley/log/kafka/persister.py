@@ -32,13 +32,11 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaError, TopicAlreadyExistsError
 
 from parley.bus.base import Bus
-from parley.bus.redis import RedisBus
-from parley.config import Settings
+from parley.log.kafka.records import Record, decode_record, encode_ack
 from parley.log.publish import message_envelope
-from parley.log.records import Record, decode_record, encode_ack
 from parley.models import Message
 from parley.protocol import envelope
-from parley.store import SqlStore, Store
+from parley.store import Store
 
 logger = logging.getLogger(__name__)
 
@@ -55,17 +53,13 @@ PUBLISH_RETRIES = (0.1, 0.3, 1.0)
 
 
 class Persister:
-    def __init__(
-        self, settings: Settings, *, store: Store | None = None, bus: Bus | None = None
-    ) -> None:
-        if not settings.kafka_bootstrap or not settings.redis_url:
-            raise ValueError("the persister needs PARLEY_KAFKA_BOOTSTRAP and PARLEY_REDIS_URL")
-        self._settings = settings
-        self._bootstrap = settings.kafka_bootstrap
-        self._topic = settings.kafka_topic
-        self._group = settings.kafka_group
-        self._store: Store = store or SqlStore(settings.database_url, pool_size=2)
-        self._bus: Bus = bus or RedisBus(settings.redis_url, name="parley-persister")
+    def __init__(self, store: Store, bus: Bus, *, bootstrap: str, topic: str, group: str) -> None:
+        """``store`` and ``bus`` come from the composition root (``app.persister``)."""
+        self._bootstrap = bootstrap
+        self._topic = topic
+        self._group = group
+        self._store = store
+        self._bus = bus
         self.batches = 0
         self.stored = 0
 

@@ -47,7 +47,7 @@ from aiokafka.producer.message_accumulator import BatchBuilder
 
 from parley.bus.base import Handler
 from parley.log.base import Unavailable
-from parley.log.records import decode_ack, encode_record
+from parley.log.kafka.records import decode_ack, encode_record
 from parley.models import Draft, Message
 from parley.protocol import envelope
 from parley.store import NotMember, Store
