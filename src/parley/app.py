@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 from aiohttp import web
 
+from parley.announcer import Announcer
 from parley.api import http, ops, static
 from parley.api.routes import Api
 from parley.auth import AuthService
@@ -20,11 +21,11 @@ from parley.config import ConfigError, Settings
 from parley.gateway.connection import Flusher
 from parley.gateway.endpoint import Gateway
 from parley.gateway.hub import Hub
-from parley.gateway.sending import SendPipeline
 from parley.gcpolicy import GcPolicy
 from parley.log import DirectLog, MessageLog
 from parley.metrics import Metrics
 from parley.presence import LocalPresence, Presence
+from parley.sending import SendPipeline
 from parley.store import SqlStore, Store
 
 if TYPE_CHECKING:
@@ -39,9 +40,10 @@ class Components:
     bus: Bus
     presence: Presence
     log: MessageLog
+    announcer: Announcer
 
     async def start(self) -> None:
-        await self.presence.start()
+        await self.presence.start(self.announcer.presence_changed)
         await self.log.start()
 
     async def close(self) -> None:
@@ -68,7 +70,7 @@ def components(settings: Settings) -> Components:
 
         bus = redis_bus = RedisBus(settings.redis_url, name=f"parley-{settings.gateway_id}")
         presence = RedisPresence(
-            settings.redis_url, settings.gateway_id, settings.presence_ttl_seconds, store, bus
+            settings.redis_url, settings.gateway_id, settings.presence_ttl_seconds
         )
     log: MessageLog = DirectLog(store, bus)
     if settings.kafka_bootstrap:
@@ -86,7 +88,7 @@ def components(settings: Settings) -> Components:
             store=store,
             acks=redis_bus,
         )
-    return Components(settings, store, bus, presence, log)
+    return Components(settings, store, bus, presence, log, Announcer(store, bus, presence))
 
 
 def persister(settings: Settings) -> Persister:
@@ -110,13 +112,15 @@ def build(
 ) -> web.Application:
     """``gc_policy``: the process's collector policy, shown in /metrics (``parley serve``)."""
     parts = parts or components(settings)
-    hub = Hub(parts.store, parts.bus, parts.presence, settings.resume_cap)
+    hub = Hub(parts.store, parts.bus, parts.presence, parts.announcer, settings.resume_cap)
     flusher = Flusher()
     metrics = Metrics(lambda: hub.connections, lambda: flusher.frames, gc_policy)
     auth = AuthService(settings, parts.store)
     sending = SendPipeline(parts.log, metrics, settings.send_rate_per_second, settings.send_burst)
     gateway = Gateway(
         hub=hub,
+        store=parts.store,
+        announcer=parts.announcer,
         auth=auth,
         sending=sending,
         metrics=metrics,
@@ -129,7 +133,7 @@ def build(
     checks = {"store": parts.store.ping, "bus": parts.bus.ping, "log": parts.log.ping}
 
     app = web.Application(middlewares=[http.errors], client_max_size=http.MAX_BODY_BYTES)
-    app.add_routes(Api(parts.store, auth, hub, sending).routes())
+    app.add_routes(Api(parts.store, auth, parts.announcer, sending).routes())
     app.add_routes(ops.Ops(metrics, checks).routes())
     app.add_routes([web.get("/ws", gateway.handle)])
     app.add_routes(static.routes(settings.web_dir))
@@ -146,5 +150,4 @@ def build(
 
     app.cleanup_ctx.append(lifecycle)
     app.on_shutdown.append(on_shutdown)
-    app["parley.hub"] = hub
     return app

@@ -11,18 +11,19 @@ import orjson
 import pytest
 from aiohttp import web
 
+from parley.announcer import Announcer
 from parley.auth import AuthService, tokens
 from parley.bus import MemoryBus
 from parley.config import Settings
 from parley.gateway.connection import BUSY, Connection, Flusher, Heartbeat
 from parley.gateway.endpoint import Gateway
 from parley.gateway.hub import Hub
-from parley.gateway.sending import SendPipeline
 from parley.log import DirectLog
 from parley.metrics import Metrics
 from parley.models import User
 from parley.presence import LocalPresence
 from parley.protocol import wsframe
+from parley.sending import SendPipeline
 from parley.store import SqlStore
 from tests.unit.conftest import make_user
 
@@ -102,12 +103,16 @@ class Served:
 async def served(store: SqlStore) -> AsyncIterator[Served]:
     settings = Settings(secret_key=SECRET)
     bus = MemoryBus()
-    hub = Hub(store, bus, LocalPresence(), resume_cap=500)
+    presence = LocalPresence()
+    announcer = Announcer(store, bus, presence)
+    hub = Hub(store, bus, presence, announcer, resume_cap=500)
     await hub.start()
     flusher = Flusher()
     metrics = Metrics(lambda: hub.connections, lambda: flusher.frames)
     gateway = Gateway(
         hub=hub,
+        store=store,
+        announcer=announcer,
         auth=AuthService(settings, store),
         sending=SendPipeline(DirectLog(store, bus), metrics, 10, 30),
         metrics=metrics,

@@ -9,6 +9,7 @@ from typing import Any
 import orjson
 import pytest
 
+from parley.announcer import Announcer
 from parley.bus import MemoryBus
 from parley.gateway.connection import Connection, Flusher
 from parley.gateway.hub import Hub
@@ -69,10 +70,15 @@ class Client:
         ]
 
 
+def make_hub(store: SqlStore, bus: MemoryBus, resume_cap: int = 500) -> Hub:
+    """The hub as ``app.build`` wires it, on the embedded parts."""
+    presence = LocalPresence()
+    return Hub(store, bus, presence, Announcer(store, bus, presence), resume_cap)
+
+
 @pytest.fixture
 async def hub(store: SqlStore) -> AsyncIterator[Hub]:
-    bus = MemoryBus()
-    hub = Hub(store, bus, LocalPresence(), resume_cap=500)
+    hub = make_hub(store, MemoryBus())
     await hub.start()
     yield hub
     await hub.close()
@@ -128,7 +134,7 @@ async def test_resume_beyond_the_cap_reports_incomplete(store: SqlStore) -> None
     ana = await make_user(store, "ana")
     room = await store.create_group("r", [ana.id])
     await store.append_many([Draft(room, ana, f"m{i}", None, now_micros()) for i in range(7)])
-    hub = Hub(store, MemoryBus(), LocalPresence(), resume_cap=5)
+    hub = make_hub(store, MemoryBus(), resume_cap=5)
     await hub.start()
     client = Client(hub, Flusher(), ana)
     assert await hub.attach(client.conn, {room: 0}) == [room]
@@ -191,13 +197,13 @@ async def test_typing_presence_and_membership(hub: Hub, store: SqlStore) -> None
     assert b.events("ready")[0]["online"] == [str(ana.id)]
     assert c.events("presence") == []  # shares no room with anyone
 
-    await hub.typing(ana, room)
+    await hub.announcer.typing(ana, room)
     assert a.events("typing") == [] and len(b.events("typing")) == 1
 
     await store.add_member(room, ana.id, cy.id)
     joined = await store.room(room, cy.id)
     assert joined is not None
-    await hub.member_added(joined, cy.id)
+    await hub.announcer.member_added(joined, cy.id)
     while hub._tasks:
         await asyncio.gather(*hub._tasks)
     await send(hub, room, ana, "welcome")
@@ -206,7 +212,7 @@ async def test_typing_presence_and_membership(hub: Hub, store: SqlStore) -> None
     assert c.events("room")[0]["online"] == [str(u.id) for u in (ana, bob, cy)]
 
     await store.remove_member(room, bob.id)
-    await hub.member_left(joined, bob.id)
+    await hub.announcer.member_left(joined, bob.id)
     await send(hub, room, ana, "bye")
     assert b.events("left") == [{"type": "left", "room": str(room)}]
     assert b.seqs(room) == [1]
@@ -255,26 +261,3 @@ async def test_a_room_followed_again_before_its_unsubscribe_stays_live(
         await asyncio.gather(*hub._tasks)
     await send(hub, room, ana, "still live")
     assert new.seqs(room) == [1]
-
-
-class BrokenBus(MemoryBus):
-    async def publish(self, channel: str, payload: bytes) -> None:
-        raise ConnectionError("bus down")
-
-
-async def test_announcements_survive_a_bus_outage(store: SqlStore) -> None:
-    ana = await make_user(store, "ana")
-    room = await store.create_group("r", [ana.id])
-    hub = Hub(store, BrokenBus(), LocalPresence(), resume_cap=500)
-    await hub.start()
-    client = Client(hub, Flusher(), ana)
-    await hub.attach(client.conn, None)
-    await hub.typing(ana, room)
-    await hub.read(ana, room, 1)
-    joined = await store.room(room, ana.id)
-    assert joined is not None
-    await hub.room_created(joined)
-    await hub.member_added(joined, ana.id)
-    await hub.member_left(joined, ana.id)
-    await hub.detach(client.conn)
-    await hub.close()

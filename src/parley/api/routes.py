@@ -1,4 +1,5 @@
-"""The JSON endpoints under ``/api``; each handler validates, calls the store or hub, answers."""
+"""The JSON endpoints under ``/api``; each handler validates, acts through the store, the
+send pipeline or the announcer, and answers."""
 
 from __future__ import annotations
 
@@ -6,13 +7,13 @@ import dataclasses
 
 from aiohttp import web
 
+from parley.announcer import Announcer
 from parley.api.http import json, read_json
 from parley.auth import AuthService, Session
-from parley.gateway.hub import Hub
-from parley.gateway.sending import SendPipeline
 from parley.models import User
 from parley.protocol import validation
 from parley.protocol.errors import invalid, not_found
+from parley.sending import SendPipeline
 from parley.store import NotMember, Store
 
 MAX_GROUP_MEMBERS = 1000
@@ -58,10 +59,12 @@ def _refresh_token(data: dict[str, object]) -> str:
 
 
 class Api:
-    def __init__(self, store: Store, auth: AuthService, hub: Hub, sending: SendPipeline) -> None:
+    def __init__(
+        self, store: Store, auth: AuthService, announcer: Announcer, sending: SendPipeline
+    ) -> None:
         self.store = store
         self.auth = auth
-        self.hub = hub
+        self.announcer = announcer
         self.sending = sending
 
     def routes(self) -> list[web.RouteDef]:
@@ -160,7 +163,7 @@ class Api:
         room = await self.store.room(room_id, user.id)
         assert room is not None
         if created:
-            await self.hub.room_created(room)
+            await self.announcer.room_created(room)
         return json(room.to_json(), 201 if created else 200)
 
     async def add_member(self, request: web.Request) -> web.Response:
@@ -185,7 +188,7 @@ class Api:
         room = await self.store.room(room_id, user.id)
         assert room is not None
         if added:
-            await self.hub.member_added(room, found[0].id)
+            await self.announcer.member_added(room, found[0].id)
         return json(room.to_json(), 201 if added else 200)
 
     async def leave(self, request: web.Request) -> web.Response:
@@ -201,7 +204,9 @@ class Api:
         except NotMember:
             raise not_found() from None
         remaining = tuple(m for m in room.members if m.id != user.id)
-        await self.hub.member_left(dataclasses.replace(room, members=remaining, unread=0), user.id)
+        await self.announcer.member_left(
+            dataclasses.replace(room, members=remaining, unread=0), user.id
+        )
         return web.Response(status=204)
 
     # messages

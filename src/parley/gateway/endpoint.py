@@ -10,12 +10,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Iterator
 from dataclasses import dataclass
-from itertools import chain
 
 from aiohttp import WSMsgType, web
 
+from parley.announcer import Announcer
 from parley.auth import AuthError, AuthService
 from parley.gateway.connection import (
     BUSY,
@@ -27,14 +26,14 @@ from parley.gateway.connection import (
     Heartbeat,
 )
 from parley.gateway.hub import Hub
-from parley.gateway.sending import Pending, SendPipeline
 from parley.metrics import Metrics
 from parley.models import User
 from parley.protocol import events, frames, wsframe
 from parley.protocol.errors import ProtocolError, invalid, not_found
 from parley.protocol.limits import Throttle, TokenBucket
 from parley.protocol.status import CloseCode
-from parley.store import NotMember
+from parley.sending import Pending, SendPipeline
+from parley.store import NotMember, Store
 
 logger = logging.getLogger(__name__)
 
@@ -46,6 +45,8 @@ TYPING_INTERVAL = 2.0
 @dataclass
 class Gateway:
     hub: Hub
+    store: Store
+    announcer: Announcer
     auth: AuthService
     sending: SendPipeline
     metrics: Metrics
@@ -64,11 +65,8 @@ class Gateway:
         self.sockets: set[web.WebSocketResponse] = set()
         self.closing: set[asyncio.Future[bool]] = set()
         self.pulse = Heartbeat(
-            self._connections, self.heartbeat, self.pong_timeout, self.sweep_period
+            self.hub.each_connection, self.heartbeat, self.pong_timeout, self.sweep_period
         )
-
-    def _connections(self) -> Iterator[Connection]:
-        return chain.from_iterable(self.hub.users.values())
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
         """One socket, from the handshake to its close.
@@ -119,9 +117,8 @@ class Gateway:
     async def shutdown(self) -> None:
         """Close every socket with 1012 so clients reconnect (to this or another gateway)."""
         self.pulse.stop()
-        for conns in list(self.hub.users.values()):
-            for conn in list(conns):
-                conn.close(CloseCode.SERVICE_RESTART, "server restarting")
+        for conn in list(self.hub.each_connection()):
+            conn.close(CloseCode.SERVICE_RESTART, "server restarting")
         await asyncio.gather(
             *(
                 ws.close(code=CloseCode.SERVICE_RESTART, message=b"server restarting")
@@ -263,14 +260,14 @@ class _Session:
             if command.room not in self.conn.live_from:
                 raise not_found()
             if self.gateway.typing.allow((self.user.id, command.room)):
-                await self.hub.typing(self.user, command.room)
+                await self.gateway.announcer.typing(self.user, command.room)
         elif isinstance(command, frames.Read):
             try:
-                moved = await self.hub.store.mark_read(command.room, self.user.id, command.seq)
+                moved = await self.gateway.store.mark_read(command.room, self.user.id, command.seq)
             except NotMember:
                 raise not_found() from None
             if moved is not None:
-                await self.hub.read(self.user, command.room, moved)
+                await self.gateway.announcer.read(self.user, command.room, moved)
         elif isinstance(command, frames.Resume):
             incomplete = await self.hub.replay(self.conn, command.rooms)
             self.conn.send(wsframe.text(events.resumed(incomplete)))

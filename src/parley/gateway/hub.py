@@ -5,6 +5,10 @@ to the room's bus channel, orders arriving messages with a ``Sequencer`` and
 writes each one, framed once, to every local connection in the room. A
 connection replaying history (resume) is parked in ``holding`` so live
 messages wait behind the replay instead of overtaking it.
+
+The hub delivers; it does not decide what to say. Events are produced by the
+``Announcer`` (and messages by the message log), and arrive here on the bus;
+``on_bus`` holds the delivery rule of each envelope kind.
 """
 
 from __future__ import annotations
@@ -12,12 +16,14 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import defaultdict
-from collections.abc import Coroutine, Iterable
+from collections.abc import Coroutine, Iterable, Iterator
+from itertools import chain
 from typing import Any
 
+from parley.announcer import Announcer
 from parley.bus import Bus
 from parley.gateway.connection import Connection
-from parley.models import Message, Room, User
+from parley.models import Message
 from parley.presence import Presence
 from parley.protocol import envelope, events, resume, wsframe
 from parley.protocol.sequencer import Sequencer
@@ -65,10 +71,13 @@ class Feed:
 
 
 class Hub:
-    def __init__(self, store: Store, bus: Bus, presence: Presence, resume_cap: int) -> None:
+    def __init__(
+        self, store: Store, bus: Bus, presence: Presence, announcer: Announcer, resume_cap: int
+    ) -> None:
         self.store = store
         self.bus = bus
         self.presence = presence
+        self.announcer = announcer
         self.resume_cap = resume_cap
         self.feeds: dict[int, Feed] = {}
         self.users: dict[int, set[Connection]] = defaultdict(set)
@@ -88,6 +97,9 @@ class Hub:
     def connections(self) -> int:
         return sum(len(conns) for conns in self.users.values())
 
+    def each_connection(self) -> Iterator[Connection]:
+        return chain.from_iterable(self.users.values())
+
     # connections coming and going
 
     async def attach(self, conn: Connection, resume_from: dict[int, int] | None) -> list[int]:
@@ -106,7 +118,7 @@ class Hub:
         for feed in feeds:
             self._join(conn, feed, hold=feed.room_id in wanted)
         if await self.presence.connected(user_id):
-            await self._publish_presence(conn.user, online=True)
+            await self.announcer.presence(conn.user, online=True)
         peers = set().union(*(f.members for f in feeds)) - {user_id}
         conn.send(wsframe.text(events.ready(conn.user, sorted(await self.presence.online(peers)))))
         if resume_from is None:
@@ -134,7 +146,7 @@ class Hub:
             logger.warning("presence not updated for user %s: %s", user_id, exc)
             return
         if went_offline:
-            await self._publish_presence(conn.user, online=False)
+            await self.announcer.presence(conn.user, online=False)
 
     def _join(self, conn: Connection, feed: Feed, *, hold: bool) -> None:
         """Add ``conn`` to ``feed``, taking over the reference ``_open_feeds`` gave out."""
@@ -344,65 +356,6 @@ class Hub:
             self._join(conn, feed, hold=False)
             if conn.live_from.get(room_id) is not None:
                 conn.send(frame)
-
-    # announcements, from this gateway to all
-
-    async def _announce(self, channel: str, payload: bytes) -> None:
-        """Best effort: what they announce is already stored, or is ephemeral.
-
-        A bus outage must not fail the request or the socket that caused it;
-        gateways resync rooms when the bus returns, and clients refetch rooms
-        when they reconnect.
-        """
-        try:
-            await self.bus.publish(channel, payload)
-        except Exception as exc:  # the bus reports outages many ways
-            logger.warning("could not announce on %s: %s", channel, exc)
-
-    async def typing(self, user: User, room_id: int) -> None:
-        await self._announce(
-            envelope.room_channel(room_id),
-            envelope.room_event(events.typing(room_id, user), skip_user=user.id),
-        )
-
-    async def read(self, user: User, room_id: int, seq: int) -> None:
-        await self._announce(
-            envelope.room_channel(room_id),
-            envelope.room_event(events.read(room_id, user, seq)),
-        )
-
-    async def _room_event(self, room: Room) -> bytes:
-        try:
-            online = sorted(await self.presence.online(m.id for m in room.members))
-        except Exception as exc:  # presence is a hint; the room is not
-            logger.warning("presence unavailable for room %s: %s", room.id, exc)
-            online = []
-        return events.room(room, online)
-
-    async def member_added(self, room: Room, user_id: int) -> None:
-        """Tell the room's followers, then the new member's own connections."""
-        payload = await self._room_event(room)
-        await self._announce(
-            envelope.room_channel(room.id), envelope.member_added(user_id, payload)
-        )
-        await self._announce(envelope.user_channel(user_id), envelope.joined(room.id, payload))
-
-    async def room_created(self, room: Room) -> None:
-        payload = await self._room_event(room)
-        for member in room.members:
-            await self._announce(
-                envelope.user_channel(member.id), envelope.joined(room.id, payload)
-            )
-
-    async def member_left(self, room: Room, user_id: int) -> None:
-        payload = await self._room_event(room)
-        await self._announce(envelope.room_channel(room.id), envelope.member_left(user_id, payload))
-
-    async def _publish_presence(self, user: User, *, online: bool) -> None:
-        await self._announce(
-            envelope.PRESENCE,
-            envelope.presence(user.id, online, events.presence(user, online)),
-        )
 
     # housekeeping
 

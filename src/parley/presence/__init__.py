@@ -2,7 +2,7 @@
 or across gateways through Redis (``redis.py``, cluster mode), both on ``PresenceCounter``.
 """
 
-from parley.presence.base import Presence
+from parley.presence.base import Changed, Presence
 from parley.presence.local import LocalPresence
 
-__all__ = ["LocalPresence", "Presence"]
+__all__ = ["Changed", "LocalPresence", "Presence"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from parley.presence.base import Changed
 from parley.presence.counter import PresenceCounter
 
 
@@ -11,8 +12,8 @@ class LocalPresence:
     def __init__(self) -> None:
         self._counter = PresenceCounter()
 
-    async def start(self) -> None:
-        return None
+    async def start(self, changed: Changed) -> None:
+        """Every change here comes from a connect or disconnect: nothing else to report."""
 
     async def close(self) -> None:
         return None

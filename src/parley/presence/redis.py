@@ -34,11 +34,9 @@ from typing import Any
 
 from redis.exceptions import RedisError
 
-from parley.bus.base import Bus
+from parley.presence.base import Changed
 from parley.presence.counter import PresenceCounter
-from parley.protocol import envelope, events
 from parley.redis.client import command_client
-from parley.store import Store
 
 logger = logging.getLogger(__name__)
 
@@ -54,13 +52,12 @@ def _script(name: str) -> str:
 
 
 class RedisPresence:
-    def __init__(self, url: str, gateway_id: str, ttl_seconds: int, store: Store, bus: Bus) -> None:
+    def __init__(self, url: str, gateway_id: str, ttl_seconds: int) -> None:
         self._redis = command_client(url)
         self._gateway = gateway_id
         self._ttl_ms = ttl_seconds * 1000
         self._beat_every = ttl_seconds / 3
-        self._store = store
-        self._bus = bus
+        self._changed: Changed | None = None
         self._counter = PresenceCounter()
         self._lock = asyncio.Lock()
         self._connect = self._redis.register_script(_script("connect"))
@@ -71,8 +68,9 @@ class RedisPresence:
         self._heartbeat: asyncio.Task[None] | None = None
         self._failing = False
 
-    async def start(self) -> None:
+    async def start(self, changed: Changed) -> None:
         """Drop what a previous process with this gateway id left, then start beating."""
+        self._changed = changed
         try:
             gone = await self._call(self._reap, self._gateway, "1")
             await self._announce(_ids(gone), online=False)
@@ -157,19 +155,15 @@ class RedisPresence:
         await self._announce(_ids(gone) + _ids(reaped), online=False)
 
     async def _announce(self, user_ids: Sequence[int], *, online: bool) -> None:
-        for user_id in dict.fromkeys(user_ids):
-            if online and not self._counter.online(user_id):
-                continue  # gone again since the heartbeat read the set
-            try:
-                user = await self._store.user(user_id)
-                if user is None:
-                    continue
-                await self._bus.publish(
-                    envelope.PRESENCE,
-                    envelope.presence(user.id, online, events.presence(user, online)),
-                )
-            except Exception as exc:
-                logger.warning("presence: could not announce user %s: %s", user_id, exc)
+        """Hand users whose presence changed without a connect here to the announcer."""
+        wanted = [
+            user_id
+            for user_id in dict.fromkeys(user_ids)
+            # someone back online may have gone again since the heartbeat read the set
+            if not online or self._counter.online(user_id)
+        ]
+        if wanted and self._changed is not None:
+            await self._changed(wanted, online)
 
     async def _call(self, script: Any, *args: object) -> Any:
         return await script(args=[PREFIX, *args])
