@@ -31,9 +31,9 @@ class Transport(Protocol):
 
 COALESCE_RATIO = 2.0
 """Under load, after a flush that took D seconds the next one waits until RATIO x D."""
-COALESCE_MAX_DELAY = 0.02
+COALESCE_MAX_DELAY_SECONDS = 0.02
 """The longest a frame waits for a flush because of coalescing, in seconds."""
-COALESCE_WINDOW = 0.1
+COALESCE_WINDOW_SECONDS = 0.1
 """Seconds over which the time spent flushing is averaged (exponential decay)."""
 COALESCE_BUSY = 0.2
 """Share of that time spent flushing above which the gateway counts as loaded."""
@@ -55,8 +55,8 @@ class Flusher:
     def __init__(
         self,
         ratio: float = COALESCE_RATIO,
-        max_delay: float = COALESCE_MAX_DELAY,
-        window: float = COALESCE_WINDOW,
+        max_delay: float = COALESCE_MAX_DELAY_SECONDS,
+        window: float = COALESCE_WINDOW_SECONDS,
         busy: float = COALESCE_BUSY,
     ) -> None:
         self._dirty: list[Connection] = []
@@ -97,11 +97,11 @@ class Flusher:
             self._next = ended
 
 
-HEARTBEAT = 30.0
+HEARTBEAT_SECONDS = 30.0
 """Seconds without a frame from the client after which the gateway pings it."""
-PONG_TIMEOUT = HEARTBEAT / 2
+PONG_TIMEOUT_SECONDS = HEARTBEAT_SECONDS / 2
 """Seconds a pinged client has to send anything (its pong) before it counts as dead."""
-SWEEP_PERIOD = 5.0
+SWEEP_PERIOD_SECONDS = 5.0
 """Seconds between two heartbeat sweeps: the resolution of both times above."""
 BUSY = -1
 """``Connection.silent`` while the heartbeat leaves it alone (setting up, handling a frame)."""
@@ -123,9 +123,9 @@ class Heartbeat:
     def __init__(
         self,
         connections: Callable[[], Iterable[Connection]],
-        idle: float = HEARTBEAT,
-        timeout: float = PONG_TIMEOUT,
-        period: float = SWEEP_PERIOD,
+        idle: float = HEARTBEAT_SECONDS,
+        timeout: float = PONG_TIMEOUT_SECONDS,
+        period: float = SWEEP_PERIOD_SECONDS,
     ) -> None:
         self._connections = connections
         self._period = period

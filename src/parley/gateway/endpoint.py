@@ -22,9 +22,9 @@ from parley.announcer import Announcer
 from parley.auth import AuthError, AuthService
 from parley.gateway.connection import (
     BUSY,
-    HEARTBEAT,
-    PONG_TIMEOUT,
-    SWEEP_PERIOD,
+    HEARTBEAT_SECONDS,
+    PONG_TIMEOUT_SECONDS,
+    SWEEP_PERIOD_SECONDS,
     Connection,
     Flusher,
     Heartbeat,
@@ -42,7 +42,7 @@ from parley.store import NotMember, Store
 
 logger = logging.getLogger(__name__)
 
-TYPING_INTERVAL = 2.0
+TYPING_INTERVAL_SECONDS = 2.0
 
 
 @dataclass
@@ -58,13 +58,13 @@ class Gateway:
     outgoing_limit: int
     frame_rate: float
     frame_burst: int
-    heartbeat: float = HEARTBEAT
+    heartbeat: float = HEARTBEAT_SECONDS
     """Seconds without a frame after which a client is pinged."""
-    pong_timeout: float = PONG_TIMEOUT
-    sweep_period: float = SWEEP_PERIOD
+    pong_timeout: float = PONG_TIMEOUT_SECONDS
+    sweep_period: float = SWEEP_PERIOD_SECONDS
 
     def __post_init__(self) -> None:
-        self.typing = Throttle(TYPING_INTERVAL)
+        self.typing = Throttle(TYPING_INTERVAL_SECONDS)
         self.sockets: set[web.WebSocketResponse] = set()
         self.closing: set[asyncio.Future[bool]] = set()
         self.pulse = Heartbeat(

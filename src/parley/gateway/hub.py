@@ -32,7 +32,7 @@ from parley.store import Store
 logger = logging.getLogger(__name__)
 
 GAP_RETRIES = 20
-GAP_RETRY_DELAY = 0.05
+GAP_RETRY_DELAY_SECONDS = 0.05
 
 
 class Feed:
@@ -301,7 +301,7 @@ class Hub:
                     return
                 feed.push_stored(await self.store.between(feed.room_id, gap[0] - 1, gap[1]))
                 if feed.sequencer.gap() is not None:
-                    await asyncio.sleep(GAP_RETRY_DELAY)
+                    await asyncio.sleep(GAP_RETRY_DELAY_SECONDS)
             logger.error("room %s: seq gap %s never filled", feed.room_id, feed.sequencer.gap())
         finally:
             feed.filling = False

@@ -47,9 +47,9 @@ PARTITIONS = 8
 """Partitions of a topic this worker has to create (production topics are made by ops)."""
 SESSION_TIMEOUT_MS = 10_000
 """How long a killed worker holds its partitions before the group hands them on."""
-RETRY_FIRST = 0.1
-RETRY_MAX = 2.0
-PUBLISH_RETRIES = (0.1, 0.3, 1.0)
+RETRY_FIRST_SECONDS = 0.1
+RETRY_MAX_SECONDS = 2.0
+PUBLISH_RETRY_DELAYS_SECONDS = (0.1, 0.3, 1.0)
 
 
 class Persister:
@@ -125,7 +125,7 @@ class Persister:
         if not records:
             return []
         drafts = [r.draft for r in records]
-        delay = RETRY_FIRST
+        delay = RETRY_FIRST_SECONDS
         failures = 0
         while True:
             try:
@@ -139,7 +139,7 @@ class Persister:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), delay)
                     return None
-                delay = min(delay * 2, RETRY_MAX)
+                delay = min(delay * 2, RETRY_MAX_SECONDS)
                 continue
             if failures:
                 logger.warning("stored %d waiting messages after %d retries", len(drafts), failures)
@@ -156,7 +156,7 @@ class Persister:
         for record, message in zip(records, stored, strict=True):
             channel = envelope.gateway_channel(record.gateway)
             out.append((channel, encode_ack(record.draft, message)))
-        for attempt, delay in enumerate((*PUBLISH_RETRIES, None)):
+        for attempt, delay in enumerate((*PUBLISH_RETRY_DELAYS_SECONDS, None)):
             try:
                 await self._bus.publish_many(out)
                 return
@@ -174,7 +174,7 @@ class Persister:
 
     async def _ensure_topic(self, stop: asyncio.Event) -> None:
         """Create the topic when missing, so a fresh setup needs no extra step."""
-        delay = RETRY_FIRST
+        delay = RETRY_FIRST_SECONDS
         while not stop.is_set():
             admin = AIOKafkaAdminClient(bootstrap_servers=self._bootstrap)
             try:
@@ -195,10 +195,10 @@ class Persister:
                     await admin.close()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), delay)
-            delay = min(delay * 2, RETRY_MAX)
+            delay = min(delay * 2, RETRY_MAX_SECONDS)
 
     async def _start_consumer(self, stop: asyncio.Event) -> AIOKafkaConsumer | None:
-        delay = RETRY_FIRST
+        delay = RETRY_FIRST_SECONDS
         while not stop.is_set():
             consumer = AIOKafkaConsumer(
                 bootstrap_servers=self._bootstrap,
@@ -221,7 +221,7 @@ class Persister:
                     await consumer.stop()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), delay)
-            delay = min(delay * 2, RETRY_MAX)
+            delay = min(delay * 2, RETRY_MAX_SECONDS)
         return None
 
 
