@@ -259,7 +259,7 @@ class Hub:
     # the bus
 
     def on_bus(self, channel: str, payload: bytes) -> None:
-        """Deliver one envelope by the rule of its kind."""
+        """Deliver one envelope by the rule of its kind: one case, one method, per kind."""
         try:
             env = envelope.read(payload)
         except ValueError:
@@ -269,9 +269,7 @@ class Hub:
             case envelope.Message():
                 self._on_message(channel, env)
             case envelope.RoomEvent():
-                feed = self.feeds.get(_channel_id(channel))
-                if feed is not None:
-                    feed.broadcast(wsframe.text(env.event), skip_user=env.skip_user)
+                self._on_room_event(_channel_id(channel), env)
             case envelope.Presence():
                 self._on_presence(env)
             case envelope.MemberAdded():
@@ -291,6 +289,12 @@ class Hub:
         if feed.sequencer.gap() is not None and not feed.filling:
             feed.filling = True
             self._spawn(self._fill(feed))
+
+    def _on_room_event(self, room_id: int, env: envelope.RoomEvent) -> None:
+        """Every local follower of the room but ``skip_user``'s connections."""
+        feed = self.feeds.get(room_id)
+        if feed is not None:
+            feed.broadcast(wsframe.text(env.event), skip_user=env.skip_user)
 
     async def _fill(self, feed: Feed) -> None:
         """Read a missing range from the store; a publish can trail its commit."""
