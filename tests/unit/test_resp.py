@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from parley.redis.resp import Parser, RespError, encode_command, parse_reply
+from parley.redis.resp import Parser, RespError, encode_command
 
 WIRE = (
     b"*3\r\n$9\r\nsubscribe\r\n$6\r\nroom.1\r\n:1\r\n"
@@ -50,7 +50,9 @@ def test_bytes_fed_one_at_a_time() -> None:
 def test_a_command_is_a_bulk_string_array() -> None:
     wire = encode_command("PUBLISH", "room.1", b"x")
     assert wire == b"*3\r\n$7\r\nPUBLISH\r\n$6\r\nroom.1\r\n$1\r\nx\r\n"
-    assert parse_reply(wire, 0) == ([b"PUBLISH", b"room.1", b"x"], len(wire))
+    parser = Parser()
+    parser.feed(wire)
+    assert parser.replies() == [[b"PUBLISH", b"room.1", b"x"]]
 
 
 def test_bytes_that_are_not_resp_are_refused() -> None:

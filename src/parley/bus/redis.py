@@ -8,7 +8,8 @@ can only (un)subscribe and ping:
   process reach Redis in the order they were made; the replies are counted
   back with the same fast reader as the subscriber's (redis-py's pipeline
   was the largest part of a persister batch, docs/performance.md);
-* the *subscriber* reads RESP (``parley.redis.resp``) from a plain asyncio stream.
+* the *subscriber* reads RESP (``parley.redis.resp``, hiredis's parser) from a
+  plain asyncio stream.
   Owning it means we know exactly when Redis confirmed a ``SUBSCRIBE`` (so
   ``subscribe()`` can promise that nothing published afterwards is missed) and
   exactly when a lost connection came back (so the gateway can refetch what it
