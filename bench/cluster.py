@@ -46,7 +46,7 @@ def check(need_kafka: bool = True) -> dict[str, str]:
     if not env["PARLEY_DATABASE_URL"].startswith(("postgresql", "postgres")):
         raise ClusterUnavailable("PARLEY_DATABASE_URL is not PostgreSQL")
     if need_kafka and importlib.util.find_spec("parley.log.kafka") is None:
-        raise ClusterUnavailable("Parley has no Kafka log yet (src/parley/log/kafka.py)")
+        raise ClusterUnavailable("Parley has no Kafka log yet (src/parley/log/kafka/)")
     return env
 
 

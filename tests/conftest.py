@@ -1,7 +1,8 @@
-"""Fixtures shared by every suite: a real server process and signed-in clients."""
+"""Fixtures shared by every suite: real server processes and signed-in clients."""
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
@@ -11,6 +12,7 @@ from hypothesis import HealthCheck, settings
 
 from tests.support.client import Client
 from tests.support.server import ServerProcess
+from tests.support.services import Databases, Services, running
 
 # Hypothesis's timing checks fail a test when the machine is slow, not when the code is:
 # on a fresh checkout the first text() draw builds Hypothesis's Unicode tables, which
@@ -21,12 +23,47 @@ settings.load_profile("parley")
 
 
 @pytest.fixture(scope="session")
-async def server(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[ServerProcess]:
+async def sqlite_server(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[ServerProcess]:
     """One embedded-mode server shared by the tests that do not restart it."""
     proc = ServerProcess(tmp_path_factory.mktemp("server"))
     await proc.start()
     yield proc
     await proc.stop()
+
+
+@pytest.fixture(scope="session")
+async def services() -> Services:
+    """PostgreSQL, Redis and Kafka from ``scripts/services``; fails under CI when missing."""
+    return await running()
+
+
+@pytest.fixture(scope="session")
+async def databases(services: Services) -> AsyncIterator[Databases]:
+    dbs = Databases(services.database_url)
+    await dbs.prepare()
+    yield dbs
+    await dbs.drop_all()
+
+
+@pytest.fixture(scope="session")
+async def postgres_server(
+    tmp_path_factory: pytest.TempPathFactory, databases: Databases
+) -> AsyncIterator[ServerProcess]:
+    """One gateway on PostgreSQL with the direct log: no Redis, no Kafka."""
+    env = {
+        "PARLEY_DATABASE_URL": await databases.new(),
+        "PARLEY_SECRET_KEY": secrets.token_urlsafe(48),
+    }
+    proc = ServerProcess(tmp_path_factory.mktemp("postgres_server"), env)
+    await proc.start()
+    yield proc
+    await proc.stop()
+
+
+@pytest.fixture(scope="session")
+def server(sqlite_server: ServerProcess) -> ServerProcess:
+    """The shared server: embedded mode here; tests/integration also runs on PostgreSQL."""
+    return sqlite_server
 
 
 @pytest.fixture

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 from aiohttp import web
 
+from parley.announcer import Announcer
 from parley.api import headers, http, ops, proxy, static
 from parley.api.routes import Api
 from parley.auth import AuthService
@@ -20,16 +21,17 @@ from parley.config import ConfigError, Settings
 from parley.gateway.connection import Flusher
 from parley.gateway.endpoint import Gateway
 from parley.gateway.hub import Hub
-from parley.gateway.presence import LocalPresence, Presence
-from parley.gateway.sending import SendPipeline
 from parley.gcpolicy import GcPolicy
 from parley.log import DirectLog, MessageLog
 from parley.metrics import Metrics
+from parley.presence import LocalPresence, Presence
 from parley.ratelimit import Limiter, MemoryLimiter
+from parley.sending import SendPipeline
 from parley.store import SqlStore, Store
 
 if TYPE_CHECKING:
     from parley.bus.redis import RedisBus
+    from parley.log.kafka.persister import Persister
 
 
 @dataclass
@@ -40,9 +42,10 @@ class Components:
     presence: Presence
     log: MessageLog
     limiter: Limiter
+    announcer: Announcer
 
     async def start(self) -> None:
-        await self.presence.start()
+        await self.presence.start(self.announcer.presence_changed)
         await self.log.start()
 
     async def close(self) -> None:
@@ -67,12 +70,12 @@ def components(settings: Settings) -> Components:
     if settings.redis_url:
         # Imported here so the embedded default never loads the cluster clients.
         from parley.bus.redis import RedisBus
-        from parley.gateway.redis_presence import RedisPresence
+        from parley.presence.redis import RedisPresence
         from parley.ratelimit.redis import RedisLimiter
 
         bus = redis_bus = RedisBus(settings.redis_url, name=f"parley-{settings.gateway_id}")
         presence = RedisPresence(
-            settings.redis_url, settings.gateway_id, settings.presence_ttl_seconds, store, bus
+            settings.redis_url, settings.gateway_id, settings.presence_ttl_seconds
         )
         limiter = RedisLimiter(settings.redis_url)
     log: MessageLog = DirectLog(store, bus)
@@ -81,7 +84,7 @@ def components(settings: Settings) -> Components:
             raise ConfigError(
                 "PARLEY_KAFKA_BOOTSTRAP needs PARLEY_REDIS_URL: acks return over Redis"
             )
-        from parley.log.kafka import KafkaLog
+        from parley.log.kafka.producer import KafkaLog
 
         log = KafkaLog(
             bootstrap=settings.kafka_bootstrap,
@@ -91,7 +94,23 @@ def components(settings: Settings) -> Components:
             store=store,
             acks=redis_bus,
         )
-    return Components(settings, store, bus, presence, log, limiter)
+    return Components(settings, store, bus, presence, log, limiter, Announcer(store, bus, presence))
+
+
+def persister(settings: Settings) -> Persister:
+    """``parley worker persist``: a small store pool and a bus of its own for one worker."""
+    if not settings.kafka_bootstrap or not settings.redis_url:
+        raise ConfigError("the persister needs PARLEY_KAFKA_BOOTSTRAP and PARLEY_REDIS_URL")
+    from parley.bus.redis import RedisBus
+    from parley.log.kafka.persister import Persister
+
+    return Persister(
+        SqlStore(settings.database_url, pool_size=2),
+        RedisBus(settings.redis_url, name="parley-persister"),
+        bootstrap=settings.kafka_bootstrap,
+        topic=settings.kafka_topic,
+        group=settings.kafka_group,
+    )
 
 
 def build(
@@ -99,13 +118,15 @@ def build(
 ) -> web.Application:
     """``gc_policy``: the process's collector policy, shown in /metrics (``parley serve``)."""
     parts = parts or components(settings)
-    hub = Hub(parts.store, parts.bus, parts.presence, settings.resume_cap)
+    hub = Hub(parts.store, parts.bus, parts.presence, parts.announcer, settings.resume_cap)
     flusher = Flusher()
     metrics = Metrics(lambda: hub.connections, lambda: flusher.frames, gc_policy)
     auth = AuthService(settings, parts.store, parts.limiter)
     sending = SendPipeline(parts.log, metrics, settings.send_rate_per_second, settings.send_burst)
     gateway = Gateway(
         hub=hub,
+        store=parts.store,
+        announcer=parts.announcer,
         auth=auth,
         sending=sending,
         metrics=metrics,
@@ -122,7 +143,9 @@ def build(
         client_max_size=http.MAX_BODY_BYTES,
     )
     app.on_response_prepare.append(headers.add)
-    app.add_routes(Api(parts.store, auth, hub, sending, settings.refresh_token_ttl).routes())
+    app.add_routes(
+        Api(parts.store, auth, parts.announcer, sending, settings.refresh_token_ttl).routes()
+    )
     app.add_routes(ops.Ops(metrics, checks, settings.metrics_token).routes())
     app.add_routes([web.get("/ws", gateway.handle)])
     app.add_routes(static.routes(settings.web_dir))
@@ -139,5 +162,4 @@ def build(
 
     app.cleanup_ctx.append(lifecycle)
     app.on_shutdown.append(on_shutdown)
-    app["parley.hub"] = hub
     return app

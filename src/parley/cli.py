@@ -7,10 +7,15 @@ import asyncio
 import getpass
 import logging
 import os
+import re
 import signal
 import sys
+from typing import TYPE_CHECKING
 
 from parley.config import ConfigError, Settings
+
+if TYPE_CHECKING:
+    from parley.log.kafka.persister import Persister
 
 logger = logging.getLogger("parley")
 
@@ -118,21 +123,18 @@ def _cmd_user_create(args: argparse.Namespace) -> None:
     asyncio.run(_create_user(settings, username, password, display))
 
 
-async def _persist(settings: Settings) -> None:
-    from parley.log.persister import Persister
-
+async def _persist(worker: Persister) -> None:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    await Persister(settings).run(stop)
+    await worker.run(stop)
 
 
 def _cmd_worker_persist(args: argparse.Namespace) -> None:
-    settings = Settings.from_env()
-    if not settings.kafka_bootstrap or not settings.redis_url:
-        raise SystemExit("error: the persister needs PARLEY_KAFKA_BOOTSTRAP and PARLEY_REDIS_URL")
-    _run(_persist(settings))
+    from parley.app import persister
+
+    _run(_persist(persister(Settings.from_env())))
 
 
 def parser() -> argparse.ArgumentParser:
@@ -164,21 +166,47 @@ def parser() -> argparse.ArgumentParser:
     return top
 
 
-def _bench(argv: list[str]) -> None:
-    """``parley bench ...`` runs the load generator of a source checkout (``python -m bench``)."""
-    import importlib
-    from pathlib import Path
+def _extra(name: str) -> list[str]:
+    """The projects Parley's optional ``name`` extra requires, from the install's metadata."""
+    from importlib.metadata import requires
 
-    root = Path(__file__).resolve().parents[2]
-    if (root / "bench" / "cli.py").exists() and str(root) not in sys.path:
-        sys.path.insert(0, str(root))
-    try:
-        bench = importlib.import_module("bench.cli")
-    except ImportError as exc:
+    marker = re.compile(rf"""extra\s*==\s*['"]{re.escape(name)}['"]""")
+    return [
+        re.split(r"[\s\[<>=!~;]", requirement, maxsplit=1)[0]
+        for requirement in requires("parley") or ()
+        if marker.search(requirement.partition(";")[2])
+    ]
+
+
+def _missing(extra: str) -> list[str]:
+    from importlib.metadata import PackageNotFoundError, version
+
+    missing = []
+    for project in _extra(extra):
+        try:
+            version(project)
+        except PackageNotFoundError:
+            missing.append(project)
+    return missing
+
+
+def _bench(argv: list[str]) -> None:
+    """``parley bench ...``: the load generator (``bench/``), an optional part of the install.
+
+    Found through the ``parley.commands`` entry point; its dependencies come
+    with the ``bench`` extra. Without them it says so, rather than failing
+    halfway through a run.
+    """
+    from importlib.metadata import entry_points
+
+    missing = _missing("bench")
+    found = list(entry_points(group="parley.commands", name="bench"))
+    if missing or not found:
         raise SystemExit(
-            f"parley bench needs a source checkout and `uv sync --group bench`: {exc}"
-        ) from None
-    bench.main(argv)
+            "parley bench needs the bench extra: pip install 'parley[bench]' "
+            f"(in a checkout: uv sync --all-groups); missing: {', '.join(missing) or 'bench'}"
+        )
+    found[0].load()(argv)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -13,8 +13,6 @@ from tests.browser.conftest import Person, PersonFactory
 from tests.cluster.conftest import (  # noqa: F401 - fixtures used by name below
     cluster,
     cluster_env,
-    databases,
-    services,
     topics,
 )
 from tests.support.cluster import Cluster, Nginx

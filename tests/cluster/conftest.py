@@ -1,6 +1,7 @@
 """Fixtures of the cluster suite: real PostgreSQL, Redis and Kafka from ``scripts/services``.
 
-Each test gets a database cloned from a migrated template, a Kafka topic and a
+(``services`` and ``databases`` are in tests/conftest.py: the integration suite
+uses them too.) Each test gets a database cloned from a migrated template, a Kafka topic and a
 consumer group of its own, so tests never see each other's messages, and a
 ``Cluster`` whose processes are stopped when the test ends. With ``CI=true`` a
 service that is not reachable fails the session instead of skipping it.
@@ -15,30 +16,11 @@ from pathlib import Path
 import pytest
 
 from tests.support.cluster import Cluster
-from tests.support.server import ServerProcess
-from tests.support.services import (
-    Databases,
-    Services,
-    Topics,
-    running,
-)
+from tests.support.services import Databases, Services, Topics
 from tests.support.supervised import SupervisedCluster
 
 SECRET_KEY = secrets.token_urlsafe(48)
 """Shared by every gateway of a test, so a token from one is valid on the others."""
-
-
-@pytest.fixture(scope="session")
-async def services() -> Services:
-    return await running()
-
-
-@pytest.fixture(scope="session")
-async def databases(services: Services) -> AsyncIterator[Databases]:
-    dbs = Databases(services.database_url)
-    await dbs.prepare()
-    yield dbs
-    await dbs.drop_all()
 
 
 @pytest.fixture(scope="session")
@@ -104,18 +86,3 @@ async def supervised(
         if request.node.stash.get(_FAILED, True):
             print(made.logs())
         await made.close()
-
-
-@pytest.fixture(scope="session")
-async def pg_server(
-    tmp_path_factory: pytest.TempPathFactory, databases: Databases
-) -> AsyncIterator[ServerProcess]:
-    """One gateway on PostgreSQL with the direct log: no Redis, no Kafka.
-
-    The shape of the lead's ``server`` fixture, so the core suite can run on it.
-    """
-    env = {"PARLEY_DATABASE_URL": await databases.new(), "PARLEY_SECRET_KEY": SECRET_KEY}
-    proc = ServerProcess(tmp_path_factory.mktemp("pg_server"), env)
-    await proc.start()
-    yield proc
-    await proc.stop()

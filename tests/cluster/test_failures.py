@@ -132,9 +132,9 @@ async def replay_announcements(cluster: Cluster, room: str, total: int) -> dict[
                 item = await pubsub.get_message(ignore_subscribe_messages=True, timeout=5)
                 if item is None:
                     continue
-                env = envelope.unpack(item["data"])
-                if env.kind == "M":
-                    announced[env.a] = orjson.loads(env.payload)["message"]
+                env = envelope.read(item["data"])
+                if isinstance(env, envelope.Message):
+                    announced[env.seq] = orjson.loads(env.event)["message"]
     finally:
         await pubsub.aclose()  # type: ignore[no-untyped-call]
         await bus.aclose()

@@ -17,5 +17,5 @@ pytestmark = pytest.mark.cluster
 
 
 @pytest.fixture(scope="session")
-def server(pg_server: ServerProcess) -> ServerProcess:
-    return pg_server
+def server(postgres_server: ServerProcess) -> ServerProcess:
+    return postgres_server

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import aiohttp
 
+from parley import cli
 from tests.support.client import Client
 from tests.support.server import FAST_HASHING, ServerProcess, inherited_env
 
@@ -66,3 +67,10 @@ def test_bad_configuration_is_reported_clearly(tmp_path: Path) -> None:
     )
     assert result.returncode != 0
     assert "PARLEY_PORT must be a whole number" in result.stderr
+
+
+def test_bench_is_an_optional_command_found_through_its_entry_point(tmp_path: Path) -> None:
+    assert set(cli._extra("bench")) == {"matplotlib", "picows", "psutil", "py-spy"}
+    assert cli._missing("bench") == []  # the dev install has the extra
+    shown = parley(tmp_path, "bench", "--help")
+    assert shown.returncode == 0 and "fanout" in shown.stdout, shown.stderr

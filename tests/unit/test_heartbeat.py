@@ -11,18 +11,20 @@ import orjson
 import pytest
 from aiohttp import web
 
+from parley.announcer import Announcer
 from parley.auth import AuthService, tokens
 from parley.bus import MemoryBus
 from parley.config import Settings
-from parley.gateway.connection import BUSY, PING, Connection, Flusher, Heartbeat
+from parley.gateway.connection import BUSY, Connection, Flusher, Heartbeat
 from parley.gateway.endpoint import Gateway
 from parley.gateway.hub import Hub
-from parley.gateway.presence import LocalPresence
-from parley.gateway.sending import SendPipeline
 from parley.log import DirectLog
 from parley.metrics import Metrics
 from parley.models import User
+from parley.presence import LocalPresence
+from parley.protocol import wsframe
 from parley.ratelimit import MemoryLimiter
+from parley.sending import SendPipeline
 from parley.store import SqlStore
 from tests.unit.conftest import make_user
 
@@ -73,7 +75,7 @@ async def test_a_sweep_pings_the_idle_drops_the_silent_and_skips_the_busy() -> N
     assert quiet_wire.data == alive_wire.data == b""
     beat.sweep()
     flusher.flush()
-    assert quiet_wire.data == alive_wire.data == PING
+    assert quiet_wire.data == alive_wire.data == wsframe.PING
     alive.silent = 0  # its pong arrived
     for _ in range(beat.drop_after - beat.ping_after - 1):
         beat.sweep()
@@ -84,7 +86,7 @@ async def test_a_sweep_pings_the_idle_drops_the_silent_and_skips_the_busy() -> N
     assert busy.silent == BUSY and busy_wire.data == b"" and not busy_wire.aborted
     quiet.send(b"dropped")  # nothing more is written to an aborted connection
     flusher.flush()
-    assert quiet_wire.data == PING
+    assert quiet_wire.data == wsframe.PING
 
 
 # The same over real sockets, through the gateway, with times short enough for a test.
@@ -102,12 +104,16 @@ class Served:
 async def served(store: SqlStore) -> AsyncIterator[Served]:
     settings = Settings(secret_key=SECRET)
     bus = MemoryBus()
-    hub = Hub(store, bus, LocalPresence(), resume_cap=500)
+    presence = LocalPresence()
+    announcer = Announcer(store, bus, presence)
+    hub = Hub(store, bus, presence, announcer, resume_cap=500)
     await hub.start()
     flusher = Flusher()
     metrics = Metrics(lambda: hub.connections, lambda: flusher.frames)
     gateway = Gateway(
         hub=hub,
+        store=store,
+        announcer=announcer,
         auth=AuthService(settings, store, MemoryLimiter()),
         sending=SendPipeline(DirectLog(store, bus), metrics, 10, 30),
         metrics=metrics,

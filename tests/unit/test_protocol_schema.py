@@ -22,7 +22,7 @@ from jsonschema.exceptions import ValidationError
 
 from parley.api.openapi import document as openapi_document
 from parley.models import JSON, Message, Room, User
-from parley.protocol import errors, events, frames, schema
+from parley.protocol import errors, events, frames, schema, status
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "protocol.md"
 
@@ -187,6 +187,10 @@ def _values(codes: Any) -> set[Any]:
 
 def test_error_codes_are_the_same_in_the_schema_and_the_server() -> None:
     assert set(schema.document()["$defs"]["ErrorCode"]["enum"]) == _values(errors.ErrorCode)
+
+
+def test_close_codes_are_the_same_in_the_schema_and_the_server() -> None:
+    assert set(schema.document()["$defs"]["CloseCode"]["enum"]) == _values(status.CloseCode)
 
 
 def test_error_codes_and_close_codes_in_the_docs_are_in_the_schema() -> None:

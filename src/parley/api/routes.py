@@ -1,4 +1,5 @@
-"""The JSON endpoints under ``/api``; each handler validates, calls the store or hub, answers."""
+"""The JSON endpoints under ``/api``; each handler validates, acts through the store, the
+send pipeline or the announcer, and answers."""
 
 from __future__ import annotations
 
@@ -6,14 +7,14 @@ import dataclasses
 
 from aiohttp import web
 
+from parley.announcer import Announcer
 from parley.api import session_cookie
 from parley.api.http import bearer, json, read_json
 from parley.auth import AuthError, AuthService, Session
-from parley.gateway.hub import Hub
-from parley.gateway.sending import SendPipeline
 from parley.models import User
 from parley.protocol import validation
 from parley.protocol.errors import ProtocolError, invalid, not_found
+from parley.sending import SendPipeline
 from parley.store import NotMember, Store
 
 USER_SEARCH_LIMIT = 20
@@ -54,13 +55,13 @@ class Api:
         self,
         store: Store,
         auth: AuthService,
-        hub: Hub,
+        announcer: Announcer,
         sending: SendPipeline,
         refresh_token_ttl: int,
     ) -> None:
         self.store = store
         self.auth = auth
-        self.hub = hub
+        self.announcer = announcer
         self.sending = sending
         self.refresh_token_ttl = refresh_token_ttl
 
@@ -175,7 +176,7 @@ class Api:
         room = await self.store.room(room_id, user.id)
         assert room is not None
         if created:
-            await self.hub.room_created(room)
+            await self.announcer.room_created(room)
         return json(room.to_json(), 201 if created else 200)
 
     async def add_member(self, request: web.Request) -> web.Response:
@@ -198,7 +199,7 @@ class Api:
         room = await self.store.room(room_id, user.id)
         assert room is not None
         if added:
-            await self.hub.member_added(room, found[0].id)
+            await self.announcer.member_added(room, found[0].id)
         return json(room.to_json(), 201 if added else 200)
 
     async def leave(self, request: web.Request) -> web.Response:
@@ -214,7 +215,9 @@ class Api:
         except NotMember:
             raise not_found() from None
         remaining = tuple(m for m in room.members if m.id != user.id)
-        await self.hub.member_left(dataclasses.replace(room, members=remaining, unread=0), user.id)
+        await self.announcer.member_left(
+            dataclasses.replace(room, members=remaining, unread=0), user.id
+        )
         return web.Response(status=204)
 
     # messages

@@ -7,8 +7,9 @@ can only (un)subscribe and ping:
   event-loop turn, so a burst costs one round trip and publishes from this
   process reach Redis in the order they were made; the replies are counted
   back with the same fast reader as the subscriber's (redis-py's pipeline
-  cost about 15 µs per command, the largest part of a persister batch);
-* the *subscriber* is a small RESP reader of our own on a plain asyncio stream.
+  was the largest part of a persister batch, docs/performance.md);
+* the *subscriber* reads RESP (``parley.redis.resp``, hiredis's parser) from a
+  plain asyncio stream.
   Owning it means we know exactly when Redis confirmed a ``SUBSCRIBE`` (so
   ``subscribe()`` can promise that nothing published afterwards is missed) and
   exactly when a lost connection came back (so the gateway can refetch what it
@@ -29,80 +30,30 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-import redis.asyncio as aioredis
-from redis.asyncio.retry import Retry
-from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
 
 from parley.bus.base import Handler, ReconnectHandler
+from parley.redis.client import CONNECT_TIMEOUT_SECONDS, command_client
+from parley.redis.resp import Parser, RespError, encode_command
 
 logger = logging.getLogger(__name__)
 
-CONNECT_TIMEOUT = 2.0
-SUBSCRIBE_TIMEOUT = 5.0
+SUBSCRIBE_TIMEOUT_SECONDS = 5.0
 """How long ``subscribe`` waits for Redis to confirm, across a reconnect if need be."""
-IDLE_PING = 5.0
+IDLE_PING_SECONDS = 5.0
 """Ping the subscriber connection after this long without traffic ..."""
-DEAD_AFTER = 10.0
+DEAD_AFTER_SECONDS = 10.0
 """... and drop it when nothing at all came back for this long (a silent network)."""
-BACKOFF_FIRST = 0.05
-BACKOFF_MAX = 2.0
-PUBLISH_BATCH = 1000
-PUBLISH_TIMEOUT = 5.0
+BACKOFF_FIRST_SECONDS = 0.05
+BACKOFF_MAX_SECONDS = 2.0
+PUBLISH_BATCH_EVENTS = 1000
+PUBLISH_TIMEOUT_SECONDS = 5.0
 """A pipeline not answered in this long means the connection is dead."""
-READ_CHUNK = 256 * 1024
+READ_CHUNK_BYTES = 256 * 1024
 
 
 class BusUnavailable(ConnectionError):
     """Redis could not be reached; the operation did not happen."""
-
-
-class RespError(Exception):
-    """Redis answered with an error reply."""
-
-
-class _Incomplete(Exception):
-    """The buffer ends inside a reply; wait for more bytes."""
-
-
-def parse_reply(buf: bytes, pos: int) -> tuple[Any, int]:
-    """Parse one RESP2 reply at ``pos``; return it and the position after it.
-
-    Just enough of the protocol for Pub/Sub pushes and the handshake, written for
-    speed: a gateway parses every message of every room it follows, so this is
-    per-message cost (about 2 µs here, against 14 µs reading field by field from
-    the stream). An error reply is returned as a ``RespError``, not raised.
-    """
-    end = buf.find(b"\r\n", pos)
-    if end < 0:
-        raise _Incomplete
-    kind = buf[pos]
-    if kind == 36:  # $ bulk string
-        size = int(buf[pos + 1 : end])
-        if size < 0:
-            return None, end + 2
-        start = end + 2
-        stop = start + size
-        if len(buf) < stop + 2:
-            raise _Incomplete
-        return buf[start:stop], stop + 2
-    if kind == 42:  # * array
-        count = int(buf[pos + 1 : end])
-        pos = end + 2
-        if count < 0:
-            return None, pos
-        items = []
-        for _ in range(count):
-            item, pos = parse_reply(buf, pos)
-            items.append(item)
-        return items, pos
-    if kind == 58:  # : integer
-        return int(buf[pos + 1 : end]), end + 2
-    if kind == 43:  # + simple string
-        return buf[pos + 1 : end], end + 2
-    if kind == 45:  # - error
-        return RespError(buf[pos + 1 : end].decode(errors="replace")), end + 2
-    raise ValueError(f"unexpected RESP reply {buf[pos : pos + 40]!r}")
 
 
 class RespReader:
@@ -110,25 +61,18 @@ class RespReader:
 
     def __init__(self, stream: asyncio.StreamReader) -> None:
         self._stream = stream
-        self._buf = b""
-        self._pos = 0
+        self._parser = Parser()
 
     async def replies(self) -> list[Any]:
+        parser = self._parser
         while True:
-            out: list[Any] = []
-            while True:
-                try:
-                    item, self._pos = parse_reply(self._buf, self._pos)
-                except _Incomplete:
-                    break
-                out.append(item)
+            out = parser.replies()
             if out:
                 return out
-            data = await self._stream.read(READ_CHUNK)
+            data = await self._stream.read(READ_CHUNK_BYTES)
             if not data:
                 raise ConnectionError("Redis closed the connection")
-            self._buf = self._buf[self._pos :] + data if self._pos < len(self._buf) else data
-            self._pos = 0
+            parser.feed(data)
 
     async def reply(self) -> Any:
         """One reply, for request/response during the handshake; raises error replies."""
@@ -136,31 +80,6 @@ class RespReader:
         if isinstance(found, RespError):
             raise found
         return found
-
-
-def encode_command(*parts: str | bytes) -> bytes:
-    out = [b"*%d\r\n" % len(parts)]
-    for part in parts:
-        raw = part.encode() if isinstance(part, str) else part
-        out.append(b"$%d\r\n%s\r\n" % (len(raw), raw))
-    return b"".join(out)
-
-
-def command_client(url: str) -> aioredis.Redis:
-    """A redis-py client that fails fast when Redis is down.
-
-    One immediate retry covers the stale pooled connection left by a Redis
-    restart; anything longer would only delay the caller's own fallback (a
-    refused send, a 503 from /readyz) while Redis is really gone.
-    """
-    client: aioredis.Redis = aioredis.Redis.from_url(
-        url,
-        socket_connect_timeout=CONNECT_TIMEOUT,
-        socket_timeout=5.0,
-        health_check_interval=0,
-        retry=Retry(NoBackoff(), 1),
-    )
-    return client
 
 
 class RedisBus:
@@ -274,7 +193,7 @@ class RedisBus:
             )
             count = sum(len(events) for events, _ in batch)
             try:
-                async with asyncio.timeout(PUBLISH_TIMEOUT):
+                async with asyncio.timeout(PUBLISH_TIMEOUT_SECONDS):
                     await self._publish_pipeline(commands, count)
             except (OSError, EOFError, ValueError, RespError, TimeoutError) as exc:
                 self._drop_publisher()
@@ -310,10 +229,10 @@ class RedisBus:
             publisher[1].close()
 
     def _next_batch(self) -> list[tuple[Sequence[tuple[str, bytes]], asyncio.Future[None]]]:
-        """Whole operations from the queue, about ``PUBLISH_BATCH`` events (at least one)."""
+        """Whole operations from the queue, about ``PUBLISH_BATCH_EVENTS`` events (at least one)."""
         count = taken = 0
         for events, _ in self._outbox:
-            if taken and count + len(events) > PUBLISH_BATCH:
+            if taken and count + len(events) > PUBLISH_BATCH_EVENTS:
                 break
             count += len(events)
             taken += 1
@@ -331,7 +250,7 @@ class RedisBus:
             fut = self._confirm[channel] = asyncio.get_running_loop().create_future()
             self._send_nowait("SUBSCRIBE", channel)
         try:
-            await asyncio.wait_for(asyncio.shield(fut), SUBSCRIBE_TIMEOUT)
+            await asyncio.wait_for(asyncio.shield(fut), SUBSCRIBE_TIMEOUT_SECONDS)
         except TimeoutError:
             # The caller treats the channel as not subscribed; stop asking for it.
             self._channels.discard(channel)
@@ -356,7 +275,7 @@ class RedisBus:
 
     async def _run(self) -> None:
         """Connect, (re)subscribe, read; on any connection loss start over with backoff."""
-        delay = BACKOFF_FIRST
+        delay = BACKOFF_FIRST_SECONDS
         ever_connected = False
         while not self._closed:
             watchdog: asyncio.Task[None] | None = None
@@ -368,7 +287,7 @@ class RedisBus:
                     logger.warning("redis subscriber reconnected; resubscribing")
                 self._resubscribe(refetch=ever_connected)
                 ever_connected = True
-                delay = BACKOFF_FIRST
+                delay = BACKOFF_FIRST_SECONDS
                 await self._read_loop(reader)
             except asyncio.CancelledError:
                 raise
@@ -384,21 +303,21 @@ class RedisBus:
             if self._closed:
                 return
             await asyncio.sleep(delay * (0.5 + random.random()))
-            delay = min(delay * 2, BACKOFF_MAX)
+            delay = min(delay * 2, BACKOFF_MAX_SECONDS)
 
     async def _connect(self, role: str) -> tuple[RespReader, asyncio.StreamWriter]:
         context = ssl.create_default_context() if self._ssl else None
         stream, writer = await asyncio.wait_for(
-            asyncio.open_connection(self._host, self._port, ssl=context), CONNECT_TIMEOUT
+            asyncio.open_connection(self._host, self._port, ssl=context), CONNECT_TIMEOUT_SECONDS
         )
         reader = RespReader(stream)
         try:
             if self._password is not None:
                 auth = ("AUTH", self._username, self._password) if self._username else None
                 writer.write(encode_command(*(auth or ("AUTH", self._password))))
-                await asyncio.wait_for(reader.reply(), CONNECT_TIMEOUT)
+                await asyncio.wait_for(reader.reply(), CONNECT_TIMEOUT_SECONDS)
             writer.write(encode_command("CLIENT", "SETNAME", f"{self._name}-{role}"))
-            await asyncio.wait_for(reader.reply(), CONNECT_TIMEOUT)
+            await asyncio.wait_for(reader.reply(), CONNECT_TIMEOUT_SECONDS)
         except BaseException:
             writer.close()
             raise
@@ -473,15 +392,15 @@ class RedisBus:
     async def _watch(self) -> None:
         """Ping an idle subscriber; drop it when even the ping gets no answer."""
         while True:
-            await asyncio.sleep(IDLE_PING / 2)
+            await asyncio.sleep(IDLE_PING_SECONDS / 2)
             idle = time.monotonic() - self._last_rx
-            if idle > DEAD_AFTER:
+            if idle > DEAD_AFTER_SECONDS:
                 logger.warning("redis subscriber silent for %.0fs; reconnecting", idle)
                 writer = self._writer
                 if writer is not None:
                     writer.transport.abort()
                 return
-            if idle > IDLE_PING:
+            if idle > IDLE_PING_SECONDS:
                 self._send_nowait("PING")
 
     def _drop_connection(self) -> None:

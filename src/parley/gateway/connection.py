@@ -16,14 +16,10 @@ from time import monotonic
 from typing import Protocol
 
 from parley.models import User
+from parley.protocol import wsframe
+from parley.protocol.status import CloseCode
 
 logger = logging.getLogger(__name__)
-
-CLOSE_GOING_AWAY = 1001
-CLOSE_TOO_BIG = 1009
-CLOSE_RESTART = 1012
-CLOSE_TRY_AGAIN = 1013
-CLOSE_UNAUTHORIZED = 4401
 
 
 class Transport(Protocol):
@@ -35,9 +31,9 @@ class Transport(Protocol):
 
 COALESCE_RATIO = 2.0
 """Under load, after a flush that took D seconds the next one waits until RATIO x D."""
-COALESCE_MAX_DELAY = 0.02
+COALESCE_MAX_DELAY_SECONDS = 0.02
 """The longest a frame waits for a flush because of coalescing, in seconds."""
-COALESCE_WINDOW = 0.1
+COALESCE_WINDOW_SECONDS = 0.1
 """Seconds over which the time spent flushing is averaged (exponential decay)."""
 COALESCE_BUSY = 0.2
 """Share of that time spent flushing above which the gateway counts as loaded."""
@@ -59,8 +55,8 @@ class Flusher:
     def __init__(
         self,
         ratio: float = COALESCE_RATIO,
-        max_delay: float = COALESCE_MAX_DELAY,
-        window: float = COALESCE_WINDOW,
+        max_delay: float = COALESCE_MAX_DELAY_SECONDS,
+        window: float = COALESCE_WINDOW_SECONDS,
         busy: float = COALESCE_BUSY,
     ) -> None:
         self._dirty: list[Connection] = []
@@ -101,16 +97,14 @@ class Flusher:
             self._next = ended
 
 
-HEARTBEAT = 30.0
+HEARTBEAT_SECONDS = 30.0
 """Seconds without a frame from the client after which the gateway pings it."""
-PONG_TIMEOUT = HEARTBEAT / 2
+PONG_TIMEOUT_SECONDS = HEARTBEAT_SECONDS / 2
 """Seconds a pinged client has to send anything (its pong) before it counts as dead."""
-SWEEP_PERIOD = 5.0
+SWEEP_PERIOD_SECONDS = 5.0
 """Seconds between two heartbeat sweeps: the resolution of both times above."""
 BUSY = -1
 """``Connection.silent`` while the heartbeat leaves it alone (setting up, handling a frame)."""
-PING = b"\x89\x00"
-"""An empty RFC 6455 ping frame, unmasked as every server frame."""
 
 
 class Heartbeat:
@@ -129,9 +123,9 @@ class Heartbeat:
     def __init__(
         self,
         connections: Callable[[], Iterable[Connection]],
-        idle: float = HEARTBEAT,
-        timeout: float = PONG_TIMEOUT,
-        period: float = SWEEP_PERIOD,
+        idle: float = HEARTBEAT_SECONDS,
+        timeout: float = PONG_TIMEOUT_SECONDS,
+        period: float = SWEEP_PERIOD_SECONDS,
     ) -> None:
         self._connections = connections
         self._period = period
@@ -167,7 +161,7 @@ class Heartbeat:
             silent += 1
             conn.silent = silent
             if silent == ping_after:
-                conn.send(PING)
+                conn.send(wsframe.PING)
             elif silent >= drop_after:
                 dead.append(conn)
         for conn in dead:
@@ -194,7 +188,7 @@ class Connection:
         transport: Transport,
         flusher: Flusher,
         limit: int,
-        close: Callable[[int, str], None],
+        close: Callable[[CloseCode, str], None],
     ) -> None:
         self.user = user
         self.live_from: dict[int, int] = {}
@@ -229,9 +223,9 @@ class Connection:
         transport.write(data)
         if transport.get_write_buffer_size() > self._limit:
             logger.info("closing slow consumer %s (user %s)", id(self), self.user.id)
-            self.close(CLOSE_TRY_AGAIN, "slow consumer: reconnect and resume")
+            self.close(CloseCode.TRY_AGAIN_LATER, "slow consumer: reconnect and resume")
 
-    def close(self, code: int, reason: str) -> None:
+    def close(self, code: CloseCode, reason: str) -> None:
         """Write what is queued, then close; further frames are dropped."""
         if self.closed:
             return

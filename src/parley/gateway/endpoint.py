@@ -1,4 +1,8 @@
-"""``GET /ws``: the aiohttp adapter around the protocol core and the hub.
+"""``GET /ws``: the aiohttp adapter around the session rules, the hub and the send pipeline.
+
+What a frame may do, and when, is decided by ``protocol.session.Session``;
+this module does the I/O: reading frames, authenticating the token, attaching
+to the hub, and carrying out the commands the session hands back.
 
 aiohttp parses incoming frames; outgoing frames bypass its writer and go to the
 transport pre-framed (see ``Connection``), which keeps fan-out at one buffer
@@ -10,44 +14,42 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Iterator
 from dataclasses import dataclass
-from itertools import chain
 
 from aiohttp import WSMsgType, web
 
+from parley.announcer import Announcer
 from parley.auth import AuthError, AuthService
 from parley.gateway.connection import (
     BUSY,
-    CLOSE_RESTART,
-    CLOSE_TRY_AGAIN,
-    CLOSE_UNAUTHORIZED,
-    HEARTBEAT,
-    PONG_TIMEOUT,
-    SWEEP_PERIOD,
+    HEARTBEAT_SECONDS,
+    PONG_TIMEOUT_SECONDS,
+    SWEEP_PERIOD_SECONDS,
     Connection,
     Flusher,
     Heartbeat,
 )
 from parley.gateway.hub import Hub
-from parley.gateway.sending import Pending, SendPipeline
 from parley.metrics import Metrics
 from parley.models import User
 from parley.protocol import events, frames, wsframe
-from parley.protocol.errors import ProtocolError, invalid, not_found
-from parley.protocol.limits import Throttle, TokenBucket
-from parley.store import NotMember
+from parley.protocol.errors import ProtocolError, not_found
+from parley.protocol.limits import Throttle
+from parley.protocol.session import Session
+from parley.protocol.status import CloseCode
+from parley.sending import Pending, SendPipeline
+from parley.store import NotMember, Store
 
 logger = logging.getLogger(__name__)
 
-MAX_IN_FLIGHT = 256
-"""Sends per connection waiting for their ack; past it a send is refused with rate_limited."""
-TYPING_INTERVAL = 2.0
+TYPING_INTERVAL_SECONDS = 2.0
 
 
 @dataclass
 class Gateway:
     hub: Hub
+    store: Store
+    announcer: Announcer
     auth: AuthService
     sending: SendPipeline
     metrics: Metrics
@@ -56,21 +58,18 @@ class Gateway:
     outgoing_limit: int
     frame_rate: float
     frame_burst: int
-    heartbeat: float = HEARTBEAT
+    heartbeat: float = HEARTBEAT_SECONDS
     """Seconds without a frame after which a client is pinged."""
-    pong_timeout: float = PONG_TIMEOUT
-    sweep_period: float = SWEEP_PERIOD
+    pong_timeout: float = PONG_TIMEOUT_SECONDS
+    sweep_period: float = SWEEP_PERIOD_SECONDS
 
     def __post_init__(self) -> None:
-        self.typing = Throttle(TYPING_INTERVAL)
+        self.typing = Throttle(TYPING_INTERVAL_SECONDS)
         self.sockets: set[web.WebSocketResponse] = set()
         self.closing: set[asyncio.Future[bool]] = set()
         self.pulse = Heartbeat(
-            self._connections, self.heartbeat, self.pong_timeout, self.sweep_period
+            self.hub.each_connection, self.heartbeat, self.pong_timeout, self.sweep_period
         )
-
-    def _connections(self) -> Iterator[Connection]:
-        return chain.from_iterable(self.hub.users.values())
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
         """One socket, from the handshake to its close.
@@ -87,10 +86,10 @@ class Gateway:
         await ws.prepare(request)
         self.sockets.add(ws)
         try:
-            session = await self._open(ws, request)
-            if session is None:
+            socket = await self._open(ws, request)
+            if socket is None:
                 return ws
-            conn = session.conn
+            conn = socket.conn
             try:
                 self.pulse.start()
                 conn.silent = 0
@@ -101,11 +100,11 @@ class Gateway:
                     kind = msg.type
                     if kind is WSMsgType.TEXT:
                         frames_in.inc()
-                        await session.handle(msg.data)
+                        await socket.handle(msg.data)
                     elif kind is WSMsgType.BINARY:
-                        conn.send(_BINARY_REFUSED)
+                        socket.binary()
                     elif kind is WSMsgType.PING:
-                        conn.send(_pong(msg.data))
+                        conn.send(wsframe.pong(msg.data))
                     elif kind is not WSMsgType.PONG:
                         break  # close, closing, closed, error: the socket is done
                     if conn.closed:
@@ -113,6 +112,7 @@ class Gateway:
                     conn.silent = 0
                     del msg  # an idle socket keeps no frame alive
             finally:
+                socket.session.close()
                 await self.hub.detach(conn)
         finally:
             self.sockets.discard(ws)
@@ -121,24 +121,24 @@ class Gateway:
     async def shutdown(self) -> None:
         """Close every socket with 1012 so clients reconnect (to this or another gateway)."""
         self.pulse.stop()
-        for conns in list(self.hub.users.values()):
-            for conn in list(conns):
-                conn.close(CLOSE_RESTART, "server restarting")
+        for conn in list(self.hub.each_connection()):
+            conn.close(CloseCode.SERVICE_RESTART, "server restarting")
         await asyncio.gather(
             *(
-                ws.close(code=CLOSE_RESTART, message=b"server restarting")
+                ws.close(code=CloseCode.SERVICE_RESTART, message=b"server restarting")
                 for ws in list(self.sockets)
             ),
             return_exceptions=True,
         )
 
-    async def _open(self, ws: web.WebSocketResponse, request: web.Request) -> _Session | None:
+    async def _open(self, ws: web.WebSocketResponse, request: web.Request) -> _Socket | None:
         """Authenticate, then attach to the hub; None when the socket was refused or is gone.
 
         When this returns a session, its connection is attached and the caller
         must detach it.
         """
-        hello = await self._authenticate(ws)
+        session = Session(self.frame_rate, self.frame_burst)
+        hello = await self._authenticate(ws, session)
         if hello is None:
             return None
         user, resume_from = hello
@@ -153,10 +153,11 @@ class Gateway:
         except BaseException:
             await self.hub.detach(conn)
             raise
-        return _Session(self, conn)
+        session.opened()
+        return _Socket(self, conn, session)
 
     async def _authenticate(
-        self, ws: web.WebSocketResponse
+        self, ws: web.WebSocketResponse, session: Session
     ) -> tuple[User, dict[int, int] | None] | None:
         try:
             async with asyncio.timeout(self.auth_timeout):
@@ -166,24 +167,22 @@ class Gateway:
                         await ws.pong(msg.data)
                     msg = await ws.receive()
         except TimeoutError:
+            session.close()
             await _refuse(ws, "no auth frame within the time allowed")
             return None
-        if msg.type != WSMsgType.TEXT:
-            if msg.type == WSMsgType.BINARY:
-                await _refuse(ws, "the first frame must be an auth frame")
-            return None
-        self.metrics.frames_in.inc()
+        if msg.type is WSMsgType.TEXT:
+            self.metrics.frames_in.inc()
+        elif msg.type is not WSMsgType.BINARY:
+            session.close()
+            return None  # closed before saying anything
         try:
-            command = frames.parse(msg.data)
+            command = session.receive_auth(msg.data if msg.type is WSMsgType.TEXT else None)
+            user = await self.auth.user_for(command.token)
         except ProtocolError as exc:
             await _refuse(ws, exc.message)
             return None
-        if not isinstance(command, frames.Auth):
-            await _refuse(ws, "the first frame must be an auth frame")
-            return None
-        try:
-            user = await self.auth.user_for(command.token)
         except AuthError as exc:
+            session.close()
             await _refuse(ws, exc.message)
             return None
         return user, command.resume
@@ -198,9 +197,9 @@ class _Closer:
         self.gateway = gateway
         self.ws = ws
 
-    def __call__(self, code: int, reason: str) -> None:
+    def __call__(self, code: CloseCode, reason: str) -> None:
         gateway = self.gateway
-        if code == CLOSE_TRY_AGAIN:
+        if code is CloseCode.TRY_AGAIN_LATER:
             gateway.metrics.slow_consumers.inc()
         task = asyncio.ensure_future(self.ws.close(code=code, message=reason.encode()))
         gateway.closing.add(task)
@@ -210,41 +209,29 @@ class _Closer:
 async def _refuse(ws: web.WebSocketResponse, reason: str) -> None:
     logger.info("websocket refused: %s", reason)
     await ws.send_str(events.error("unauthorized", reason).decode())
-    await ws.close(code=CLOSE_UNAUTHORIZED, message=b"unauthorized")
+    await ws.close(code=CloseCode.UNAUTHORIZED, message=b"unauthorized")
 
 
-def _pong(payload: bytes) -> bytes:
-    """The pong frame answering a ping (control payloads are at most 125 bytes)."""
-    return bytes((0x8A, len(payload))) + payload
+class _Socket:
+    """One authenticated socket: its connection, its session rules, and their I/O."""
 
+    __slots__ = ("conn", "gateway", "session")
 
-class _Session:
-    """What an authenticated connection's frames act on."""
-
-    __slots__ = ("conn", "frames", "gateway", "in_flight")
-
-    def __init__(self, gateway: Gateway, conn: Connection) -> None:
+    def __init__(self, gateway: Gateway, conn: Connection, session: Session) -> None:
         self.gateway = gateway
         self.conn = conn
-        self.frames: TokenBucket | None = None
-        """Made at the first frame: a full bucket then, as it would be if made at the connect."""
-        self.in_flight = 0
+        self.session = session
 
     @property
     def user(self) -> User:
         return self.conn.user
-
-    @property
-    def hub(self) -> Hub:
-        return self.gateway.hub
 
     async def handle(self, raw: str | bytes) -> None:
         """One text frame: act on it, or answer the error; the connection stays open."""
         try:
             await self._handle(raw)
         except ProtocolError as exc:
-            logger.info("user %s: %s (%s)", self.user.id, exc.message, exc.code)
-            self.conn.send(wsframe.text(events.error(exc.code, exc.message, exc.client_id)))
+            self._refused(exc)
         except Exception:
             # A dependency failed (say the store during a read marker): answer, stay open.
             logger.exception("user %s: frame failed", self.user.id)
@@ -254,14 +241,18 @@ class _Session:
                 )
             )
 
+    def binary(self) -> None:
+        try:
+            self.session.receive_binary()
+        except ProtocolError as exc:
+            self._refused(exc)
+
+    def _refused(self, exc: ProtocolError) -> None:
+        logger.info("user %s: %s (%s)", self.user.id, exc.message, exc.code)
+        self.conn.send(wsframe.text(events.error(exc.code, exc.message, exc.client_id)))
+
     async def _handle(self, raw: str | bytes) -> None:
-        bucket = self.frames
-        if bucket is None:
-            gateway = self.gateway
-            bucket = self.frames = TokenBucket(gateway.frame_rate, gateway.frame_burst)
-        if not bucket.take():
-            raise ProtocolError("rate_limited", "too many frames; slow down")
-        command = frames.parse(raw)
+        command = self.session.receive(raw)
         if isinstance(command, frames.Send):
             await self._send(command)
         elif isinstance(command, frames.Ping):
@@ -269,20 +260,20 @@ class _Session:
         elif isinstance(command, frames.Typing):
             if command.room not in self.conn.live_from:
                 raise not_found()
-            if self.gateway.typing.allow((self.user.id, command.room)):
-                await self.hub.typing(self.user, command.room)
+            gateway = self.gateway
+            if gateway.typing.allow((self.user.id, command.room)):
+                await gateway.announcer.typing(self.user, command.room)
         elif isinstance(command, frames.Read):
+            gateway = self.gateway
             try:
-                moved = await self.hub.store.mark_read(command.room, self.user.id, command.seq)
+                moved = await gateway.store.mark_read(command.room, self.user.id, command.seq)
             except NotMember:
                 raise not_found() from None
             if moved is not None:
-                await self.hub.read(self.user, command.room, moved)
+                await gateway.announcer.read(self.user, command.room, moved)
         elif isinstance(command, frames.Resume):
-            incomplete = await self.hub.replay(self.conn, command.rooms)
+            incomplete = await self.gateway.hub.replay(self.conn, command.rooms)
             self.conn.send(wsframe.text(events.resumed(incomplete)))
-        else:
-            raise invalid("already authenticated")
 
     async def _send(self, command: frames.Send) -> None:
         """Put the message in line and answer when it settles, without waiting for that.
@@ -291,10 +282,6 @@ class _Session:
         place, so a connection's messages keep their order while many of them
         are on their way to the store.
         """
-        if self.in_flight >= MAX_IN_FLIGHT:
-            raise ProtocolError(
-                "rate_limited", "too many sends awaiting their ack", command.client_id
-            )
         sending = self.gateway.sending
         sending.admit(self.user, command.client_id)
         pending = await sending.submit(
@@ -304,11 +291,11 @@ class _Session:
             command.client_id,
             seen_member=command.room in self.conn.live_from,
         )
-        self.in_flight += 1
+        self.session.sent()
         pending.future.add_done_callback(lambda _: self._answer(pending, command.client_id))
 
     def _answer(self, pending: Pending, client_id: str) -> None:
-        self.in_flight -= 1
+        self.session.settled()
         try:
             message = self.gateway.sending.result(pending)
         except ProtocolError as exc:
@@ -325,6 +312,3 @@ class _Session:
 
 
 _PONG = wsframe.text(events.PONG)
-_BINARY_REFUSED = wsframe.text(
-    events.error("invalid_input", "binary frames are not supported; send JSON text frames")
-)

@@ -5,6 +5,10 @@ to the room's bus channel, orders arriving messages with a ``Sequencer`` and
 writes each one, framed once, to every local connection in the room. A
 connection replaying history (resume) is parked in ``holding`` so live
 messages wait behind the replay instead of overtaking it.
+
+The hub delivers; it does not decide what to say. Events are produced by the
+``Announcer`` (and messages by the message log), and arrive here on the bus;
+``on_bus`` holds the delivery rule of each envelope kind.
 """
 
 from __future__ import annotations
@@ -12,13 +16,15 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import defaultdict
-from collections.abc import Coroutine, Iterable
+from collections.abc import Coroutine, Iterable, Iterator
+from itertools import chain
 from typing import Any
 
+from parley.announcer import Announcer
 from parley.bus import Bus
 from parley.gateway.connection import Connection
-from parley.gateway.presence import Presence
-from parley.models import Message, Room, User
+from parley.models import Message
+from parley.presence import Presence
 from parley.protocol import envelope, events, resume, wsframe
 from parley.protocol.sequencer import Sequencer
 from parley.store import Store
@@ -26,7 +32,7 @@ from parley.store import Store
 logger = logging.getLogger(__name__)
 
 GAP_RETRIES = 20
-GAP_RETRY_DELAY = 0.05
+GAP_RETRY_DELAY_SECONDS = 0.05
 
 
 class Feed:
@@ -65,10 +71,13 @@ class Feed:
 
 
 class Hub:
-    def __init__(self, store: Store, bus: Bus, presence: Presence, resume_cap: int) -> None:
+    def __init__(
+        self, store: Store, bus: Bus, presence: Presence, announcer: Announcer, resume_cap: int
+    ) -> None:
         self.store = store
         self.bus = bus
         self.presence = presence
+        self.announcer = announcer
         self.resume_cap = resume_cap
         self.feeds: dict[int, Feed] = {}
         self.users: dict[int, set[Connection]] = defaultdict(set)
@@ -88,6 +97,9 @@ class Hub:
     def connections(self) -> int:
         return sum(len(conns) for conns in self.users.values())
 
+    def each_connection(self) -> Iterator[Connection]:
+        return chain.from_iterable(self.users.values())
+
     # connections coming and going
 
     async def attach(self, conn: Connection, resume_from: dict[int, int] | None) -> list[int]:
@@ -106,7 +118,7 @@ class Hub:
         for feed in feeds:
             self._join(conn, feed, hold=feed.room_id in wanted)
         if await self.presence.connected(user_id):
-            await self._publish_presence(conn.user, online=True)
+            await self.announcer.presence(conn.user, online=True)
         peers = set().union(*(f.members for f in feeds)) - {user_id}
         conn.send(wsframe.text(events.ready(conn.user, sorted(await self.presence.online(peers)))))
         if resume_from is None:
@@ -134,7 +146,7 @@ class Hub:
             logger.warning("presence not updated for user %s: %s", user_id, exc)
             return
         if went_offline:
-            await self._publish_presence(conn.user, online=False)
+            await self.announcer.presence(conn.user, online=False)
 
     def _join(self, conn: Connection, feed: Feed, *, hold: bool) -> None:
         """Add ``conn`` to ``feed``, taking over the reference ``_open_feeds`` gave out."""
@@ -247,33 +259,42 @@ class Hub:
     # the bus
 
     def on_bus(self, channel: str, payload: bytes) -> None:
+        """Deliver one envelope by the rule of its kind: one case, one method, per kind."""
         try:
-            env = envelope.unpack(payload)
+            env = envelope.read(payload)
         except ValueError:
             logger.warning("dropping malformed bus message on %s", channel)
             return
-        kind = env.kind
-        if kind == "M":
-            self._on_message(channel, env.a, env.payload)
-        elif kind == "E":
-            feed = self.feeds.get(_channel_id(channel))
-            if feed is not None:
-                feed.broadcast(wsframe.text(env.payload), skip_user=env.b)
-        elif kind == "P":
-            self._on_presence(env.a, env.payload)
-        elif kind in ("A", "L"):
-            self._on_membership(_channel_id(channel), kind, env.b, env.payload)
-        elif kind == "J":
-            self._spawn(self._on_join(_channel_id(channel), env.a, env.payload))
+        match env:
+            case envelope.Message():
+                self._on_message(channel, env)
+            case envelope.RoomEvent():
+                self._on_room_event(_channel_id(channel), env)
+            case envelope.Presence():
+                self._on_presence(env)
+            case envelope.MemberAdded():
+                self._on_member_added(_channel_id(channel), env)
+            case envelope.MemberLeft():
+                self._on_member_left(_channel_id(channel), env)
+            case envelope.Joined():
+                self._spawn(self._on_joined(_channel_id(channel), env))
+            case envelope.Ack():
+                pass  # acks have a listener of their own (the Kafka log)
 
-    def _on_message(self, channel: str, seq: int, payload: bytes) -> None:
+    def _on_message(self, channel: str, env: envelope.Message) -> None:
         feed = self.feeds.get(_channel_id(channel))
         if feed is None:
             return
-        feed.push(seq, wsframe.text(payload))
+        feed.push(env.seq, wsframe.text(env.event))
         if feed.sequencer.gap() is not None and not feed.filling:
             feed.filling = True
             self._spawn(self._fill(feed))
+
+    def _on_room_event(self, room_id: int, env: envelope.RoomEvent) -> None:
+        """Every local follower of the room but ``skip_user``'s connections."""
+        feed = self.feeds.get(room_id)
+        if feed is not None:
+            feed.broadcast(wsframe.text(env.event), skip_user=env.skip_user)
 
     async def _fill(self, feed: Feed) -> None:
         """Read a missing range from the store; a publish can trail its commit."""
@@ -284,7 +305,7 @@ class Hub:
                     return
                 feed.push_stored(await self.store.between(feed.room_id, gap[0] - 1, gap[1]))
                 if feed.sequencer.gap() is not None:
-                    await asyncio.sleep(GAP_RETRY_DELAY)
+                    await asyncio.sleep(GAP_RETRY_DELAY_SECONDS)
             logger.error("room %s: seq gap %s never filled", feed.room_id, feed.sequencer.gap())
         finally:
             feed.filling = False
@@ -298,8 +319,9 @@ class Hub:
                 continue
             feed.push_stored(await self.store.between(room_id, feed.sequencer.last, last))
 
-    def _on_presence(self, user_id: int, payload: bytes) -> None:
-        frame = wsframe.text(payload)
+    def _on_presence(self, env: envelope.Presence) -> None:
+        user_id = env.user
+        frame = wsframe.text(env.event)
         seen: set[Connection] = set()
         for feed in self.feeds.values():
             if user_id in feed.members:
@@ -308,93 +330,36 @@ class Hub:
                         seen.add(conn)
                         conn.send(frame)
 
-    def _on_membership(self, room_id: int, kind: str, user_id: int, payload: bytes) -> None:
+    def _on_member_added(self, room_id: int, env: envelope.MemberAdded) -> None:
         feed = self.feeds.get(room_id)
         if feed is None:
             return
-        if kind == "A":
-            feed.members.add(user_id)
-        else:
-            feed.members.discard(user_id)
-            gone = events.left(room_id)
-            for conn in [c for c in (*feed.live, *feed.holding) if c.user.id == user_id]:
-                conn.send(wsframe.text(gone))
-                self._leave(conn, feed)
-        feed.broadcast(wsframe.text(payload), skip_user=user_id if kind == "L" else 0)
+        feed.members.add(env.user)
+        feed.broadcast(wsframe.text(env.event))
 
-    async def _on_join(self, user_id: int, room_id: int, payload: bytes) -> None:
+    def _on_member_left(self, room_id: int, env: envelope.MemberLeft) -> None:
+        """The leaver's connections hear ``left`` and stop following; the others, the room."""
+        feed = self.feeds.get(room_id)
+        if feed is None:
+            return
+        feed.members.discard(env.user)
+        gone = wsframe.text(events.left(room_id))
+        for conn in [c for c in (*feed.live, *feed.holding) if c.user.id == env.user]:
+            conn.send(gone)
+            self._leave(conn, feed)
+        feed.broadcast(wsframe.text(env.event), skip_user=env.user)
+
+    async def _on_joined(self, user_id: int, env: envelope.Joined) -> None:
+        room_id = env.room
         conns = [c for c in self.users.get(user_id, ()) if room_id not in c.live_from]
         if not conns:
             return
-        frame = wsframe.text(payload)
+        frame = wsframe.text(env.event)
         for feed in await self._open_feeds([room_id] * len(conns)):
             conn = conns.pop()
             self._join(conn, feed, hold=False)
             if conn.live_from.get(room_id) is not None:
                 conn.send(frame)
-
-    # announcements, from this gateway to all
-
-    async def _announce(self, channel: str, payload: bytes) -> None:
-        """Best effort: what they announce is already stored, or is ephemeral.
-
-        A bus outage must not fail the request or the socket that caused it;
-        gateways resync rooms when the bus returns, and clients refetch rooms
-        when they reconnect.
-        """
-        try:
-            await self.bus.publish(channel, payload)
-        except Exception as exc:  # the bus reports outages many ways
-            logger.warning("could not announce on %s: %s", channel, exc)
-
-    async def typing(self, user: User, room_id: int) -> None:
-        await self._announce(
-            envelope.room_channel(room_id),
-            envelope.pack("E", 0, user.id, events.typing(room_id, user)),
-        )
-
-    async def read(self, user: User, room_id: int, seq: int) -> None:
-        await self._announce(
-            envelope.room_channel(room_id),
-            envelope.pack("E", 0, 0, events.read(room_id, user, seq)),
-        )
-
-    async def _room_event(self, room: Room) -> bytes:
-        try:
-            online = sorted(await self.presence.online(m.id for m in room.members))
-        except Exception as exc:  # presence is a hint; the room is not
-            logger.warning("presence unavailable for room %s: %s", room.id, exc)
-            online = []
-        return events.room(room, online)
-
-    async def member_added(self, room: Room, user_id: int) -> None:
-        """Tell the room's followers, then the new member's own connections."""
-        payload = await self._room_event(room)
-        await self._announce(
-            envelope.room_channel(room.id), envelope.pack("A", 0, user_id, payload)
-        )
-        await self._announce(
-            envelope.user_channel(user_id), envelope.pack("J", room.id, 0, payload)
-        )
-
-    async def room_created(self, room: Room) -> None:
-        payload = await self._room_event(room)
-        for member in room.members:
-            await self._announce(
-                envelope.user_channel(member.id), envelope.pack("J", room.id, 0, payload)
-            )
-
-    async def member_left(self, room: Room, user_id: int) -> None:
-        payload = await self._room_event(room)
-        await self._announce(
-            envelope.room_channel(room.id), envelope.pack("L", 0, user_id, payload)
-        )
-
-    async def _publish_presence(self, user: User, *, online: bool) -> None:
-        await self._announce(
-            envelope.PRESENCE,
-            envelope.pack("P", user.id, int(online), events.presence(user, online)),
-        )
 
     # housekeeping
 

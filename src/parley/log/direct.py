@@ -5,8 +5,6 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from sqlalchemy.exc import SQLAlchemyError
-
 from parley.bus import Bus
 from parley.log.base import Unavailable
 from parley.log.publish import publish_stored
@@ -36,7 +34,7 @@ class DirectLog:
     async def _append(self, draft: Draft) -> Message:
         try:
             message = await self._store.append(draft)
-        except (SQLAlchemyError, StoreFailed, OSError) as exc:
+        except StoreFailed as exc:
             logger.warning("store unavailable, send refused: %s", exc)
             raise Unavailable("the message store is unavailable") from exc
         try:

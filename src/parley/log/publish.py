@@ -8,7 +8,7 @@ from parley.protocol import envelope, events
 
 
 def message_envelope(message: Message) -> bytes:
-    return envelope.pack("M", message.seq, message.sender.id, events.message(message))
+    return envelope.message(message.seq, message.sender.id, events.message(message))
 
 
 async def publish_stored(bus: Bus, message: Message) -> None:

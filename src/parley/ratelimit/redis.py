@@ -15,8 +15,8 @@ from collections.abc import Sequence
 
 from redis.exceptions import RedisError
 
-from parley.bus.redis import command_client
 from parley.ratelimit.base import Admission, Hit, LimiterUnavailable
+from parley.redis.client import command_client
 
 PREFIX = "parley:limit:"
 

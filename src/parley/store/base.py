@@ -18,7 +18,11 @@ class NotMember(Exception):
 
 
 class StoreFailed(Exception):
-    """The database refused or lost a write of messages; nothing of it was stored."""
+    """The database refused or lost a write of messages; nothing of it was stored.
+
+    The store's own error type, so that its callers (the logs) depend on the
+    ``Store`` interface and not on the database library behind it.
+    """
 
 
 @dataclass(frozen=True, slots=True)

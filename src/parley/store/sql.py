@@ -15,7 +15,7 @@ from typing import Any
 import asyncpg
 from sqlalchemy import and_, event, func, select
 from sqlalchemy.engine import Row
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from parley.models import Draft, Message, Room, RoomKind, User, now_micros
@@ -73,7 +73,7 @@ class GroupCommit:
             self._drainer = None
             for _, future in self._pending:
                 if not future.done():
-                    future.set_exception(ConnectionError("store is shutting down"))
+                    future.set_exception(StoreFailed("the store is shutting down"))
 
     async def _commit(self, batch: list[tuple[Draft, asyncio.Future[Message | None]]]) -> None:
         try:
@@ -444,21 +444,23 @@ class SqlStore:
         """Store drafts in order; a retried client_id returns the original message.
 
         Returns None in place of a draft whose sender is not a member of its room.
+        Raises ``StoreFailed`` when the database refused the batch or could not
+        be reached, so callers never meet SQLAlchemy's or asyncpg's exceptions.
         """
         if not drafts:
             return []
-        if self.sqlite:
-            async with self._write() as conn:
-                return await append_many(CoreStatements(conn), drafts)
-        async with self.engine.connect() as conn:
-            # SQLAlchemy has not begun a transaction on this connection, and
-            # will not: every statement goes straight to asyncpg.
-            raw: asyncpg.Connection = (await conn.get_raw_connection()).driver_connection
-            try:
+        try:
+            if self.sqlite:
+                async with self._write() as conn:
+                    return await append_many(CoreStatements(conn), drafts)
+            async with self.engine.connect() as conn:
+                # SQLAlchemy has not begun a transaction on this connection, and
+                # will not: every statement goes straight to asyncpg.
+                raw: asyncpg.Connection = (await conn.get_raw_connection()).driver_connection
                 async with raw.transaction():
                     return await append_many(PostgresStatements(raw), drafts)
-            except (asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
-                raise StoreFailed(f"storing messages failed: {exc!r}") from exc
+        except (SQLAlchemyError, asyncpg.PostgresError, asyncpg.InterfaceError, OSError) as exc:
+            raise StoreFailed(f"storing messages failed: {exc!r}") from exc
 
     async def page(
         self, room_id: int, *, before: int | None, after: int | None, limit: int

@@ -3,7 +3,7 @@
 Path of one message: the gateway checks membership (so a non-member hears
 ``not_found`` at once), produces the draft to the topic keyed by room (so one
 room's messages stay in one partition, in send order), then waits for the
-persister's ``K`` envelope on ``gateway.<this gateway>``. That envelope carries
+persister's ``ACK`` envelope on ``gateway.<this gateway>``. That envelope carries
 the stored message, so the ack a client gets is exactly what history returns.
 ``submit`` returns as soon as the record is in its partition's batch, so one
 connection can have many sends on their way through Kafka and the persister.
@@ -15,7 +15,7 @@ path, which was over a quarter of the gateway's CPU per message.
 Failure is loud, never silent:
 
 * Kafka does not take the record within ``send_timeout`` → ``Unavailable``
-  (checked every ``EXPIRY_TICK``), and a breaker opens so further sends fail
+  (checked every ``EXPIRY_TICK_SECONDS``), and a breaker opens so further sends fail
   immediately (rather than each waiting out the timeout) until a metadata
   probe reaches Kafka again. With an
   idempotent producer a record that did enter the producer's buffer is retried
@@ -47,26 +47,26 @@ from aiokafka.producer.message_accumulator import BatchBuilder
 
 from parley.bus.base import Handler
 from parley.log.base import Unavailable
-from parley.log.records import decode_ack, encode_record
+from parley.log.kafka.records import decode_ack, encode_record
 from parley.models import Draft, Message
 from parley.protocol import envelope
 from parley.store import NotMember, Store
 
 logger = logging.getLogger(__name__)
 
-SEND_TIMEOUT = 2.0
+SEND_TIMEOUT_SECONDS = 2.0
 """How long Kafka may take to acknowledge a record before the send is refused."""
-START_TIMEOUT = 10.0
-PROBE_TIMEOUT = 1.5
-PROBE_BACKOFF_MAX = 2.0
-MEMBER_CACHE_TTL = 30.0
+START_TIMEOUT_SECONDS = 10.0
+PROBE_TIMEOUT_SECONDS = 1.5
+PROBE_BACKOFF_MAX_SECONDS = 2.0
+MEMBER_CACHE_TTL_SECONDS = 30.0
 """Membership answers reused without asking the store (the persister checks again)."""
 MEMBER_CACHE_SIZE = 50_000
 GENERATED_ID_PREFIX = "~"
 
-EXPIRY_TICK = 0.1
+EXPIRY_TICK_SECONDS = 0.1
 """How often deadlines are checked: a timeout fires up to this much late."""
-MAX_UNSENT = 20_000
+MAX_UNSENT_RECORDS = 20_000
 """Records built but not yet handed to the producer; past it Kafka is not keeping up."""
 PARTITION_CACHE_SIZE = 100_000
 
@@ -113,7 +113,7 @@ class KafkaLog:
         ack_timeout: float,
         store: Store,
         acks: AckChannel,
-        send_timeout: float = SEND_TIMEOUT,
+        send_timeout: float = SEND_TIMEOUT_SECONDS,
     ) -> None:
         self._bootstrap = bootstrap
         self._topic = topic
@@ -147,7 +147,7 @@ class KafkaLog:
         self._expiry = asyncio.ensure_future(self._expire())
         self._sender = asyncio.ensure_future(self._send_batches())
         try:
-            self._producer = await asyncio.wait_for(self._connect(), START_TIMEOUT)
+            self._producer = await asyncio.wait_for(self._connect(), START_TIMEOUT_SECONDS)
             self._down = None
         except (KafkaError, OSError, TimeoutError) as exc:
             logger.warning("Kafka unavailable at start (%s); sends are refused until it is", exc)
@@ -174,7 +174,7 @@ class KafkaLog:
         producer = self._producer
         if producer is None or self._down is not None:
             raise Unavailable(self._down or "Kafka unavailable")
-        if self._unsent_records >= MAX_UNSENT:
+        if self._unsent_records >= MAX_UNSENT_RECORDS:
             raise Unavailable("the message log (Kafka) is not keeping up; retry shortly")
         partition = await self._partition(producer, draft.room_id)
         client_id = draft.client_id or generated_client_id()
@@ -304,7 +304,7 @@ class KafkaLog:
         loop = asyncio.get_running_loop()
         pending = self._in_flight
         while True:
-            await asyncio.sleep(EXPIRY_TICK)
+            await asyncio.sleep(EXPIRY_TICK_SECONDS)
             now = loop.time()
             while pending and (
                 pending[0].result.done() or pending[0].started + self._ack_timeout <= now
@@ -326,7 +326,7 @@ class KafkaLog:
         if producer is None or self._down is not None:
             raise Unavailable(self._down or "Kafka unavailable")
         try:
-            await asyncio.wait_for(producer.client.fetch_all_metadata(), PROBE_TIMEOUT)
+            await asyncio.wait_for(producer.client.fetch_all_metadata(), PROBE_TIMEOUT_SECONDS)
         except (KafkaError, OSError, TimeoutError) as exc:
             raise Unavailable(f"Kafka unreachable: {exc!r}") from exc
 
@@ -342,7 +342,7 @@ class KafkaLog:
         key = (draft.room_id, draft.sender.id)
         seen = self._members.get(key)
         now = time.monotonic()
-        if seen is not None and now - seen < MEMBER_CACHE_TTL:
+        if seen is not None and now - seen < MEMBER_CACHE_TTL_SECONDS:
             return
         try:
             member = await self._store.is_member(draft.room_id, draft.sender.id)
@@ -369,16 +369,16 @@ class KafkaLog:
 
     def _on_ack(self, channel: str, payload: bytes) -> None:
         try:
-            env = envelope.unpack(payload)
-            if env.kind != "K":
+            env = envelope.read(payload)
+            if not isinstance(env, envelope.Ack):
                 return
             client_id, message = decode_ack(env.payload)
         except ValueError as exc:
             logger.warning("dropping malformed ack on %s: %s", channel, exc)
             return
-        for entry in list(self._waiters.get((env.a, env.b, client_id), ())):
+        for entry in list(self._waiters.get((env.room, env.sender, client_id), ())):
             if message is None:
-                self._members.pop((env.a, env.b), None)
+                self._members.pop((env.room, env.sender), None)
                 self._settle(entry, NotMember())
             else:
                 self._settle(entry, message)
@@ -400,15 +400,15 @@ class KafkaLog:
         while True:
             try:
                 if self._producer is None:
-                    self._producer = await asyncio.wait_for(self._connect(), START_TIMEOUT)
+                    self._producer = await asyncio.wait_for(self._connect(), START_TIMEOUT_SECONDS)
                 else:
                     await asyncio.wait_for(
-                        self._producer.client.fetch_all_metadata(), PROBE_TIMEOUT
+                        self._producer.client.fetch_all_metadata(), PROBE_TIMEOUT_SECONDS
                     )
             except (KafkaError, OSError, TimeoutError) as exc:
                 logger.debug("Kafka still unavailable: %r", exc)
                 await asyncio.sleep(delay)
-                delay = min(delay * 2, PROBE_BACKOFF_MAX)
+                delay = min(delay * 2, PROBE_BACKOFF_MAX_SECONDS)
                 continue
             logger.warning("Kafka reachable again; accepting sends")
             self._down = None

@@ -13,7 +13,7 @@ counts it anywhere (the check compares against Redis's own clock), and the
 next surviving gateway to beat claims the dead one atomically and announces
 ``offline`` for its users who are not connected elsewhere.
 
-Every change and question is one Lua script, so "is anybody else still
+Every change and question is one Lua script (``lua/``), so "is anybody else still
 counting this user" is answered atomically across gateways, and all of them go
 through one lock in call order, so Redis sees this gateway's opens and closes
 in the order they happened.
@@ -29,15 +29,14 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Iterable, Sequence
+from importlib import resources
 from typing import Any
 
 from redis.exceptions import RedisError
 
-from parley.bus.base import Bus
-from parley.bus.redis import command_client
-from parley.protocol import envelope, events
-from parley.protocol.presence import PresenceCounter
-from parley.store import Store
+from parley.presence.base import Changed
+from parley.presence.counter import PresenceCounter
+from parley.redis.client import command_client
 
 logger = logging.getLogger(__name__)
 
@@ -45,140 +44,33 @@ PREFIX = "parley:presence:"
 GATEWAY_SET_TTL_MS = 24 * 3600 * 1000
 """A dead gateway's user set outlives it long enough for a survivor to reap it."""
 
-_COMMON = """
-local P = ARGV[1]
-local function now_ms()
-  local t = redis.call('TIME')
-  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-end
-local function live(g, now)
-  local exp = redis.call('ZSCORE', P .. 'gateways', g)
-  return exp and tonumber(exp) > now
-end
-local function online_elsewhere(uid, gid, now)
-  for _, g in ipairs(redis.call('SMEMBERS', P .. 'user:' .. uid)) do
-    if g ~= gid and live(g, now) then return true end
-  end
-  return false
-end
-"""
 
-# ARGV: prefix, gateway, ttl_ms, user -> 1 when the user was online nowhere else
-_CONNECT = (
-    _COMMON
-    + """
-local now = now_ms()
-redis.call('ZADD', P .. 'gateways', now + tonumber(ARGV[3]), ARGV[2])
-redis.call('SADD', P .. 'gw:' .. ARGV[2], ARGV[4])
-redis.call('SADD', P .. 'user:' .. ARGV[4], ARGV[2])
-if online_elsewhere(ARGV[4], ARGV[2], now) then return 0 end
-return 1
-"""
-)
-
-# ARGV: prefix, gateway, user -> 1 when the user is now online nowhere
-_DISCONNECT = (
-    _COMMON
-    + """
-local now = now_ms()
-redis.call('SREM', P .. 'gw:' .. ARGV[2], ARGV[3])
-redis.call('SREM', P .. 'user:' .. ARGV[3], ARGV[2])
-if online_elsewhere(ARGV[3], ARGV[2], now) then return 0 end
-return 1
-"""
-)
-
-# ARGV: prefix, gateway, ttl_ms, set_ttl_ms, user... -> {users gone offline, users back online}
-_SYNC = (
-    _COMMON
-    + """
-local now = now_ms()
-local gid = ARGV[2]
-redis.call('ZADD', P .. 'gateways', now + tonumber(ARGV[3]), gid)
-local key = P .. 'gw:' .. gid
-local want = {}
-for i = 5, #ARGV do want[ARGV[i]] = true end
-local gone, back = {}, {}
-for _, u in ipairs(redis.call('SMEMBERS', key)) do
-  if not want[u] then
-    redis.call('SREM', key, u)
-    redis.call('SREM', P .. 'user:' .. u, gid)
-    if not online_elsewhere(u, gid, now) then table.insert(gone, u) end
-  end
-end
-for i = 5, #ARGV do
-  local u = ARGV[i]
-  redis.call('SADD', P .. 'user:' .. u, gid)
-  if redis.call('SADD', key, u) == 1 and not online_elsewhere(u, gid, now) then
-    table.insert(back, u)
-  end
-end
-redis.call('PEXPIRE', key, tonumber(ARGV[4]))
-return {gone, back}
-"""
-)
-
-# ARGV: prefix, gateway, only_self ('1': drop this gateway's own old entries) -> users gone
-_REAP = (
-    _COMMON
-    + """
-local now = now_ms()
-local dead
-if ARGV[3] == '1' then
-  dead = {ARGV[2]}
-else
-  dead = redis.call('ZRANGEBYSCORE', P .. 'gateways', '-inf', now)
-end
-local gone = {}
-for _, g in ipairs(dead) do
-  if ARGV[3] == '1' or g ~= ARGV[2] then
-    redis.call('ZREM', P .. 'gateways', g)
-    local key = P .. 'gw:' .. g
-    for _, u in ipairs(redis.call('SMEMBERS', key)) do
-      redis.call('SREM', P .. 'user:' .. u, g)
-      if not online_elsewhere(u, g, now) then table.insert(gone, u) end
-    end
-    redis.call('DEL', key)
-  end
-end
-return gone
-"""
-)
-
-# ARGV: prefix, user... -> the users some live gateway counts
-_ONLINE = (
-    _COMMON
-    + """
-local now = now_ms()
-local out = {}
-for i = 2, #ARGV do
-  if online_elsewhere(ARGV[i], '', now) then table.insert(out, ARGV[i]) end
-end
-return out
-"""
-)
+def _script(name: str) -> str:
+    """A Lua script of ``lua/``, after the helpers every script shares."""
+    lua = resources.files("parley.presence") / "lua"
+    return (lua / "common.lua").read_text() + (lua / f"{name}.lua").read_text()
 
 
 class RedisPresence:
-    def __init__(self, url: str, gateway_id: str, ttl_seconds: int, store: Store, bus: Bus) -> None:
+    def __init__(self, url: str, gateway_id: str, ttl_seconds: int) -> None:
         self._redis = command_client(url)
         self._gateway = gateway_id
         self._ttl_ms = ttl_seconds * 1000
         self._beat_every = ttl_seconds / 3
-        self._store = store
-        self._bus = bus
+        self._changed: Changed | None = None
         self._counter = PresenceCounter()
         self._lock = asyncio.Lock()
-        self._connect = self._redis.register_script(_CONNECT)
-        self._disconnect = self._redis.register_script(_DISCONNECT)
-        self._sync = self._redis.register_script(_SYNC)
-        self._reap = self._redis.register_script(_REAP)
-        self._online = self._redis.register_script(_ONLINE)
+        self._connect = self._redis.register_script(_script("connect"))
+        self._disconnect = self._redis.register_script(_script("disconnect"))
+        self._sync = self._redis.register_script(_script("sync"))
+        self._reap = self._redis.register_script(_script("reap"))
+        self._online = self._redis.register_script(_script("online"))
         self._heartbeat: asyncio.Task[None] | None = None
         self._failing = False
 
-    async def start(self) -> None:
+    async def start(self, changed: Changed) -> None:
         """Drop what a previous process with this gateway id left, then start beating."""
+        self._changed = changed
         try:
             gone = await self._call(self._reap, self._gateway, "1")
             await self._announce(_ids(gone), online=False)
@@ -263,19 +155,15 @@ class RedisPresence:
         await self._announce(_ids(gone) + _ids(reaped), online=False)
 
     async def _announce(self, user_ids: Sequence[int], *, online: bool) -> None:
-        for user_id in dict.fromkeys(user_ids):
-            if online and not self._counter.online(user_id):
-                continue  # gone again since the heartbeat read the set
-            try:
-                user = await self._store.user(user_id)
-                if user is None:
-                    continue
-                await self._bus.publish(
-                    envelope.PRESENCE,
-                    envelope.pack("P", user.id, int(online), events.presence(user, online)),
-                )
-            except Exception as exc:
-                logger.warning("presence: could not announce user %s: %s", user_id, exc)
+        """Hand users whose presence changed without a connect here to the announcer."""
+        wanted = [
+            user_id
+            for user_id in dict.fromkeys(user_ids)
+            # someone back online may have gone again since the heartbeat read the set
+            if not online or self._counter.online(user_id)
+        ]
+        if wanted and self._changed is not None:
+            await self._changed(wanted, online)
 
     async def _call(self, script: Any, *args: object) -> Any:
         return await script(args=[PREFIX, *args])

@@ -7,8 +7,8 @@ partitions. Per batch of records:
    lives in one partition, so its seqs follow the log's order, and the store's
    (room, sender, client_id) idempotency makes a replayed record keep its first
    id and seq instead of being stored twice;
-2. publish each stored message on its room channel (``M``) and each record's
-   outcome to the gateway waiting for it (``K``: the stored message, the
+2. publish each stored message on its room channel (``MESSAGE``) and each record's
+   outcome to the gateway waiting for it (``ACK``: the stored message, the
    original one for a duplicate, or null when the sender is not a member);
 3. commit the offsets, only now: a worker killed anywhere before this point
    leaves the batch to be replayed, which step 1 makes harmless.
@@ -16,7 +16,7 @@ partitions. Per batch of records:
 When PostgreSQL is down the same batch is retried with backoff and nothing is
 committed, so records wait in Kafka, in order. When Redis is down the messages
 are stored anyway: gateways refetch from the store when their bus reconnects,
-and a sender whose ``K`` was lost times out and retries with its client_id.
+and a sender whose ``ACK`` was lost times out and retries with its client_id.
 """
 
 from __future__ import annotations
@@ -32,13 +32,11 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaError, TopicAlreadyExistsError
 
 from parley.bus.base import Bus
-from parley.bus.redis import RedisBus
-from parley.config import Settings
+from parley.log.kafka.records import Record, decode_record, encode_ack
 from parley.log.publish import message_envelope
-from parley.log.records import Record, decode_record, encode_ack
 from parley.models import Message
 from parley.protocol import envelope
-from parley.store import SqlStore, Store
+from parley.store import Store
 
 logger = logging.getLogger(__name__)
 
@@ -49,23 +47,19 @@ PARTITIONS = 8
 """Partitions of a topic this worker has to create (production topics are made by ops)."""
 SESSION_TIMEOUT_MS = 10_000
 """How long a killed worker holds its partitions before the group hands them on."""
-RETRY_FIRST = 0.1
-RETRY_MAX = 2.0
-PUBLISH_RETRIES = (0.1, 0.3, 1.0)
+RETRY_FIRST_SECONDS = 0.1
+RETRY_MAX_SECONDS = 2.0
+PUBLISH_RETRY_DELAYS_SECONDS = (0.1, 0.3, 1.0)
 
 
 class Persister:
-    def __init__(
-        self, settings: Settings, *, store: Store | None = None, bus: Bus | None = None
-    ) -> None:
-        if not settings.kafka_bootstrap or not settings.redis_url:
-            raise ValueError("the persister needs PARLEY_KAFKA_BOOTSTRAP and PARLEY_REDIS_URL")
-        self._settings = settings
-        self._bootstrap = settings.kafka_bootstrap
-        self._topic = settings.kafka_topic
-        self._group = settings.kafka_group
-        self._store: Store = store or SqlStore(settings.database_url, pool_size=2)
-        self._bus: Bus = bus or RedisBus(settings.redis_url, name="parley-persister")
+    def __init__(self, store: Store, bus: Bus, *, bootstrap: str, topic: str, group: str) -> None:
+        """``store`` and ``bus`` come from the composition root (``app.persister``)."""
+        self._bootstrap = bootstrap
+        self._topic = topic
+        self._group = group
+        self._store = store
+        self._bus = bus
         self.batches = 0
         self.stored = 0
 
@@ -131,7 +125,7 @@ class Persister:
         if not records:
             return []
         drafts = [r.draft for r in records]
-        delay = RETRY_FIRST
+        delay = RETRY_FIRST_SECONDS
         failures = 0
         while True:
             try:
@@ -145,7 +139,7 @@ class Persister:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), delay)
                     return None
-                delay = min(delay * 2, RETRY_MAX)
+                delay = min(delay * 2, RETRY_MAX_SECONDS)
                 continue
             if failures:
                 logger.warning("stored %d waiting messages after %d retries", len(drafts), failures)
@@ -162,7 +156,7 @@ class Persister:
         for record, message in zip(records, stored, strict=True):
             channel = envelope.gateway_channel(record.gateway)
             out.append((channel, encode_ack(record.draft, message)))
-        for attempt, delay in enumerate((*PUBLISH_RETRIES, None)):
+        for attempt, delay in enumerate((*PUBLISH_RETRY_DELAYS_SECONDS, None)):
             try:
                 await self._bus.publish_many(out)
                 return
@@ -180,7 +174,7 @@ class Persister:
 
     async def _ensure_topic(self, stop: asyncio.Event) -> None:
         """Create the topic when missing, so a fresh setup needs no extra step."""
-        delay = RETRY_FIRST
+        delay = RETRY_FIRST_SECONDS
         while not stop.is_set():
             admin = AIOKafkaAdminClient(bootstrap_servers=self._bootstrap)
             try:
@@ -201,10 +195,10 @@ class Persister:
                     await admin.close()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), delay)
-            delay = min(delay * 2, RETRY_MAX)
+            delay = min(delay * 2, RETRY_MAX_SECONDS)
 
     async def _start_consumer(self, stop: asyncio.Event) -> AIOKafkaConsumer | None:
-        delay = RETRY_FIRST
+        delay = RETRY_FIRST_SECONDS
         while not stop.is_set():
             consumer = AIOKafkaConsumer(
                 bootstrap_servers=self._bootstrap,
@@ -227,7 +221,7 @@ class Persister:
                     await consumer.stop()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), delay)
-            delay = min(delay * 2, RETRY_MAX)
+            delay = min(delay * 2, RETRY_MAX_SECONDS)
         return None
 
 

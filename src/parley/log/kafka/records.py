@@ -1,7 +1,7 @@
 """The Kafka path's wire formats: drafts on the topic, outcomes on ``gateway.<id>``.
 
 A topic record is a draft plus the id of the gateway waiting for it; the
-persister answers that gateway with a ``K`` envelope naming the stored message
+persister answers that gateway with an ``ACK`` envelope naming the stored message
 (the original one for a retried client_id) or saying the draft was refused.
 These are internal shapes, not the client protocol: timestamps stay integer
 microseconds so the message a gateway acks is exactly the stored one.
@@ -24,7 +24,7 @@ RECORD_VERSION = 1
 class Record:
     draft: Draft
     gateway: str
-    """The gateway that produced the record and waits for its ``K``."""
+    """The gateway that produced the record and waits for its ``ACK``."""
 
 
 def _user(user: User) -> dict[str, Any]:
@@ -73,7 +73,7 @@ def decode_record(raw: bytes) -> Record:
 
 
 def encode_ack(draft: Draft, message: Message | None) -> bytes:
-    """The ``K`` envelope for a draft: its stored message, or null when it was refused."""
+    """The ``ACK`` envelope for a draft: its stored message, or null when it was refused."""
     stored = None
     if message is not None:
         stored = {
@@ -86,11 +86,11 @@ def encode_ack(draft: Draft, message: Message | None) -> bytes:
             "client_id": message.client_id,
         }
     payload = orjson.dumps({"client_id": draft.client_id, "message": stored})
-    return envelope.pack("K", draft.room_id, draft.sender.id, payload)
+    return envelope.ack(draft.room_id, draft.sender.id, payload)
 
 
 def decode_ack(payload: bytes) -> tuple[str, Message | None]:
-    """The client_id a ``K`` answers and its message (None: not a member of the room)."""
+    """The client_id an ``ACK`` answers and its message (None: not a member of the room)."""
     try:
         data = orjson.loads(payload)
         stored = data["message"]

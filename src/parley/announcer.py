@@ -1,0 +1,93 @@
+"""Producing events: what happened, told once on the bus; delivering them is the hub's job.
+
+Messages are announced by the message log once they are durable
+(``log/publish.py``, the persister). Everything else a client hears about
+(typing, read markers, rooms created, members added and gone, presence) is
+produced here, by whoever caused it: the HTTP API, a socket's frames, the hub
+as connections come and go, cluster presence. Each method encodes its client
+event once and wraps it in the envelope whose kind says how gateways deliver it
+(``protocol/envelope.py``; the rule for each kind is in ``Hub.on_bus``).
+
+Announcing is best effort: what is announced is already stored, or is
+ephemeral. A bus outage must not fail the request or the socket that caused
+it; gateways resync rooms when the bus returns, and clients refetch rooms when
+they reconnect.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+
+from parley.bus import Bus
+from parley.models import Room, User
+from parley.presence import Presence
+from parley.protocol import envelope, events
+from parley.store import Store
+
+logger = logging.getLogger(__name__)
+
+
+class Announcer:
+    def __init__(self, store: Store, bus: Bus, presence: Presence) -> None:
+        self._store = store
+        self._bus = bus
+        self._presence = presence
+
+    async def typing(self, user: User, room_id: int) -> None:
+        """To the room's followers except the typist's own connections."""
+        event = events.typing(room_id, user)
+        await self._publish(
+            envelope.room_channel(room_id), envelope.room_event(event, skip_user=user.id)
+        )
+
+    async def read(self, user: User, room_id: int, seq: int) -> None:
+        """A read marker moved: to every follower of the room, the reader's other tabs too."""
+        event = events.read(room_id, user, seq)
+        await self._publish(envelope.room_channel(room_id), envelope.room_event(event))
+
+    async def room_created(self, room: Room) -> None:
+        """Each member's connections start following the new room."""
+        event = await self._room_event(room)
+        for member in room.members:
+            await self._publish(envelope.user_channel(member.id), envelope.joined(room.id, event))
+
+    async def member_added(self, room: Room, user_id: int) -> None:
+        """Tell the room's followers, then the new member's own connections."""
+        event = await self._room_event(room)
+        await self._publish(envelope.room_channel(room.id), envelope.member_added(user_id, event))
+        await self._publish(envelope.user_channel(user_id), envelope.joined(room.id, event))
+
+    async def member_left(self, room: Room, user_id: int) -> None:
+        """``room`` as it is without them; their own connections stop following it."""
+        event = await self._room_event(room)
+        await self._publish(envelope.room_channel(room.id), envelope.member_left(user_id, event))
+
+    async def presence(self, user: User, *, online: bool) -> None:
+        event = events.presence(user, online)
+        await self._publish(envelope.PRESENCE, envelope.presence(user.id, online, event))
+
+    async def presence_changed(self, user_ids: Iterable[int], online: bool) -> None:
+        """Users cluster presence found online or offline without a connect here (by id)."""
+        for user_id in user_ids:
+            try:
+                user = await self._store.user(user_id)
+            except Exception as exc:  # the next heartbeat restates presence anyway
+                logger.warning("presence: could not announce user %s: %s", user_id, exc)
+                continue
+            if user is not None:
+                await self.presence(user, online=online)
+
+    async def _room_event(self, room: Room) -> bytes:
+        try:
+            online = sorted(await self._presence.online(m.id for m in room.members))
+        except Exception as exc:  # presence is a hint; the room is not
+            logger.warning("presence unavailable for room %s: %s", room.id, exc)
+            online = []
+        return events.room(room, online)
+
+    async def _publish(self, channel: str, payload: bytes) -> None:
+        try:
+            await self._bus.publish(channel, payload)
+        except Exception as exc:  # the bus reports outages many ways
+            logger.warning("could not announce on %s: %s", channel, exc)

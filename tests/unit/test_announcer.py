@@ -1,0 +1,76 @@
+"""The announcer with a real store: what it produces, and that a bus outage harms nothing."""
+
+from __future__ import annotations
+
+from parley.announcer import Announcer
+from parley.bus import MemoryBus
+from parley.presence import LocalPresence
+from parley.protocol import envelope
+from parley.store import SqlStore
+from tests.unit.conftest import make_user
+
+
+class RecordingBus(MemoryBus):
+    def __init__(self) -> None:
+        super().__init__()
+        self.published: list[tuple[str, envelope.Envelope]] = []
+
+    async def publish(self, channel: str, payload: bytes) -> None:
+        self.published.append((channel, envelope.read(payload)))
+
+
+class BrokenBus(MemoryBus):
+    async def publish(self, channel: str, payload: bytes) -> None:
+        raise ConnectionError("bus down")
+
+
+async def test_each_event_goes_out_once_in_the_envelope_that_says_how_to_deliver_it(
+    store: SqlStore,
+) -> None:
+    ana, bob = await make_user(store, "ana"), await make_user(store, "bob")
+    room_id = await store.create_group("r", [ana.id, bob.id])
+    room = await store.room(room_id, ana.id)
+    assert room is not None
+    bus, presence = RecordingBus(), LocalPresence()
+    await presence.connected(bob.id)
+    announcer = Announcer(store, bus, presence)
+
+    await announcer.typing(ana, room_id)
+    await announcer.read(ana, room_id, 3)
+    await announcer.room_created(room)
+    await announcer.member_added(room, bob.id)
+    await announcer.member_left(room, bob.id)
+    await announcer.presence_changed([bob.id, 999], online=False)
+
+    kinds = [(channel, type(env).__name__) for channel, env in bus.published]
+    assert kinds == [
+        (f"room.{room_id}", "RoomEvent"),
+        (f"room.{room_id}", "RoomEvent"),
+        (f"user.{ana.id}", "Joined"),
+        (f"user.{bob.id}", "Joined"),
+        (f"room.{room_id}", "MemberAdded"),
+        (f"user.{bob.id}", "Joined"),
+        (f"room.{room_id}", "MemberLeft"),
+        ("presence", "Presence"),  # user 999 does not exist: nothing to say
+    ]
+    typing = bus.published[0][1]
+    assert isinstance(typing, envelope.RoomEvent) and typing.skip_user == ana.id
+    joined = bus.published[2][1]
+    assert isinstance(joined, envelope.Joined) and b'"online":["%d"]' % bob.id in joined.event
+    gone = bus.published[-1][1]
+    assert isinstance(gone, envelope.Presence) and (gone.user, gone.online) == (bob.id, False)
+
+
+async def test_announcements_survive_a_bus_outage(store: SqlStore) -> None:
+    ana = await make_user(store, "ana")
+    room_id = await store.create_group("r", [ana.id])
+    room = await store.room(room_id, ana.id)
+    assert room is not None
+    announcer = Announcer(store, BrokenBus(), LocalPresence())
+    await announcer.typing(ana, room_id)
+    await announcer.read(ana, room_id, 1)
+    await announcer.room_created(room)
+    await announcer.member_added(room, ana.id)
+    await announcer.member_left(room, ana.id)
+    await announcer.presence(ana, online=True)
+    await announcer.presence_changed([ana.id], online=False)

@@ -1,0 +1,59 @@
+"""``protocol.envelope``: each kind's builder and reader agree, and the bytes stay the same."""
+
+from __future__ import annotations
+
+import pytest
+
+from parley.protocol import envelope
+
+EVENT = b'{"type":"message"} with spaces'
+
+
+@pytest.mark.parametrize(
+    ("built", "wire", "read"),
+    [
+        (envelope.message(7, 3, EVENT), b"M7 3 ", envelope.Message(seq=7, sender=3, event=EVENT)),
+        (envelope.room_event(EVENT), b"E0 0 ", envelope.RoomEvent(skip_user=0, event=EVENT)),
+        (
+            envelope.room_event(EVENT, skip_user=4),
+            b"E0 4 ",
+            envelope.RoomEvent(skip_user=4, event=EVENT),
+        ),
+        (envelope.member_added(5, EVENT), b"A0 5 ", envelope.MemberAdded(user=5, event=EVENT)),
+        (envelope.member_left(5, EVENT), b"L0 5 ", envelope.MemberLeft(user=5, event=EVENT)),
+        (envelope.joined(9, EVENT), b"J9 0 ", envelope.Joined(room=9, event=EVENT)),
+        (
+            envelope.presence(2, True, EVENT),
+            b"P2 1 ",
+            envelope.Presence(user=2, online=True, event=EVENT),
+        ),
+        (
+            envelope.presence(2, False, EVENT),
+            b"P2 0 ",
+            envelope.Presence(user=2, online=False, event=EVENT),
+        ),
+        (envelope.ack(3, 7, b"{}"), b"K3 7 ", envelope.Ack(room=3, sender=7, payload=b"{}")),
+    ],
+)
+def test_every_kind_round_trips_with_the_same_bytes_as_before(
+    built: bytes, wire: bytes, read: envelope.Envelope
+) -> None:
+    assert built.startswith(wire)
+    assert envelope.read(built) == read
+
+
+def test_every_kind_has_a_reader() -> None:
+    for kind in envelope.Kind:
+        assert isinstance(envelope.read(kind.value + b"1 1 {}"), envelope.Envelope)
+
+
+@pytest.mark.parametrize("bad", [b"", b" 1 {}", b"X1 2 {}", b"M1 {}", b"Mx 2 {}"])
+def test_garbage_is_refused_with_value_error(bad: bytes) -> None:
+    with pytest.raises(ValueError):
+        envelope.read(bad)
+
+
+def test_channels() -> None:
+    assert envelope.room_channel(4) == "room.4"
+    assert envelope.user_channel(4) == "user.4"
+    assert envelope.gateway_channel("g1") == "gateway.g1"

@@ -1,0 +1,127 @@
+"""``protocol.session``: the rules of one WebSocket session, with frames as data."""
+
+from __future__ import annotations
+
+import orjson
+import pytest
+
+from parley.protocol import frames
+from parley.protocol.errors import ProtocolError
+from parley.protocol.session import NOT_AUTH, Session, State
+
+AUTH = orjson.dumps({"type": "auth", "token": "t", "resume": {"3": 2}})
+
+
+def send(client_id: str) -> bytes:
+    return orjson.dumps({"type": "send", "room": "1", "body": "hi", "client_id": client_id})
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def opened(**kw: object) -> Session:
+    session = Session(50, 200, **kw)  # type: ignore[arg-type]
+    session.receive_auth(AUTH)
+    session.opened()
+    return session
+
+
+def test_the_first_frame_is_the_auth_frame() -> None:
+    session = Session(50, 200)
+    before = session.state
+    assert session.receive_auth(AUTH) == frames.Auth("t", {3: 2})
+    session.opened()
+    assert (before, session.state) == (State.AWAITING_AUTH, State.OPEN)
+
+
+@pytest.mark.parametrize(
+    ("first", "reason"),
+    [
+        (None, NOT_AUTH),  # a binary frame
+        (b'{"type":"ping"}', NOT_AUTH),
+        (b"not json", "frame is not valid JSON"),
+        (b'{"type":"auth","token":""}', "token must be a string of 1 to 1024 characters"),
+    ],
+)
+def test_anything_else_first_refuses_the_socket(first: bytes | None, reason: str) -> None:
+    session = Session(50, 200)
+    with pytest.raises(ProtocolError) as refused:
+        session.receive_auth(first)
+    assert (refused.value.code, refused.value.message) == ("unauthorized", reason)
+    assert session.state is State.CLOSING
+
+
+def test_an_open_session_turns_frames_into_commands() -> None:
+    session = opened()
+    assert session.receive(b'{"type":"ping"}') == frames.Ping()
+    assert session.receive(send("c1")) == frames.Send(1, "hi", "c1")
+    with pytest.raises(ProtocolError, match="already authenticated"):
+        session.receive(AUTH)
+    with pytest.raises(ProtocolError) as bad:
+        session.receive(b"[]")
+    assert bad.value.code == "invalid_input"
+    assert session.state is State.OPEN  # errors are answered; the socket stays
+
+
+def test_binary_frames_are_answered_with_an_error_while_open() -> None:
+    session = Session(50, 200)
+    session.receive_binary()  # before auth the socket is refused instead (receive_auth)
+    session.receive_auth(AUTH)
+    session.opened()
+    with pytest.raises(ProtocolError, match="binary frames are not supported"):
+        session.receive_binary()
+    session.close()
+    session.receive_binary()
+
+
+def test_frames_are_rate_limited_from_a_full_bucket_at_the_first_frame() -> None:
+    clock = Clock()
+    session = Session(1, 2, clock=clock)
+    session.receive_auth(AUTH)
+    session.opened()
+    clock.now = 100.0  # a socket idle since the connect starts with a full bucket, no more
+    session.receive(b'{"type":"ping"}')
+    session.receive(b'{"type":"ping"}')
+    with pytest.raises(ProtocolError) as limited:
+        session.receive(b'{"type":"ping"}')
+    assert limited.value.code == "rate_limited"
+    clock.now = 101.0
+    assert session.receive(b'{"type":"ping"}') == frames.Ping()
+
+
+def test_sends_in_flight_are_capped_and_the_refusal_echoes_the_client_id() -> None:
+    session = opened(max_in_flight=2)
+    for cid in ("a", "b"):
+        session.receive(send(cid))
+        session.sent()
+    with pytest.raises(ProtocolError) as full:
+        session.receive(send("c"))
+    assert (full.value.code, full.value.client_id) == ("rate_limited", "c")
+    assert session.receive(b'{"type":"ping"}') == frames.Ping()  # only sends wait
+    session.settled()
+    assert session.in_flight == 1
+    assert session.receive(send("c")) == frames.Send(1, "hi", "c")
+
+
+def test_frames_after_the_close_are_dropped() -> None:
+    session = opened()
+    session.close()
+    assert session.state is State.CLOSING
+    assert session.receive(b'{"type":"ping"}') is None
+
+
+def test_steps_out_of_order_are_bugs() -> None:
+    session = Session(50, 200)
+    with pytest.raises(RuntimeError, match="awaiting auth, not open"):
+        session.receive(b'{"type":"ping"}')
+    session.receive_auth(AUTH)
+    session.opened()
+    with pytest.raises(RuntimeError, match="open, not awaiting auth"):
+        session.opened()
+    with pytest.raises(RuntimeError):
+        session.receive_auth(AUTH)
