@@ -215,7 +215,7 @@ def document() -> JSON:
             "/api/auth/logout": {
                 "post": _op(
                     "End the session of a refresh token (body, or the cookie, which is cleared)",
-                    {"204": {"description": "Signed out"}, **_errors("403", "413", "422")},
+                    {"204": {"description": "Signed out"}, **_errors("401", "403", "413", "422")},
                     body=refresh,
                     secure=False,
                     params=[_COOKIE_SESSION, _REFRESH_COOKIE],

@@ -41,13 +41,12 @@ def _cursor(raw: str | None, name: str) -> int | None:
 
 def _refresh_token(request: web.Request, data: dict[str, object], cookie: bool) -> str | None:
     """From the body (bots, and the web client's one-time move to the cookie), else the cookie."""
-    token = data.get("refresh_token")
-    if token is None:
-        found = session_cookie.token(request, cookie)
-        if found is None and not cookie:
-            raise invalid("refresh_token must be a non-empty string")
-        return found
-    return validation.token(token, "refresh_token")
+    if "refresh_token" in data:
+        return validation.token(data["refresh_token"], "refresh_token")
+    found = session_cookie.token(request, cookie)
+    if found is None and not cookie:
+        raise AuthError("unauthorized", "no refresh token: send refresh_token, or the cookie")
+    return found
 
 
 class Api:

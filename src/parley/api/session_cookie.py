@@ -18,6 +18,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from parley.auth import AuthError
+from parley.protocol.errors import invalid
 
 NAME = "parley_refresh"
 PATH = "/api/auth"
@@ -27,8 +28,11 @@ OPT_IN = "cookie"
 
 def wanted(request: web.Request) -> bool:
     """True for the web client's requests; refuses cross-origin ones (CSRF)."""
-    if request.headers.get(HEADER, "").strip().lower() != OPT_IN:
+    opted = request.headers.get(HEADER)
+    if opted is None:
         return False
+    if opted.strip().lower() != OPT_IN:
+        raise invalid(f"{HEADER} must be {OPT_IN!r} when present")
     origin = request.headers.get("Origin")
     if origin is not None and origin != f"{request.scheme}://{request.host}":
         raise AuthError("forbidden", "cross-origin requests cannot use the session cookie")
