@@ -106,7 +106,10 @@ async def test_a_reload_keeps_the_session_and_no_script_can_read_the_refresh_tok
     for token in (first["value"], rotated["value"]):
         assert token not in readable
 
-    await ana.page.get_by_role("button", name="Sign out").click()
+    # The sign-in screen shows at once; the logout request clears the cookie behind it.
+    async with ana.page.expect_response(lambda r: r.url.endswith("/api/auth/logout")) as logout:
+        await ana.page.get_by_role("button", name="Sign out").click()
+    assert (await logout.value).status == 204
     await expect(ana.page.get_by_role("heading", name="Sign in to Parley")).to_be_visible()
     assert [c for c in await ana.context.cookies() if c["name"] == "parley_refresh"] == []
     await ana.page.reload()
