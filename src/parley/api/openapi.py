@@ -340,7 +340,9 @@ def document() -> JSON:
                         **_error("403", "The current password is wrong"),
                         **_AUTH_503,
                     },
-                    body=_obj(["password"], password=_PASSWORD, current_password=_PASSWORD),
+                    body=_obj(
+                        ["password"], password=_PASSWORD, current_password=_nullable(_PASSWORD)
+                    ),
                 )
             },
             "/api/users": {

@@ -40,14 +40,13 @@ def _cursor(raw: str | None, name: str) -> int | None:
 
 
 def _refresh_token(request: web.Request, data: dict[str, object], cookie: bool) -> str | None:
-    """From the body (bots, and the web client's one-time move to the cookie), else the cookie."""
-    token = data.get("refresh_token")
-    if token is None:
-        found = session_cookie.token(request, cookie)
-        if found is None and not cookie:
-            raise invalid("refresh_token must be a non-empty string")
-        return found
-    return validation.token(token, "refresh_token")
+    """From the body (bots, and the web client's one-time move to the cookie), else the cookie.
+
+    None when there is neither: no session to refresh (401) or to end (nothing to do).
+    """
+    if "refresh_token" in data:
+        return validation.token(data["refresh_token"], "refresh_token")
+    return session_cookie.token(request, cookie)
 
 
 class Api:
@@ -110,7 +109,7 @@ class Api:
         cookie = session_cookie.wanted(request)
         token = _refresh_token(request, await read_json(request), cookie)
         if token is None:
-            raise AuthError("unauthorized", "no session cookie: sign in again")
+            raise AuthError("unauthorized", "no refresh token or session cookie: sign in again")
         return self._signed_in(request, await self.auth.refresh(token), cookie)
 
     async def logout(self, request: web.Request) -> web.Response:
