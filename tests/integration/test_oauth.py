@@ -30,6 +30,7 @@ from tests.support.oidc import (
     OidcProvider,
     fragment,
     provider_server,
+    server_env,
     through_provider,
 )
 from tests.support.server import ServerProcess, free_port
@@ -396,3 +397,33 @@ async def test_github_signs_in_by_account_id_not_login(
         assert renamed is not None and renamed["user"]["id"] == session["user"]["id"]
     finally:
         await again.close()
+
+
+async def test_explicit_endpoints_work_without_discovery(
+    oidc_provider: OidcProvider, tmp_path: Path
+) -> None:
+    """A provider configured by its endpoints (as for one without discovery)."""
+    async with (
+        aiohttp.ClientSession() as http,
+        http.get(oidc_provider.issuer + "/.well-known/openid-configuration") as response,
+    ):
+        found = await response.json()
+    port = free_port()
+    public_url = f"http://127.0.0.1:{port}"
+    env = await server_env(oidc_provider, public_url)
+    prefix = f"PARLEY_OIDC_{PROVIDER_NAME.upper()}_"
+    for key in ("authorization_endpoint", "token_endpoint", "jwks_uri", "userinfo_endpoint"):
+        env[prefix + key.upper()] = found[key]
+    env[prefix + "ISSUER"] = oidc_provider.issuer
+    server = ServerProcess(tmp_path / "server", env, port=port)
+    await server.start()
+    visitor = Visitor(server)
+    try:
+        login = unique_name("ex.plicit")
+        assert (await visitor.sign_in(login))["oauth"] == "signed_in"
+        session = await visitor.session()
+        assert session is not None
+        assert session["user"]["username"] == login  # names from the userinfo endpoint
+    finally:
+        await visitor.close()
+        await server.stop()
