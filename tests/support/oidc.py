@@ -18,6 +18,7 @@ import os
 import re
 import shutil
 import signal
+import socket
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
@@ -83,6 +84,14 @@ class OidcProvider:
         return f"http://127.0.0.1:{self.port}"
 
     async def start(self) -> None:
+        # Another process on the port would answer in its place: refuse to test against it.
+        with socket.socket() as probe:
+            # As node binds: a closed connection's TIME_WAIT on the port is no obstacle.
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                probe.bind(("127.0.0.1", self.port))
+            except OSError as exc:
+                _missing(f"port {self.port} is taken ({exc}); is an old provider still running?")
         with self.log_path.open("ab") as log:
             self.process = await asyncio.create_subprocess_exec(
                 "node",
