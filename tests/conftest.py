@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import os
 import secrets
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
@@ -10,6 +12,7 @@ import aiohttp
 import pytest
 from hypothesis import HealthCheck, settings
 
+from tests.support import oidc
 from tests.support.client import Client
 from tests.support.server import ServerProcess
 from tests.support.services import Databases, Services, running
@@ -29,6 +32,19 @@ async def sqlite_server(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterat
     await proc.start()
     yield proc
     await proc.stop()
+
+
+@pytest.fixture(scope="session")
+async def oidc_provider(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> AsyncIterator[oidc.OidcProvider]:
+    """The OpenID Connect provider (npm's oidc-provider) on PARLEY_OIDC_PORT or a free port."""
+    await asyncio.to_thread(oidc.install)
+    port = int(os.environ.get("PARLEY_OIDC_PORT") or 0) or None
+    provider = oidc.OidcProvider(tmp_path_factory.mktemp("oidc"), port)
+    await provider.start()
+    yield provider
+    await provider.stop()
 
 
 @pytest.fixture(scope="session")

@@ -14,8 +14,11 @@ from aiohttp import web
 
 from parley.announcer import Announcer
 from parley.api import headers, http, ops, proxy, static
+from parley.api.accounts import Accounts
 from parley.api.routes import Api
 from parley.auth import AuthService
+from parley.auth.oauth import Provider
+from parley.auth.oauth.service import OAuthService
 from parley.bus import Bus, MemoryBus
 from parley.config import ConfigError, Settings
 from parley.gateway.connection import Flusher
@@ -113,6 +116,20 @@ def persister(settings: Settings) -> Persister:
     )
 
 
+def sign_in_providers(settings: Settings) -> list[Provider]:
+    """One client per configured provider: OpenID Connect, or GitHub's OAuth 2.0."""
+    if not settings.oauth_providers:
+        return []
+    # Imported here so an install without providers never loads Authlib and httpx.
+    from parley.auth.oauth.github import GitHubProvider
+    from parley.auth.oauth.oidc import OidcProvider
+
+    return [
+        GitHubProvider(p) if p.kind == "github" else OidcProvider(p)
+        for p in settings.oauth_providers
+    ]
+
+
 def build(
     settings: Settings, parts: Components | None = None, gc_policy: GcPolicy | None = None
 ) -> web.Application:
@@ -122,6 +139,13 @@ def build(
     flusher = Flusher()
     metrics = Metrics(lambda: hub.connections, lambda: flusher.frames, gc_policy)
     auth = AuthService(settings, parts.store, parts.limiter)
+    oauth = OAuthService(
+        settings.secret_key,
+        settings.public_url,
+        sign_in_providers(settings),
+        auth,
+        parts.limiter,
+    )
     sending = SendPipeline(parts.log, metrics, settings.send_rate_per_second, settings.send_burst)
     gateway = Gateway(
         hub=hub,
@@ -146,6 +170,7 @@ def build(
     app.add_routes(
         Api(parts.store, auth, parts.announcer, sending, settings.refresh_token_ttl).routes()
     )
+    app.add_routes(Accounts(parts.store, auth, oauth, settings.refresh_token_ttl).routes())
     app.add_routes(ops.Ops(metrics, checks, settings.metrics_token).routes())
     app.add_routes([web.get("/ws", gateway.handle)])
     app.add_routes(static.routes(settings.web_dir))

@@ -8,10 +8,13 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import re
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal
+from urllib.parse import urlsplit
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
@@ -63,6 +66,146 @@ def _metrics_token(env: Mapping[str, str]) -> str | None:
     if token is not None and (len(token) < 16 or not token.isascii() or not token.isprintable()):
         raise ConfigError("PARLEY_METRICS_TOKEN must be at least 16 printable ASCII characters")
     return token
+
+
+PROVIDER_NAME = re.compile(r"[a-z0-9][a-z0-9_]{0,31}")
+"""Names of sign-in providers: they appear in URLs and, upper-cased, in variable names."""
+GITHUB = "github"
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
+
+
+@dataclass(frozen=True)
+class ProviderSettings:
+    """One way to sign in with another service: an OpenID Connect provider, or GitHub.
+
+    ``issuer`` is what the identities this provider vouches for are stored
+    under (with the subject): an OpenID provider's issuer, or GitHub's address.
+    The endpoints are looked up through OpenID discovery when not given.
+    """
+
+    name: str
+    kind: Literal["oidc", "github"]
+    display_name: str
+    issuer: str
+    client_id: str
+    client_secret: str | None = field(default=None, repr=False)
+    scopes: str = "openid profile email"
+    authorization_endpoint: str | None = None
+    token_endpoint: str | None = None
+    jwks_uri: str | None = None
+    userinfo_endpoint: str | None = None
+
+
+def _url(env: Mapping[str, str], name: str, *, required: bool = False) -> str | None:
+    """An absolute https URL; http only on this machine (a test or development provider)."""
+    raw = (env.get(name) or "").strip()
+    if not raw:
+        if required:
+            raise ConfigError(f"{name} is required")
+        return None
+    parts = urlsplit(raw)
+    local = parts.scheme == "http" and parts.hostname in LOOPBACK_HOSTS
+    if not (parts.scheme == "https" or local) or not parts.hostname or parts.fragment:
+        raise ConfigError(
+            f"{name} must be an https:// URL (http:// only on localhost), got {raw!r}"
+        )
+    return raw.rstrip("/")
+
+
+def _public_url(env: Mapping[str, str]) -> str | None:
+    raw = (env.get("PARLEY_PUBLIC_URL") or "").strip()
+    if not raw:
+        return None
+    parts = urlsplit(raw)
+    if parts.scheme not in ("http", "https") or not parts.hostname or parts.path not in ("", "/"):
+        raise ConfigError(
+            f"PARLEY_PUBLIC_URL must be scheme://host[:port] with no path, got {raw!r}"
+        )
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+def _oidc_provider(env: Mapping[str, str], name: str) -> ProviderSettings:
+    prefix = f"PARLEY_OIDC_{name.upper()}_"
+    issuer = _url(env, prefix + "ISSUER", required=True)
+    client_id = (env.get(prefix + "CLIENT_ID") or "").strip()
+    if not issuer or not client_id:
+        raise ConfigError(f"{prefix}CLIENT_ID is required")
+    endpoints = {
+        key: _url(env, prefix + key.upper())
+        for key in ("authorization_endpoint", "token_endpoint", "jwks_uri", "userinfo_endpoint")
+    }
+    explicit = [k for k in ("authorization_endpoint", "token_endpoint", "jwks_uri") if endpoints[k]]
+    if explicit and len(explicit) < 3:
+        raise ConfigError(
+            f"{prefix}AUTHORIZATION_ENDPOINT, _TOKEN_ENDPOINT and _JWKS_URI go together "
+            "(or leave all three out for discovery)"
+        )
+    scopes = env.get(prefix + "SCOPES") or "openid profile email"
+    if "openid" not in scopes.split():
+        raise ConfigError(f"{prefix}SCOPES must include openid")
+    return ProviderSettings(
+        name=name,
+        kind="oidc",
+        display_name=_label(env, prefix + "DISPLAY_NAME", name.replace("_", " ").title()),
+        issuer=issuer,
+        client_id=client_id,
+        client_secret=env.get(prefix + "CLIENT_SECRET") or None,
+        scopes=scopes,
+        **endpoints,
+    )
+
+
+def _github(env: Mapping[str, str]) -> ProviderSettings | None:
+    client_id = (env.get("PARLEY_GITHUB_CLIENT_ID") or "").strip()
+    if not client_id:
+        return None
+    secret = env.get("PARLEY_GITHUB_CLIENT_SECRET") or None
+    if secret is None:
+        raise ConfigError("PARLEY_GITHUB_CLIENT_SECRET is required with PARLEY_GITHUB_CLIENT_ID")
+    web = _url(env, "PARLEY_GITHUB_URL") or "https://github.com"
+    api = _url(env, "PARLEY_GITHUB_API_URL") or "https://api.github.com"
+    return ProviderSettings(
+        name=GITHUB,
+        kind="github",
+        display_name=_label(env, "PARLEY_GITHUB_DISPLAY_NAME", "GitHub"),
+        issuer=web,
+        client_id=client_id,
+        client_secret=secret,
+        scopes="read:user",
+        authorization_endpoint=f"{web}/login/oauth/authorize",
+        token_endpoint=f"{web}/login/oauth/access_token",
+        userinfo_endpoint=f"{api}/user",
+    )
+
+
+def _label(env: Mapping[str, str], name: str, default: str) -> str:
+    value = (env.get(name) or default).strip()
+    if not 1 <= len(value) <= 64 or not value.isprintable():
+        raise ConfigError(f"{name} must be 1 to 64 printable characters")
+    return value
+
+
+def _oauth_providers(env: Mapping[str, str]) -> tuple[ProviderSettings, ...]:
+    """``PARLEY_OIDC_PROVIDERS=a,b`` with ``PARLEY_OIDC_A_*`` settings each, then GitHub."""
+    found: list[ProviderSettings] = []
+    for raw in (env.get("PARLEY_OIDC_PROVIDERS") or "").split(","):
+        name = raw.strip().lower()
+        if not name:
+            continue
+        if not PROVIDER_NAME.fullmatch(name) or name == GITHUB:
+            raise ConfigError(
+                f"PARLEY_OIDC_PROVIDERS: {raw.strip()!r} must be 1 to 32 of a-z, 0-9, _ "
+                f"(and not {GITHUB!r}, which PARLEY_GITHUB_* configures)"
+            )
+        if any(p.name == name for p in found):
+            raise ConfigError(f"PARLEY_OIDC_PROVIDERS names {name!r} twice")
+        found.append(_oidc_provider(env, name))
+    github = _github(env)
+    if github is not None:
+        found.append(github)
+    if found and not _public_url(env):
+        raise ConfigError("sign-in providers need PARLEY_PUBLIC_URL (their redirect URIs)")
+    return tuple(found)
 
 
 def normalise_database_url(url: str) -> str:
@@ -118,6 +261,8 @@ class Settings:
     refresh_grace_seconds: int = 10
     trusted_proxies: tuple[Network, ...] = ()
     metrics_token: str | None = field(default=None, repr=False)
+    public_url: str | None = None
+    oauth_providers: tuple[ProviderSettings, ...] = ()
     send_rate_per_second: float = 10.0
     send_burst: int = 30
     frame_rate_per_second: float = 50.0
@@ -163,6 +308,8 @@ class Settings:
             refresh_grace_seconds=_int(env, "PARLEY_REFRESH_GRACE", 10, 0, 60),
             trusted_proxies=_networks(env, "PARLEY_TRUSTED_PROXIES"),
             metrics_token=_metrics_token(env),
+            public_url=_public_url(env),
+            oauth_providers=_oauth_providers(env),
             send_rate_per_second=_float(env, "PARLEY_SEND_RATE", 10.0, 0.1, 1e6),
             send_burst=_int(env, "PARLEY_SEND_BURST", 30, 1, 10**6),
             frame_rate_per_second=_float(env, "PARLEY_FRAME_RATE", 50.0, 1.0, 1e6),

@@ -44,6 +44,21 @@ class User:
 
 
 @dataclass(frozen=True, slots=True)
+class Identity:
+    """An account at a sign-in provider, linked to a Parley user (see ``store.schema.identities``).
+
+    No ``to_json``: its JSON names the provider, which only the configured settings know.
+    """
+
+    id: int
+    user_id: int
+    issuer: str
+    subject: str
+    label: str
+    created_at: int
+
+
+@dataclass(frozen=True, slots=True)
 class Message:
     id: int
     room_id: int

@@ -7,6 +7,7 @@ import time
 import pytest
 
 from parley.auth import AuthError, AuthService, tokens
+from parley.auth.oauth import ExternalAccount
 from parley.config import Settings
 from parley.ratelimit import MemoryLimiter
 from parley.ratelimit.redis import RedisLimiter
@@ -32,7 +33,7 @@ async def code_of(call: object) -> str:
 async def test_passwords_are_argon2id_hashed(auth: AuthService, store: SqlStore) -> None:
     await auth.register("ana", "password1", "Ana", HERE)
     found = await store.credentials("ana")
-    assert found is not None and found[1].startswith("$argon2id$")
+    assert found is not None and found[1] is not None and found[1].startswith("$argon2id$")
     assert "password1" not in found[1]
 
 
@@ -151,3 +152,40 @@ async def test_access_tokens_expire_and_are_signed(auth: AuthService) -> None:
 def test_settings_are_frozen() -> None:
     with pytest.raises(dataclasses.FrozenInstanceError):
         Settings().port = 1  # type: ignore[misc]
+
+
+def external(subject: str, username: str | None = "ana") -> ExternalAccount:
+    return ExternalAccount("https://id.example.com", subject, username, "Ana Lima", None)
+
+
+async def test_a_provider_account_signs_in_as_one_user_even_twice_at_once(
+    auth: AuthService, store: SqlStore
+) -> None:
+    await auth.register("ana", "password1", "Ana", HERE)  # a password user of the same name
+    sessions = await asyncio.gather(*(auth.sign_in_with(external("s-1"), HERE) for _ in range(4)))
+    assert len({s.user.id for s in sessions}) == 1
+    assert sessions[0].user.username == "ana-2"
+    assert sessions[0].user.display_name == "Ana Lima"
+    again = await auth.sign_in_with(external("s-1", username="someone-else"), HERE)
+    assert again.user == sessions[0].user
+    other = await auth.sign_in_with(external("s-2"), HERE)
+    assert other.user.username == "ana-3"
+    assert await auth.user_for(other.access_token) == other.user
+
+
+async def test_linking_an_account_someone_else_has_is_refused(auth: AuthService) -> None:
+    owner = await auth.sign_in_with(external("s-1"), HERE)
+    bob = await auth.register("bob", "password1", "Bob", HERE)
+    assert await code_of(auth.link(bob.user.id, external("s-1"))) == "identity_taken"
+    await auth.link(owner.user.id, external("s-1"))  # already theirs: nothing to do
+
+
+async def test_setting_and_changing_a_password(auth: AuthService) -> None:
+    session = await auth.sign_in_with(external("s-1"), HERE)
+    user = session.user
+    await auth.set_password(user, "first password", None, HERE)
+    assert (await auth.login(user.username, "first password", HERE)).user == user
+    for _ in range(3):  # login_max_failures: wrong current passwords are guesses too
+        assert await code_of(auth.set_password(user, "x" * 8, "wrong one", HERE)) == "forbidden"
+    limited = auth.set_password(user, "x" * 8, "first password", HERE)
+    assert await code_of(limited) == "rate_limited"

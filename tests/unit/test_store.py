@@ -5,7 +5,7 @@ import asyncio
 import pytest
 
 from parley.models import Draft, Message, User, now_micros
-from parley.store import NotMember, SqlStore, UsernameTaken
+from parley.store import IdentityTaken, LastSignInMethod, NotMember, SqlStore, UsernameTaken
 from parley.store.sql import GroupCommit
 from tests.unit.conftest import make_user
 
@@ -244,3 +244,54 @@ async def test_group_commit_batches_concurrent_appends_and_isolates_failures() -
         RuntimeError,
         "c",
     ]
+
+
+async def test_identities_find_their_user_by_issuer_and_subject(store: SqlStore) -> None:
+    ana = await store.create_user_with_identity("ana", "Ana", "https://id.example", "s1", "ana")
+    assert await store.identity_user("https://id.example", "s1") == ana
+    assert await store.identity_user("https://id.example", "s2") is None
+    assert await store.identity_user("https://other.example", "s1") is None
+    assert (await store.credentials("ana")) == (ana, None)
+    with pytest.raises(IdentityTaken) as taken:
+        await store.create_user_with_identity("ana2", "A", "https://id.example", "s1", "x")
+    assert taken.value.user_id == ana.id
+    assert await store.users_named(["ana2"]) == []  # the user was not kept without it
+    with pytest.raises(UsernameTaken):
+        await store.create_user_with_identity("ana", "A", "https://id.example", "s9", "x")
+    assert await store.identity_user("https://id.example", "s9") is None
+
+
+async def test_linking_and_unlinking_keep_a_way_to_sign_in(store: SqlStore) -> None:
+    ana = await store.create_user_with_identity("ana", "Ana", "https://id.example", "s1", "ana")
+    bob = await make_user(store, "bob")
+    assert await store.link_identity(ana.id, "https://gh.example", "42", "ana-gh")
+    assert not await store.link_identity(ana.id, "https://gh.example", "42", "ana-gh")
+    with pytest.raises(IdentityTaken):
+        await store.link_identity(bob.id, "https://gh.example", "42", "bob")
+    first, second = await store.identities(ana.id)
+    assert (first.issuer, first.label, second.subject) == ("https://id.example", "ana", "42")
+    assert not await store.unlink_identity(bob.id, first.id)  # not bob's
+    assert await store.unlink_identity(ana.id, first.id)
+    with pytest.raises(LastSignInMethod):
+        await store.unlink_identity(ana.id, second.id)
+    await store.set_password(ana.id, "a-hash")
+    assert await store.unlink_identity(ana.id, second.id)
+    assert await store.identities(ana.id) == []
+    assert (await store.credentials("ana")) == (ana, "a-hash")
+
+
+async def test_concurrent_unlinks_never_remove_the_last_way(store: SqlStore) -> None:
+    ana = await store.create_user_with_identity("ana", "Ana", "https://id.example", "s1", "a")
+    for n in range(2, 5):
+        await store.link_identity(ana.id, "https://id.example", f"s{n}", "a")
+    linked = await store.identities(ana.id)
+
+    async def unlink(identity_id: int) -> bool | None:
+        try:
+            return await store.unlink_identity(ana.id, identity_id)
+        except LastSignInMethod:
+            return None
+
+    outcomes = await asyncio.gather(*(unlink(i.id) for i in linked))
+    assert sorted(outcomes, key=str) == [None, True, True, True]
+    assert len(await store.identities(ana.id)) == 1

@@ -1,6 +1,7 @@
 import { ApiClient, makeLogoutRequest, makeRefreshRequest } from './state/api';
 import { Connection, type SocketLike } from './state/connection';
 import { roomTitle, type RoomState } from './state/rooms';
+import { parseOAuthReturn } from './state/oauth';
 import { ChatStore } from './state/store';
 import {
   browserLock,
@@ -110,5 +111,12 @@ export function wireBrowser(store: ChatStore): void {
     }
   });
   dropStoredTokenDatabase();
+  // Back from a provider: read the outcome, then take it out of the address bar.
+  const outcome = parseOAuthReturn(window.location.hash);
+  if (outcome) {
+    window.history.replaceState(null, '', window.location.pathname + window.location.search);
+    store.acceptOAuthReturn(outcome);
+  }
+  void store.loadProviders();
   void store.boot();
 }

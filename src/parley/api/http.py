@@ -27,6 +27,7 @@ _STATUS = {
     "forbidden": 403,
     "invalid_credentials": 401,
     "username_taken": 409,
+    "last_sign_in_method": 409,
 }
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]

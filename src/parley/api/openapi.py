@@ -42,11 +42,13 @@ def _error(status: str, description: str) -> JSON:
 
 
 def _errors(*statuses: str) -> JSON:
-    return {k: v for s in statuses for k, v in _error(s, _ERROR_TEXT[s]).items()}
+    """``"409/identity"`` is a 409 with its own description."""
+    return {k: v for s in statuses for k, v in _error(s.split("/")[0], _ERROR_TEXT[s]).items()}
 
 
 _ERROR_TEXT = {
     "401": "Missing, invalid or expired token",
+    "409/identity": "Your only way to sign in: set a password or link another account first",
     "403": "Session cookie from another origin, or without the X-Parley-Session header",
     "404": "Unknown room, or you are not a member",
     "409": "Username taken",
@@ -73,6 +75,27 @@ _REFRESH_COOKIE = {
     "schema": {"type": "string"},
 }
 _SECURE: list[JSON] = [{"bearer": []}]
+_PROVIDER = {
+    "name": "provider",
+    "in": "path",
+    "required": True,
+    "description": "A configured provider's name (`GET /api/auth/providers`)",
+    "schema": {"type": "string"},
+}
+_NEXT = {
+    "name": "next",
+    "in": "query",
+    "required": False,
+    "description": "Where to land afterwards: a path on this site (anything else is `/`)",
+    "schema": {"type": "string"},
+}
+_REDIRECT = {
+    "302": {
+        "description": "To the provider, or back into the web client with the outcome in "
+        "the fragment (`#oauth=signed_in`, `#oauth=linked`, `#oauth_error=CODE`)",
+        "headers": {"Location": {"schema": {"type": "string"}}},
+    }
+}
 
 
 def _op(
@@ -221,9 +244,105 @@ def document() -> JSON:
                     params=[_COOKIE_SESSION, _REFRESH_COOKIE],
                 )
             },
+            "/api/auth/providers": {
+                "get": _op(
+                    "The configured sign-in providers, for a button each",
+                    _ok(
+                        "200",
+                        "Providers",
+                        _obj(["providers"], providers={"type": "array", "items": _ref("Provider")}),
+                    ),
+                    secure=False,
+                )
+            },
+            "/api/auth/oauth/{provider}/start": {
+                "get": _op(
+                    "Sign in with a provider: a browser navigation, answered with a redirect",
+                    _REDIRECT,
+                    secure=False,
+                    params=[_PROVIDER, _NEXT],
+                )
+            },
+            "/api/auth/oauth/{provider}/callback": {
+                "get": _op(
+                    "Where the provider sends the browser back; sets the session cookie",
+                    _REDIRECT,
+                    secure=False,
+                    params=[
+                        _PROVIDER,
+                        *(
+                            {"name": name, "in": "query", "required": False, "schema": _STR}
+                            for name in ("code", "state", "error", "iss")
+                        ),
+                    ],
+                )
+            },
+            "/api/auth/oauth/{provider}/link": {
+                "post": _op(
+                    "Start linking a provider's account to yours: the URL to navigate to",
+                    {
+                        **_ok("200", "Navigate there", _obj(["url"], url=_STR)),
+                        **_errors("401", "413", "422"),
+                        **_error("404", "No such provider"),
+                        **_error("503", "The provider cannot be reached"),
+                    },
+                    body=_obj([], next=_STR),
+                    params=[_PROVIDER],
+                )
+            },
             "/api/me": {
                 "get": _op(
                     "The signed-in user", {**_ok("200", "You", _ref("User")), **_errors("401")}
+                )
+            },
+            "/api/me/identities": {
+                "get": _op(
+                    "Your ways to sign in: a password or not, and linked provider accounts",
+                    {
+                        **_ok(
+                            "200",
+                            "Sign-in methods",
+                            _obj(
+                                ["has_password", "identities"],
+                                has_password={"type": "boolean"},
+                                identities={"type": "array", "items": _ref("Identity")},
+                            ),
+                        ),
+                        **_errors("401"),
+                    },
+                )
+            },
+            "/api/me/identities/{identity}": {
+                "delete": _op(
+                    "Unlink a provider account",
+                    {
+                        "204": {"description": "Unlinked"},
+                        **_errors("401", "409/identity"),
+                        **_error("404", "No such linked account"),
+                    },
+                    params=[
+                        {
+                            "name": "identity",
+                            "in": "path",
+                            "required": True,
+                            "description": "A linked account's id",
+                            "schema": _ID,
+                        }
+                    ],
+                )
+            },
+            "/api/me/password": {
+                "post": _op(
+                    "Set a password; changing one needs the current one",
+                    {
+                        "204": {"description": "Password set"},
+                        **_errors("401", "413", "422", "429"),
+                        **_error("403", "The current password is wrong"),
+                        **_AUTH_503,
+                    },
+                    body=_obj(
+                        ["password"], password=_PASSWORD, current_password=_nullable(_PASSWORD)
+                    ),
                 )
             },
             "/api/users": {
@@ -337,6 +456,20 @@ def document() -> JSON:
             },
             "schemas": {
                 **schema.definitions(*_SHARED, ref_prefix="#/components/schemas/"),
+                "Provider": _obj(
+                    ["name", "display_name", "kind"],
+                    name=_STR,
+                    display_name=_STR,
+                    kind={"enum": ["oidc", "github"]},
+                ),
+                "Identity": _obj(
+                    ["id", "provider", "display_name", "label", "created_at"],
+                    id=_ID,
+                    provider=_nullable(_STR),
+                    display_name=_STR,
+                    label=_STR,
+                    created_at=_STR,
+                ),
                 "Session": _obj(
                     ["user", "access_token", "expires_in"],
                     user=_ref("User"),

@@ -40,13 +40,13 @@ def _cursor(raw: str | None, name: str) -> int | None:
 
 
 def _refresh_token(request: web.Request, data: dict[str, object], cookie: bool) -> str | None:
-    """From the body (bots, and the web client's one-time move to the cookie), else the cookie."""
+    """From the body (bots, and the web client's one-time move to the cookie), else the cookie.
+
+    None when there is neither: no session to refresh (401) or to end (nothing to do).
+    """
     if "refresh_token" in data:
         return validation.token(data["refresh_token"], "refresh_token")
-    found = session_cookie.token(request, cookie)
-    if found is None and not cookie:
-        raise AuthError("unauthorized", "no refresh token: send refresh_token, or the cookie")
-    return found
+    return session_cookie.token(request, cookie)
 
 
 class Api:
@@ -109,7 +109,7 @@ class Api:
         cookie = session_cookie.wanted(request)
         token = _refresh_token(request, await read_json(request), cookie)
         if token is None:
-            raise AuthError("unauthorized", "no session cookie: sign in again")
+            raise AuthError("unauthorized", "no refresh token or session cookie: sign in again")
         return self._signed_in(request, await self.auth.refresh(token), cookie)
 
     async def logout(self, request: web.Request) -> web.Response:

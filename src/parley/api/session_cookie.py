@@ -27,12 +27,17 @@ OPT_IN = "cookie"
 
 
 def wanted(request: web.Request) -> bool:
-    """True for the web client's requests; refuses cross-origin ones (CSRF)."""
-    opted = request.headers.get(HEADER)
-    if opted is None:
+    """True for the web client's requests; refuses cross-origin ones (CSRF).
+
+    The header has one value: any other is refused (422) rather than read as
+    "no cookie", so a client that misspells it hears so instead of getting its
+    refresh token in the body.
+    """
+    sent = request.headers.get(HEADER)
+    if sent is None:
         return False
-    if opted.strip().lower() != OPT_IN:
-        raise invalid(f"{HEADER} must be {OPT_IN!r} when present")
+    if sent.strip().lower() != OPT_IN:
+        raise invalid(f"{HEADER} must be {OPT_IN!r}")
     origin = request.headers.get("Origin")
     if origin is not None and origin != f"{request.scheme}://{request.host}":
         raise AuthError("forbidden", "cross-origin requests cannot use the session cookie")

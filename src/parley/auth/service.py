@@ -1,4 +1,4 @@
-"""Register, log in, refresh and log out, on top of the store.
+"""Register, log in (with a password or a provider's account), refresh and log out.
 
 Every password hash (register and login) is guarded by the limiter *before*
 it runs: per client address, and per username and address for failed
@@ -19,12 +19,17 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from argon2.profiles import RFC_9106_LOW_MEMORY
 
 from parley.auth import tokens
+from parley.auth.oauth import names
+from parley.auth.oauth.base import ExternalAccount
 from parley.config import Settings
 from parley.models import User, now_micros
 from parley.ratelimit import Hit, Limiter, LimiterUnavailable, Window
-from parley.store import Store, UsernameTaken
+from parley.store import IdentityTaken, Store, UsernameTaken
 
 logger = logging.getLogger(__name__)
+
+USERNAME_TRIES = 20
+"""Candidates tried for a new provider user before giving up (``names.usernames``)."""
 
 
 class AuthError(Exception):
@@ -79,12 +84,8 @@ class AuthService:
             [Hit(f"login|{client}", self._per_address), Hit(lockout, self._failures)]
         )
         found = await self._store.credentials(username)
-        digest = found[1] if found else self._decoy
-        try:
-            await asyncio.to_thread(self._hasher.verify, digest, password)
-            ok = found is not None
-        except (VerificationError, InvalidHashError):
-            ok = False
+        digest = found[1] if found else None
+        ok = await self._verify(digest, password)
         if not ok or found is None:
             logger.info("failed sign-in for %r from %s", username, client)
             raise AuthError("invalid_credentials", "wrong username or password")
@@ -94,6 +95,76 @@ class AuthService:
         except LimiterUnavailable:
             logger.warning("could not release a sign-in reservation for %r", username)
         return await self._session(found[0], tokens.new_family())
+
+    async def sign_in_with(self, account: ExternalAccount, client: str) -> Session:
+        """Sign in the user linked to a provider's account, creating them on their first visit.
+
+        Found by the provider's issuer and subject only: the e-mail address or
+        name a provider reports is never enough to enter an existing account.
+        """
+        await self._admit([Hit(f"login|{client}", self._per_address)])
+        user = await self._store.identity_user(account.issuer, account.subject)
+        if user is None:
+            user = await self._create_from(account)
+        return await self._session(user, tokens.new_family())
+
+    async def _create_from(self, account: ExternalAccount) -> User:
+        label = names.label(account)
+        for _, username in zip(range(USERNAME_TRIES), names.usernames(account), strict=False):
+            try:
+                return await self._store.create_user_with_identity(
+                    username,
+                    names.display_name(account, username),
+                    account.issuer,
+                    account.subject,
+                    label,
+                )
+            except UsernameTaken:
+                continue
+            except IdentityTaken:
+                # The same account signed in at the same moment, in another tab.
+                user = await self._store.identity_user(account.issuer, account.subject)
+                if user is not None:
+                    return user
+        raise AuthError("unavailable", "could not create your account; try again")
+
+    async def link(self, user_id: int, account: ExternalAccount) -> None:
+        """Link a provider's account to a signed-in user (theirs already: nothing to do)."""
+        try:
+            await self._store.link_identity(
+                user_id, account.issuer, account.subject, names.label(account)
+            )
+        except IdentityTaken:
+            raise AuthError(
+                "identity_taken", "that account is linked to another Parley user"
+            ) from None
+
+    async def set_password(
+        self, user: User, password: str, current: str | None, client: str
+    ) -> None:
+        """Set a password; changing an existing one takes it, under the sign-in lockout."""
+        found = await self._store.credentials(user.username)
+        if found is None:
+            raise AuthError("unauthorized", "the account no longer exists")
+        if found[1] is not None:
+            lockout = f"login|{user.username}|{client}"
+            ticket = await self._admit([Hit(lockout, self._failures)])
+            if current is None or not await self._verify(found[1], current):
+                raise AuthError("forbidden", "the current password is wrong")
+            try:
+                await self._limiter.release(lockout, ticket)
+            except LimiterUnavailable:
+                logger.warning("could not release a password reservation for %r", user.username)
+        digest = await asyncio.to_thread(self._hasher.hash, password)
+        await self._store.set_password(user.id, digest)
+
+    async def _verify(self, digest: str | None, password: str) -> bool:
+        """Whether ``password`` matches; without a hash, a decoy costs the same time."""
+        try:
+            await asyncio.to_thread(self._hasher.verify, digest or self._decoy, password)
+        except (VerificationError, InvalidHashError):
+            return False
+        return digest is not None
 
     async def refresh(self, refresh_token: str) -> Session:
         now = now_micros()

@@ -13,6 +13,7 @@ ErrorCode = Literal[
     "forbidden",
     "username_taken",
     "invalid_credentials",
+    "last_sign_in_method",
 ]
 
 

@@ -6,11 +6,23 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
-from parley.models import Draft, Message, Room, User
+from parley.models import Draft, Identity, Message, Room, User
 
 
 class UsernameTaken(Exception):
     pass
+
+
+class IdentityTaken(Exception):
+    """The provider account is already linked to a Parley user (``user_id``)."""
+
+    def __init__(self, user_id: int | None) -> None:
+        super().__init__(user_id)
+        self.user_id = user_id
+
+
+class LastSignInMethod(Exception):
+    """Removing this identity would leave the user no way to sign in."""
 
 
 class NotMember(Exception):
@@ -47,11 +59,42 @@ class Store(Protocol):
     async def ping(self) -> None: ...
 
     # users
-    async def create_user(self, username: str, display_name: str, password_hash: str) -> User: ...
-    async def credentials(self, username: str) -> tuple[User, str] | None: ...
+    async def create_user(
+        self, username: str, display_name: str, password_hash: str | None
+    ) -> User: ...
+    async def credentials(self, username: str) -> tuple[User, str | None] | None:
+        """The user and their password hash (None: they sign in through providers only)."""
+
+    async def set_password(self, user_id: int, password_hash: str) -> None: ...
     async def user(self, user_id: int) -> User | None: ...
     async def users_named(self, usernames: Sequence[str]) -> list[User]: ...
     async def search_users(self, prefix: str, limit: int) -> list[User]: ...
+
+    # identities: provider accounts that sign a user in, found by (issuer, subject) only
+    async def identity_user(self, issuer: str, subject: str) -> User | None: ...
+    async def create_user_with_identity(
+        self, username: str, display_name: str, issuer: str, subject: str, label: str
+    ) -> User:
+        """A new user without a password, and their first identity, in one transaction.
+
+        Raises ``UsernameTaken`` or ``IdentityTaken`` (someone signed in with the
+        same provider account at the same moment); nothing is stored then.
+        """
+
+    async def link_identity(self, user_id: int, issuer: str, subject: str, label: str) -> bool:
+        """Link a provider account to the user; False if it already was linked to them.
+
+        Raises ``IdentityTaken`` when it is linked to another user.
+        """
+
+    async def identities(self, user_id: int) -> list[Identity]: ...
+    async def unlink_identity(self, user_id: int, identity_id: int) -> bool:
+        """Remove one of the user's identities; False if they have no such identity.
+
+        Raises ``LastSignInMethod`` when it is their only way to sign in (no
+        password, no other identity). Unlinks of one user are serialised, so two
+        at once cannot remove the last two ways together.
+        """
 
     # refresh tokens: a family is one session, its tokens rotate one after the other
     async def start_refresh_family(

@@ -26,9 +26,10 @@ users = Table(
     Column("id", Id, primary_key=True, autoincrement=True),
     Column("username", String(32), nullable=False, unique=True),
     Column("display_name", String(64), nullable=False),
-    Column("password_hash", Text, nullable=False),
+    Column("password_hash", Text),
     Column("created_at", BigInteger, nullable=False),
 )
+"""``password_hash`` is NULL for a user who signs in only through providers (``identities``)."""
 
 rooms = Table(
     "rooms",
@@ -65,6 +66,20 @@ messages = Table(
     UniqueConstraint("room_id", "seq", name="uq_messages_room_seq"),
     UniqueConstraint("room_id", "sender_id", "client_id", name="uq_messages_client_id"),
 )
+
+identities = Table(
+    "identities",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("user_id", Id, ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("issuer", String(255), nullable=False),
+    Column("subject", String(255), nullable=False),
+    Column("label", String(255), nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+    UniqueConstraint("issuer", "subject", name="uq_identities_issuer_subject"),
+)
+"""A provider account that signs a user in: found by (issuer, subject) only, never by name or
+e-mail, which a provider may let anyone choose. ``label`` is what the user is called there."""
 
 refresh_families = Table(
     "refresh_families",

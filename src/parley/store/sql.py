@@ -18,11 +18,19 @@ from sqlalchemy.engine import Row
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
-from parley.models import Draft, Message, Room, RoomKind, User, now_micros
+from parley.models import Draft, Identity, Message, Room, RoomKind, User, now_micros
 from parley.store.append import CoreStatements, PostgresStatements, append_many
-from parley.store.base import NotMember, RefreshUse, StoreFailed, UsernameTaken
+from parley.store.base import (
+    IdentityTaken,
+    LastSignInMethod,
+    NotMember,
+    RefreshUse,
+    StoreFailed,
+    UsernameTaken,
+)
 from parley.store.rows import message_from_row, message_query
 from parley.store.schema import (
+    identities,
     members,
     messages,
     refresh_families,
@@ -142,28 +150,25 @@ class SqlStore:
 
     # users
 
-    async def create_user(self, username: str, display_name: str, password_hash: str) -> User:
+    async def create_user(
+        self, username: str, display_name: str, password_hash: str | None
+    ) -> User:
         try:
             async with self._write() as conn:
-                result = await conn.execute(
-                    users.insert()
-                    .values(
-                        username=username,
-                        display_name=display_name,
-                        password_hash=password_hash,
-                        created_at=now_micros(),
-                    )
-                    .returning(users.c.id)
-                )
-                user_id = result.scalar_one()
+                return await _insert_user(conn, username, display_name, password_hash)
         except IntegrityError:
             raise UsernameTaken(username) from None
-        return User(id=user_id, username=username, display_name=display_name)
 
-    async def credentials(self, username: str) -> tuple[User, str] | None:
+    async def credentials(self, username: str) -> tuple[User, str | None] | None:
         async with self.engine.connect() as conn:
             row = (await conn.execute(select(users).where(users.c.username == username))).first()
         return None if row is None else (_user(row), row.password_hash)
+
+    async def set_password(self, user_id: int, password_hash: str) -> None:
+        async with self._single_write() as conn:
+            await conn.execute(
+                users.update().where(users.c.id == user_id).values(password_hash=password_hash)
+            )
 
     async def user(self, user_id: int) -> User | None:
         async with self.engine.connect() as conn:
@@ -185,6 +190,84 @@ class SqlStore:
                 .limit(limit)
             )
             return [_user(r) for r in rows]
+
+    # identities
+
+    async def identity_user(self, issuer: str, subject: str) -> User | None:
+        i = identities.c
+        async with self.engine.connect() as conn:
+            row = (
+                await conn.execute(
+                    select(users)
+                    .join(identities, i.user_id == users.c.id)
+                    .where(i.issuer == issuer, i.subject == subject)
+                )
+            ).first()
+        return None if row is None else _user(row)
+
+    async def create_user_with_identity(
+        self, username: str, display_name: str, issuer: str, subject: str, label: str
+    ) -> User:
+        # No savepoints: SQLite's driver would commit the user at the first RELEASE.
+        try:
+            async with self._write() as conn:
+                user = await _insert_user(conn, username, display_name, None)
+                await _insert_identity(conn, user.id, issuer, subject, label)
+        except IntegrityError:
+            owner = await self._identity_owner(issuer, subject)
+            if owner is not None:
+                raise IdentityTaken(owner) from None
+            raise UsernameTaken(username) from None
+        return user
+
+    async def link_identity(self, user_id: int, issuer: str, subject: str, label: str) -> bool:
+        try:
+            async with self._write() as conn:
+                await _insert_identity(conn, user_id, issuer, subject, label)
+        except IntegrityError:
+            owner = await self._identity_owner(issuer, subject)
+            if owner != user_id:
+                raise IdentityTaken(owner) from None
+            return False
+        return True
+
+    async def _identity_owner(self, issuer: str, subject: str) -> int | None:
+        i = identities.c
+        async with self.engine.connect() as conn:
+            owner: int | None = await conn.scalar(
+                select(i.user_id).where(i.issuer == issuer, i.subject == subject)
+            )
+        return owner
+
+    async def identities(self, user_id: int) -> list[Identity]:
+        i = identities.c
+        async with self.engine.connect() as conn:
+            rows = await conn.execute(
+                select(identities).where(i.user_id == user_id).order_by(i.created_at, i.id)
+            )
+            return [
+                Identity(r.id, r.user_id, r.issuer, r.subject, r.label, r.created_at) for r in rows
+            ]
+
+    async def unlink_identity(self, user_id: int, identity_id: int) -> bool:
+        i = identities.c
+        async with self._write() as conn:
+            # The user's row lock orders this user's unlinks (SQLite: the write lock does).
+            owner = (
+                await conn.execute(
+                    select(users.c.password_hash).where(users.c.id == user_id).with_for_update()
+                )
+            ).first()
+            mine = await conn.scalar(
+                select(func.count()).where(i.id == identity_id, i.user_id == user_id)
+            )
+            if owner is None or not mine:
+                return False
+            count = await conn.scalar(select(func.count()).where(i.user_id == user_id))
+            if owner.password_hash is None and (count or 0) <= 1:
+                raise LastSignInMethod()
+            await conn.execute(identities.delete().where(i.id == identity_id))
+        return True
 
     # refresh tokens
 
@@ -512,6 +595,32 @@ class SqlStore:
             if moved is None and not await _is_member(conn, room_id, user_id):
                 raise NotMember
         return moved
+
+
+async def _insert_user(
+    conn: AsyncConnection, username: str, display_name: str, password_hash: str | None
+) -> User:
+    result = await conn.execute(
+        users.insert()
+        .values(
+            username=username,
+            display_name=display_name,
+            password_hash=password_hash,
+            created_at=now_micros(),
+        )
+        .returning(users.c.id)
+    )
+    return User(id=result.scalar_one(), username=username, display_name=display_name)
+
+
+async def _insert_identity(
+    conn: AsyncConnection, user_id: int, issuer: str, subject: str, label: str
+) -> None:
+    await conn.execute(
+        identities.insert().values(
+            user_id=user_id, issuer=issuer, subject=subject, label=label, created_at=now_micros()
+        )
+    )
 
 
 async def _is_member(conn: AsyncConnection, room_id: int, user_id: int) -> bool:

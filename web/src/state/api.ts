@@ -1,4 +1,5 @@
 import type { AuthResponse, ErrorBody, ErrorCode, Message, MessagePage, Room, User } from './types';
+import type { Provider, SignInMethods } from './oauth';
 import type { RefreshOutcome, TokenManager } from './tokens';
 
 export type FetchLike = (input: string, init?: RequestInit) => Promise<Response>;
@@ -145,6 +146,38 @@ export class ApiClient {
 
   me(): Promise<User> {
     return this.request('GET', '/api/me');
+  }
+
+  /** The sign-in providers the server offers; no session needed. */
+  async providers(): Promise<Provider[]> {
+    const res = await doFetch(this.fetchFn, `${this.baseUrl}/api/auth/providers`, {});
+    if (!res.ok) throw await decodeError(res);
+    return ((await res.json()) as { providers: Provider[] }).providers;
+  }
+
+  signInMethods(): Promise<SignInMethods> {
+    return this.request('GET', '/api/me/identities');
+  }
+
+  /** Start linking a provider's account: the URL to send the browser to (the flow cookie is set). */
+  async startLink(provider: string, next: string): Promise<string> {
+    const r = await this.request<{ url: string }>(
+      'POST',
+      `/api/auth/oauth/${encodeURIComponent(provider)}/link`,
+      { next },
+    );
+    return r.url;
+  }
+
+  async unlinkIdentity(id: string): Promise<void> {
+    await this.request('DELETE', `/api/me/identities/${encodeURIComponent(id)}`);
+  }
+
+  /** Set a password; changing an existing one takes the current one. */
+  async setPassword(password: string, current?: string): Promise<void> {
+    const body: Record<string, string> = { password };
+    if (current !== undefined) body.current_password = current;
+    await this.request('POST', '/api/me/password', body);
   }
 
   async searchUsers(prefix: string): Promise<User[]> {

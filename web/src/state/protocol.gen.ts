@@ -51,7 +51,8 @@ export type ErrorCode =
   | 'unauthorized'
   | 'username_taken'
   | 'invalid_credentials'
-  | 'forbidden';
+  | 'forbidden'
+  | 'last_sign_in_method';
 /**
  * WebSocket close codes the server uses: 1009 frame too big, 1012 restarting, 1013 could not keep up, 4401 not authenticated.
  */

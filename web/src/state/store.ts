@@ -10,6 +10,7 @@ import {
   type SessionState,
   type Timing,
 } from './slices/session';
+import type { OAuthReturn, Provider } from './oauth';
 import { SessionExpiredError, type TokenManager } from './tokens';
 import type { AuthResponse, Message, User } from './types';
 
@@ -30,6 +31,10 @@ export interface ChatState extends SessionState {
   phase: Phase;
   /** Why the user was signed out, shown on the sign-in screen. */
   signedOutReason: string | null;
+  /** The sign-in providers the server offers (buttons on the sign-in screen, links in settings). */
+  providers: Provider[];
+  /** How a provider sign-in or link just ended, until the user has seen it. */
+  oauth: OAuthReturn | null;
 }
 
 export interface StoreDeps {
@@ -46,7 +51,7 @@ export interface StoreDeps {
 }
 
 function initialState(phase: Phase, me: User | null = null): ChatState {
-  return { ...initialSessionState(me), phase, signedOutReason: null };
+  return { ...initialSessionState(me), phase, signedOutReason: null, providers: [], oauth: null };
 }
 
 function randomId(): string {
@@ -97,6 +102,30 @@ export class ChatStore {
     }
   }
 
+  /** A new state for `phase`; what belongs to the page, not to a user, carries over. */
+  private fresh(phase: Phase, me: User | null = null): ChatState {
+    return { ...initialState(phase, me), providers: this.state.providers, oauth: this.state.oauth };
+  }
+
+  /** Ask the server which providers it offers; without them there are no provider buttons. */
+  async loadProviders(): Promise<void> {
+    try {
+      this.set({ providers: await this.deps.api.providers() });
+    } catch {
+      /* unreachable: the password form still works, and boot retries the server */
+    }
+  }
+
+  /** The page was opened by the server's redirect after a provider sign-in or link. */
+  acceptOAuthReturn(outcome: OAuthReturn): void {
+    if (outcome.kind === 'signed_in') this.deps.tokens.markSignedIn();
+    this.set({ oauth: outcome.kind === 'signed_in' ? null : outcome });
+  }
+
+  dismissOAuth(): void {
+    this.set({ oauth: null });
+  }
+
   /** On page load: resume the stored session, if any. */
   async boot(): Promise<void> {
     if (!this.deps.tokens.hasSession()) {
@@ -114,7 +143,7 @@ export class ChatStore {
         if (epoch !== this.epoch) return;
         if (e instanceof SessionExpiredError || (e instanceof ApiError && e.status === 401)) {
           void this.deps.tokens.clear();
-          this.set(initialState('signedOut'));
+          this.set(this.fresh('signedOut'));
           return;
         }
         // Server unreachable: keep the session and try again shortly.
@@ -140,7 +169,7 @@ export class ChatStore {
   private beginSession(me: User): void {
     this.epoch++;
     this.current?.dispose();
-    this.state = initialState('signedIn', me);
+    this.state = this.fresh('signedIn', me);
     const session = new UserSession(
       { get: () => this.state, set: (patch) => this.set(patch) },
       {
@@ -170,7 +199,7 @@ export class ChatStore {
     this.epoch++;
     this.current?.dispose();
     this.current = null;
-    this.state = { ...initialState('signedOut'), signedOutReason: reason };
+    this.state = { ...this.fresh('signedOut'), signedOutReason: reason, oauth: null };
     this.set({});
   }
 }

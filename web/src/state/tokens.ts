@@ -110,6 +110,14 @@ export class TokenManager {
     this.write(SESSION_KEY, '1');
   }
 
+  /**
+   * A provider sign-in ended on the server, which set the cookie: note that a
+   * session exists, so that booting asks for an access token.
+   */
+  markSignedIn(): void {
+    this.write(SESSION_KEY, '1');
+  }
+
   /** Forget the session here (the server's copy is untouched). */
   async clear(): Promise<void> {
     this.access = null;

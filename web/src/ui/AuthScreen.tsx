@@ -1,5 +1,6 @@
 import { useId, useState, type FormEvent } from 'react';
 import { ApiError, NetworkError } from '../state/api';
+import { describeOAuthError, providerLabel, startUrl, type Provider } from '../state/oauth';
 import { useChat, useStore } from './hooks';
 import { IconChat } from './icons';
 
@@ -17,6 +18,33 @@ function describe(e: unknown, mode: 'in' | 'up'): string {
   return `Could not sign ${mode}.`;
 }
 
+/** A button per configured provider; each is a plain link (a navigation to the provider). */
+function ProviderButtons({ providers, verb }: { providers: Provider[]; verb: string }) {
+  if (providers.length === 0) return null;
+  const next = window.location.pathname;
+  return (
+    <div className="mt-6">
+      <div className="flex items-center gap-3 text-xs text-zinc-500 dark:text-zinc-400" aria-hidden="true">
+        <span className="h-px flex-1 bg-zinc-200 dark:bg-zinc-800" />
+        or
+        <span className="h-px flex-1 bg-zinc-200 dark:bg-zinc-800" />
+      </div>
+      <ul className="mt-4 space-y-2" aria-label="Other ways to sign in">
+        {providers.map((p) => (
+          <li key={p.name}>
+            <a
+              href={startUrl(p.name, next)}
+              className="flex w-full items-center justify-center rounded-lg border border-zinc-300 bg-white px-4 py-2.5 text-[15px] font-medium text-zinc-800 shadow-xs transition hover:bg-zinc-50 dark:border-zinc-700 dark:bg-zinc-900 dark:text-zinc-100 dark:hover:bg-zinc-800"
+            >
+              {verb} with {p.display_name}
+            </a>
+          </li>
+        ))}
+      </ul>
+    </div>
+  );
+}
+
 export function AuthScreen() {
   const [mode, setMode] = useState<'in' | 'up'>('in');
   const [username, setUsername] = useState('');
@@ -26,11 +54,16 @@ export function AuthScreen() {
   const [busy, setBusy] = useState(false);
   const store = useStore();
   const reason = useChat((s) => s.signedOutReason);
+  const providers = useChat((s) => s.providers);
+  const oauth = useChat((s) => s.oauth);
+  const oauthError =
+    oauth?.kind === 'error' ? describeOAuthError(oauth.code, providerLabel(providers, oauth.provider)) : null;
   const ids = { user: useId(), name: useId(), pass: useId(), err: useId() };
 
   const submit = async (e: FormEvent) => {
     e.preventDefault();
     setError(null);
+    store.dismissOAuth();
     const u = username.trim().toLowerCase();
     if (mode === 'up') {
       if (!USERNAME_RE.test(u)) {
@@ -70,6 +103,16 @@ export function AuthScreen() {
             {mode === 'in' ? 'Welcome back. Pick up where you left off.' : 'It takes ten seconds.'}
           </p>
         </div>
+
+        {oauthError && (
+          <p
+            role="alert"
+            data-testid="oauth-error"
+            className="mb-4 rounded-lg border border-red-200 bg-red-50 px-3 py-2 text-sm text-red-800 dark:border-red-900/50 dark:bg-red-950/40 dark:text-red-200"
+          >
+            {oauthError}
+          </p>
+        )}
 
         {reason && (
           <p
@@ -151,6 +194,8 @@ export function AuthScreen() {
             {busy ? (mode === 'in' ? 'Signing in…' : 'Creating account…') : mode === 'in' ? 'Sign in' : 'Create account'}
           </button>
         </form>
+
+        <ProviderButtons providers={providers} verb={mode === 'in' ? 'Sign in' : 'Sign up'} />
 
         <p className="mt-6 text-center text-sm text-zinc-500 dark:text-zinc-400">
           {mode === 'in' ? 'New to Parley?' : 'Already have an account?'}{' '}

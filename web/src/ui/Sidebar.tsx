@@ -2,9 +2,10 @@ import { memo, useState, useSyncExternalStore } from 'react';
 import { preview, shortStamp } from '../state/format';
 import { directPeer, roomTitle, type RoomState } from '../state/rooms';
 import { activeTyping } from '../state/typing';
+import { AccountSettings } from './AccountSettings';
 import { Avatar } from './Avatar';
 import { useChat, useNow, useStore } from './hooks';
-import { IconBell, IconChat, IconLogOut, IconPlus, IconUsers } from './icons';
+import { IconBell, IconChat, IconLogOut, IconPlus, IconSliders, IconUsers } from './icons';
 
 function notificationPermission(): NotificationPermission | 'unsupported' {
   return typeof Notification === 'undefined' ? 'unsupported' : Notification.permission;
@@ -138,6 +139,8 @@ export function Sidebar({
   const loaded = useChat((s) => s.roomsLoaded);
   const now = useNow();
   const [filter, setFilter] = useState<'all' | 'direct' | 'group'>('all');
+  // Back from linking an account at a provider: the settings open to say how it went.
+  const [settingsOpen, setSettingsOpen] = useState(() => store.getState().oauth !== null);
   const myId = me?.id ?? null;
   const ids = order.filter((id) => filter === 'all' || rooms[id]?.kind === filter);
   const nowMs = now.getTime();
@@ -251,6 +254,15 @@ export function Sidebar({
             </span>
             <button
               type="button"
+              onClick={() => setSettingsOpen(true)}
+              aria-label="Account settings"
+              title="Account settings"
+              className="rounded-lg p-2 text-zinc-500 hover:bg-zinc-200/70 hover:text-zinc-800 dark:hover:bg-zinc-800 dark:hover:text-zinc-200"
+            >
+              <IconSliders size={16} />
+            </button>
+            <button
+              type="button"
               onClick={() => void store.signOut()}
               aria-label="Sign out"
               title="Sign out"
@@ -261,6 +273,7 @@ export function Sidebar({
           </div>
         )}
       </div>
+      {settingsOpen && <AccountSettings onClose={() => setSettingsOpen(false)} />}
     </nav>
   );
 }

@@ -47,6 +47,53 @@ describe('session', () => {
   });
 });
 
+describe('session: back from a provider', () => {
+  function storeWith(providers = [{ name: 'corp', display_name: 'Corp', kind: 'oidc' as const }]) {
+    const api = Object.assign(new FakeApi(), { providers: async () => providers });
+    const tokens = newTokens();
+    const store = new ChatStore({
+      api: api as unknown as ApiClient,
+      tokens,
+      connect: (o) => new FakeConn(o),
+    });
+    return { store, tokens };
+  }
+
+  it('boots into the session the server started', async () => {
+    const { store, tokens } = storeWith();
+    expect(tokens.hasSession()).toBe(false);
+    store.acceptOAuthReturn({ kind: 'signed_in', provider: 'corp' });
+    expect(tokens.hasSession()).toBe(true);
+    await store.boot();
+    expect(store.getState().phase).toBe('signedIn');
+    expect(store.getState().oauth).toBeNull();
+  });
+
+  it('keeps a refusal and the providers for the sign-in screen, until dismissed', async () => {
+    const { store } = storeWith();
+    await store.loadProviders();
+    store.acceptOAuthReturn({ kind: 'error', code: 'denied', provider: 'corp' });
+    await store.boot();
+    const st = store.getState();
+    expect(st.phase).toBe('signedOut');
+    expect(st.oauth).toEqual({ kind: 'error', code: 'denied', provider: 'corp' });
+    expect(st.providers.map((p) => p.name)).toEqual(['corp']);
+    store.dismissOAuth();
+    expect(store.getState().oauth).toBeNull();
+  });
+
+  it('keeps a link outcome across the boot, for the settings to show', async () => {
+    const { store, tokens } = storeWith();
+    await tokens.setSession({ access_token: 'at', expires_in: 900 });
+    store.acceptOAuthReturn({ kind: 'linked', provider: 'corp' });
+    await store.boot();
+    expect(store.getState().phase).toBe('signedIn');
+    expect(store.getState().oauth).toEqual({ kind: 'linked', provider: 'corp' });
+    store.endSession(null);
+    expect(store.getState().oauth).toBeNull();
+  });
+});
+
 describe('session: nothing of one user reaches the next', () => {
   /** Ana leaves a draft, an unsent message, a throttled read and a typing notice behind. */
   async function busyAna() {
