@@ -238,3 +238,18 @@ async def test_hostile_http_paths(new_user: UserFactory) -> None:
         await ana.call("PATCH", f"{base}/1", {"body": "x\u0000"})
     assert caught.value.status == 422
     assert (await ana.history(room))["messages"][0]["body"] == "one"
+
+
+async def test_over_http_a_client_id_names_one_kind_of_entry(new_user: UserFactory) -> None:
+    ana = await new_user()
+    room = (await ana.group("keys"))["id"]
+    base = f"/api/rooms/{room}/messages"
+    await ana.call("POST", base, {"body": "one", "client_id": "k1"}, expect=201)
+    await ana.call("PATCH", f"{base}/1", {"body": "uno", "client_id": "k2"})
+    with pytest.raises(ApiError) as caught:
+        await ana.call("PATCH", f"{base}/1", {"body": "dos", "client_id": "k1"})
+    assert caught.value.status == 422
+    with pytest.raises(ApiError) as caught:
+        await ana.call("POST", base, {"body": "two", "client_id": "k2"})
+    assert caught.value.status == 422
+    assert (await ana.call("GET", f"/api/rooms/{room}"))["last_seq"] == 2
