@@ -130,6 +130,38 @@ class Message:
 
 
 @dataclass(frozen=True, slots=True)
+class SearchFilter:
+    """What a full-text search looks for, in the rooms the viewer is a member of now.
+
+    ``after`` is inclusive and ``before`` exclusive (microseconds); ``cursor`` is the id
+    of the last result of the previous page: results are newest (highest id) first.
+    """
+
+    viewer_id: int
+    text: str
+    room_id: int | None = None
+    sender: str | None = None
+    after: int | None = None
+    before: int | None = None
+    cursor: int | None = None
+    limit: int = 20
+
+
+@dataclass(frozen=True, slots=True)
+class SearchHit:
+    """A matching message and a snippet of it: (text, is a hit) parts, so no markup travels."""
+
+    message: Message
+    snippet: tuple[tuple[str, bool], ...]
+
+    def to_json(self) -> JSON:
+        return {
+            "message": self.message.to_json(),
+            "snippet": [{"text": text, "hit": hit} for text, hit in self.snippet],
+        }
+
+
+@dataclass(frozen=True, slots=True)
 class RoomEvent:
     """An entry of a room's stream that changes an earlier message (its ``target`` seq)."""
 

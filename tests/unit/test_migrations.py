@@ -8,7 +8,7 @@ from pathlib import Path
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from parley.models import now_micros
+from parley.models import SearchFilter, now_micros
 from parley.store import SqlStore
 from parley.store.migrate import upgrade
 
@@ -107,3 +107,32 @@ async def test_the_earliest_member_of_an_existing_group_becomes_its_owner(tmp_pa
         (2, 1): "member",
         (2, 2): "member",
     }
+
+
+async def test_messages_stored_before_search_existed_are_found(tmp_path: Path) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'old.db'}"
+    await asyncio.to_thread(upgrade, url, "0005")
+    engine = create_async_engine(url)
+    async with engine.begin() as conn:
+        for statement in (
+            "INSERT INTO users (id, username, display_name, password_hash, created_at)"
+            " VALUES (1, 'ana', 'ana', 'x', 0)",
+            "INSERT INTO rooms (id, kind, name, direct_key, last_seq, last_activity_at,"
+            " created_at) VALUES (1, 'group', 'g', NULL, 2, 0, 0)",
+            "INSERT INTO members (room_id, user_id, last_read_seq, joined_at) VALUES (1, 1, 0, 0)",
+            "INSERT INTO messages (room_id, seq, sender_id, body, created_at, deleted_at)"
+            " VALUES (1, 1, 1, 'an old harvest', 1, NULL), (1, 2, 1, '', 2, 3)",
+        ):
+            await conn.execute(sa.text(statement))
+    await engine.dispose()
+
+    await asyncio.to_thread(upgrade, url)
+    store = SqlStore(url)
+    try:
+        hits, more = await store.search(SearchFilter(1, "harvests"))
+        assert [(h.message.seq, h.snippet) for h in hits] == [
+            (1, (("an old ", False), ("harvest", True)))
+        ]
+        assert not more
+    finally:
+        await store.close()

@@ -15,6 +15,7 @@ patterns of /openapi.json.
 from __future__ import annotations
 
 import re
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import emoji as emoji_data
@@ -26,6 +27,7 @@ MAX_CLIENT_ID = 64
 MAX_DISPLAY_NAME = 64
 MAX_ROOM_NAME = 80
 MAX_SEARCH = 32
+MAX_SEARCH_TEXT = 200
 MAX_GROUP_MEMBERS = 1000
 MIN_PASSWORD, MAX_PASSWORD = 8, 256
 MAX_TOKEN = 1024
@@ -55,6 +57,11 @@ _SECRET_REFUSED = re.compile(f"[{CONTROLS}{_SURROGATES}]")
 _LINE_REFUSED = re.compile(f"[{CONTROLS}{BIDI}{_SURROGATES}]")
 _USERNAME = re.compile(USERNAME)
 _DIGITS = re.compile(DIGITS)
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_RFC3339 = re.compile(
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}"
+    r"(?:T[0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]{1,6})?(?:Z|[+-][0-9]{2}:[0-9]{2}))?"
+)
 
 
 def body(value: Any, client_id: str | None = None) -> str:
@@ -187,3 +194,29 @@ def search_prefix(value: str) -> str:
     if len(value) > MAX_SEARCH or _LINE_REFUSED.search(value):
         raise invalid(f"q must be at most {MAX_SEARCH} characters, none of them control characters")
     return value.strip().lower()
+
+
+def search_text(value: Any) -> str:
+    """What a full-text search looks for: one line of 1 to 200 characters, not blank."""
+    text = _line(value, "q", MAX_SEARCH_TEXT).strip()
+    if not text:
+        raise invalid("q must not be blank")
+    return text
+
+
+def instant(text: str, field: str) -> int:
+    """An RFC 3339 date (midnight UTC) or date-time with its offset, as epoch microseconds.
+
+    Only those two forms: ``datetime.fromisoformat`` alone would also take week dates,
+    missing offsets (local time of the server) and other ISO 8601 spellings.
+    """
+    if _RFC3339.fullmatch(text):
+        try:
+            if len(text) == 10:
+                moment = datetime.combine(date.fromisoformat(text), datetime.min.time(), UTC)
+            else:
+                moment = datetime.fromisoformat(text)
+            return (moment - _EPOCH) // timedelta(microseconds=1)
+        except (ValueError, OverflowError):
+            pass
+    raise invalid(f"{field} must be an RFC 3339 date (2026-12-02) or date-time (…T10:00:00Z)")

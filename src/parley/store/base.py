@@ -7,7 +7,17 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Literal, Protocol
 
-from parley.models import Draft, Entry, Identity, Message, Room, RoomEvent, User
+from parley.models import (
+    Draft,
+    Entry,
+    Identity,
+    Message,
+    Room,
+    RoomEvent,
+    SearchFilter,
+    SearchHit,
+    User,
+)
 
 
 class UsernameTaken(Exception):
@@ -182,3 +192,6 @@ class Store(Protocol):
         """Stream entries with after < seq <= until, in seq order (messages in current state)."""
 
     async def mark_read(self, room_id: int, user_id: int, seq: int) -> int | None: ...
+    async def search(self, wanted: SearchFilter) -> tuple[list[SearchHit], bool]:
+        """Live messages matching the text in rooms the viewer is in now, newest first,
+        and whether more follow the page."""

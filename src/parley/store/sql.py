@@ -18,7 +18,18 @@ from sqlalchemy.engine import Row
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
-from parley.models import Draft, Entry, Identity, Message, Room, RoomKind, User, now_micros
+from parley.models import (
+    Draft,
+    Entry,
+    Identity,
+    Message,
+    Room,
+    RoomKind,
+    SearchFilter,
+    SearchHit,
+    User,
+    now_micros,
+)
 from parley.store.append import CoreStatements, Fallback, PostgresStatements, append_many
 from parley.store.base import (
     IdentityTaken,
@@ -43,6 +54,7 @@ from parley.store.schema import (
     rooms,
     users,
 )
+from parley.store.search import search
 
 
 def _user(row: Row[Any, Any, Any, Any] | Row[Any], prefix: str = "") -> User:
@@ -624,6 +636,10 @@ class SqlStore:
             found.extend(event_from_row(r) for r in rows)
         found.sort(key=lambda entry: entry.seq)
         return found
+
+    async def search(self, wanted: SearchFilter) -> tuple[list[SearchHit], bool]:
+        async with self.engine.connect() as conn:
+            return await search(conn, wanted, sqlite=self.sqlite)
 
     async def mark_read(self, room_id: int, user_id: int, seq: int) -> int | None:
         # One statement in the common case (the marker moves): reads are as

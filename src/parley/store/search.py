@@ -1,0 +1,137 @@
+"""Full-text search over messages, one query per database.
+
+PostgreSQL matches an expression index, ``to_tsvector('english', body)`` (GIN, live
+messages only), against ``websearch_to_tsquery`` and cuts snippets with ``ts_headline``.
+SQLite matches the FTS5 table ``messages_fts``, kept in step with ``messages`` by
+triggers, so an edit is found by its new words and a delete by none. Both stem English
+words. Results come only from rooms the viewer is a member of at the time of the query,
+newest first; a deleted message never matches.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from sqlalchemy import column, func, literal, literal_column, select, table
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from parley.models import SearchFilter, SearchHit
+from parley.store.rows import MESSAGE_COLUMNS, decorate
+from parley.store.schema import members, messages, users
+
+HIT_START, HIT_END = "\x02", "\x03"
+"""Snippet markers: control characters, which ``validation.body`` refuses, so a stored body
+never holds one and every marker in a snippet is the database's own."""
+
+TS_CONFIG: Any = literal_column("'english'::regconfig")
+"""A literal, not a bind parameter: the planner uses the index only for the same expression."""
+
+HEADLINE_OPTIONS = f'StartSel="{HIT_START}", StopSel="{HIT_END}", MaxWords=30, MinWords=12'
+
+MASKED, MASKS = "<&", "\x05\x06"
+"""``ts_headline``'s parser reads ``<b>`` as a tag and ``&amp;`` as an entity and drops them
+from the snippet; a body is shown as text, so they are masked (with more refused control
+characters) on the way in and put back in ``snippet_parts``."""
+_UNMASK = str.maketrans(MASKS, MASKED)
+
+messages_fts = table("messages_fts", column("rowid"))
+"""The SQLite FTS5 table (migration 0006); not in ``schema.metadata``, which SQLite alone has."""
+
+_TERM = re.compile(r'"([^"]*)"?|(\S+)')
+
+
+def fts5_query(text: str) -> str | None:
+    """Web-search syntax as in PostgreSQL's ``websearch_to_tsquery``, for FTS5.
+
+    Words and "quoted phrases" must all match, ``-word`` must not, ``or`` separates
+    alternatives. Every term is sent as an FTS5 string, so nothing a user types is read as
+    FTS5 syntax. None: nothing to look for (say, only exclusions).
+    """
+    groups: list[list[str]] = [[]]
+    for phrase, word in _TERM.findall(text):
+        if word.lower() == "or":
+            groups.append([])
+            continue
+        negated = bool(word) and word.startswith("-") and len(word) > 1
+        term = phrase if not word else word[1:] if negated else word
+        if not term.strip():
+            continue
+        quoted = '"' + term.replace('"', '""') + '"'
+        groups[-1].append(f"NOT {quoted}" if negated else quoted)
+    alternatives = [
+        "(" + " ".join(sorted(group, key=lambda t: t.startswith("NOT "))) + ")"
+        for group in groups
+        if any(not t.startswith("NOT ") for t in group)
+    ]
+    return " OR ".join(alternatives) or None
+
+
+def snippet_parts(marked: str) -> tuple[tuple[str, bool], ...]:
+    """Split a snippet with ``HIT_START``/``HIT_END`` markers into (text, is a hit) parts."""
+    parts: list[tuple[str, bool]] = []
+    for n, piece in enumerate(re.split(f"[{HIT_START}{HIT_END}]", marked.translate(_UNMASK))):
+        hit = n % 2 == 1
+        if not piece:
+            continue
+        if parts and parts[-1][1] == hit:
+            parts[-1] = (parts[-1][0] + piece, hit)
+        else:
+            parts.append((piece, hit))
+    return tuple(parts)
+
+
+def _filtered(query: Any, wanted: SearchFilter) -> Any:
+    member_rooms = select(members.c.room_id).where(members.c.user_id == wanted.viewer_id)
+    query = query.where(messages.c.deleted_at.is_(None), messages.c.room_id.in_(member_rooms))
+    if wanted.room_id is not None:
+        query = query.where(messages.c.room_id == wanted.room_id)
+    if wanted.sender is not None:
+        query = query.where(users.c.username == wanted.sender)
+    if wanted.after is not None:
+        query = query.where(messages.c.created_at >= wanted.after)
+    if wanted.before is not None:
+        query = query.where(messages.c.created_at < wanted.before)
+    if wanted.cursor is not None:
+        query = query.where(messages.c.id < wanted.cursor)
+    return query.order_by(messages.c.id.desc()).limit(wanted.limit + 1)
+
+
+async def search(
+    conn: AsyncConnection, wanted: SearchFilter, *, sqlite: bool
+) -> tuple[list[SearchHit], bool]:
+    """Up to ``wanted.limit`` hits, newest first, and whether there are more."""
+    if sqlite:
+        match = fts5_query(wanted.text)
+        if match is None:
+            return [], False
+        snippet = func.snippet(
+            literal_column("messages_fts"), 0, HIT_START, HIT_END, "…", 24
+        ).label("snippet")
+        query = (
+            select(*MESSAGE_COLUMNS, snippet)
+            .select_from(messages_fts)
+            .join(messages, messages.c.id == messages_fts.c.rowid)
+            .join(users, users.c.id == messages.c.sender_id)
+            .where(literal_column("messages_fts").op("MATCH")(match))
+        )
+    else:
+        tsquery = func.websearch_to_tsquery(TS_CONFIG, wanted.text)
+        headline = func.ts_headline(
+            TS_CONFIG,
+            func.translate(messages.c.body, MASKED, MASKS),
+            tsquery,
+            literal(HEADLINE_OPTIONS),
+        ).label("snippet")
+        query = (
+            select(*MESSAGE_COLUMNS, headline)
+            .join(users, users.c.id == messages.c.sender_id)
+            .where(func.to_tsvector(TS_CONFIG, messages.c.body).op("@@")(tsquery))
+        )
+    rows = (await conn.execute(_filtered(query, wanted))).all()
+    more = len(rows) > wanted.limit
+    rows = rows[: wanted.limit]
+    found = await decorate(conn, [row[: len(MESSAGE_COLUMNS)] for row in rows])
+    return [
+        SearchHit(message, snippet_parts(row[-1])) for message, row in zip(found, rows, strict=True)
+    ], more
