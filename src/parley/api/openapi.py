@@ -202,7 +202,7 @@ _GROUP = _obj(
 )
 
 # Shapes shared with the WebSocket protocol, described once in parley/protocol/schema.
-_SHARED = ("User", "Message", "RoomEvent", "Room", "Error")
+_SHARED = ("User", "Message", "RoomEvent", "Room", "Error", "SearchPage")
 
 
 @cache
@@ -437,6 +437,55 @@ def document() -> JSON:
                     "Leave a group",
                     {"204": {"description": "Left"}, **_errors("401", "404", "422")},
                     params=[_ROOM_ID],
+                )
+            },
+            "/api/search": {
+                "get": _op(
+                    "Full-text search in the rooms you are a member of, newest first",
+                    {
+                        **_ok("200", "Matching live messages with snippets", _ref("SearchPage")),
+                        **_errors("401", "422"),
+                    },
+                    params=[
+                        {
+                            "name": "q",
+                            "in": "query",
+                            "required": True,
+                            "description": 'Words, "a phrase", -excluded, or: alternatives',
+                            "schema": _text(validation.MAX_SEARCH_TEXT, _LINE, blank=False),
+                        },
+                        {"name": "room", "in": "query", "schema": _ID},
+                        {"name": "sender", "in": "query", "schema": _USERNAME},
+                        {
+                            "name": "after",
+                            "in": "query",
+                            "description": "RFC 3339 date (midnight UTC) or date-time; inclusive",
+                            "schema": {
+                                "type": "string",
+                                "anyOf": [{"format": "date"}, {"format": "date-time"}],
+                            },
+                        },
+                        {
+                            "name": "before",
+                            "in": "query",
+                            "description": "RFC 3339 date (midnight UTC) or date-time; exclusive",
+                            "schema": {
+                                "type": "string",
+                                "anyOf": [{"format": "date"}, {"format": "date-time"}],
+                            },
+                        },
+                        {
+                            "name": "limit",
+                            "in": "query",
+                            "schema": {"type": "integer", "minimum": 1, "maximum": 50},
+                        },
+                        {
+                            "name": "cursor",
+                            "in": "query",
+                            "description": "next_cursor of the previous page",
+                            "schema": _ID,
+                        },
+                    ],
                 )
             },
             "/api/rooms/{room}/messages": {

@@ -11,13 +11,14 @@ from parley.announcer import Announcer
 from parley.api import session_cookie
 from parley.api.http import bearer, json, read_json
 from parley.auth import AuthError, AuthService, Session
-from parley.models import DraftKind, Message, User
+from parley.models import DraftKind, Message, SearchFilter, User
 from parley.protocol import validation
 from parley.protocol.errors import ProtocolError, invalid, not_found
 from parley.sending import SendPipeline
 from parley.store import NotMember, Store
 
 USER_SEARCH_LIMIT = 20
+MAX_SEARCH_RESULTS = 50
 
 
 def _session(session: Session, *, with_refresh_token: bool) -> dict[str, object]:
@@ -84,6 +85,7 @@ class Api:
             web.delete("/api/rooms/{room}/messages/{seq}/reactions/{emoji}", self.unreact),
             web.get("/api/rooms/{room}/events", self.events),
             web.post("/api/rooms/{room}/messages", self.post_message),
+            web.get("/api/search", self.search),
         ]
 
     async def _user(self, request: web.Request) -> User:
@@ -242,6 +244,36 @@ class Api:
         else:
             page, has_more = await self.store.page(room_id, before=before, after=after, limit=limit)
         return json({"messages": [m.to_json() for m in page], "has_more": has_more})
+
+    async def search(self, request: web.Request) -> web.Response:
+        """Full-text search in the rooms the caller is in now; a room filter for any other
+        room finds nothing, so the answer never tells which rooms exist."""
+        user = await self._user(request)
+        query = request.query
+        room = query.get("room")
+        sender = query.get("sender")
+        after, before = query.get("after"), query.get("before")
+        limit = query.get("limit")
+        hits, more = await self.store.search(
+            SearchFilter(
+                viewer_id=user.id,
+                text=validation.search_text(query.get("q")),
+                room_id=None if room is None else validation.object_id(room, "room"),
+                sender=None if sender is None else validation.username(sender),
+                after=None if after is None else validation.instant(after, "after"),
+                before=None if before is None else validation.instant(before, "before"),
+                cursor=_cursor(query.get("cursor"), "cursor"),
+                limit=20
+                if limit is None
+                else validation.whole_number(limit, "limit", 1, MAX_SEARCH_RESULTS),
+            )
+        )
+        return json(
+            {
+                "results": [hit.to_json() for hit in hits],
+                "next_cursor": str(hits[-1].message.id) if more else None,
+            }
+        )
 
     async def events(self, request: web.Request) -> web.Response:
         """The stream after a seq, messages and room events, for a resume past the replay cap."""

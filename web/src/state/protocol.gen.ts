@@ -3,7 +3,7 @@
 /**
  * The one description of Parley's wire shapes: the objects, the WebSocket frames in both directions, and the error and close codes. The web client's types are generated from this file; tests check the server's parser, encoder and docs/protocol.md against it.
  */
-export type ParleyProtocol = ClientFrame | ServerEvent | ErrorBody | CloseCode;
+export type ParleyProtocol = ClientFrame | ServerEvent | ErrorBody | CloseCode | SearchPage;
 /**
  * A frame from the client to the server.
  */
@@ -363,4 +363,28 @@ export interface ErrorBody {
     code: ErrorCode;
     message: string;
   };
+}
+/**
+ * The answer of GET /api/search: results newest first; next_cursor, null on the last page, is the cursor of the next page.
+ */
+export interface SearchPage {
+  /**
+   * @maxItems 50
+   */
+  results: SearchResult[];
+  next_cursor: Id | null;
+}
+/**
+ * A live message matching a full-text search (GET /api/search), with a snippet around the matched words.
+ */
+export interface SearchResult {
+  message: Message;
+  snippet: SnippetPart[];
+}
+/**
+ * A piece of a search snippet: text to show as text (no markup travels), and whether it is a matched word.
+ */
+export interface SnippetPart {
+  text: string;
+  hit: boolean;
 }
