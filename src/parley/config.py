@@ -265,6 +265,12 @@ class Settings:
     oauth_providers: tuple[ProviderSettings, ...] = ()
     send_rate_per_second: float = 10.0
     send_burst: int = 30
+    typing_limit: int = 20
+    typing_window_seconds: int = 10
+    room_create_limit: int = 10
+    room_create_window_seconds: int = 60
+    member_add_limit: int = 30
+    member_add_window_seconds: int = 60
     frame_rate_per_second: float = 50.0
     frame_burst: int = 200
     outgoing_queue_bytes: int = 4 * 1024 * 1024
@@ -312,6 +318,12 @@ class Settings:
             oauth_providers=_oauth_providers(env),
             send_rate_per_second=_float(env, "PARLEY_SEND_RATE", 10.0, 0.1, 1e6),
             send_burst=_int(env, "PARLEY_SEND_BURST", 30, 1, 10**6),
+            typing_limit=_int(env, "PARLEY_TYPING_LIMIT", 20, 1, 10**6),
+            typing_window_seconds=_int(env, "PARLEY_TYPING_WINDOW", 10, 1, 86400),
+            room_create_limit=_int(env, "PARLEY_ROOM_CREATE_LIMIT", 10, 1, 10**6),
+            room_create_window_seconds=_int(env, "PARLEY_ROOM_CREATE_WINDOW", 60, 1, 86400),
+            member_add_limit=_int(env, "PARLEY_MEMBER_ADD_LIMIT", 30, 1, 10**6),
+            member_add_window_seconds=_int(env, "PARLEY_MEMBER_ADD_WINDOW", 60, 1, 86400),
             frame_rate_per_second=_float(env, "PARLEY_FRAME_RATE", 50.0, 1.0, 1e6),
             frame_burst=_int(env, "PARLEY_FRAME_BURST", 200, 1, 10**6),
             outgoing_queue_bytes=_int(

@@ -11,7 +11,7 @@ from parley.log import MessageLog, Unavailable
 from parley.metrics import Metrics
 from parley.models import Draft, Message, User, now_micros
 from parley.protocol.errors import ProtocolError, not_found
-from parley.protocol.limits import KeyedBuckets
+from parley.ratelimit import Action, UserLimits
 from parley.store import NotMember
 
 
@@ -25,16 +25,21 @@ class Pending:
 
 
 class SendPipeline:
-    def __init__(self, log: MessageLog, metrics: Metrics, rate: float, burst: int) -> None:
+    def __init__(self, log: MessageLog, metrics: Metrics, limits: UserLimits) -> None:
         self._log = log
         self._metrics = metrics
-        self._buckets = KeyedBuckets(rate, burst)
+        self._limits = limits
 
-    def admit(self, user: User, client_id: str | None) -> None:
-        """Apply the per-user send rate; raise ``rate_limited`` (echoing client_id) past it."""
-        if not self._buckets.take(user.id):
+    async def admit(self, user: User, client_id: str | None) -> None:
+        """Apply the user's send budget, shared by all their connections and gateways.
+
+        Past it, raise ``rate_limited`` echoing client_id, with ``retry_after``.
+        """
+        try:
+            await self._limits.take(Action.SEND, user.id, client_id)
+        except ProtocolError:
             self._metrics.send_errors.labels("rate_limited").inc()
-            raise ProtocolError("rate_limited", "sending too fast; retry shortly", client_id)
+            raise
 
     async def submit(
         self,

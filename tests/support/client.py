@@ -68,6 +68,17 @@ class Socket:
                 return frame
             self.backlog.append(frame)
 
+    async def settled(self, client_id: str, timeout: float = RECEIVE_TIMEOUT) -> dict[str, Any]:
+        """The ``ack`` or ``error`` that settles the send ``client_id``; other frames are kept."""
+        for i, frame in enumerate(self.backlog):
+            if frame["type"] in ("ack", "error") and frame.get("client_id") == client_id:
+                return self.backlog.pop(i)
+        while True:
+            frame = await self._read(timeout)
+            if frame["type"] in ("ack", "error") and frame.get("client_id") == client_id:
+                return frame
+            self.backlog.append(frame)
+
     async def messages(self, room: str, count: int) -> list[dict[str, Any]]:
         """The next ``count`` message events of ``room``, in arrival order."""
         return [await self._next_message(room) for _ in range(count)]

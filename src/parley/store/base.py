@@ -112,8 +112,17 @@ class Store(Protocol):
         ``replayed`` while its successor is unused (0: never).
         """
 
-    async def revoke_refresh_family(self, token_hash: str, now: int) -> None:
-        """Revoke the session that ``token_hash`` belongs to (logout)."""
+    async def revoke_refresh_family(self, token_hash: str, now: int) -> tuple[int, str] | None:
+        """Revoke the session that ``token_hash`` belongs to (logout).
+
+        Returns its user and family, or None when no live session had that token.
+        """
+
+    async def revoke_user_families(self, user_id: int, now: int, keep: str | None) -> None:
+        """Revoke every live session of the user but ``keep`` (sign out everywhere else)."""
+
+    async def refresh_family_live(self, family: str) -> bool:
+        """Whether the session exists and is not revoked (an access token's ``sid``)."""
 
     # rooms and members
     async def create_group(self, name: str, member_ids: Sequence[int]) -> int: ...

@@ -340,17 +340,37 @@ class SqlStore:
             await conn.execute(
                 refresh_families.update().where(f.id == found).values(revoked_at=now)
             )
-            return RefreshUse("reused", family=found)
+            return RefreshUse("reused", family.user_id, found)
 
-    async def revoke_refresh_family(self, token_hash: str, now: int) -> None:
+    async def revoke_refresh_family(self, token_hash: str, now: int) -> tuple[int, str] | None:
         t, f = refresh_tokens.c, refresh_families.c
         family = select(t.family).where(t.token_hash == token_hash).scalar_subquery()
         async with self._single_write() as conn:
-            await conn.execute(
-                refresh_families.update()
-                .where(f.id == family, f.revoked_at.is_(None))
-                .values(revoked_at=now)
+            row = (
+                await conn.execute(
+                    refresh_families.update()
+                    .where(f.id == family, f.revoked_at.is_(None))
+                    .values(revoked_at=now)
+                    .returning(f.user_id, f.id)
+                )
+            ).first()
+        return None if row is None else (row.user_id, row.id)
+
+    async def revoke_user_families(self, user_id: int, now: int, keep: str | None) -> None:
+        f = refresh_families.c
+        where = [f.user_id == user_id, f.revoked_at.is_(None)]
+        if keep is not None:
+            where.append(f.id != keep)
+        async with self._single_write() as conn:
+            await conn.execute(refresh_families.update().where(*where).values(revoked_at=now))
+
+    async def refresh_family_live(self, family: str) -> bool:
+        f = refresh_families.c
+        async with self.engine.connect() as conn:
+            found = await conn.scalar(
+                select(func.count()).where(f.id == family, f.revoked_at.is_(None))
             )
+        return bool(found)
 
     # rooms and members
 
