@@ -34,6 +34,7 @@ const SERVER_TYPES: Record<ServerEvent['type'], true> = {
   message: true,
   ack: true,
   resumed: true,
+  reauthed: true,
   room: true,
   left: true,
   typing: true,

@@ -33,7 +33,14 @@ export interface ConnectionLike {
 
 export type ConnectOptions = Pick<
   ConnectionOptions,
-  'getToken' | 'refreshToken' | 'resumeMap' | 'onFrame' | 'onStatus' | 'onDisconnect' | 'onSessionExpired'
+  | 'getToken'
+  | 'refreshToken'
+  | 'renewInMs'
+  | 'resumeMap'
+  | 'onFrame'
+  | 'onStatus'
+  | 'onDisconnect'
+  | 'onSessionExpired'
 >;
 
 export interface Timing {
@@ -57,7 +64,7 @@ export const DEFAULT_TIMING: Timing = {
 /** What a session needs from outside; the store hands over its own. */
 export interface SessionDeps {
   api: ApiClient;
-  tokens: Pick<TokenManager, 'getAccessToken' | 'refresh'>;
+  tokens: Pick<TokenManager, 'getAccessToken' | 'refresh' | 'msUntilRefresh'>;
   /** Build the socket connection (real: `new Connection(opts)`). */
   connect: (opts: ConnectOptions) => ConnectionLike;
   now: () => number;
@@ -137,6 +144,7 @@ export class UserSession {
     this.conn = deps.connect({
       getToken: () => deps.tokens.getAccessToken(),
       refreshToken: (rejected) => deps.tokens.refresh(rejected),
+      renewInMs: () => deps.tokens.msUntilRefresh(),
       resumeMap: () => this.socket.resumeMap(),
       onFrame: (event) => this.handleEvent(event),
       onStatus: (status, info) => this.socket.onStatus(status, info),
@@ -223,6 +231,7 @@ export class UserSession {
         this.onError(event.code, event.message, event.client_id);
         break;
       case 'pong':
+      case 'reauthed':
         break;
     }
   }
