@@ -107,6 +107,8 @@ async def closed_with(ws: aiohttp.ClientWebSocketResponse) -> tuple[int | None, 
         msg = await ws.receive(timeout=10)
         if msg.type is aiohttp.WSMsgType.TEXT:
             continue
+        if msg.type is aiohttp.WSMsgType.CLOSE:
+            return int(msg.data), str(msg.extra or "")
         return ws.close_code, str(msg.extra or "")
 
 

@@ -355,6 +355,10 @@ async def closed_with(sock: Socket) -> tuple[int | None, str]:
     """The close code and reason the server ends the socket with; frames before it are kept."""
     while True:
         msg = await sock.ws.receive(timeout=RECEIVE_TIMEOUT)
+        if msg.type is aiohttp.WSMsgType.CLOSE:
+            # The code in the close frame: answering it can fail once the server hangs up,
+            # which aiohttp records in close_code as 1006.
+            return int(msg.data), str(msg.extra or "")
         if msg.type is not aiohttp.WSMsgType.TEXT:
             return sock.ws.close_code, str(msg.extra or "")
         sock.backlog.append(orjson.loads(msg.data))

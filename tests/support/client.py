@@ -192,9 +192,15 @@ class Client:
     async def connect(
         self, resume: dict[str, int] | None = None, ws_url: str | None = None
     ) -> Socket:
+        return await self.connect_with(self.access_token, resume, ws_url)
+
+    async def connect_with(
+        self, token: str, resume: dict[str, int] | None = None, ws_url: str | None = None
+    ) -> Socket:
+        """A socket authenticated with ``token`` (another session's, say); ``ready`` read."""
         url = ws_url or self.base_url.replace("http://", "ws://") + "/ws"
         sock = Socket(await self.http.ws_connect(url, max_msg_size=0))
-        hello: dict[str, Any] = {"type": "auth", "token": self.access_token}
+        hello: dict[str, Any] = {"type": "auth", "token": token}
         if resume is not None:
             hello["resume"] = resume
         await sock.send(hello)
