@@ -509,6 +509,10 @@ async def test_a_fresh_token_on_the_open_socket_keeps_it_open(
     assert (await sock.expect("error"))["code"] == "unauthorized"
     await sock.send({"type": "auth", "token": ana.access_token, "resume": {"1": 0}})
     assert (await sock.expect("error"))["code"] == "invalid_input"
+    ended = await second_session(http, ana)
+    await ended.call("POST", "/api/auth/logout", {"refresh_token": ended.refresh_token})
+    await sock.send({"type": "auth", "token": ended.access_token})  # a revoked session's
+    assert (await sock.expect("error"))["code"] == "unauthorized"
     await asyncio.sleep(2)  # a later token: the server's clock counts whole seconds
     fresh = await ana.call(
         "POST", "/api/auth/refresh", {"refresh_token": ana.refresh_token}, auth=False

@@ -340,9 +340,9 @@ class _Socket:
             access = await auth.access_for(command.token)
         except AuthError as exc:
             raise ProtocolError("unauthorized", exc.message) from None
-        self.session.renew(access.user.id, access.expires_at)
         if not await auth.session_live(access.family):
             raise ProtocolError("unauthorized", "that session was revoked")
+        self.session.renew(access.user.id, access.expires_at)
         self.conn.family = access.family
         self.start_clock()
         self.conn.send(wsframe.text(events.reauthed(max(0, access.expires_at - int(time.time())))))
