@@ -15,7 +15,7 @@ from typing import Any
 import asyncpg
 from sqlalchemy import and_, event, func, select
 from sqlalchemy.engine import Row
-from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy.exc import DataError, IntegrityError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from parley.models import Draft, Identity, Message, Room, RoomKind, User, now_micros
@@ -26,6 +26,7 @@ from parley.store.base import (
     NotMember,
     RefreshUse,
     StoreFailed,
+    StoreRefused,
     UsernameTaken,
 )
 from parley.store.rows import message_from_row, message_query
@@ -38,6 +39,18 @@ from parley.store.schema import (
     rooms,
     users,
 )
+
+_REFUSALS = (
+    IntegrityError,
+    DataError,
+    asyncpg.IntegrityConstraintViolationError,
+    asyncpg.DataError,
+    asyncpg.exceptions._base.DataError,
+    OverflowError,
+)
+"""Errors about the data, not the database: an integrity or data exception (SQLSTATE
+classes 23 and 22, say a NUL in text), a value asyncpg cannot encode (a room id past
+bigint) or SQLite cannot hold (``OverflowError``)."""
 
 
 def _user(row: Row[Any, Any, Any, Any] | Row[Any], prefix: str = "") -> User:
@@ -527,8 +540,11 @@ class SqlStore:
         """Store drafts in order; a retried client_id returns the original message.
 
         Returns None in place of a draft whose sender is not a member of its room.
-        Raises ``StoreFailed`` when the database refused the batch or could not
-        be reached, so callers never meet SQLAlchemy's or asyncpg's exceptions.
+        Raises ``StoreRefused`` when the database refused a draft's data (a NUL
+        in a text column, a number out of range: the same batch would be
+        refused again) and ``StoreFailed`` when it could not be reached or lost
+        the transaction, so callers never meet SQLAlchemy's or asyncpg's
+        exceptions and can tell "retry later" from "never".
         """
         if not drafts:
             return []
@@ -542,6 +558,8 @@ class SqlStore:
                 raw: asyncpg.Connection = (await conn.get_raw_connection()).driver_connection
                 async with raw.transaction():
                     return await append_many(PostgresStatements(raw), drafts)
+        except _REFUSALS as exc:
+            raise StoreRefused(f"the database refused the messages: {exc!r}") from exc
         except (SQLAlchemyError, asyncpg.PostgresError, asyncpg.InterfaceError, OSError) as exc:
             raise StoreFailed(f"storing messages failed: {exc!r}") from exc
 

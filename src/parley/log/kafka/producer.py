@@ -46,8 +46,8 @@ from aiokafka.partitioner import DefaultPartitioner
 from aiokafka.producer.message_accumulator import BatchBuilder
 
 from parley.bus.base import Handler
-from parley.log.base import Unavailable
-from parley.log.kafka.records import decode_ack, encode_record
+from parley.log.base import Refused, Unavailable
+from parley.log.kafka.records import Refusal, decode_ack, encode_record
 from parley.models import Draft, Message
 from parley.protocol import envelope
 from parley.store import NotMember, Store
@@ -380,6 +380,8 @@ class KafkaLog:
             if message is None:
                 self._members.pop((env.room, env.sender), None)
                 self._settle(entry, NotMember())
+            elif isinstance(message, Refusal):
+                self._settle(entry, Refused(message.message))
             else:
                 self._settle(entry, message)
 
