@@ -138,7 +138,7 @@ class Persister:
         except _Stopping:
             return  # stopping while the store is down: leave the batch to the next worker
         dead += [
-            (item, f"the database refused it: {outcome}")
+            (item, str(outcome))
             for item, outcome in zip(sources, outcomes, strict=True)
             if isinstance(outcome, StoreRefused)
         ]
