@@ -19,7 +19,7 @@ from typing import Any
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
 
-from parley.log.kafka.topics import BACKOFF, ensure_topic
+from parley.log.kafka.topics import BACKOFF, ensure_topic, stop_client
 
 logger = logging.getLogger(__name__)
 
@@ -101,8 +101,7 @@ class DeadLetters:
         """Drop the producer after a failure: the next attempt starts a fresh one."""
         producer, self._producer = self._producer, None
         if producer is not None:
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(producer.stop(), 5)
+            await stop_client(producer, "the dead-letter producer", 5)
 
     async def close(self) -> None:
         await self._reset()

@@ -36,7 +36,7 @@ from parley.log.base import REFUSED_MESSAGE
 from parley.log.kafka.bisect import Outcome, append_isolating
 from parley.log.kafka.deadletter import DeadLetters
 from parley.log.kafka.records import Record, Refusal, decode_record, encode_ack
-from parley.log.kafka.topics import BACKOFF, ensure_topic
+from parley.log.kafka.topics import BACKOFF, ensure_topic, stop_client
 from parley.log.publish import message_envelope
 from parley.metrics import PersisterMetrics
 from parley.models import Draft, Message
@@ -104,10 +104,7 @@ class Persister:
                     await self._handle(consumer, batch, stop)
         finally:
             if consumer is not None:
-                try:
-                    await asyncio.wait_for(consumer.stop(), 10)
-                except (KafkaError, OSError, TimeoutError) as exc:
-                    logger.warning("consumer did not stop cleanly: %s", exc)
+                await stop_client(consumer, "the consumer")
             await self._dead_letters.close()
             await self._bus.close()
             await self._store.close()
@@ -249,8 +246,7 @@ class Persister:
                 return consumer
             except (KafkaError, OSError) as exc:
                 logger.warning("cannot join the consumer group (%r); retrying", exc)
-                with contextlib.suppress(Exception):
-                    await consumer.stop()
+                await stop_client(consumer, "the consumer")
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), delay)
             delay = min(delay * 2, RETRY_MAX_SECONDS)

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
-from typing import Final
+from typing import Any, Final
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-from aiokafka.errors import TopicAlreadyExistsError
+from aiokafka.errors import KafkaError, TopicAlreadyExistsError
 
 logger = logging.getLogger(__name__)
 
@@ -40,3 +41,22 @@ async def ensure_topic(bootstrap: str, topic: str, partitions: int) -> None:
     finally:
         with contextlib.suppress(Exception):
             await admin.close()
+
+
+async def stop_client(client: Any, what: str, timeout: float = 10.0) -> None:
+    """Stop an aiokafka producer or consumer, however unreachable Kafka is.
+
+    With the broker gone, ``stop()`` can fail, hang, or let the
+    ``CancelledError`` of its own fetch tasks escape (aiokafka 0.14), which
+    would end a worker asked to stop with an error instead of exit status 0.
+    Only a cancellation of the caller itself goes on.
+    """
+    try:
+        await asyncio.wait_for(client.stop(), timeout)
+    except asyncio.CancelledError:
+        task = asyncio.current_task()
+        if task is not None and task.cancelling():
+            raise
+        logger.warning("%s did not stop cleanly: its tasks were cancelled", what)
+    except (KafkaError, OSError, TimeoutError) as exc:
+        logger.warning("%s did not stop cleanly: %r", what, exc)
