@@ -13,8 +13,12 @@ partitions. Per batch of records:
 3. commit the offsets, only now: a worker killed anywhere before this point
    leaves the batch to be replayed, which step 1 makes harmless.
 
-When PostgreSQL is down the same batch is retried with backoff and nothing is
-committed, so records wait in Kafka, in order. When Redis is down the messages
+When PostgreSQL is down (``StoreFailed``) the same batch is retried with
+backoff and nothing is committed, so records wait in Kafka, in order. A record
+the database refuses (``StoreRefused``) would be refused forever: the batch is
+halved around it (``bisect.py``), the rest stored, and it goes to the
+dead-letter topic (``deadletter.py``), as does a record that cannot be decoded;
+its sender's ``ACK`` carries an ``invalid_input`` error. When Redis is down the messages
 are stored anyway: gateways refetch from the store when their bus reconnects,
 and a sender whose ``ACK`` was lost times out and retries with its client_id.
 """
