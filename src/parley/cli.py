@@ -27,6 +27,11 @@ def _setup_logging() -> None:
     )
     logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
     logging.getLogger("alembic").setLevel(logging.WARNING)
+    from parley.logfilter import RepeatFilter
+
+    # aiokafka logs each failed attempt while the broker is down: one of each per minute.
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(RepeatFilter("aiokafka"))
 
 
 def _run(main: object) -> None:

@@ -96,6 +96,12 @@ class Metrics:
         self.send_errors = Counter(
             "parley_send_errors", "Sends refused, by error code", ["code"], registry=self.registry
         )
+        self.frames_refused = Counter(
+            "parley_frames_refused",
+            "Client frames answered with an error frame, by error code",
+            ["code"],
+            registry=self.registry,
+        )
         self.slow_consumers = Counter(
             "parley_slow_consumers_closed",
             "Connections closed with 1013 for falling behind",

@@ -78,7 +78,8 @@ async def errors(request: web.Request, handler: Handler) -> web.StreamResponse:
         return response
     except StoreFailed as exc:
         # The database is down (or restarting): a documented, retryable answer, not a 500.
-        logger.warning("%s %s: %s", request.method, request.path, exc)
+        # /readyz logs the outage once; a line per request would bury it.
+        logger.debug("%s %s: %s", request.method, request.path, exc)
         return error(503, "unavailable", "the service is unavailable; retry shortly")
     except web.HTTPRequestEntityTooLarge:
         return error(413, "invalid_input", f"request body is over {MAX_BODY_BYTES} bytes")

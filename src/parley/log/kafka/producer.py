@@ -373,7 +373,7 @@ class KafkaLog:
         except Exception as exc:
             if seen is not None:
                 return
-            logger.warning("store unavailable, send refused: %s", exc)
+            logger.debug("store unavailable, send refused: %s", exc)  # /readyz logs the outage
             raise Unavailable("the message store is unavailable") from exc
         if not member:
             self._members.pop(key, None)
