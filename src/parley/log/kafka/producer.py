@@ -279,7 +279,7 @@ class KafkaLog:
                     )
                 except Exception as exc:
                     self._check_fatal(exc, producer)
-                    failed = self._failed(exc)
+                    failed = self._failed(exc, producer)
                     for entry in batch.entries:
                         self._settle(entry, failed)
                     continue
@@ -301,7 +301,7 @@ class KafkaLog:
                 entry.delivered = True
             return
         self._check_fatal(exc, producer)
-        failed = self._failed(exc)
+        failed = self._failed(exc, producer)
         for entry in entries:
             self._settle(entry, failed)
 
@@ -316,8 +316,11 @@ class KafkaLog:
         if isinstance(exc, FATAL_PRODUCER_ERRORS) and producer is self._producer:
             self._broken, self._producer = producer, None
 
-    def _failed(self, exc: BaseException) -> Unavailable:
+    def _failed(self, exc: BaseException, producer: AIOKafkaProducer) -> Unavailable:
         """What the senders of a batch hear when producing it failed."""
+        if producer is not self._producer and producer is not self._broken:
+            # A producer already replaced: its failures say nothing about Kafka now.
+            return Unavailable("the message log (Kafka) is unavailable")
         if isinstance(exc, KafkaError):
             return self._refused(exc)
         logger.error("producing a batch failed: %r", exc)
