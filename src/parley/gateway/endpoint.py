@@ -45,11 +45,12 @@ from parley.protocol.status import (
 )
 from parley.ratelimit import Action, UserLimits
 from parley.sending import Pending, SendPipeline
-from parley.store import NotMember, Store
+from parley.store import NotMember, Store, StoreFailed
 
 logger = logging.getLogger(__name__)
 
 TYPING_INTERVAL_SECONDS = 2.0
+UNAVAILABLE = "the service is unavailable; retry shortly"
 
 
 @dataclass
@@ -94,7 +95,14 @@ class Gateway:
         await ws.prepare(request)
         self.sockets.add(ws)
         try:
-            socket = await self._open(ws, request)
+            try:
+                socket = await self._open(ws, request)
+            except StoreFailed:
+                # The database is down (/readyz logs it once): a clear answer and the
+                # close code that says "retry", not a traceback and an abnormal close.
+                await ws.send_str(events.error("unavailable", UNAVAILABLE).decode())
+                await ws.close(code=CloseCode.TRY_AGAIN_LATER, message=b"unavailable")
+                return ws
             if socket is None:
                 return ws
             conn = socket.conn
@@ -297,7 +305,10 @@ class _Socket:
             self._refused(exc)
 
     def _refused(self, exc: ProtocolError) -> None:
-        logger.info("user %s: %s (%s)", self.user.id, exc.message, exc.code)
+        # Counted, not logged at INFO: an outage refuses every send, and a line per
+        # frame buried the one line per state change that says what happened.
+        self.gateway.metrics.frames_refused.labels(exc.code).inc()
+        logger.debug("user %s: %s (%s)", self.user.id, exc.message, exc.code)
         self.conn.send(
             wsframe.text(events.error(exc.code, exc.message, exc.client_id, exc.retry_after))
         )
@@ -371,7 +382,9 @@ class _Socket:
         try:
             message = self.gateway.sending.result(pending)
         except ProtocolError as exc:
-            self.conn.send(wsframe.text(events.error(exc.code, exc.message, exc.client_id)))
+            self.conn.send(
+            wsframe.text(events.error(exc.code, exc.message, exc.client_id, exc.retry_after))
+        )
         except (Exception, asyncio.CancelledError):
             logger.exception("send failed unexpectedly")
             self.conn.send(
