@@ -9,6 +9,7 @@ from parley.log import DirectLog
 from parley.metrics import Metrics
 from parley.models import User
 from parley.protocol.errors import ProtocolError
+from parley.ratelimit import MemoryLimiter, UserLimits
 from parley.sending import SendPipeline
 from parley.store import SqlStore
 from tests.unit.conftest import make_user
@@ -18,7 +19,7 @@ async def test_a_refused_message_is_invalid_input_and_later_sends_work(store: Sq
     ana = await make_user(store, "ana")
     room = await store.create_group("r", [ana.id])
     metrics = Metrics(lambda: 0, lambda: 0)
-    sending = SendPipeline(DirectLog(store, MemoryBus()), metrics, rate=100, burst=100)
+    sending = SendPipeline(DirectLog(store, MemoryBus()), metrics, UserLimits(MemoryLimiter(), {}))
     # A sender whose id no database column can hold: only a bug could send as them.
     ghost = User(2**63, "ghost", "Ghost")
     with pytest.raises(ProtocolError) as refused:

@@ -383,8 +383,8 @@ class _Socket:
             message = self.gateway.sending.result(pending)
         except ProtocolError as exc:
             self.conn.send(
-            wsframe.text(events.error(exc.code, exc.message, exc.client_id, exc.retry_after))
-        )
+                wsframe.text(events.error(exc.code, exc.message, exc.client_id, exc.retry_after))
+            )
         except (Exception, asyncio.CancelledError):
             logger.exception("send failed unexpectedly")
             self.conn.send(
