@@ -26,7 +26,7 @@ from parley.gateway.endpoint import Gateway
 from parley.gateway.hub import Hub
 from parley.gcpolicy import GcPolicy
 from parley.log import DirectLog, MessageLog
-from parley.metrics import Metrics
+from parley.metrics import Metrics, PersisterMetrics
 from parley.presence import LocalPresence, Presence
 from parley.ratelimit import Limiter, MemoryLimiter
 from parley.sending import SendPipeline
@@ -113,6 +113,8 @@ def persister(settings: Settings) -> Persister:
         bootstrap=settings.kafka_bootstrap,
         topic=settings.kafka_topic,
         group=settings.kafka_group,
+        dead_letter_topic=settings.kafka_dead_letter_topic,
+        metrics=PersisterMetrics(),
     )
 
 

@@ -248,6 +248,8 @@ class Settings:
     kafka_bootstrap: str | None = None
     kafka_topic: str = "parley.messages"
     kafka_group: str = "parley-persister"
+    kafka_dead_letter_topic: str = "parley.messages.dlq"
+    worker_metrics_port: int | None = None
     secret_key: str = field(default="", repr=False)
     web_dir: Path | None = None
     access_token_ttl: int = 900
@@ -295,6 +297,11 @@ class Settings:
             kafka_bootstrap=env.get("PARLEY_KAFKA_BOOTSTRAP") or None,
             kafka_topic=env.get("PARLEY_KAFKA_TOPIC", "parley.messages"),
             kafka_group=env.get("PARLEY_KAFKA_GROUP", "parley-persister"),
+            kafka_dead_letter_topic=env.get("PARLEY_KAFKA_DEAD_LETTER_TOPIC")
+            or env.get("PARLEY_KAFKA_TOPIC", "parley.messages") + ".dlq",
+            worker_metrics_port=_int(env, "PARLEY_WORKER_METRICS_PORT", 0, 0, 65535)
+            if env.get("PARLEY_WORKER_METRICS_PORT")
+            else None,
             secret_key=_secret_key(data_dir, env),
             web_dir=web_dir,
             access_token_ttl=_int(env, "PARLEY_ACCESS_TOKEN_TTL", 900, 5, 86400),

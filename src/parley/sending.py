@@ -7,7 +7,7 @@ import contextlib
 import time
 from dataclasses import dataclass
 
-from parley.log import MessageLog, Unavailable
+from parley.log import MessageLog, Refused, Unavailable
 from parley.metrics import Metrics
 from parley.models import Draft, Message, User, now_micros
 from parley.protocol.errors import ProtocolError, not_found
@@ -55,7 +55,7 @@ class SendPipeline:
         )
         try:
             future = await self._log.submit(draft, seen_member=seen_member)
-        except (NotMember, Unavailable) as exc:
+        except (NotMember, Unavailable, Refused) as exc:
             raise self._refused(exc, client_id) from None
         return Pending(future, client_id, started)
 
@@ -63,7 +63,7 @@ class SendPipeline:
         """The stored message of a settled send, or the ``ProtocolError`` to answer with."""
         try:
             message = pending.future.result()
-        except (NotMember, Unavailable) as exc:
+        except (NotMember, Unavailable, Refused) as exc:
             raise self._refused(exc, pending.client_id) from None
         self._metrics.messages_stored.inc()
         self._metrics.ack_latency.observe(time.perf_counter() - pending.started)
@@ -76,9 +76,14 @@ class SendPipeline:
             await pending.future
         return self.result(pending)
 
-    def _refused(self, exc: NotMember | Unavailable, client_id: str | None) -> ProtocolError:
+    def _refused(
+        self, exc: NotMember | Unavailable | Refused, client_id: str | None
+    ) -> ProtocolError:
         if isinstance(exc, NotMember):
             self._metrics.send_errors.labels("not_found").inc()
             return not_found(client_id)
+        if isinstance(exc, Refused):
+            self._metrics.send_errors.labels("invalid_input").inc()
+            return ProtocolError("invalid_input", str(exc), client_id)
         self._metrics.send_errors.labels("unavailable").inc()
         return ProtocolError("unavailable", str(exc), client_id)

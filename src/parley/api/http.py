@@ -13,6 +13,7 @@ from aiohttp import web
 from parley.auth import AuthError
 from parley.models import JSON
 from parley.protocol.errors import ProtocolError
+from parley.store import StoreFailed
 
 logger = logging.getLogger(__name__)
 
@@ -75,6 +76,11 @@ async def errors(request: web.Request, handler: Handler) -> web.StreamResponse:
         if exc.retry_after is not None:
             response.headers["Retry-After"] = str(math.ceil(exc.retry_after))
         return response
+    except StoreFailed as exc:
+        # The database is down (or restarting): a documented, retryable answer, not a 500.
+        # /readyz logs the outage once; a line per request would bury it.
+        logger.debug("%s %s: %s", request.method, request.path, exc)
+        return error(503, "unavailable", "the service is unavailable; retry shortly")
     except web.HTTPRequestEntityTooLarge:
         return error(413, "invalid_input", f"request body is over {MAX_BODY_BYTES} bytes")
     except web.HTTPException as exc:

@@ -248,7 +248,10 @@ class _Socket:
             self._refused(exc)
 
     def _refused(self, exc: ProtocolError) -> None:
-        logger.info("user %s: %s (%s)", self.user.id, exc.message, exc.code)
+        # Counted, not logged at INFO: an outage refuses every send, and a line per
+        # frame buried the one line per state change that says what happened.
+        self.gateway.metrics.frames_refused.labels(exc.code).inc()
+        logger.debug("user %s: %s (%s)", self.user.id, exc.message, exc.code)
         self.conn.send(wsframe.text(events.error(exc.code, exc.message, exc.client_id)))
 
     async def _handle(self, raw: str | bytes) -> None:

@@ -12,6 +12,17 @@ class Unavailable(Exception):
     """The message was not stored; the sender may retry with the same client_id."""
 
 
+REFUSED_MESSAGE = "the message cannot be stored; sending it again will not help"
+
+
+class Refused(Exception):
+    """The message can never be stored as sent (the database refused its data).
+
+    Definitive, unlike ``Unavailable``: a retry of the same message is refused
+    again, so the sender hears ``invalid_input``.
+    """
+
+
 class MessageLog(Protocol):
     async def start(self) -> None: ...
     async def close(self) -> None: ...
@@ -29,8 +40,9 @@ class MessageLog(Protocol):
         the database or Kafka) without its messages changing order.
 
         The future holds the original message for a retried client_id, or
-        raises ``NotMember`` when the sender is not in the room and
-        ``Unavailable`` when durability could not be reached. ``submit`` itself
+        raises ``NotMember`` when the sender is not in the room,
+        ``Unavailable`` when durability could not be reached and ``Refused``
+        when the message can never be stored. ``submit`` itself
         may raise either when it can tell at once.
         """
 

@@ -6,10 +6,10 @@ import asyncio
 import logging
 
 from parley.bus import Bus
-from parley.log.base import Unavailable
+from parley.log.base import REFUSED_MESSAGE, Refused, Unavailable
 from parley.log.publish import publish_stored
 from parley.models import Draft, Message
-from parley.store import Store, StoreFailed
+from parley.store import Store, StoreFailed, StoreRefused
 
 logger = logging.getLogger(__name__)
 
@@ -37,6 +37,9 @@ class DirectLog:
         except StoreFailed as exc:
             logger.warning("store unavailable, send refused: %s", exc)
             raise Unavailable("the message store is unavailable") from exc
+        except StoreRefused as exc:
+            logger.warning("store refused a message: %s", exc)
+            raise Refused(REFUSED_MESSAGE) from exc
         try:
             await publish_stored(self._bus, message)
         except Exception as exc:

@@ -11,6 +11,7 @@ from parley.store.base import (
     RefreshUse,
     Store,
     StoreFailed,
+    StoreRefused,
     UsernameTaken,
 )
 from parley.store.sql import SqlStore
@@ -23,5 +24,6 @@ __all__ = [
     "SqlStore",
     "Store",
     "StoreFailed",
+    "StoreRefused",
     "UsernameTaken",
 ]

@@ -30,10 +30,22 @@ class NotMember(Exception):
 
 
 class StoreFailed(Exception):
-    """The database refused or lost a write of messages; nothing of it was stored.
+    """The database could not be reached or lost a write of messages; nothing of it was stored.
 
-    The store's own error type, so that its callers (the logs) depend on the
-    ``Store`` interface and not on the database library behind it.
+    An outage: the same write may work later, so callers retry it (the
+    persister) or answer ``unavailable`` (the direct log). The store's own
+    error type, so that its callers depend on the ``Store`` interface and not
+    on the database library behind it.
+    """
+
+
+class StoreRefused(Exception):
+    """The database refused the data itself (an integrity or data error); nothing was stored.
+
+    Not an outage: the same write will be refused again, so retrying it only
+    blocks whatever waits behind it. A batch refused this way holds at least
+    one draft that can never be stored; the persister finds it by splitting
+    the batch (``log/kafka/bisect.py``).
     """
 
 

@@ -8,14 +8,21 @@ from __future__ import annotations
 
 import asyncio
 from collections import defaultdict
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
+from contextlib import asynccontextmanager, contextmanager
 from typing import Any
 
 import asyncpg
 from sqlalchemy import and_, event, func, select
 from sqlalchemy.engine import Row
-from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy.exc import (
+    DataError,
+    DBAPIError,
+    IntegrityError,
+    OperationalError,
+    SQLAlchemyError,
+)
+from sqlalchemy.exc import InterfaceError as SqlInterfaceError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from parley.models import Draft, Identity, Message, Room, RoomKind, User, now_micros
@@ -26,6 +33,7 @@ from parley.store.base import (
     NotMember,
     RefreshUse,
     StoreFailed,
+    StoreRefused,
     UsernameTaken,
 )
 from parley.store.rows import message_from_row, message_query
@@ -38,6 +46,44 @@ from parley.store.schema import (
     rooms,
     users,
 )
+
+_REFUSALS = (
+    IntegrityError,
+    DataError,
+    asyncpg.IntegrityConstraintViolationError,
+    asyncpg.DataError,
+    asyncpg.exceptions._base.DataError,
+    OverflowError,
+)
+"""Errors about the data, not the database: an integrity or data exception (SQLSTATE
+classes 23 and 22, say a NUL in text), a value asyncpg cannot encode (a room id past
+bigint) or SQLite cannot hold (``OverflowError``)."""
+
+
+_OUTAGES = (
+    OSError,
+    TimeoutError,
+    OperationalError,
+    SqlInterfaceError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.CannotConnectNowError,
+    asyncpg.AdminShutdownError,
+    asyncpg.ConnectionDoesNotExistError,
+)
+"""The database is not there (refused, restarting, connection lost), whatever the query."""
+
+
+@contextmanager
+def _outage_is_store_failed() -> Iterator[None]:
+    """Raise ``StoreFailed`` for an outage, so the API answers 503 ``unavailable``, not a 500."""
+    try:
+        yield
+    except _OUTAGES as exc:
+        raise StoreFailed(f"the database is unavailable: {exc!r}") from exc
+    except DBAPIError as exc:
+        if exc.connection_invalidated:
+            raise StoreFailed(f"the database is unavailable: {exc!r}") from exc
+        raise
 
 
 def _user(row: Row[Any, Any, Any, Any] | Row[Any], prefix: str = "") -> User:
@@ -126,8 +172,15 @@ class SqlStore:
         await self.engine.dispose()
 
     async def ping(self) -> None:
-        async with self.engine.connect() as conn:
+        async with self._connect() as conn:
             await conn.execute(select(1))
+
+    @asynccontextmanager
+    async def _connect(self) -> AsyncIterator[AsyncConnection]:
+        """A connection for reads; losing the database on the way is ``StoreFailed``."""
+        with _outage_is_store_failed():
+            async with self.engine.connect() as conn:
+                yield conn
 
     @asynccontextmanager
     async def _single_write(self) -> AsyncIterator[AsyncConnection]:
@@ -136,17 +189,19 @@ class SqlStore:
             async with self._write() as conn:
                 yield conn
             return
-        async with self._autocommit.connect() as conn:
-            yield conn
+        with _outage_is_store_failed():
+            async with self._autocommit.connect() as conn:
+                yield conn
 
     @asynccontextmanager
     async def _write(self) -> AsyncIterator[AsyncConnection]:
-        if self._write_lock is None:
-            async with self.engine.begin() as conn:
+        with _outage_is_store_failed():
+            if self._write_lock is None:
+                async with self.engine.begin() as conn:
+                    yield conn
+                return
+            async with self._write_lock, self.engine.begin() as conn:
                 yield conn
-            return
-        async with self._write_lock, self.engine.begin() as conn:
-            yield conn
 
     # users
 
@@ -160,7 +215,7 @@ class SqlStore:
             raise UsernameTaken(username) from None
 
     async def credentials(self, username: str) -> tuple[User, str | None] | None:
-        async with self.engine.connect() as conn:
+        async with self._connect() as conn:
             row = (await conn.execute(select(users).where(users.c.username == username))).first()
         return None if row is None else (_user(row), row.password_hash)
 
@@ -171,18 +226,18 @@ class SqlStore:
             )
 
     async def user(self, user_id: int) -> User | None:
-        async with self.engine.connect() as conn:
+        async with self._connect() as conn:
             row = (await conn.execute(select(users).where(users.c.id == user_id))).first()
         return None if row is None else _user(row)
 
     async def users_named(self, usernames: Sequence[str]) -> list[User]:
-        async with self.engine.connect() as conn:
+        async with self._connect() as conn:
             rows = await conn.execute(select(users).where(users.c.username.in_(list(usernames))))
             return [_user(r) for r in rows]
 
     async def search_users(self, prefix: str, limit: int) -> list[User]:
         escaped = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        async with self.engine.connect() as conn:
+        async with self._connect() as conn:
             rows = await conn.execute(
                 select(users)
                 .where(users.c.username.like(escaped + "%", escape="\\"))
@@ -195,7 +250,7 @@ class SqlStore:
 
     async def identity_user(self, issuer: str, subject: str) -> User | None:
         i = identities.c
-        async with self.engine.connect() as conn:
+        async with self._connect() as conn:
             row = (
                 await conn.execute(
                     select(users)
@@ -233,7 +288,7 @@ class SqlStore:
 
     async def _identity_owner(self, issuer: str, subject: str) -> int | None:
         i = identities.c
-        async with self.engine.connect() as conn:
+        async with self._connect() as conn:
             owner: int | None = await conn.scalar(
                 select(i.user_id).where(i.issuer == issuer, i.subject == subject)
             )
@@ -241,7 +296,7 @@ class SqlStore:
 
     async def identities(self, user_id: int) -> list[Identity]:
         i = identities.c
-        async with self.engine.connect() as conn:
+        async with self._connect() as conn:
             rows = await conn.execute(
                 select(identities).where(i.user_id == user_id).order_by(i.created_at, i.id)
             )
@@ -390,7 +445,7 @@ class SqlStore:
         return room_id
 
     async def _direct_room_id(self, key: str) -> int | None:
-        async with self.engine.connect() as conn:
+        async with self._connect() as conn:
             found: int | None = (
                 await conn.execute(select(rooms.c.id).where(rooms.c.direct_key == key))
             ).scalar()
@@ -437,7 +492,7 @@ class SqlStore:
         )
         if only is not None:
             query = query.where(rooms.c.id == only)
-        async with self.engine.connect() as conn:
+        async with self._connect() as conn:
             heads = (await conn.execute(query)).all()
             if not heads:
                 return []
@@ -480,11 +535,11 @@ class SqlStore:
         ]
 
     async def is_member(self, room_id: int, user_id: int) -> bool:
-        async with self.engine.connect() as conn:
+        async with self._connect() as conn:
             return await _is_member(conn, room_id, user_id)
 
     async def room_ids(self, user_id: int) -> list[int]:
-        async with self.engine.connect() as conn:
+        async with self._connect() as conn:
             return list(
                 (
                     await conn.execute(
@@ -497,7 +552,7 @@ class SqlStore:
         found: dict[int, list[int]] = defaultdict(list)
         if not room_ids:
             return found
-        async with self.engine.connect() as conn:
+        async with self._connect() as conn:
             for row in await conn.execute(
                 select(members.c.room_id, members.c.user_id).where(
                     members.c.room_id.in_(list(room_ids))
@@ -509,7 +564,7 @@ class SqlStore:
     async def last_seqs(self, room_ids: Sequence[int]) -> dict[int, int]:
         if not room_ids:
             return {}
-        async with self.engine.connect() as conn:
+        async with self._connect() as conn:
             rows = await conn.execute(
                 select(rooms.c.id, rooms.c.last_seq).where(rooms.c.id.in_(list(room_ids)))
             )
@@ -527,8 +582,11 @@ class SqlStore:
         """Store drafts in order; a retried client_id returns the original message.
 
         Returns None in place of a draft whose sender is not a member of its room.
-        Raises ``StoreFailed`` when the database refused the batch or could not
-        be reached, so callers never meet SQLAlchemy's or asyncpg's exceptions.
+        Raises ``StoreRefused`` when the database refused a draft's data (a NUL
+        in a text column, a number out of range: the same batch would be
+        refused again) and ``StoreFailed`` when it could not be reached or lost
+        the transaction, so callers never meet SQLAlchemy's or asyncpg's
+        exceptions and can tell "retry later" from "never".
         """
         if not drafts:
             return []
@@ -536,12 +594,14 @@ class SqlStore:
             if self.sqlite:
                 async with self._write() as conn:
                     return await append_many(CoreStatements(conn), drafts)
-            async with self.engine.connect() as conn:
+            async with self._connect() as conn:
                 # SQLAlchemy has not begun a transaction on this connection, and
                 # will not: every statement goes straight to asyncpg.
                 raw: asyncpg.Connection = (await conn.get_raw_connection()).driver_connection
                 async with raw.transaction():
                     return await append_many(PostgresStatements(raw), drafts)
+        except _REFUSALS as exc:
+            raise StoreRefused(f"the database refused the messages: {exc!r}") from exc
         except (SQLAlchemyError, asyncpg.PostgresError, asyncpg.InterfaceError, OSError) as exc:
             raise StoreFailed(f"storing messages failed: {exc!r}") from exc
 
@@ -555,7 +615,7 @@ class SqlStore:
             if before is not None:
                 query = query.where(messages.c.seq < before)
             query = query.order_by(messages.c.seq.desc())
-        async with self.engine.connect() as conn:
+        async with self._connect() as conn:
             found = [message_from_row(r) for r in await conn.execute(query)]
         has_more = len(found) > limit
         found = found[:limit]
@@ -564,7 +624,7 @@ class SqlStore:
         return found, has_more
 
     async def between(self, room_id: int, after: int, until: int) -> list[Message]:
-        async with self.engine.connect() as conn:
+        async with self._connect() as conn:
             rows = await conn.execute(
                 message_query()
                 .where(

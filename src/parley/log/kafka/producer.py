@@ -41,13 +41,21 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from aiokafka import AIOKafkaProducer
-from aiokafka.errors import KafkaError
+from aiokafka.errors import (
+    InvalidProducerEpoch,
+    InvalidProducerIdMapping,
+    KafkaError,
+    OutOfOrderSequenceNumber,
+    ProducerFenced,
+    UnknownProducerId,
+)
 from aiokafka.partitioner import DefaultPartitioner
 from aiokafka.producer.message_accumulator import BatchBuilder
 
 from parley.bus.base import Handler
-from parley.log.base import Unavailable
-from parley.log.kafka.records import decode_ack, encode_record
+from parley.log.base import Refused, Unavailable
+from parley.log.kafka.records import Refusal, decode_ack, encode_record
+from parley.log.kafka.topics import BACKOFF, stop_client
 from parley.models import Draft, Message
 from parley.protocol import envelope
 from parley.store import NotMember, Store
@@ -71,6 +79,17 @@ MAX_UNSENT_RECORDS = 20_000
 PARTITION_CACHE_SIZE = 100_000
 
 AckKey = tuple[int, int, str]
+
+FATAL_PRODUCER_ERRORS = (
+    OutOfOrderSequenceNumber,
+    UnknownProducerId,
+    InvalidProducerEpoch,
+    InvalidProducerIdMapping,
+    ProducerFenced,
+)
+"""Errors after which an idempotent producer never works again (its sequence numbers or
+its producer id no longer match the broker's, as after a broker restart under load): it
+is replaced by a fresh one, with a new producer id."""
 
 
 @dataclass(slots=True, eq=False)
@@ -126,6 +145,8 @@ class KafkaLog:
         self._down: str | None = "not started"
         """Why sends are refused right now; None while Kafka takes records."""
         self._recovery: asyncio.Task[None] | None = None
+        self._broken: AIOKafkaProducer | None = None
+        """A producer that met a fatal error: ``_recover`` replaces it."""
         self._waiters: dict[AckKey, list[_InFlight]] = {}
         self._in_flight: deque[_InFlight] = deque()
         """Oldest first, so the deadlines run out front to back."""
@@ -161,6 +182,9 @@ class KafkaLog:
                     await task
         while self._in_flight:
             self._settle(self._in_flight.popleft(), Unavailable("the gateway is shutting down"))
+        broken, self._broken = self._broken, None
+        if broken is not None:
+            await stop_client(broken, "the broken producer", 5)
         producer, self._producer = self._producer, None
         if producer is not None:
             try:
@@ -349,7 +373,7 @@ class KafkaLog:
         except Exception as exc:
             if seen is not None:
                 return
-            logger.warning("store unavailable, send refused: %s", exc)
+            logger.debug("store unavailable, send refused: %s", exc)  # /readyz logs the outage
             raise Unavailable("the message store is unavailable") from exc
         if not member:
             self._members.pop(key, None)
@@ -361,6 +385,10 @@ class KafkaLog:
 
     def _refused(self, exc: TimeoutError | KafkaError) -> Unavailable:
         """Open the breaker: one slow or failed record means Kafka cannot take more now."""
+        if isinstance(exc, FATAL_PRODUCER_ERRORS) and self._producer is not None:
+            # Its records not yet acknowledged fail (``unavailable``): their senders
+            # retry with the same client_id, which finds any that Kafka did keep.
+            self._broken, self._producer = self._producer, None
         if isinstance(exc, TimeoutError):
             self._trip(f"Kafka did not take a message within {self._send_timeout:g}s")
         else:
@@ -380,6 +408,8 @@ class KafkaLog:
             if message is None:
                 self._members.pop((env.room, env.sender), None)
                 self._settle(entry, NotMember())
+            elif isinstance(message, Refusal):
+                self._settle(entry, Refused(message.message))
             else:
                 self._settle(entry, message)
 
@@ -398,6 +428,10 @@ class KafkaLog:
         """Probe until Kafka answers, then let sends through again."""
         delay = 0.1
         while True:
+            broken, self._broken = self._broken, None
+            if broken is not None:
+                logger.warning("replacing the Kafka producer after a fatal error")
+                await stop_client(broken, "the broken producer", PROBE_TIMEOUT_SECONDS)
             try:
                 if self._producer is None:
                     self._producer = await asyncio.wait_for(self._connect(), START_TIMEOUT_SECONDS)
@@ -423,6 +457,7 @@ class KafkaLog:
             linger_ms=1,
             max_batch_size=64 * 1024,
             request_timeout_ms=int(self._send_timeout * 1000),
+            **BACKOFF,
         )
         try:
             await producer.start()

@@ -2,7 +2,10 @@
 
 A topic record is a draft plus the id of the gateway waiting for it; the
 persister answers that gateway with an ``ACK`` envelope naming the stored message
-(the original one for a retried client_id) or saying the draft was refused.
+(the original one for a retried client_id), saying the sender is not a member
+(``message`` null), or saying the draft can never be stored (``message`` null
+and an ``error``: the database refused its data, the record went to the
+dead-letter topic).
 These are internal shapes, not the client protocol: timestamps stay integer
 microseconds so the message a gateway acks is exactly the stored one.
 """
@@ -16,8 +19,17 @@ import orjson
 
 from parley.models import Draft, Message, User
 from parley.protocol import envelope
+from parley.protocol.errors import ErrorCode
 
 RECORD_VERSION = 1
+
+
+@dataclass(frozen=True, slots=True)
+class Refusal:
+    """Why a draft can never be stored; its sender hears ``invalid_input`` with ``message``."""
+
+    message: str
+    code: ErrorCode = "invalid_input"
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,10 +84,14 @@ def decode_record(raw: bytes) -> Record:
         raise ValueError(f"malformed record: {exc}") from None
 
 
-def encode_ack(draft: Draft, message: Message | None) -> bytes:
-    """The ``ACK`` envelope for a draft: its stored message, or null when it was refused."""
+def encode_ack(draft: Draft, outcome: Message | Refusal | None) -> bytes:
+    """The ``ACK`` envelope for a draft: its stored message, null (not a member), or an error."""
     stored = None
-    if message is not None:
+    data: dict[str, Any] = {"client_id": draft.client_id}
+    if isinstance(outcome, Refusal):
+        data["error"] = {"code": outcome.code, "message": outcome.message}
+    elif outcome is not None:
+        message = outcome
         stored = {
             "id": message.id,
             "room": message.room_id,
@@ -85,15 +101,20 @@ def encode_ack(draft: Draft, message: Message | None) -> bytes:
             "created_at": message.created_at,
             "client_id": message.client_id,
         }
-    payload = orjson.dumps({"client_id": draft.client_id, "message": stored})
-    return envelope.ack(draft.room_id, draft.sender.id, payload)
+    data["message"] = stored
+    return envelope.ack(draft.room_id, draft.sender.id, orjson.dumps(data))
 
 
-def decode_ack(payload: bytes) -> tuple[str, Message | None]:
-    """The client_id an ``ACK`` answers and its message (None: not a member of the room)."""
+def decode_ack(payload: bytes) -> tuple[str, Message | Refusal | None]:
+    """The client_id an ``ACK`` answers and its outcome (None: not a member of the room)."""
     try:
         data = orjson.loads(payload)
         stored = data["message"]
+        error = data.get("error")
+        if error is not None:
+            if error["code"] != "invalid_input":
+                raise ValueError(f"unknown error code {error['code']!r}")
+            return str(data["client_id"]), Refusal(str(error["message"]))
         if stored is None:
             return str(data["client_id"]), None
         message = Message(
