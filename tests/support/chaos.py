@@ -55,6 +55,8 @@ CHAOS_SETTINGS = {
     "PARLEY_SEND_RATE": "1000",
     "PARLEY_SEND_BURST": "1000",
     "PARLEY_ACK_TIMEOUT": "10",
+    # Longer than any run, faults included: the clients never refresh their token.
+    "PARLEY_ACCESS_TOKEN_TTL": "7200",
 }
 
 
@@ -221,6 +223,8 @@ class ChaosClient:
                     if msg.type != aiohttp.WSMsgType.TEXT:
                         break
                     frame = orjson.loads(msg.data)
+                    if not self.ready.is_set() and frame.get("type") == "error":
+                        break  # refused before ready (a gateway starting or stopping): retry
                     if frame.get("type") == "ready":
                         self.ws, attempt = ws, 0
                         self.connects += 1
