@@ -94,3 +94,24 @@ async def test_an_unreachable_database_is_an_outage(store: SqlStore) -> None:
             await closed.append_many([Draft(room, ana, "hi", "c1", now_micros())])
     finally:
         await closed.close()
+
+
+async def test_the_same_send_stored_twice_at_once_is_one_message_not_a_refusal(
+    store: SqlStore,
+) -> None:
+    """Two stores (two gateways) insert one retried client_id at the same moment: the
+    loser's unique violation is retried and finds the winner's row, never StoreRefused."""
+    other = SqlStore(store.engine.url.render_as_string(hide_password=False))
+    try:
+        ana = await make_user(store, "ana")
+        room = await store.create_group("r", [ana.id])
+        for i in range(20):
+            draft = Draft(room, ana, f"m{i}", f"c{i}", now_micros())
+            first, second = await asyncio.gather(
+                store.append_many([draft]), other.append_many([draft])
+            )
+            assert first == second and first[0] is not None
+        page, _ = await store.page(room, before=None, after=0, limit=100)
+        assert [m.seq for m in page] == list(range(1, 21))
+    finally:
+        await other.close()

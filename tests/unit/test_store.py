@@ -5,7 +5,14 @@ import asyncio
 import pytest
 
 from parley.models import Draft, Message, User, now_micros
-from parley.store import IdentityTaken, LastSignInMethod, NotMember, SqlStore, UsernameTaken
+from parley.store import (
+    IdentityTaken,
+    LastSignInMethod,
+    NotMember,
+    SqlStore,
+    StoreRefused,
+    UsernameTaken,
+)
 from parley.store.sql import GroupCommit
 from tests.unit.conftest import make_user
 
@@ -295,3 +302,16 @@ async def test_concurrent_unlinks_never_remove_the_last_way(store: SqlStore) -> 
     outcomes = await asyncio.gather(*(unlink(i.id) for i in linked))
     assert sorted(outcomes, key=str) == [None, True, True, True]
     assert len(await store.identities(ana.id)) == 1
+
+
+async def test_a_number_the_database_cannot_hold_is_refused_not_an_outage(store: SqlStore) -> None:
+    """``StoreRefused``, not ``StoreFailed``: retrying would never help (SQLite raises
+    OverflowError past 64 bits, asyncpg refuses to encode it for a bigint)."""
+    ana = await make_user(store, "ana")
+    room = await store.create_group("r", [ana.id])
+    with pytest.raises(StoreRefused):
+        await store.append_many([Draft(room, ana, "later", "c1", 2**63)])
+    with pytest.raises(StoreRefused):
+        await store.append(Draft(room, ana, "later", "c2", 2**63))
+    stored = await store.append(Draft(room, ana, "now", "c3", now_micros()))
+    assert stored.seq == 1  # nothing of the refused drafts took a seq

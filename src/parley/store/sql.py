@@ -591,19 +591,29 @@ class SqlStore:
         if not drafts:
             return []
         try:
-            if self.sqlite:
-                async with self._write() as conn:
-                    return await append_many(CoreStatements(conn), drafts)
-            async with self._connect() as conn:
-                # SQLAlchemy has not begun a transaction on this connection, and
-                # will not: every statement goes straight to asyncpg.
-                raw: asyncpg.Connection = (await conn.get_raw_connection()).driver_connection
-                async with raw.transaction():
-                    return await append_many(PostgresStatements(raw), drafts)
+            try:
+                return await self._append_many(drafts)
+            except asyncpg.UniqueViolationError:
+                # A concurrent transaction stored one of these client_ids between the
+                # look-up and the insert (the same retried send on two gateways): now
+                # that it has committed, the same batch finds the original. Only a
+                # second refusal is the data's fault.
+                return await self._append_many(drafts)
         except _REFUSALS as exc:
             raise StoreRefused(f"the database refused the messages: {exc!r}") from exc
         except (SQLAlchemyError, asyncpg.PostgresError, asyncpg.InterfaceError, OSError) as exc:
             raise StoreFailed(f"storing messages failed: {exc!r}") from exc
+
+    async def _append_many(self, drafts: Sequence[Draft]) -> list[Message | None]:
+        if self.sqlite:
+            async with self._write() as conn:
+                return await append_many(CoreStatements(conn), drafts)
+        async with self._connect() as conn:
+            # SQLAlchemy has not begun a transaction on this connection, and
+            # will not: every statement goes straight to asyncpg.
+            raw: asyncpg.Connection = (await conn.get_raw_connection()).driver_connection
+            async with raw.transaction():
+                return await append_many(PostgresStatements(raw), drafts)
 
     async def page(
         self, room_id: int, *, before: int | None, after: int | None, limit: int
