@@ -356,6 +356,14 @@ async def test_postgres_stopped_authenticated_requests_answer_json_503(
                 assert response.content_type == "application/json"
                 body = await response.json()
                 assert body["error"]["code"] == "unavailable", body
+        # A socket opened meanwhile hears the same, and the close code that means "retry".
+        ws = Socket(await http.ws_connect(gw.ws_url))
+        await ws.send({"type": "auth", "token": ana.access_token})
+        refused = await ws.recv()
+        assert (refused["type"], refused["code"]) == ("error", "unavailable"), refused
+        with pytest.raises(ConnectionError):
+            await ws.recv()
+        assert ws.close_code == 1013
     await wait_ready(gw.url)
     assert (await ana.call("GET", "/api/rooms")) is not None
 

@@ -7,6 +7,7 @@ with a fresh one rather than probe metadata with the broken one forever.
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import pytest
@@ -47,8 +48,10 @@ async def test_a_fatal_producer_error_brings_a_fresh_producer(
     try:
         first = log._producer
         assert first is not None
-        refused = log._failed(fatal())  # as a failed delivery reports it
-        assert isinstance(refused, Unavailable)
+        report: asyncio.Future[object] = asyncio.get_running_loop().create_future()
+        report.set_exception(fatal())
+        log._delivered([], report, first)  # a batch's delivery failed with the fatal error
+        log._delivered([], report, first)  # and another one of the same producer: no matter
         draft = Draft(1, User(1, "ana", "Ana"), "hi", "c1", now_micros())
         with pytest.raises(Unavailable):
             await log.submit(draft, seen_member=True)  # refused at once meanwhile
@@ -58,6 +61,9 @@ async def test_a_fatal_producer_error_brings_a_fresh_producer(
 
         await eventually(replaced, 20, "a fresh producer")
         assert first._closed  # the broken one was stopped, not left running
+        fresh = log._producer
+        log._delivered([], report, first)  # a late failure of the old one changes nothing
+        assert log._producer is fresh
         # The fresh producer delivers: the send reaches Kafka (no persister acks it here).
         await log.submit(draft, seen_member=True)
 

@@ -38,11 +38,12 @@ from parley.protocol.limits import Throttle
 from parley.protocol.session import Session
 from parley.protocol.status import CloseCode
 from parley.sending import Pending, SendPipeline
-from parley.store import NotMember, Store
+from parley.store import NotMember, Store, StoreFailed
 
 logger = logging.getLogger(__name__)
 
 TYPING_INTERVAL_SECONDS = 2.0
+UNAVAILABLE = "the service is unavailable; retry shortly"
 
 
 @dataclass
@@ -86,7 +87,14 @@ class Gateway:
         await ws.prepare(request)
         self.sockets.add(ws)
         try:
-            socket = await self._open(ws, request)
+            try:
+                socket = await self._open(ws, request)
+            except StoreFailed:
+                # The database is down (/readyz logs it once): a clear answer and the
+                # close code that says "retry", not a traceback and an abnormal close.
+                await ws.send_str(events.error("unavailable", UNAVAILABLE).decode())
+                await ws.close(code=CloseCode.TRY_AGAIN_LATER, message=b"unavailable")
+                return ws
             if socket is None:
                 return ws
             conn = socket.conn

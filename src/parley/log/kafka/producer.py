@@ -278,26 +278,49 @@ class KafkaLog:
                         batch.builder, self._topic, partition=batch.partition
                     )
                 except Exception as exc:
-                    failed = self._failed(exc)
+                    self._check_fatal(exc, producer)
+                    failed = self._failed(exc, producer)
                     for entry in batch.entries:
                         self._settle(entry, failed)
                     continue
                 delivery.add_done_callback(
-                    lambda report, entries=batch.entries: self._delivered(entries, report)
+                    lambda report, entries=batch.entries, producer=producer: self._delivered(
+                        entries, report, producer
+                    )
                 )
 
-    def _delivered(self, entries: list[_InFlight], report: asyncio.Future[object]) -> None:
+    def _delivered(
+        self,
+        entries: list[_InFlight],
+        report: asyncio.Future[object],
+        producer: AIOKafkaProducer,
+    ) -> None:
         exc = report.exception() if not report.cancelled() else KafkaError("cancelled")
         if exc is None:
             for entry in entries:
                 entry.delivered = True
             return
-        failed = self._failed(exc)
+        self._check_fatal(exc, producer)
+        failed = self._failed(exc, producer)
         for entry in entries:
             self._settle(entry, failed)
 
-    def _failed(self, exc: BaseException) -> Unavailable:
+    def _check_fatal(self, exc: BaseException, producer: AIOKafkaProducer) -> None:
+        """Set a producer that met a fatal error aside, for ``_recover`` to replace.
+
+        Only the current one: the failures of a producer already replaced must not
+        condemn its successor. Its records not yet acknowledged fail
+        (``unavailable``); their senders retry with the same client_id, which finds
+        any that Kafka did keep.
+        """
+        if isinstance(exc, FATAL_PRODUCER_ERRORS) and producer is self._producer:
+            self._broken, self._producer = producer, None
+
+    def _failed(self, exc: BaseException, producer: AIOKafkaProducer) -> Unavailable:
         """What the senders of a batch hear when producing it failed."""
+        if producer is not self._producer and producer is not self._broken:
+            # A producer already replaced: its failures say nothing about Kafka now.
+            return Unavailable("the message log (Kafka) is unavailable")
         if isinstance(exc, KafkaError):
             return self._refused(exc)
         logger.error("producing a batch failed: %r", exc)
@@ -385,10 +408,6 @@ class KafkaLog:
 
     def _refused(self, exc: TimeoutError | KafkaError) -> Unavailable:
         """Open the breaker: one slow or failed record means Kafka cannot take more now."""
-        if isinstance(exc, FATAL_PRODUCER_ERRORS) and self._producer is not None:
-            # Its records not yet acknowledged fail (``unavailable``): their senders
-            # retry with the same client_id, which finds any that Kafka did keep.
-            self._broken, self._producer = self._producer, None
         if isinstance(exc, TimeoutError):
             self._trip(f"Kafka did not take a message within {self._send_timeout:g}s")
         else:
