@@ -114,6 +114,7 @@ def persister(settings: Settings) -> Persister:
         topic=settings.kafka_topic,
         group=settings.kafka_group,
         dead_letter_topic=settings.kafka_dead_letter_topic,
+        instance_id=settings.persister_id,
         metrics=PersisterMetrics(),
     )
 

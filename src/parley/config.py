@@ -68,6 +68,19 @@ def _metrics_token(env: Mapping[str, str]) -> str | None:
     return token
 
 
+PERSISTER_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
+"""A persister's name in its consumer group (Kafka's ``group.instance.id``)."""
+
+
+def _persister_id(env: Mapping[str, str]) -> str | None:
+    value = env.get("PARLEY_PERSISTER_ID") or None
+    if value is not None and not PERSISTER_ID.fullmatch(value):
+        raise ConfigError(
+            "PARLEY_PERSISTER_ID must be 1-64 of A-Z a-z 0-9 . _ -, starting with a letter or digit"
+        )
+    return value
+
+
 PROVIDER_NAME = re.compile(r"[a-z0-9][a-z0-9_]{0,31}")
 """Names of sign-in providers: they appear in URLs and, upper-cased, in variable names."""
 GITHUB = "github"
@@ -250,6 +263,7 @@ class Settings:
     kafka_group: str = "parley-persister"
     kafka_dead_letter_topic: str = "parley.messages.dlq"
     worker_metrics_port: int | None = None
+    persister_id: str | None = None
     secret_key: str = field(default="", repr=False)
     web_dir: Path | None = None
     access_token_ttl: int = 900
@@ -308,6 +322,7 @@ class Settings:
             worker_metrics_port=_int(env, "PARLEY_WORKER_METRICS_PORT", 0, 0, 65535)
             if env.get("PARLEY_WORKER_METRICS_PORT")
             else None,
+            persister_id=_persister_id(env),
             secret_key=_secret_key(data_dir, env),
             web_dir=web_dir,
             access_token_ttl=_int(env, "PARLEY_ACCESS_TOKEN_TTL", 900, 5, 86400),

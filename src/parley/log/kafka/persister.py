@@ -55,7 +55,9 @@ POLL_MS = 200
 PARTITIONS = 8
 """Partitions of a topic this worker has to create (production topics are made by ops)."""
 SESSION_TIMEOUT_MS = 10_000
-"""How long a killed worker holds its partitions before the group hands them on."""
+"""How long a killed worker holds its partitions before the group hands them on.
+
+A worker with an ``instance_id`` restarted under that id takes them back at once."""
 RETRY_FIRST_SECONDS = 0.1
 RETRY_MAX_SECONDS = 2.0
 PUBLISH_RETRY_DELAYS_SECONDS = (0.1, 0.3, 1.0)
@@ -76,11 +78,21 @@ class Persister:
         group: str,
         dead_letter_topic: str,
         metrics: PersisterMetrics,
+        instance_id: str | None = None,
     ) -> None:
-        """``store`` and ``bus`` come from the composition root (``app.persister``)."""
+        """``store`` and ``bus`` come from the composition root (``app.persister``).
+
+        ``instance_id`` makes the worker a static member of its group (KIP-345): a
+        process restarted under the same id (a supervisor's restart after a crash or a
+        deploy) is given its partitions back at once, where a new member would wait for
+        the dead one's session timeout and a rebalance. A static member does not leave
+        the group when it stops, so a worker stopped for good holds its partitions
+        until the session timeout.
+        """
         self._bootstrap = bootstrap
         self._topic = topic
         self._group = group
+        self._instance_id = instance_id
         self._store = store
         self._bus = bus
         self.metrics = metrics
@@ -235,6 +247,7 @@ class Persister:
             consumer = AIOKafkaConsumer(
                 bootstrap_servers=self._bootstrap,
                 group_id=self._group,
+                group_instance_id=self._instance_id,
                 client_id="parley-persister",
                 enable_auto_commit=False,
                 auto_offset_reset="earliest",
