@@ -26,4 +26,5 @@ async def test_a_refused_message_is_invalid_input_and_later_sends_work(store: Sq
         await sending.send(ghost, room, "boo", "c1")
     assert (refused.value.code, refused.value.client_id) == ("invalid_input", "c1")
     assert metrics.send_errors.labels("invalid_input")._value.get() == 1
-    assert (await sending.send(ana, room, "hi", "c2")).seq == 1
+    stored = await sending.send(ana, room, "hi", "c2")
+    assert stored is not None and stored.seq == 1

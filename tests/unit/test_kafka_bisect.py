@@ -15,7 +15,7 @@ import pytest
 
 from parley.log.kafka.bisect import append_isolating
 from parley.models import Draft, Message
-from parley.store import SqlStore, StoreFailed, StoreRefused
+from parley.store import Outcome, SqlStore, StoreFailed, StoreRefused
 from parley.store.migrate import upgrade_async
 
 
@@ -28,7 +28,7 @@ class Gate:
         self.outage_at: int | None = None
         """The number of the call that fails as an outage would."""
 
-    async def __call__(self, drafts: Sequence[Draft]) -> list[Message | None]:
+    async def __call__(self, drafts: Sequence[Draft]) -> list[Outcome]:
         self.calls.append(len(drafts))
         if len(self.calls) == self.outage_at:
             raise StoreFailed("connection refused")

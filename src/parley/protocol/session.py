@@ -12,8 +12,9 @@ alone:
 * a session lives as long as its access token: a later ``auth`` frame with a
   fresh token of the same user (without ``resume``) extends it, and once its
   token has expired without one the socket is closed (4401, ``token expired``);
-* at most ``max_in_flight`` sends wait for their ack at once; past that a send
-  is refused with ``rate_limited``, echoing its client_id;
+* at most ``max_in_flight`` sends (messages and room events) wait for their
+  ack at once; past that a send is refused with ``rate_limited``, echoing its
+  client_id;
 * frames that arrive while closing are dropped.
 """
 
@@ -134,7 +135,7 @@ class Session:
         if not bucket.take():
             raise ProtocolError("rate_limited", "too many frames; slow down")
         command = frames.parse(raw)
-        if type(command) is frames.Send:
+        if isinstance(command, frames.Send | frames.Change):
             if self.in_flight >= self.max_in_flight:
                 raise ProtocolError(
                     "rate_limited", "too many sends awaiting their ack", command.client_id

@@ -13,15 +13,15 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
 
-from parley.models import Draft, Message
-from parley.store import StoreRefused
+from parley.models import Draft
+from parley.store import Outcome, StoreRefused
 
-Append = Callable[[Sequence[Draft]], Awaitable[list[Message | None]]]
-Outcome = Message | StoreRefused | None
-"""A draft's stored message, None (its sender is not in the room) or why it was refused."""
+Append = Callable[[Sequence[Draft]], Awaitable[list[Outcome]]]
+Isolated = Outcome | StoreRefused
+"""What the store did with a draft (see ``store.Outcome``), or why the database refused it."""
 
 
-async def append_isolating(append: Append, drafts: Sequence[Draft]) -> list[Outcome]:
+async def append_isolating(append: Append, drafts: Sequence[Draft]) -> list[Isolated]:
     """``append`` the drafts in order; each refused draft gets its ``StoreRefused`` in its place.
 
     Anything else ``append`` raises (an outage) goes through to the caller,

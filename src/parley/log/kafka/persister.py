@@ -7,9 +7,9 @@ partitions. Per batch of records:
    lives in one partition, so its seqs follow the log's order, and the store's
    (room, sender, client_id) idempotency makes a replayed record keep its first
    id and seq instead of being stored twice;
-2. publish each stored message on its room channel (``MESSAGE``) and each record's
-   outcome to the gateway waiting for it (``ACK``: the stored message, the
-   original one for a duplicate, or null when the sender is not a member);
+2. publish each stored entry (message or room event) on its room channel
+   (``MESSAGE``) and each record's outcome to the gateway waiting for it (``ACK``:
+   the stored entry, the original one for a duplicate, or why it was refused);
 3. commit the offsets, only now: a worker killed anywhere before this point
    leaves the batch to be replayed, which step 1 makes harmless.
 
@@ -37,15 +37,15 @@ from aiokafka.errors import KafkaError
 
 from parley.bus.base import Bus
 from parley.log.base import REFUSED_MESSAGE
-from parley.log.kafka.bisect import Outcome, append_isolating
+from parley.log.kafka.bisect import Isolated, append_isolating
 from parley.log.kafka.deadletter import DeadLetters
-from parley.log.kafka.records import Record, Refusal, decode_record, encode_ack
+from parley.log.kafka.records import Record, Unstorable, decode_record, encode_ack
 from parley.log.kafka.topics import BACKOFF, ensure_topic, stop_client
-from parley.log.publish import message_envelope
+from parley.log.publish import entry_envelope
 from parley.metrics import PersisterMetrics
-from parley.models import Draft, Message
+from parley.models import Draft, Message, RoomEvent
 from parley.protocol import envelope
-from parley.store import Store, StoreRefused
+from parley.store import Outcome, Store, StoreRefused
 
 logger = logging.getLogger(__name__)
 
@@ -164,9 +164,9 @@ class Persister:
             # The partitions moved to another worker, which replays the batch idempotently.
             logger.warning("offset commit failed, the batch will be replayed: %r", exc)
         self.batches += 1
-        self.stored += sum(1 for m in outcomes if isinstance(m, Message))
+        self.stored += sum(1 for m in outcomes if isinstance(m, Message | RoomEvent))
 
-    async def _append(self, drafts: Sequence[Draft], stop: asyncio.Event) -> list[Message | None]:
+    async def _append(self, drafts: Sequence[Draft], stop: asyncio.Event) -> list[Outcome]:
         """Store with retries while the store is unreachable; a refusal goes to the caller.
 
         Raises ``_Stopping`` when asked to stop first.
@@ -196,16 +196,20 @@ class Persister:
                 logger.warning("stored %d waiting messages after %d retries", len(drafts), failures)
             return stored
 
-    async def _announce(self, records: Sequence[Record], outcomes: Sequence[Outcome]) -> None:
-        """Messages on their rooms first, then each outcome to the gateway that waits for it."""
+    async def _announce(self, records: Sequence[Record], outcomes: Sequence[Isolated]) -> None:
+        """Entries on their rooms first, then each outcome to the gateway that waits for it.
+
+        A room event record is applied like a message one (``append_many``
+        stores it and changes its target) and published the same way.
+        """
         out: list[tuple[str, bytes]] = []
-        seen: set[int] = set()
-        for outcome in outcomes:
-            if isinstance(outcome, Message) and outcome.id not in seen:
-                seen.add(outcome.id)
-                out.append((envelope.room_channel(outcome.room_id), message_envelope(outcome)))
+        seen: set[tuple[int, int]] = set()
+        for entry in outcomes:
+            if isinstance(entry, Message | RoomEvent) and (entry.room_id, entry.seq) not in seen:
+                seen.add((entry.room_id, entry.seq))
+                out.append((envelope.room_channel(entry.room_id), entry_envelope(entry)))
         for record, outcome in zip(records, outcomes, strict=True):
-            answer = Refusal(REFUSED_MESSAGE) if isinstance(outcome, StoreRefused) else outcome
+            answer = Unstorable(REFUSED_MESSAGE) if isinstance(outcome, StoreRefused) else outcome
             try:
                 ack = encode_ack(record.draft, answer)
             except (TypeError, ValueError) as exc:  # a number JSON cannot carry: nobody waits
