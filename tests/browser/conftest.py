@@ -156,7 +156,7 @@ class Person:
         return self.page.get_by_role("navigation", name="Conversations")
 
     def room_link(self, title: str) -> Locator:
-        name = re.compile(rf"^{re.escape(title)}(,|$)")
+        name = re.compile(rf"^{re.escape(title)}\s*(,|$)")
         return self.sidebar.get_by_role("link", name=name)
 
     def unread_badge(self, title: str) -> Locator:

@@ -87,7 +87,7 @@ export function ChatLayout() {
               onAdd={() => setDialog({ kind: 'add' })}
             />
           ) : routeRoom ? (
-            <div className="flex h-full items-center justify-center text-sm text-zinc-500">Loading conversation…</div>
+            <div className="flex h-full items-center justify-center text-sm text-zinc-500 dark:text-zinc-400">Loading conversation…</div>
           ) : (
             <EmptyRoom onNew={() => setDialog({ kind: 'new', mode: 'direct' })} />
           )}

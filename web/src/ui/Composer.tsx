@@ -85,7 +85,7 @@ export function Composer({ roomId, placeholder }: { roomId: string; placeholder:
           <IconSend size={16} />
         </button>
       </div>
-      <p id={hintId} className="mt-1.5 hidden px-1 text-[11px] text-zinc-400 sm:block">
+      <p id={hintId} className="mt-1.5 hidden px-1 text-[11px] text-zinc-500 dark:text-zinc-400 sm:block">
         {tooLong ? (
           <span className="text-red-600">{text.trim().length - MAX_LEN} characters over the limit</span>
         ) : (

@@ -29,7 +29,6 @@ const MessageRow = memo(function MessageRow({
       data-seq={message.seq}
       data-mine={mine || undefined}
       className={`group relative flex gap-3 px-4 hover:bg-zinc-50 md:px-6 dark:hover:bg-zinc-900/60 ${head ? 'mt-3 pt-1' : ''} py-0.5`}
-      role="listitem"
     >
       <div className="relative w-9 shrink-0">
         {head ? (
@@ -38,7 +37,7 @@ const MessageRow = memo(function MessageRow({
           <time
             dateTime={message.created_at}
             title={fullTime(message.created_at)}
-            className="absolute top-1 right-0 text-[10px] leading-5 whitespace-nowrap text-zinc-400 tabular-nums opacity-0 group-hover:opacity-100 group-focus-within:opacity-100"
+            className="absolute top-1 right-0 text-[10px] leading-5 whitespace-nowrap text-zinc-500 tabular-nums opacity-0 group-focus-within:opacity-100 group-hover:opacity-100 pointer-coarse:opacity-100 dark:text-zinc-400"
           >
             {timeLabel(new Date(message.created_at))}
           </time>
@@ -49,7 +48,7 @@ const MessageRow = memo(function MessageRow({
         {head && (
           <div className="flex items-baseline gap-2">
             <span className="text-sm font-semibold">{name}</span>
-            <time dateTime={message.created_at} title={fullTime(message.created_at)} className="text-xs text-zinc-500 tabular-nums">
+            <time dateTime={message.created_at} title={fullTime(message.created_at)} className="text-xs text-zinc-500 tabular-nums dark:text-zinc-400">
               {timeLabel(new Date(message.created_at))}
             </time>
           </div>
@@ -79,7 +78,6 @@ const PendingRow = memo(function PendingRow({
       data-pending={pending.client_id}
       data-status={pending.status}
       className={`group relative flex gap-3 px-4 py-0.5 md:px-6 ${head ? 'mt-3 pt-1' : ''}`}
-      role="listitem"
     >
       <div className="w-9 shrink-0">{head && sender && <Avatar user={sender} />}</div>
       <div className="min-w-0 flex-1">
@@ -107,13 +105,13 @@ const PendingRow = memo(function PendingRow({
               type="button"
               onClick={() => chat.outbox.discard(pending.client_id)}
               aria-label="Discard unsent message"
-              className="inline-flex items-center gap-1 rounded-md px-1.5 py-0.5 text-zinc-500 hover:bg-zinc-100 dark:hover:bg-zinc-800"
+              className="inline-flex items-center gap-1 rounded-md px-1.5 py-0.5 text-zinc-600 hover:bg-zinc-100 dark:text-zinc-400 dark:hover:bg-zinc-800"
             >
               <IconX size={13} /> Discard
             </button>
           </div>
         ) : (
-          <div className="mt-0.5 inline-flex items-center gap-1 text-[11px] text-zinc-400">
+          <div className="mt-0.5 inline-flex items-center gap-1 text-[11px] text-zinc-500 dark:text-zinc-400">
             <IconClock size={12} /> {online ? 'Sending…' : 'Waiting for connection…'}
           </div>
         )}
@@ -122,23 +120,36 @@ const PendingRow = memo(function PendingRow({
   );
 });
 
-function DaySeparator({ label }: { label: string }) {
+/** A day change; where the conversation starts or the unread marker falls on it, it says so too. */
+function DaySeparator({ label, start, unread }: { label: string; start: boolean; unread: boolean }) {
+  const spoken = [label, start && 'start of the conversation', unread && 'new messages'].filter(Boolean).join(', ');
   return (
-    <div className="relative mt-5 mb-1 flex items-center px-4 md:px-6" role="separator" aria-label={label}>
-      <div className="h-px flex-1 bg-zinc-200 dark:bg-zinc-800" />
-      <span className="mx-3 rounded-full border border-zinc-200 bg-white px-3 py-0.5 text-[11px] font-medium text-zinc-500 dark:border-zinc-800 dark:bg-zinc-950">
+    <div
+      className="relative mt-5 mb-1 flex items-center px-4 md:px-6"
+      role="separator"
+      aria-label={spoken}
+      data-unread-marker={unread || undefined}
+    >
+      <div className={`h-px flex-1 ${unread ? 'bg-rose-400/70' : 'bg-zinc-200 dark:bg-zinc-800'}`} />
+      <span className="mx-3 rounded-full border border-zinc-200 bg-white px-3 py-0.5 text-[11px] font-medium text-zinc-600 dark:border-zinc-800 dark:bg-zinc-950 dark:text-zinc-400">
         {label}
+        {start && <span className="font-normal"> · start of the conversation</span>}
       </span>
-      <div className="h-px flex-1 bg-zinc-200 dark:bg-zinc-800" />
+      <div className={`h-px flex-1 ${unread ? 'bg-rose-400/70' : 'bg-zinc-200 dark:bg-zinc-800'}`} />
+      {unread && <NewTag />}
     </div>
   );
+}
+
+function NewTag() {
+  return <span className="ml-2 text-[11px] font-semibold tracking-wide text-rose-700 uppercase dark:text-rose-400">New</span>;
 }
 
 function UnreadMarker() {
   return (
     <div className="relative mt-3 flex items-center px-4 md:px-6" data-unread-marker role="separator" aria-label="New messages">
       <div className="h-px flex-1 bg-rose-400/70" />
-      <span className="ml-2 text-[11px] font-semibold tracking-wide text-rose-500 uppercase">New</span>
+      <NewTag />
     </div>
   );
 }
@@ -146,7 +157,7 @@ function UnreadMarker() {
 function RowView({ row, online }: { row: Row; online: boolean }) {
   switch (row.kind) {
     case 'day':
-      return <DaySeparator label={row.label} />;
+      return <DaySeparator label={row.label} start={row.start} unread={row.unread} />;
     case 'unread':
       return <UnreadMarker />;
     case 'message':
@@ -178,8 +189,8 @@ export function MessageList({ roomId }: { roomId: string }) {
   const pending = tl?.pending;
   const unreadFrom = ui?.unreadFrom ?? null;
   const rows = useMemo(
-    () => buildRows(messages ?? [], pending ?? [], me, unreadFrom, now),
-    [messages, pending, me, unreadFrom, now],
+    () => buildRows(messages ?? [], pending ?? [], me, unreadFrom, now, tl?.loaded === true && !tl.hasOlder),
+    [messages, pending, me, unreadFrom, now, tl?.loaded, tl?.hasOlder],
   );
 
   /** Report the newest message whose bottom edge is on screen (or above it) as read. */
@@ -315,7 +326,7 @@ export function MessageList({ roomId }: { roomId: string }) {
         data-testid="message-list"
       >
         {loading ? (
-          <div className="flex h-full items-center justify-center text-sm text-zinc-500">
+          <div className="flex h-full items-center justify-center text-sm text-zinc-500 dark:text-zinc-400">
             {ui?.error ? (
               <span className="flex flex-col items-center gap-2">
                 Could not load messages.
@@ -332,28 +343,24 @@ export function MessageList({ roomId }: { roomId: string }) {
             )}
           </div>
         ) : (
-          <>
-            <div className="flex h-10 items-center justify-center text-xs text-zinc-400" aria-live="polite">
-              {ui?.loadingOlder
-                ? 'Loading earlier messages…'
-                : !tl.hasOlder && rows.length > 0
-                  ? 'This is the beginning of the conversation.'
-                  : ''}
+          <div className="flex min-h-full flex-col justify-end">
+            <div className="flex h-10 items-center justify-center text-xs text-zinc-500 dark:text-zinc-400" aria-live="polite">
+              {ui?.loadingOlder ? 'Loading earlier messages…' : ''}
             </div>
             {rows.length === 0 && (
               <div className="px-6 py-16 text-center">
                 <p className="text-sm font-medium">No messages yet</p>
-                <p className="mt-1 text-[13px] text-zinc-500">Say hello — your first message starts the conversation.</p>
+                <p className="mt-1 text-[13px] text-zinc-500 dark:text-zinc-400">Say hello — your first message starts the conversation.</p>
               </div>
             )}
             <div role="list" aria-label="Message history">
               {rows.map((row) => (
-                <div key={row.key} data-key={row.key}>
+                <div key={row.key} data-key={row.key} role="listitem">
                   <RowView row={row} online={online} />
                 </div>
               ))}
             </div>
-          </>
+          </div>
         )}
       </div>
       {(farFromBottom || unseenBelow) && (

@@ -1,0 +1,85 @@
+"""axe-core on every screen and dialog, light and dark: no serious or critical violation."""
+
+from __future__ import annotations
+
+import aiohttp
+import pytest
+from playwright.async_api import expect
+
+from tests.browser.axe import assert_accessible
+from tests.browser.conftest import PersonFactory
+from tests.browser.test_screens import api_user, as_person, post
+from tests.support.server import ServerProcess
+
+pytestmark = pytest.mark.browser
+
+
+async def test_sign_in_and_sign_up_screens(server: ServerProcess, people: PersonFactory) -> None:
+    person = await people(server.url, "visitor")
+    page = person.page
+    await page.goto(server.url)
+    await expect(page.get_by_role("heading", name="Sign in to Parley")).to_be_visible()
+    await assert_accessible(page, "sign-in")
+    await page.get_by_role("button", name="Create an account").click()
+    await expect(page.get_by_label("Display name")).to_be_visible()
+    await assert_accessible(page, "sign-up")
+
+
+@pytest.mark.parametrize(
+    "viewport",
+    [{"width": 1280, "height": 800}, {"width": 390, "height": 844}],
+    ids=["desktop", "phone"],
+)
+async def test_room_list_room_view_and_every_dialog(
+    server: ServerProcess,
+    people: PersonFactory,
+    http: aiohttp.ClientSession,
+    viewport: dict[str, int],
+) -> None:
+    ana = await api_user(http, server, "Ana Lima")
+    ben = await api_user(http, server, "Ben Okafor")
+    group = (await ana.group("Weekend plans", ben))["id"]
+    dm = (await ben.direct(ana))["id"]
+    await post(ben, dm, "Are we still on for 6pm? https://example.com/plan")
+    await post(ana, group, "Hello **everyone**, bring `snacks`")
+    await post(ben, group, "Sure thing")
+    person = as_person(await people(server.url, "ana", viewport), ana, "Ana Lima")
+    page = person.page
+    await person.sign_in()
+    await expect(person.unread_badge("Ben Okafor")).to_have_text("1")
+    await assert_accessible(page, "room list")
+
+    await person.open_room("Ben Okafor")
+    await expect(person.messages).to_have_count(1)
+    await assert_accessible(page, "direct room with an unread marker")
+    await page.goto(f"{server.url}/r/{group}")
+    await expect(person.messages).to_have_count(2)
+    await assert_accessible(page, "group room")
+
+    dialogs = [
+        ("Conversation details", "details"),
+        ("Add people", "add people"),
+    ]
+    for button, where in dialogs:
+        await page.get_by_role("button", name=button).click()
+        await expect(page.get_by_role("dialog")).to_be_visible()
+        await assert_accessible(page, f"{where} dialog")
+        await page.keyboard.press("Escape")
+        await expect(page.get_by_role("dialog")).to_have_count(0)
+
+    if viewport["width"] < 768:
+        await page.get_by_role("button", name="Back to conversations").click()
+    for test_id, where in [("new-dm", "new message"), ("new-group", "new group")]:
+        await page.get_by_test_id(test_id).click()
+        await expect(page.get_by_role("dialog")).to_be_visible()
+        await page.get_by_role("dialog").get_by_role("combobox").fill("ben")
+        await expect(
+            page.get_by_role("dialog").get_by_role("button", name="Ben Okafor")
+        ).not_to_have_count(0)
+        await assert_accessible(page, f"{where} dialog")
+        await page.get_by_role("button", name="Close dialog").click()
+        await expect(page.get_by_role("dialog")).to_have_count(0)
+
+    await page.get_by_role("button", name="Account settings").click()
+    await expect(page.get_by_role("dialog")).to_be_visible()
+    await assert_accessible(page, "account settings dialog")
