@@ -13,7 +13,15 @@ from functools import lru_cache
 from typing import Any, Literal
 
 RoomKind = Literal["group", "direct"]
+EventKind = Literal["edit", "delete", "react", "unreact"]
+DraftKind = Literal["message", "edit", "delete", "react", "unreact"]
+Role = Literal["owner", "member"]
 JSON = dict[str, Any]
+
+PREVIEW_CHARS = 200
+"""How much of the original a reply quotes."""
+MAX_REACTION_USERS = 100
+"""Reacting users listed per emoji; the count stays exact past it."""
 
 
 def now_micros() -> int:
@@ -59,7 +67,38 @@ class Identity:
 
 
 @dataclass(frozen=True, slots=True)
+class ReplyPreview:
+    """What a reply shows of the message it answers, as that message is now."""
+
+    seq: int
+    sender: User
+    body: str
+    deleted: bool
+
+    def to_json(self) -> JSON:
+        return {
+            "seq": self.seq,
+            "sender": self.sender.to_json(),
+            "body": self.body[:PREVIEW_CHARS],
+            "deleted": self.deleted,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Reaction:
+    emoji: str
+    count: int
+    users: tuple[int, ...]
+    """At most ``MAX_REACTION_USERS``, earliest first."""
+
+    def to_json(self) -> JSON:
+        return {"emoji": self.emoji, "count": self.count, "users": [str(u) for u in self.users]}
+
+
+@dataclass(frozen=True, slots=True)
 class Message:
+    """A message in its current state: room events (edits, deletes, reactions) folded in."""
+
     id: int
     room_id: int
     seq: int
@@ -67,6 +106,11 @@ class Message:
     body: str
     created_at: int
     client_id: str | None
+    reply_to: ReplyPreview | None = None
+    mentions: tuple[int, ...] = ()
+    edited_at: int | None = None
+    deleted: bool = False
+    reactions: tuple[Reaction, ...] = ()
 
     def to_json(self) -> JSON:
         return {
@@ -77,7 +121,54 @@ class Message:
             "body": self.body,
             "created_at": rfc3339(self.created_at),
             "client_id": self.client_id,
+            "reply_to": None if self.reply_to is None else self.reply_to.to_json(),
+            "mentions": [str(u) for u in self.mentions],
+            "edited_at": None if self.edited_at is None else rfc3339(self.edited_at),
+            "deleted": self.deleted,
+            "reactions": [r.to_json() for r in self.reactions],
         }
+
+
+@dataclass(frozen=True, slots=True)
+class RoomEvent:
+    """An entry of a room's stream that changes an earlier message (its ``target`` seq)."""
+
+    id: int
+    room_id: int
+    seq: int
+    kind: EventKind
+    sender: User
+    target: int
+    created_at: int
+    client_id: str | None
+    body: str | None = None
+    """The new text of an edit."""
+    mentions: tuple[int, ...] = ()
+    """Who an edit's new text mentions."""
+    emoji: str | None = None
+    """The emoji of a react or unreact."""
+
+    def to_json(self) -> JSON:
+        out: JSON = {
+            "id": str(self.id),
+            "room": str(self.room_id),
+            "seq": self.seq,
+            "kind": self.kind,
+            "sender": self.sender.to_json(),
+            "target": self.target,
+            "created_at": rfc3339(self.created_at),
+            "client_id": self.client_id,
+        }
+        if self.kind == "edit":
+            out["body"] = self.body
+            out["mentions"] = [str(u) for u in self.mentions]
+        elif self.kind in ("react", "unreact"):
+            out["emoji"] = self.emoji
+        return out
+
+
+Entry = Message | RoomEvent
+"""One numbered entry of a room's stream."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,6 +180,8 @@ class Room:
     last_seq: int
     unread: int
     last_message: Message | None
+    mentions: int = 0
+    """Unread messages that mention the viewer."""
 
     def to_json(self) -> JSON:
         return {
@@ -98,16 +191,29 @@ class Room:
             "members": [m.to_json() for m in self.members],
             "last_seq": self.last_seq,
             "unread": self.unread,
+            "mentions": self.mentions,
             "last_message": self.last_message.to_json() if self.last_message else None,
         }
 
 
 @dataclass(frozen=True, slots=True)
 class Draft:
-    """A message accepted for sending but not yet sequenced or stored."""
+    """A stream entry accepted for sending but not yet sequenced or stored.
+
+    ``kind`` "message" is new text (``target``: the seq it replies to, or None);
+    the other kinds are room events changing the message at seq ``target``.
+    """
 
     room_id: int
     sender: User
     body: str
     client_id: str | None
     created_at: int
+    kind: DraftKind = "message"
+    target: int | None = None
+    emoji: str | None = None
+
+    @property
+    def plain(self) -> bool:
+        """A message with no reply and no possible mention: the store's fast path."""
+        return self.kind == "message" and self.target is None and "@" not in self.body

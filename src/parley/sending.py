@@ -1,4 +1,8 @@
-"""The one path a message takes from "send" to "ack", for WebSocket and HTTP alike."""
+"""The one path a stream entry takes from "send" to "ack", for WebSocket and HTTP alike.
+
+Messages and room events (edit, delete, react, unreact) take it alike: the
+same per-user rate, the same log, the same ordering and idempotency.
+"""
 
 from __future__ import annotations
 
@@ -9,17 +13,23 @@ from dataclasses import dataclass
 
 from parley.log import MessageLog, Unavailable
 from parley.metrics import Metrics
-from parley.models import Draft, Message, User, now_micros
+from parley.models import Draft, DraftKind, Entry, User, now_micros
 from parley.protocol.errors import ProtocolError, not_found
 from parley.protocol.limits import KeyedBuckets
-from parley.store import NotMember
+from parley.store import NotAllowed, NoTarget, NotMember
+
+Refused = NotMember | NoTarget | NotAllowed | Unavailable
 
 
 @dataclass(slots=True)
 class Pending:
-    """A send in line for storage; ``future`` settles when it is durable or refused."""
+    """An entry in line for storage; ``future`` settles when it is durable or refused.
 
-    future: asyncio.Future[Message]
+    The future's value is the stored entry, or None for a react or unreact that
+    changed nothing.
+    """
+
+    future: asyncio.Future[Entry | None]
     client_id: str | None
     started: float
 
@@ -44,14 +54,25 @@ class SendPipeline:
         client_id: str | None,
         *,
         seen_member: bool = False,
+        kind: DraftKind = "message",
+        target: int | None = None,
+        emoji: str | None = None,
     ) -> Pending:
-        """Put a message in line; sends submitted one after another are stored in that order.
+        """Put an entry in line; entries submitted one after another are stored in that order.
 
-        ``seen_member``: see ``MessageLog.submit``.
+        ``target``: the seq a message replies to, or the message a room event
+        changes. ``seen_member``: see ``MessageLog.submit``.
         """
         started = time.perf_counter()
         draft = Draft(
-            room_id=room_id, sender=user, body=body, client_id=client_id, created_at=now_micros()
+            room_id=room_id,
+            sender=user,
+            body=body,
+            client_id=client_id,
+            created_at=now_micros(),
+            kind=kind,
+            target=target,
+            emoji=emoji,
         )
         try:
             future = await self._log.submit(draft, seen_member=seen_member)
@@ -59,26 +80,46 @@ class SendPipeline:
             raise self._refused(exc, client_id) from None
         return Pending(future, client_id, started)
 
-    def result(self, pending: Pending) -> Message:
-        """The stored message of a settled send, or the ``ProtocolError`` to answer with."""
+    def result(self, pending: Pending) -> Entry | None:
+        """The stored entry of a settled send, or the ``ProtocolError`` to answer with."""
         try:
-            message = pending.future.result()
-        except (NotMember, Unavailable) as exc:
+            stored = pending.future.result()
+        except (NotMember, NoTarget, NotAllowed, Unavailable) as exc:
             raise self._refused(exc, pending.client_id) from None
         self._metrics.messages_stored.inc()
         self._metrics.ack_latency.observe(time.perf_counter() - pending.started)
-        return message
+        return stored
 
-    async def send(self, user: User, room_id: int, body: str, client_id: str | None) -> Message:
-        """Submit and wait: the HTTP path, one message per request."""
-        pending = await self.submit(user, room_id, body, client_id)
+    async def send(
+        self,
+        user: User,
+        room_id: int,
+        body: str,
+        client_id: str | None,
+        *,
+        kind: DraftKind = "message",
+        target: int | None = None,
+        emoji: str | None = None,
+    ) -> Entry | None:
+        """Submit and wait: the HTTP path, one entry per request."""
+        pending = await self.submit(
+            user, room_id, body, client_id, kind=kind, target=target, emoji=emoji
+        )
         with contextlib.suppress(Exception):
             await pending.future
         return self.result(pending)
 
-    def _refused(self, exc: NotMember | Unavailable, client_id: str | None) -> ProtocolError:
+    def _refused(self, exc: Refused, client_id: str | None) -> ProtocolError:
         if isinstance(exc, NotMember):
             self._metrics.send_errors.labels("not_found").inc()
             return not_found(client_id)
+        if isinstance(exc, NoTarget):
+            self._metrics.send_errors.labels("not_found").inc()
+            return ProtocolError("not_found", "no such message in this room", client_id)
+        if isinstance(exc, NotAllowed):
+            self._metrics.send_errors.labels("forbidden").inc()
+            return ProtocolError(
+                "forbidden", "only its sender (or the room's owner, to delete) may", client_id
+            )
         self._metrics.send_errors.labels("unavailable").inc()
         return ProtocolError("unavailable", str(exc), client_id)

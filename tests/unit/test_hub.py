@@ -14,8 +14,8 @@ from parley.bus import MemoryBus
 from parley.gateway.connection import Connection, Flusher
 from parley.gateway.hub import Hub
 from parley.log import DirectLog
-from parley.log.publish import message_envelope
-from parley.models import Draft, Message, User, now_micros
+from parley.log.publish import entry_envelope
+from parley.models import Draft, Entry, Message, User, now_micros
 from parley.presence import LocalPresence
 from parley.protocol import envelope, wsframe
 from parley.protocol.status import CloseCode
@@ -85,9 +85,11 @@ async def hub(store: SqlStore) -> AsyncIterator[Hub]:
 
 
 async def send(hub: Hub, room: int, user: User, body: str = "hi") -> Message:
-    return await (
+    stored = await (
         await DirectLog(hub.store, hub.bus).submit(Draft(room, user, body, None, now_micros()))
     )
+    assert isinstance(stored, Message)
+    return stored
 
 
 async def test_fan_out_reaches_every_member_connection_once(hub: Hub, store: SqlStore) -> None:
@@ -115,7 +117,7 @@ async def test_resume_in_auth_replays_then_goes_live_without_dups(
     # A message lands while the replay reads the store: it must come after the replay.
     real_between = store.between
 
-    async def racing_between(room_id: int, after: int, until: int) -> list[Message]:
+    async def racing_between(room_id: int, after: int, until: int) -> list[Entry]:
         found = await real_between(room_id, after, until)
         await send(hub, room, ana, "during replay")
         return found
@@ -165,8 +167,8 @@ async def test_a_gap_is_filled_from_the_store(hub: Hub, store: SqlStore) -> None
     _lost, kept = await store.append_many(
         [Draft(room, ana, "lost", None, now_micros()), Draft(room, ana, "kept", None, now_micros())]
     )
-    assert kept is not None
-    hub.on_bus(envelope.room_channel(room), message_envelope(kept))
+    assert isinstance(kept, Message)
+    hub.on_bus(envelope.room_channel(room), entry_envelope(kept))
     assert client.seqs(room) == []
     while hub._tasks:
         await asyncio.gather(*hub._tasks)

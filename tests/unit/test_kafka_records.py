@@ -7,6 +7,7 @@ import pytest
 from parley.log.kafka.records import decode_ack, decode_record, encode_ack, encode_record
 from parley.models import Draft, Message, User
 from parley.protocol import envelope
+from parley.store import Refusal
 
 ANA = User(7, "ana", "Ana")
 DRAFT = Draft(3, ANA, "héllo\nworld", client_id=None, created_at=1_700_000_000_123_456)
@@ -27,8 +28,11 @@ def test_an_ack_names_the_send_and_carries_the_exact_stored_message() -> None:
     env = envelope.read(encode_ack(draft, stored))
     assert isinstance(env, envelope.Ack) and (env.room, env.sender) == (3, 7)
     assert decode_ack(env.payload) == ("c1", stored)
-    refused = envelope.read(encode_ack(draft, None))
-    assert isinstance(refused, envelope.Ack)
-    assert decode_ack(refused.payload) == ("c1", None)
+    for why in Refusal:
+        refused = envelope.read(encode_ack(draft, why))
+        assert isinstance(refused, envelope.Ack)
+        assert decode_ack(refused.payload) == ("c1", why)
+    # A previous persister's refusal has no reason: the sender was not a member.
+    assert decode_ack(b'{"client_id": "c1", "message": null}') == ("c1", Refusal.NOT_MEMBER)
     with pytest.raises(ValueError):
         decode_ack(b'{"client_id": "c1"}')

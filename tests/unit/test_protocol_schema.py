@@ -21,20 +21,36 @@ from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError
 
 from parley.api.openapi import document as openapi_document
-from parley.models import JSON, Message, Room, User
+from parley.models import JSON, Message, Reaction, ReplyPreview, Room, RoomEvent, User
 from parley.protocol import errors, events, frames, schema, status
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "protocol.md"
 
 # What the docs' placeholders stand for, built by the server's own models.
 ANA = User(1, "ana", "Ana")
-SAMPLE_MESSAGE = Message(31, 7, 12, ANA, "hi bob", 1_795_816_571_408_000, "c1")
+SAMPLE_MESSAGE = Message(
+    31,
+    7,
+    12,
+    ANA,
+    "hi bob",
+    1_795_816_571_408_000,
+    "c1",
+    reply_to=ReplyPreview(9, ANA, "the question", deleted=False),
+    mentions=(2,),
+    edited_at=1_795_816_580_000_000,
+    reactions=(Reaction("👍", 2, (1, 2)),),
+)
+SAMPLE_EVENT = RoomEvent(
+    5, 7, 13, "edit", ANA, 12, 1_795_816_580_000_000, "c2", body="hi @bob", mentions=(2,)
+)
 PLACEHOLDERS: dict[str, JSON] = {
     "User": ANA.to_json(),
     "Message": SAMPLE_MESSAGE.to_json(),
-    "Room": Room(7, "group", "Team", (ANA,), 12, 0, SAMPLE_MESSAGE).to_json(),
+    "RoomEvent": SAMPLE_EVENT.to_json(),
+    "Room": Room(7, "group", "Team", (ANA,), 12, 0, SAMPLE_MESSAGE, 1).to_json(),
 }
-_PLACEHOLDER = re.compile(r"(?<=[:\[,]) ?\b(User|Message|Room)\b(?=\s*[,}\]])")
+_PLACEHOLDER = re.compile(r"(?<=[:\[,]) ?\b(User|Message|RoomEvent|Room)\b(?=\s*[,}\]])")
 
 
 def validator(name: str) -> Draft202012Validator:
@@ -111,18 +127,54 @@ def user(data: JSON) -> User:
     return User(int(data["id"]), data["username"], data["display_name"])
 
 
+def micros(text: str) -> int:
+    created = datetime.fromisoformat(text)
+    return int(created.timestamp()) * 1_000_000 + created.microsecond
+
+
 def message(data: JSON) -> Message:
-    created = datetime.fromisoformat(data["created_at"])
-    micros = int(created.timestamp()) * 1_000_000 + created.microsecond
+    reply = data["reply_to"]
     return Message(
         int(data["id"]),
         int(data["room"]),
         data["seq"],
         user(data["sender"]),
         data["body"],
-        micros,
+        micros(data["created_at"]),
         data["client_id"],
+        reply_to=None
+        if reply is None
+        else ReplyPreview(reply["seq"], user(reply["sender"]), reply["body"], reply["deleted"]),
+        mentions=tuple(ids(data["mentions"])),
+        edited_at=None if data["edited_at"] is None else micros(data["edited_at"]),
+        deleted=data["deleted"],
+        reactions=tuple(
+            Reaction(r["emoji"], r["count"], tuple(ids(r["users"]))) for r in data["reactions"]
+        ),
     )
+
+
+def room_event(data: JSON) -> RoomEvent:
+    return RoomEvent(
+        int(data["id"]),
+        int(data["room"]),
+        data["seq"],
+        data["kind"],
+        user(data["sender"]),
+        data["target"],
+        micros(data["created_at"]),
+        data["client_id"],
+        body=data.get("body"),
+        mentions=tuple(ids(data.get("mentions", []))),
+        emoji=data.get("emoji"),
+    )
+
+
+def ack(data: JSON) -> bytes:
+    if "message" in data:
+        return events.ack(message(data["message"]), data["client_id"])
+    stored = data["event"]
+    return events.ack(None if stored is None else room_event(stored), data["client_id"])
 
 
 def room(data: JSON) -> Room:
@@ -135,6 +187,7 @@ def room(data: JSON) -> Room:
         data["last_seq"],
         data["unread"],
         None if last is None else message(last),
+        data["mentions"],
     )
 
 
@@ -145,7 +198,8 @@ def ids(values: list[str]) -> list[int]:
 ENCODERS: dict[str, Callable[[JSON], bytes]] = {
     "ready": lambda e: events.ready(user(e["user"]), ids(e["online"])),
     "message": lambda e: events.message(message(e["message"])),
-    "ack": lambda e: events.ack(message(e["message"]), e["client_id"]),
+    "ack": ack,
+    "event": lambda e: events.room_event(room_event(e["event"])),
     "resumed": lambda e: events.resumed(ids(e["incomplete"])),
     "typing": lambda e: events.typing(int(e["room"]), user(e["user"])),
     "read": lambda e: events.read(int(e["room"]), user(e["user"]), e["seq"]),

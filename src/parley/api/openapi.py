@@ -51,6 +51,8 @@ _ERROR_TEXT = {
     "409/identity": "Your only way to sign in: set a password or link another account first",
     "403": "Session cookie from another origin, or without the X-Parley-Session header",
     "404": "Unknown room, or you are not a member",
+    "404/message": "Unknown room (or not a member), or no such message in it (or deleted)",
+    "403/message": "Not yours to edit (or to delete: only the room's owner deletes others')",
     "409": "Username taken",
     "413": "Body over 64 KiB",
     "422": "A field is missing or invalid",
@@ -151,6 +153,30 @@ _ROOM_NAME = _text(validation.MAX_ROOM_NAME, _LINE, blank=False)
 _BODY_TEXT = _text(validation.MAX_BODY, validation.BODY_CONTROLS, blank=False)
 _CLIENT_ID = _text(validation.MAX_CLIENT_ID, _LINE)
 _TOKEN = _text(validation.MAX_TOKEN, _LINE)
+_SEQ_PATH = {
+    "name": "seq",
+    "in": "path",
+    "required": True,
+    "description": "The seq of a message of the room; anything else names no message (404)",
+    "schema": {"type": "integer", "minimum": 1, "maximum": validation.MAX_ID},
+}
+_EMOJI_PATH = {
+    "name": "emoji",
+    "in": "path",
+    "required": True,
+    "description": "One emoji, percent-encoded",
+    "schema": {"type": "string", "minLength": 1, "maxLength": validation.MAX_EMOJI},
+}
+_LIMIT = {
+    "name": "limit",
+    "in": "query",
+    "schema": {"type": "integer", "minimum": 1, "maximum": 100},
+}
+_EVENT_ANSWER = _ok(
+    "200",
+    "The stored room event; null for a reaction that was already there (or not)",
+    _obj(["event"], event={"anyOf": [_ref("RoomEvent"), {"type": "null"}]}),
+)
 _ROOM_ID = {
     "name": "room",
     "in": "path",
@@ -176,7 +202,7 @@ _GROUP = _obj(
 )
 
 # Shapes shared with the WebSocket protocol, described once in parley/protocol/schema.
-_SHARED = ("User", "Message", "Room", "Error")
+_SHARED = ("User", "Message", "RoomEvent", "Room", "Error")
 
 
 @cache
@@ -433,10 +459,13 @@ def document() -> JSON:
                         {"name": "before", "in": "query", "schema": _SEQ},
                         {"name": "after", "in": "query", "schema": _SEQ},
                         {
-                            "name": "limit",
+                            "name": "around",
                             "in": "query",
-                            "schema": {"type": "integer", "minimum": 1, "maximum": 100},
+                            "description": "Up to limit messages centred on this seq "
+                            "(has_more: older ones exist)",
+                            "schema": _SEQ,
                         },
+                        _LIMIT,
                     ],
                 ),
                 "post": _op(
@@ -445,8 +474,74 @@ def document() -> JSON:
                         **_ok("201", "Stored", _ref("Message")),
                         **_errors("401", "404", "413", "422", "429", "503"),
                     },
-                    body=_obj(["body"], body=_BODY_TEXT, client_id=_nullable(_CLIENT_ID)),
+                    body=_obj(
+                        ["body"],
+                        body=_BODY_TEXT,
+                        client_id=_nullable(_CLIENT_ID),
+                        reply_to={"type": "integer", "minimum": 1, "maximum": validation.MAX_ID},
+                    ),
                     params=[_ROOM_ID],
+                ),
+            },
+            "/api/rooms/{room}/messages/{seq}": {
+                "patch": _op(
+                    "Edit your message (an edit room event)",
+                    {
+                        **_EVENT_ANSWER,
+                        **_errors("401", "403/message", "404/message", "413", "422", "429", "503"),
+                    },
+                    body=_obj(["body"], body=_BODY_TEXT, client_id=_nullable(_CLIENT_ID)),
+                    params=[_ROOM_ID, _SEQ_PATH],
+                ),
+                "delete": _op(
+                    "Delete a message: yours, or any in a room you own (a delete room event)",
+                    {
+                        **_EVENT_ANSWER,
+                        **_errors("401", "403/message", "404/message", "422", "429", "503"),
+                    },
+                    params=[
+                        _ROOM_ID,
+                        _SEQ_PATH,
+                        {"name": "client_id", "in": "query", "schema": _CLIENT_ID},
+                    ],
+                ),
+            },
+            "/api/rooms/{room}/messages/{seq}/reactions/{emoji}": {
+                "put": _op(
+                    "React to a message (a react room event; null when already there)",
+                    {**_EVENT_ANSWER, **_errors("401", "404/message", "422", "429", "503")},
+                    params=[_ROOM_ID, _SEQ_PATH, _EMOJI_PATH],
+                ),
+                "delete": _op(
+                    "Remove your reaction (an unreact room event; null when there was none)",
+                    {**_EVENT_ANSWER, **_errors("401", "404/message", "422", "429", "503")},
+                    params=[_ROOM_ID, _SEQ_PATH, _EMOJI_PATH],
+                ),
+            },
+            "/api/rooms/{room}/events": {
+                "get": _op(
+                    "The stream after a seq: messages and room events in seq order",
+                    {
+                        **_ok(
+                            "200",
+                            "Entries",
+                            _obj(
+                                ["entries", "last_seq"],
+                                entries={
+                                    "type": "array",
+                                    "items": {
+                                        "oneOf": [
+                                            _obj(["message"], message=_ref("Message")),
+                                            _obj(["event"], event=_ref("RoomEvent")),
+                                        ]
+                                    },
+                                },
+                                last_seq=_SEQ,
+                            ),
+                        ),
+                        **_errors("401", "404", "422"),
+                    },
+                    params=[_ROOM_ID, {"name": "after", "in": "query", "schema": _SEQ}, _LIMIT],
                 ),
             },
         },

@@ -11,7 +11,7 @@ from parley.announcer import Announcer
 from parley.api import session_cookie
 from parley.api.http import bearer, json, read_json
 from parley.auth import AuthError, AuthService, Session
-from parley.models import User
+from parley.models import DraftKind, Message, User
 from parley.protocol import validation
 from parley.protocol.errors import ProtocolError, invalid, not_found
 from parley.sending import SendPipeline
@@ -78,6 +78,11 @@ class Api:
             web.post("/api/rooms/{room}/members", self.add_member),
             web.delete("/api/rooms/{room}/members/me", self.leave),
             web.get("/api/rooms/{room}/messages", self.messages),
+            web.patch("/api/rooms/{room}/messages/{seq}", self.edit_message),
+            web.delete("/api/rooms/{room}/messages/{seq}", self.delete_message),
+            web.put("/api/rooms/{room}/messages/{seq}/reactions/{emoji}", self.react),
+            web.delete("/api/rooms/{room}/messages/{seq}/reactions/{emoji}", self.unreact),
+            web.get("/api/rooms/{room}/events", self.events),
             web.post("/api/rooms/{room}/messages", self.post_message),
         ]
 
@@ -226,13 +231,37 @@ class Api:
         room_id = _room_id(request)
         before = _cursor(request.query.get("before"), "before")
         after = _cursor(request.query.get("after"), "after")
-        if before is not None and after is not None:
-            raise invalid("give either before or after, not both")
+        around = _cursor(request.query.get("around"), "around")
+        if sum(cursor is not None for cursor in (before, after, around)) > 1:
+            raise invalid("give one of before, after and around")
         limit = _limit(request.query.get("limit"))
         if not await self.store.is_member(room_id, user.id):
             raise not_found()
-        page, has_more = await self.store.page(room_id, before=before, after=after, limit=limit)
+        if around is not None:
+            page, has_more = await self.store.around(room_id, around, limit)
+        else:
+            page, has_more = await self.store.page(room_id, before=before, after=after, limit=limit)
         return json({"messages": [m.to_json() for m in page], "has_more": has_more})
+
+    async def events(self, request: web.Request) -> web.Response:
+        """The stream after a seq, messages and room events, for a resume past the replay cap."""
+        user = await self._user(request)
+        room_id = _room_id(request)
+        after = _cursor(request.query.get("after"), "after") or 0
+        limit = _limit(request.query.get("limit"))
+        if not await self.store.is_member(room_id, user.id):
+            raise not_found()
+        last_seq = (await self.store.last_seqs([room_id])).get(room_id, 0)
+        entries = await self.store.between(room_id, after, min(after + limit, last_seq))
+        return json(
+            {
+                "entries": [
+                    {"message": e.to_json()} if isinstance(e, Message) else {"event": e.to_json()}
+                    for e in entries
+                ],
+                "last_seq": last_seq,
+            }
+        )
 
     async def post_message(self, request: web.Request) -> web.Response:
         user = await self._user(request)
@@ -240,9 +269,65 @@ class Api:
         data = await read_json(request)
         client_id = validation.client_id(data.get("client_id"), required=False)
         body = validation.body(data.get("body"), client_id)
+        reply_to = data.get("reply_to")
+        target = None if reply_to is None else validation.target(reply_to, "reply_to", client_id)
         self.sending.admit(user, client_id)
-        message = await self.sending.send(user, room_id, body, client_id)
+        message = await self.sending.send(user, room_id, body, client_id, target=target)
+        assert isinstance(message, Message)
         return json(message.to_json(), 201)
+
+    async def edit_message(self, request: web.Request) -> web.Response:
+        user = await self._user(request)
+        room_id, seq = _room_id(request), _seq(request)
+        data = await read_json(request)
+        client_id = validation.client_id(data.get("client_id"), required=False)
+        body = validation.body(data.get("body"), client_id)
+        return await self._change(user, room_id, body, client_id, kind="edit", target=seq)
+
+    async def delete_message(self, request: web.Request) -> web.Response:
+        user = await self._user(request)
+        room_id, seq = _room_id(request), _seq(request)
+        raw = request.query.get("client_id")
+        client_id = None if raw is None else validation.client_id(raw, required=True)
+        return await self._change(user, room_id, "", client_id, kind="delete", target=seq)
+
+    async def react(self, request: web.Request) -> web.Response:
+        return await self._reaction(request, "react")
+
+    async def unreact(self, request: web.Request) -> web.Response:
+        return await self._reaction(request, "unreact")
+
+    async def _reaction(self, request: web.Request, kind: DraftKind) -> web.Response:
+        user = await self._user(request)
+        room_id, seq = _room_id(request), _seq(request)
+        emoji = validation.emoji(request.match_info["emoji"])
+        return await self._change(user, room_id, "", None, kind=kind, target=seq, emoji=emoji)
+
+    async def _change(
+        self,
+        user: User,
+        room_id: int,
+        body: str,
+        client_id: str | None,
+        *,
+        kind: DraftKind,
+        target: int,
+        emoji: str | None = None,
+    ) -> web.Response:
+        """A room event through the send pipeline, as the socket's edit/delete/react frames."""
+        self.sending.admit(user, client_id)
+        event = await self.sending.send(
+            user, room_id, body, client_id, kind=kind, target=target, emoji=emoji
+        )
+        return json({"event": None if event is None else event.to_json()})
+
+
+def _seq(request: web.Request) -> int:
+    """A message seq in the path; anything else names no message (404)."""
+    try:
+        return validation.whole_number(request.match_info["seq"], "seq", 1)
+    except ProtocolError:
+        raise ProtocolError("not_found", "no such message in this room") from None
 
 
 def _room_id(request: web.Request) -> int:

@@ -31,7 +31,7 @@ from parley.gateway.connection import (
 )
 from parley.gateway.hub import Hub
 from parley.metrics import Metrics
-from parley.models import User
+from parley.models import DraftKind, User
 from parley.protocol import events, frames, wsframe
 from parley.protocol.errors import ProtocolError, not_found
 from parley.protocol.limits import Throttle
@@ -253,7 +253,7 @@ class _Socket:
 
     async def _handle(self, raw: str | bytes) -> None:
         command = self.session.receive(raw)
-        if isinstance(command, frames.Send):
+        if isinstance(command, frames.Send | frames.Change):
             await self._send(command)
         elif isinstance(command, frames.Ping):
             self.conn.send(_PONG)
@@ -275,29 +275,43 @@ class _Socket:
             incomplete = await self.gateway.hub.replay(self.conn, command.rooms)
             self.conn.send(wsframe.text(events.resumed(incomplete)))
 
-    async def _send(self, command: frames.Send) -> None:
-        """Put the message in line and answer when it settles, without waiting for that.
+    async def _send(self, command: frames.Send | frames.Change) -> None:
+        """Put the entry in line and answer when it settles, without waiting for that.
 
-        The read loop awaits only the submission, which fixes the message's
-        place, so a connection's messages keep their order while many of them
-        are on their way to the store.
+        The read loop awaits only the submission, which fixes the entry's
+        place, so a connection's messages and room events keep their order
+        while many of them are on their way to the store.
         """
         sending = self.gateway.sending
         sending.admit(self.user, command.client_id)
-        pending = await sending.submit(
-            self.user,
-            command.room,
-            command.body,
-            command.client_id,
-            seen_member=command.room in self.conn.live_from,
-        )
+        seen = command.room in self.conn.live_from
+        if isinstance(command, frames.Send):
+            pending = await sending.submit(
+                self.user,
+                command.room,
+                command.body,
+                command.client_id,
+                seen_member=seen,
+                target=command.reply_to,
+            )
+        else:
+            pending = await sending.submit(
+                self.user,
+                command.room,
+                command.body if isinstance(command, frames.Edit) else "",
+                command.client_id,
+                seen_member=seen,
+                kind=_kind(command),
+                target=command.seq,
+                emoji=command.emoji if isinstance(command, frames.React | frames.Unreact) else None,
+            )
         self.session.sent()
         pending.future.add_done_callback(lambda _: self._answer(pending, command.client_id))
 
     def _answer(self, pending: Pending, client_id: str) -> None:
         self.session.settled()
         try:
-            message = self.gateway.sending.result(pending)
+            stored = self.gateway.sending.result(pending)
         except ProtocolError as exc:
             self.conn.send(wsframe.text(events.error(exc.code, exc.message, exc.client_id)))
         except (Exception, asyncio.CancelledError):
@@ -308,7 +322,15 @@ class _Socket:
                 )
             )
         else:
-            self.conn.send(wsframe.text(events.ack(message, client_id)))
+            self.conn.send(wsframe.text(events.ack(stored, client_id)))
+
+
+def _kind(command: frames.Change) -> DraftKind:
+    if isinstance(command, frames.Edit):
+        return "edit"
+    if isinstance(command, frames.Delete):
+        return "delete"
+    return "react" if isinstance(command, frames.React) else "unreact"
 
 
 _PONG = wsframe.text(events.PONG)

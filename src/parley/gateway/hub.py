@@ -1,8 +1,9 @@
 """The gateway's routing core: which local connections follow which room.
 
 A room with at least one local member has a ``Feed``: the gateway subscribes
-to the room's bus channel, orders arriving messages with a ``Sequencer`` and
-writes each one, framed once, to every local connection in the room. A
+to the room's bus channel, orders arriving stream entries (messages and room
+events: edits, deletes, reactions) with a ``Sequencer`` and writes each one,
+framed once, to every local connection in the room. A
 connection replaying history (resume) is parked in ``holding`` so live
 messages wait behind the replay instead of overtaking it.
 
@@ -23,7 +24,7 @@ from typing import Any
 from parley.announcer import Announcer
 from parley.bus import Bus
 from parley.gateway.connection import Connection
-from parley.models import Message
+from parley.models import Entry
 from parley.presence import Presence
 from parley.protocol import envelope, events, resume, wsframe
 from parley.protocol.sequencer import Sequencer
@@ -53,10 +54,10 @@ class Feed:
         for released, ready in self.sequencer.push(seq, frame):
             self.deliver(released, ready)
 
-    def push_stored(self, messages: Iterable[Message]) -> None:
-        """Messages read from the store (gap fill, resync) take the same path as live ones."""
-        for message in messages:
-            self.push(message.seq, wsframe.text(events.message(message)))
+    def push_stored(self, entries: Iterable[Entry]) -> None:
+        """Entries read from the store (gap fill, resync) take the same path as live ones."""
+        for entry in entries:
+            self.push(entry.seq, wsframe.text(events.entry(entry)))
 
     def deliver(self, seq: int, frame: bytes) -> None:
         for conn in self.live:
@@ -242,8 +243,8 @@ class Hub:
             plan = resume.plan(last_seen, conn.live_from[room_id], self.resume_cap)
             try:
                 if not plan.empty:
-                    for message in await self.store.between(room_id, plan.after, plan.until):
-                        conn.send(wsframe.text(events.message(message)))
+                    for entry in await self.store.between(room_id, plan.after, plan.until):
+                        conn.send(wsframe.text(events.entry(entry)))
                 if plan.incomplete:
                     incomplete.append(room_id)
             finally:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from typing import Protocol
 
-from parley.models import Draft, Message
+from parley.models import Draft, Entry
 
 
 class Unavailable(Exception):
@@ -16,8 +16,10 @@ class MessageLog(Protocol):
     async def start(self) -> None: ...
     async def close(self) -> None: ...
 
-    async def submit(self, draft: Draft, *, seen_member: bool = False) -> asyncio.Future[Message]:
-        """Put the draft in line; the future resolves to the stored message once durable.
+    async def submit(
+        self, draft: Draft, *, seen_member: bool = False
+    ) -> asyncio.Future[Entry | None]:
+        """Put the draft in line; the future resolves to the stored entry once durable.
 
         ``seen_member``: the caller knows the sender is in the room (a live
         connection of theirs follows it), so a log that checks membership
@@ -28,9 +30,11 @@ class MessageLog(Protocol):
         sends in flight (throughput is then not one send per round trip to
         the database or Kafka) without its messages changing order.
 
-        The future holds the original message for a retried client_id, or
-        raises ``NotMember`` when the sender is not in the room and
-        ``Unavailable`` when durability could not be reached. ``submit`` itself
+        The future holds the original entry for a retried client_id, None for
+        a react or unreact that changed nothing, or raises ``NotMember`` when
+        the sender is not in the room, ``NoTarget`` / ``NotAllowed`` for a room
+        event the store refused, and ``Unavailable`` when durability could not
+        be reached. ``submit`` itself
         may raise either when it can tell at once.
         """
 

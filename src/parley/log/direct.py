@@ -8,7 +8,7 @@ import logging
 from parley.bus import Bus
 from parley.log.base import Unavailable
 from parley.log.publish import publish_stored
-from parley.models import Draft, Message
+from parley.models import Draft, Entry
 from parley.store import Store, StoreFailed
 
 logger = logging.getLogger(__name__)
@@ -25,23 +25,27 @@ class DirectLog:
     async def close(self) -> None:
         return None
 
-    async def submit(self, draft: Draft, *, seen_member: bool = False) -> asyncio.Future[Message]:
+    async def submit(
+        self, draft: Draft, *, seen_member: bool = False
+    ) -> asyncio.Future[Entry | None]:
         # Tasks start in the order they are created, and ``Store.append`` queues
         # its draft for the group commit before its first await: submission
         # order is storage order.
         return asyncio.ensure_future(self._append(draft))
 
-    async def _append(self, draft: Draft) -> Message:
+    async def _append(self, draft: Draft) -> Entry | None:
         try:
-            message = await self._store.append(draft)
+            stored = await self._store.append(draft)
         except StoreFailed as exc:
             logger.warning("store unavailable, send refused: %s", exc)
             raise Unavailable("the message store is unavailable") from exc
+        if stored is None:
+            return None
         try:
-            await publish_stored(self._bus, message)
+            await publish_stored(self._bus, stored)
         except Exception as exc:
-            logger.warning("message %s stored but not published: %s", message.id, exc)
-        return message
+            logger.warning("entry %s stored but not published: %s", stored.seq, exc)
+        return stored
 
     async def ping(self) -> None:
         await self._store.ping()

@@ -1,15 +1,20 @@
-"""Announcing a stored message on the bus, shared by the direct log and the persister."""
+"""Announcing a stored stream entry on the bus, shared by the direct log and the persister.
+
+Messages and room events travel in the same envelope kind (``MESSAGE``): the
+gateway orders both by seq, holds both back during a replay, and fills gaps
+in both from the store.
+"""
 
 from __future__ import annotations
 
 from parley.bus import Bus
-from parley.models import Message
+from parley.models import Entry
 from parley.protocol import envelope, events
 
 
-def message_envelope(message: Message) -> bytes:
-    return envelope.message(message.seq, message.sender.id, events.message(message))
+def entry_envelope(entry: Entry) -> bytes:
+    return envelope.message(entry.seq, entry.sender.id, events.entry(entry))
 
 
-async def publish_stored(bus: Bus, message: Message) -> None:
-    await bus.publish(envelope.room_channel(message.room_id), message_envelope(message))
+async def publish_stored(bus: Bus, entry: Entry) -> None:
+    await bus.publish(envelope.room_channel(entry.room_id), entry_envelope(entry))

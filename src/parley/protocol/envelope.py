@@ -7,7 +7,7 @@ wire an envelope is ``<kind letter><first> <second> <payload>``; each kind names
 what its two numbers mean, with one builder (bytes out) and one class (what
 ``read`` returns) per kind.
 
-Channels: ``room.<id>`` (messages, room events), ``user.<id>`` (rooms a user
+Channels: ``room.<id>`` (stream entries, room events), ``user.<id>`` (rooms a user
 joins), ``presence`` (users coming and going), ``gateway.<id>`` (acks routed to
 the gateway that holds the sender).
 """
@@ -23,7 +23,8 @@ class Kind(bytes, Enum):
     """The letter that starts an envelope."""
 
     MESSAGE = b"M"
-    """A stored message, on its room's channel."""
+    """A stored stream entry (a message, or an edit, delete, react, unreact), on its room's
+    channel: ordered by seq, replayed on resume, held back during a replay."""
     ROOM_EVENT = b"E"
     """An ephemeral room event (typing, read marker) for the room's followers."""
     MEMBER_ADDED = b"A"
@@ -43,7 +44,7 @@ class Message:
     seq: int
     sender: int
     event: bytes
-    """The ``message`` client event."""
+    """The ``message`` or ``event`` client event."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,10 +84,11 @@ class Presence:
 class Ack:
     """Not a client event: the persister tells the gateway waiting for a send how it ended.
 
-    ``payload`` is JSON ``{"client_id": ..., "message": {id, room, seq, sender:
-    {id, username, display_name}, body, created_at (µs), client_id} | null}``;
-    null means the sender is not a member (``not_found``). A retried client_id
-    gets the original message. See ``parley.log.kafka.records``.
+    ``payload`` is JSON ``{"client_id": ..., "message": {...} | null, "event":
+    {...}, "refused": "not_member" | "no_target" | "not_allowed" | "unchanged"}``
+    with the stored message, the stored room event, or why nothing was stored
+    (no ``refused`` with a null message: not a member). A retried client_id gets
+    the original entry. See ``parley.log.kafka.records``.
     """
 
     room: int

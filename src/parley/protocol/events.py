@@ -6,7 +6,7 @@ from collections.abc import Iterable
 
 import orjson
 
-from parley.models import JSON, Message, Room, User
+from parley.models import JSON, Entry, Message, Room, RoomEvent, User
 from parley.protocol.errors import ErrorCode
 
 
@@ -22,8 +22,22 @@ def message(msg: Message) -> bytes:
     return encode({"type": "message", "message": msg.to_json()})
 
 
-def ack(msg: Message, client_id: str) -> bytes:
-    return encode({"type": "ack", "client_id": client_id, "message": msg.to_json()})
+def room_event(value: RoomEvent) -> bytes:
+    """An edit, delete, react or unreact: an entry of the room's stream, like a message."""
+    return encode({"type": "event", "event": value.to_json()})
+
+
+def entry(value: Entry) -> bytes:
+    """The client event of one stream entry, as delivered live and replayed."""
+    return message(value) if isinstance(value, Message) else room_event(value)
+
+
+def ack(stored: Entry | None, client_id: str) -> bytes:
+    """A message's ack carries the message; a room event's the event (null: nothing changed)."""
+    if isinstance(stored, Message):
+        return encode({"type": "ack", "client_id": client_id, "message": stored.to_json()})
+    event = None if stored is None else stored.to_json()
+    return encode({"type": "ack", "client_id": client_id, "event": event})
 
 
 def resumed(incomplete: Iterable[int]) -> bytes:

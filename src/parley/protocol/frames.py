@@ -25,6 +25,38 @@ class Send:
     room: int
     body: str
     client_id: str
+    reply_to: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Edit:
+    room: int
+    seq: int
+    body: str
+    client_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class Delete:
+    room: int
+    seq: int
+    client_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class React:
+    room: int
+    seq: int
+    emoji: str
+    client_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class Unreact:
+    room: int
+    seq: int
+    emoji: str
+    client_id: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,7 +80,9 @@ class Ping:
     pass
 
 
-Command = Auth | Send | Resume | Typing | Read | Ping
+Change = Edit | Delete | React | Unreact
+"""A frame that adds a room event to the stream."""
+Command = Auth | Send | Change | Resume | Typing | Read | Ping
 
 
 def _resume_map(value: Any) -> dict[int, int]:
@@ -62,18 +96,44 @@ def _resume_map(value: Any) -> dict[int, int]:
     }
 
 
-def _send(frame: dict[str, Any]) -> Send:
+def _client_id(frame: dict[str, Any]) -> str:
     # The client_id is checked first so every later error can echo it.
     cid = validation.client_id(frame.get("client_id"), required=True)
     assert cid is not None
+    return cid
+
+
+def _send(frame: dict[str, Any]) -> Send:
+    cid = _client_id(frame)
     room = validation.object_id(frame.get("room"), "room", cid)
-    return Send(room=room, body=validation.body(frame.get("body"), cid), client_id=cid)
+    reply_to = frame.get("reply_to")
+    return Send(
+        room=room,
+        body=validation.body(frame.get("body"), cid),
+        client_id=cid,
+        reply_to=None if reply_to is None else validation.target(reply_to, "reply_to", cid),
+    )
+
+
+def _change(kind: str, frame: dict[str, Any]) -> Change:
+    cid = _client_id(frame)
+    room = validation.object_id(frame.get("room"), "room", cid)
+    seq = validation.target(frame.get("seq"), "seq", cid)
+    if kind == "edit":
+        return Edit(room, seq, validation.body(frame.get("body"), cid), cid)
+    if kind == "delete":
+        return Delete(room, seq, cid)
+    emoji = validation.emoji(frame.get("emoji"), cid)
+    return React(room, seq, emoji, cid) if kind == "react" else Unreact(room, seq, emoji, cid)
 
 
 def _auth(frame: dict[str, Any]) -> Auth:
     token = validation.token(frame.get("token"), "token")
     resume = frame.get("resume")
     return Auth(token=token, resume=None if resume is None else _resume_map(resume))
+
+
+_CHANGES = frozenset({"edit", "delete", "react", "unreact"})
 
 
 def parse(raw: bytes | str) -> Command:
@@ -87,6 +147,8 @@ def parse(raw: bytes | str) -> Command:
     kind = frame.get("type")
     if kind == "send":
         return _send(frame)
+    if kind in _CHANGES:
+        return _change(kind, frame)
     if kind == "typing":
         return Typing(room=validation.object_id(frame.get("room"), "room"))
     if kind == "read":

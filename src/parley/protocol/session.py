@@ -10,8 +10,9 @@ alone:
   (``unauthorized``, then close code 4401);
 * an open session's frames are rate limited, parsed into commands, and a
   second ``auth`` is refused;
-* at most ``max_in_flight`` sends wait for their ack at once; past that a send
-  is refused with ``rate_limited``, echoing its client_id;
+* at most ``max_in_flight`` sends (messages and room events) wait for their
+  ack at once; past that a send is refused with ``rate_limited``, echoing its
+  client_id;
 * frames that arrive while closing are dropped.
 """
 
@@ -107,7 +108,7 @@ class Session:
         if not bucket.take():
             raise ProtocolError("rate_limited", "too many frames; slow down")
         command = frames.parse(raw)
-        if type(command) is frames.Send:
+        if isinstance(command, frames.Send | frames.Change):
             if self.in_flight >= self.max_in_flight:
                 raise ProtocolError(
                     "rate_limited", "too many sends awaiting their ack", command.client_id

@@ -17,6 +17,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
+import emoji as emoji_data
+
 from parley.protocol.errors import invalid
 
 MAX_BODY = 4000
@@ -27,6 +29,7 @@ MAX_SEARCH = 32
 MAX_GROUP_MEMBERS = 1000
 MIN_PASSWORD, MAX_PASSWORD = 8, 256
 MAX_TOKEN = 1024
+MAX_EMOJI = 32
 MAX_ID = 2**63 - 1
 """Ids and seqs are PostgreSQL BIGINTs."""
 
@@ -123,6 +126,22 @@ def seq(value: Any, field: str = "seq") -> int:
     """A JSON integer; booleans, floats and numbers past a BIGINT are refused."""
     if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_ID:
         raise invalid(f"{field} must be a whole number from 0 to {MAX_ID}")
+    return value
+
+
+def target(value: Any, field: str, client_id: str | None = None) -> int:
+    """The seq of a message in the room: a JSON integer from 1, within a BIGINT."""
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_ID:
+        raise invalid(f"{field} must be a whole number from 1 to {MAX_ID}", client_id)
+    return value
+
+
+def emoji(value: Any, client_id: str | None = None) -> str:
+    """Exactly one emoji (a ZWJ sequence or a flag counts as one), as the emoji package knows."""
+    if not isinstance(value, str) or not 1 <= len(value) <= MAX_EMOJI:
+        raise invalid(f"emoji must be a string of 1 to {MAX_EMOJI} characters", client_id)
+    if not emoji_data.is_emoji(value):
+        raise invalid("emoji must be a single emoji", client_id)
     return value
 
 

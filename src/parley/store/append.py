@@ -1,39 +1,65 @@
 """Storing a batch of drafts: one algorithm, with its statements for SQLite and PostgreSQL.
 
-Per batch: which senders are members, which client_ids are already stored
-(a retry returns the original), then a range of seqs per room, the rows, and
+Per batch: which senders are members (and their roles), which client_ids are
+already stored (a retry returns the original entry), then for room events and
+replies the messages they point at, a range of seqs per room, the rows, and
 the senders' read markers. The algorithm is written once (``append_many``);
-``Statements`` runs its five queries.
+``Statements`` runs its queries.
 
 * ``CoreStatements`` uses SQLAlchemy Core: SQLite runs in-process and holds
-  the database write lock, so a statement per room costs little.
+  the database write lock, so a statement per room costs little. It runs every
+  step, plain messages and the room stream's (``StreamStatements``), on both
+  databases.
 * ``PostgresStatements`` sends each step as one statement over asyncpg, rows
-  passed as arrays (``unnest``). A persister batch is then five round trips
-  whatever its size; through SQLAlchemy, with a statement per room, the
-  statements cost more than the rows (about 2 ms of CPU per batch).
+  passed as arrays (``unnest``). A persister batch of plain messages is then
+  five round trips whatever its size; through SQLAlchemy, with a statement per
+  room, the statements cost more than the rows (about 2 ms of CPU per batch).
+  It takes only batches of plain messages (no reply, no ``@``, no room event,
+  no retried client_id) and raises ``Fallback`` otherwise: the caller rolls
+  back and reruns the batch with ``CoreStatements``.
 
 Seq ranges come from ``UPDATE rooms SET last_seq = last_seq + n ... RETURNING``
 with the room rows locked in id order, so concurrent batches sharing rooms
 queue up instead of deadlocking, and get contiguous, non-overlapping ranges.
+Messages and room events share that counter. A room event is checked against
+its target (and the batch's earlier events) before any seq is taken, so a
+refused event leaves no gap.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 import asyncpg
-from sqlalchemy import func, select, tuple_
+from sqlalchemy import and_, func, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from parley.models import Draft, Message
-from parley.store.rows import message_from_row, message_query
-from parley.store.schema import members, messages, rooms
+from parley.models import Draft, Entry, EventKind, Message, ReplyPreview, RoomEvent
+from parley.protocol.mentions import mentioned
+from parley.store.base import Outcome, Refusal
+from parley.store.rows import (
+    decorate,
+    event_from_row,
+    event_query,
+    ids_to_text,
+    message_from_row,
+    message_query,
+    preview,
+)
+from parley.store.schema import members, mentions, messages, reactions, room_events, rooms, users
 
 Key = tuple[int, int, str]
-"""(room, sender, client_id): what makes a retried send the same message."""
+"""(room, sender, client_id): what makes a retried send the same entry."""
+
+OWNER = "owner"
+
+
+class Fallback(Exception):
+    """The batch needs a step ``PostgresStatements`` leaves to ``CoreStatements``."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,14 +72,24 @@ class Row:
     body: str
     client_id: str | None
     created_at: int
+    reply_to_seq: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """A message a room event changes or a reply quotes, as it is before the batch."""
+
+    message_id: int
+    sender_id: int
+    preview: ReplyPreview
 
 
 class Statements(Protocol):
-    async def members(self, pairs: set[tuple[int, int]]) -> set[tuple[int, int]]:
-        """Which of the (room, user) pairs are memberships."""
+    async def members(self, pairs: set[tuple[int, int]]) -> dict[tuple[int, int], str]:
+        """Which of the (room, user) pairs are memberships, with the member's role."""
 
-    async def originals(self, keys: set[Key]) -> list[Message]:
-        """The stored messages with these keys."""
+    async def originals(self, keys: set[Key]) -> list[Entry]:
+        """The stored entries (messages in their current state, events) with these keys."""
 
     async def reserve(self, wanted: dict[int, tuple[int, int]]) -> dict[int, int]:
         """Take n seqs in each room of {room: (n, latest created_at)}; return each new last_seq."""
@@ -65,105 +101,277 @@ class Statements(Protocol):
         """Move each (room, user) read marker forward to seq, never back."""
 
 
-async def append_many(db: Statements, drafts: Sequence[Draft]) -> list[Message | None]:
-    """Store drafts in order; a retried client_id returns the original message.
+class StreamStatements(Statements, Protocol):
+    """The steps of replies, mentions and room events."""
 
-    Returns None in place of a draft whose sender is not a member of its room.
+    async def lock(self, room_ids: list[int]) -> None:
+        """Lock the rooms (in id order) so targets read next stay as read until commit."""
+
+    async def usernames(self, room_ids: set[int]) -> dict[int, dict[str, int]]:
+        """Per room, its members' usernames and ids (for mentions)."""
+
+    async def targets(self, keys: set[tuple[int, int]]) -> dict[tuple[int, int], Target]:
+        """The messages at these (room, seq) that are not deleted."""
+
+    async def reacted(self, keys: set[tuple[int, str, int]]) -> set[tuple[int, str, int]]:
+        """Which (message id, emoji, user) reactions exist."""
+
+    async def insert_mentions(self, pairs: list[tuple[int, int]]) -> None:
+        """Store (message id, user id) mentions."""
+
+    async def insert_events(self, events: list[RoomEvent]) -> list[int]:
+        """Insert room events (their ``id`` is ignored); return their ids, in order."""
+
+    async def apply(self, event: RoomEvent, message_id: int) -> None:
+        """Change the target message's current state by one stored event."""
+
+
+async def append_many(
+    db: Statements, drafts: Sequence[Draft], stream: StreamStatements | None = None
+) -> list[Outcome]:
+    """Store drafts in order; a retried client_id returns the original entry.
+
+    ``stream``: the statements for replies, mentions and room events (the same
+    object as ``db`` when it has them); without it such a batch raises ``Fallback``.
     """
-    membership = await db.members({(d.room_id, d.sender.id) for d in drafts})
+    rich = not all(d.plain for d in drafts)
+    if rich and stream is None:
+        raise Fallback
+    roles = await db.members({(d.room_id, d.sender.id) for d in drafts})
     keys = {(d.room_id, d.sender.id, d.client_id) for d in drafts if d.client_id is not None}
-    originals = {_key(m): m for m in await db.originals(keys)} if keys else {}
+    originals = {_key(e): e for e in await db.originals(keys)} if keys else {}
 
+    outcome: dict[int, Outcome] = {}
     fresh: list[int] = []
-    seen: set[Key] = set()
+    first: dict[Key, int] = {}
     for i, d in enumerate(drafts):
-        if (d.room_id, d.sender.id) not in membership:
+        if (d.room_id, d.sender.id) not in roles:
+            outcome[i] = Refusal.NOT_MEMBER
             continue
         if d.client_id is not None:
             key = (d.room_id, d.sender.id, d.client_id)
-            if key in originals or key in seen:
+            if key in originals:
+                outcome[i] = originals[key]
                 continue
-            seen.add(key)
+            if key in first:
+                continue
+            first[key] = i
         fresh.append(i)
+
+    targets: dict[tuple[int, int], Target] = {}
+    mentions_of: dict[int, tuple[int, ...]] = {}
+    if rich and fresh:
+        assert stream is not None
+        fresh, targets = await _check(stream, drafts, fresh, roles, outcome)
+        with_at = {drafts[i].room_id for i in fresh if "@" in drafts[i].body}
+        if with_at:
+            names = await stream.usernames(with_at)
+            for i in fresh:
+                d = drafts[i]
+                if d.kind in ("message", "edit") and d.room_id in with_at:
+                    mentions_of[i] = mentioned(d.body, names.get(d.room_id, {}))
 
     per_room: dict[int, list[int]] = defaultdict(list)
     for i in fresh:
         per_room[drafts[i].room_id].append(i)
     wanted = {
-        room_id: (len(indices), max(drafts[i].created_at for i in indices))
+        room_id: (
+            len(indices),
+            max((drafts[i].created_at for i in indices if drafts[i].kind == "message"), default=0),
+        )
         for room_id, indices in per_room.items()
     }
     last_seqs = await db.reserve(wanted) if wanted else {}
     seqs: dict[int, int] = {}
     for room_id, indices in per_room.items():
-        first = last_seqs[room_id] - len(indices) + 1
+        start = last_seqs[room_id] - len(indices) + 1
         for offset, i in enumerate(indices):
-            seqs[i] = first + offset
+            seqs[i] = start + offset
 
-    stored: dict[int, Message] = {}
-    if fresh:
-        rows = [
-            Row(d.room_id, seqs[i], d.sender.id, d.body, d.client_id, d.created_at)
-            for i, d in ((i, drafts[i]) for i in fresh)
-        ]
-        for i, message_id in zip(fresh, await db.insert(rows), strict=True):
-            d = drafts[i]
-            stored[i] = Message(
-                id=message_id,
-                room_id=d.room_id,
-                seq=seqs[i],
-                sender=d.sender,
-                body=d.body,
-                created_at=d.created_at,
-                client_id=d.client_id,
-            )
-        # Sending marks the room read up to your own message.
-        read_up_to: dict[tuple[int, int], int] = {}
-        for msg in stored.values():
-            pair = (msg.room_id, msg.sender.id)
-            read_up_to[pair] = max(read_up_to.get(pair, 0), msg.seq)
-        await db.mark_read(read_up_to)
+    new_messages = [i for i in fresh if drafts[i].kind == "message"]
+    if new_messages:
+        await _store_messages(db, stream, drafts, new_messages, seqs, targets, mentions_of, outcome)
+    changes = [i for i in fresh if drafts[i].kind != "message"]
+    if changes:
+        assert stream is not None
+        await _store_events(stream, drafts, changes, seqs, targets, mentions_of, outcome)
 
-    first_of: dict[Key, Message] = dict(originals)
-    for msg in stored.values():
-        if msg.client_id is not None:
-            first_of[_key(msg)] = msg
-    out: list[Message | None] = []
+    out: list[Outcome] = []
     for i, d in enumerate(drafts):
-        if i in stored:
-            out.append(stored[i])
-        elif d.client_id is not None:
-            out.append(first_of.get((d.room_id, d.sender.id, d.client_id)))
-        else:
-            out.append(None)
+        found = outcome.get(i)
+        if found is None:
+            # A duplicate client_id within the batch: the first one's outcome.
+            assert d.client_id is not None
+            found = outcome[first[(d.room_id, d.sender.id, d.client_id)]]
+        out.append(found)
     return out
 
 
-def _key(message: Message) -> Key:
-    return (message.room_id, message.sender.id, message.client_id or "")
+async def _check(
+    db: StreamStatements,
+    drafts: Sequence[Draft],
+    fresh: list[int],
+    roles: dict[tuple[int, int], str],
+    outcome: dict[int, Outcome],
+) -> tuple[list[int], dict[tuple[int, int], Target]]:
+    """Refuse the drafts whose target is missing or not theirs to change; keep the rest.
+
+    Events are checked in order against the state the batch's earlier events
+    leave (a delete then an edit of the same message: the edit finds nothing).
+    """
+    await db.lock(sorted({drafts[i].room_id for i in fresh}))
+    wanted = {(drafts[i].room_id, t) for i in fresh if (t := drafts[i].target) is not None}
+    targets = await db.targets(wanted) if wanted else {}
+    reaction_keys: set[tuple[int, str, int]] = set()
+    for i in fresh:
+        d = drafts[i]
+        found = targets.get((d.room_id, d.target or 0))
+        if d.kind in ("react", "unreact") and found is not None:
+            reaction_keys.add((found.message_id, d.emoji or "", d.sender.id))
+    present = await db.reacted(reaction_keys) if reaction_keys else set()
+    deleted: set[tuple[int, int]] = set()
+    kept: list[int] = []
+    for i in fresh:
+        d = drafts[i]
+        if d.target is None:
+            kept.append(i)
+            continue
+        where = (d.room_id, d.target)
+        found = targets.get(where)
+        if found is None or (d.kind != "message" and where in deleted):
+            outcome[i] = Refusal.NO_TARGET
+            continue
+        mine = found.sender_id == d.sender.id
+        if (d.kind == "edit" and not mine) or (
+            d.kind == "delete" and not mine and roles[(d.room_id, d.sender.id)] != OWNER
+        ):
+            outcome[i] = Refusal.NOT_ALLOWED
+            continue
+        reaction = (found.message_id, d.emoji or "", d.sender.id)
+        if d.kind == "react":
+            if reaction in present:
+                outcome[i] = Refusal.UNCHANGED
+                continue
+            present.add(reaction)
+        elif d.kind == "unreact":
+            if reaction not in present:
+                outcome[i] = Refusal.UNCHANGED
+                continue
+            present.discard(reaction)
+        elif d.kind == "delete":
+            deleted.add(where)
+        kept.append(i)
+    return kept, targets
+
+
+async def _store_messages(
+    db: Statements,
+    stream: StreamStatements | None,
+    drafts: Sequence[Draft],
+    indices: list[int],
+    seqs: dict[int, int],
+    targets: dict[tuple[int, int], Target],
+    mentions_of: dict[int, tuple[int, ...]],
+    outcome: dict[int, Outcome],
+) -> None:
+    rows = [
+        Row(d.room_id, seqs[i], d.sender.id, d.body, d.client_id, d.created_at, d.target)
+        for i, d in ((i, drafts[i]) for i in indices)
+    ]
+    mention_rows: list[tuple[int, int]] = []
+    read_up_to: dict[tuple[int, int], int] = {}
+    for i, message_id in zip(indices, await db.insert(rows), strict=True):
+        d = drafts[i]
+        reply = targets.get((d.room_id, d.target)) if d.target is not None else None
+        outcome[i] = Message(
+            id=message_id,
+            room_id=d.room_id,
+            seq=seqs[i],
+            sender=d.sender,
+            body=d.body,
+            created_at=d.created_at,
+            client_id=d.client_id,
+            reply_to=None if reply is None else reply.preview,
+            mentions=mentions_of.get(i, ()),
+        )
+        mention_rows.extend((message_id, user) for user in mentions_of.get(i, ()))
+        # Sending marks the room read up to your own message.
+        pair = (d.room_id, d.sender.id)
+        read_up_to[pair] = max(read_up_to.get(pair, 0), seqs[i])
+    if mention_rows:
+        assert stream is not None
+        await stream.insert_mentions(mention_rows)
+    await db.mark_read(read_up_to)
+
+
+async def _store_events(
+    db: StreamStatements,
+    drafts: Sequence[Draft],
+    indices: list[int],
+    seqs: dict[int, int],
+    targets: dict[tuple[int, int], Target],
+    mentions_of: dict[int, tuple[int, ...]],
+    outcome: dict[int, Outcome],
+) -> None:
+    """Insert the events, then apply each to its target in seq order."""
+    built = [
+        RoomEvent(
+            id=0,
+            room_id=d.room_id,
+            seq=seqs[i],
+            kind=cast(EventKind, d.kind),
+            sender=d.sender,
+            target=d.target or 0,
+            created_at=d.created_at,
+            client_id=d.client_id,
+            body=d.body if d.kind == "edit" else None,
+            mentions=mentions_of.get(i, ()),
+            emoji=d.emoji if d.kind in ("react", "unreact") else None,
+        )
+        for i, d in ((i, drafts[i]) for i in indices)
+    ]
+    for i, event, event_id in zip(indices, built, await db.insert_events(built), strict=True):
+        stored = dataclasses.replace(event, id=event_id)
+        await db.apply(stored, targets[(event.room_id, event.target)].message_id)
+        outcome[i] = stored
+
+
+def _key(entry: Entry) -> Key:
+    return (entry.room_id, entry.sender.id, entry.client_id or "")
 
 
 class CoreStatements:
-    """SQLAlchemy Core, in a transaction the caller began (SQLite, the embedded default)."""
+    """SQLAlchemy Core, in a transaction the caller began: every step, on either database."""
 
     def __init__(self, conn: AsyncConnection) -> None:
         self._conn = conn
+        self._greatest = func.max if conn.dialect.name == "sqlite" else func.greatest
 
-    async def members(self, pairs: set[tuple[int, int]]) -> set[tuple[int, int]]:
+    async def members(self, pairs: set[tuple[int, int]]) -> dict[tuple[int, int], str]:
         result = await self._conn.execute(
-            select(members.c.room_id, members.c.user_id).where(
+            select(members.c.room_id, members.c.user_id, members.c.role).where(
                 tuple_(members.c.room_id, members.c.user_id).in_(pairs)
             )
         )
-        return {(row.room_id, row.user_id) for row in result}
+        return {(row.room_id, row.user_id): row.role for row in result}
 
-    async def originals(self, keys: set[Key]) -> list[Message]:
-        result = await self._conn.execute(
+    async def originals(self, keys: set[Key]) -> list[Entry]:
+        found: list[Entry] = []
+        rows = await self._conn.execute(
             message_query().where(
                 tuple_(messages.c.room_id, messages.c.sender_id, messages.c.client_id).in_(keys)
             )
         )
-        return [message_from_row(row) for row in result]
+        found.extend(await decorate(self._conn, rows.all()))
+        events = await self._conn.execute(
+            event_query().where(
+                tuple_(room_events.c.room_id, room_events.c.sender_id, room_events.c.client_id).in_(
+                    keys
+                )
+            )
+        )
+        found.extend(event_from_row(row) for row in events)
+        return found
 
     async def reserve(self, wanted: dict[int, tuple[int, int]]) -> dict[int, int]:
         out: dict[int, int] = {}
@@ -175,7 +383,7 @@ class CoreStatements:
                     .where(rooms.c.id == room_id)
                     .values(
                         last_seq=rooms.c.last_seq + count,
-                        last_activity_at=func.max(rooms.c.last_activity_at, latest),
+                        last_activity_at=self._greatest(rooms.c.last_activity_at, latest),
                     )
                     .returning(rooms.c.last_seq)
                 )
@@ -193,6 +401,7 @@ class CoreStatements:
                     "body": r.body,
                     "client_id": r.client_id,
                     "created_at": r.created_at,
+                    "reply_to_seq": r.reply_to_seq,
                 }
                 for r in rows
             ],
@@ -211,6 +420,113 @@ class CoreStatements:
                 .values(last_read_seq=seq)
             )
 
+    async def lock(self, room_ids: list[int]) -> None:
+        # FOR UPDATE is left out on SQLite, whose write lock the transaction holds already.
+        await self._conn.execute(
+            select(rooms.c.id)
+            .where(rooms.c.id.in_(room_ids))
+            .order_by(rooms.c.id)
+            .with_for_update()
+        )
+
+    async def usernames(self, room_ids: set[int]) -> dict[int, dict[str, int]]:
+        found: dict[int, dict[str, int]] = defaultdict(dict)
+        for room_id, user_id, username in await self._conn.execute(
+            select(members.c.room_id, users.c.id, users.c.username)
+            .join(users, users.c.id == members.c.user_id)
+            .where(members.c.room_id.in_(room_ids))
+        ):
+            found[room_id][username] = user_id
+        return found
+
+    async def targets(self, keys: set[tuple[int, int]]) -> dict[tuple[int, int], Target]:
+        rows = await self._conn.execute(
+            message_query().where(
+                tuple_(messages.c.room_id, messages.c.seq).in_(keys),
+                messages.c.deleted_at.is_(None),
+            )
+        )
+        found: dict[tuple[int, int], Target] = {}
+        for row in rows:
+            original = message_from_row(row)
+            found[(original.room_id, original.seq)] = Target(
+                original.id, original.sender.id, preview(original)
+            )
+        return found
+
+    async def reacted(self, keys: set[tuple[int, str, int]]) -> set[tuple[int, str, int]]:
+        r = reactions.c
+        rows = await self._conn.execute(
+            select(r.message_id, r.emoji, r.user_id).where(
+                tuple_(r.message_id, r.emoji, r.user_id).in_(keys)
+            )
+        )
+        return {(row[0], row[1], row[2]) for row in rows}
+
+    async def insert_mentions(self, pairs: list[tuple[int, int]]) -> None:
+        await self._conn.execute(
+            mentions.insert(), [{"message_id": m, "user_id": u} for m, u in pairs]
+        )
+
+    async def insert_events(self, events: list[RoomEvent]) -> list[int]:
+        result = await self._conn.execute(
+            room_events.insert().returning(room_events.c.id, sort_by_parameter_order=True),
+            [
+                {
+                    "room_id": e.room_id,
+                    "seq": e.seq,
+                    "kind": e.kind,
+                    "sender_id": e.sender.id,
+                    "target_seq": e.target,
+                    "body": e.body,
+                    "mentions": ids_to_text(e.mentions) if e.kind == "edit" else None,
+                    "emoji": e.emoji,
+                    "client_id": e.client_id,
+                    "created_at": e.created_at,
+                }
+                for e in events
+            ],
+        )
+        return [row.id for row in result]
+
+    async def apply(self, event: RoomEvent, message_id: int) -> None:
+        conn = self._conn
+        target = messages.c.id == message_id
+        if event.kind == "react":
+            await conn.execute(
+                reactions.insert().values(
+                    message_id=message_id,
+                    emoji=event.emoji,
+                    user_id=event.sender.id,
+                    created_at=event.created_at,
+                )
+            )
+            return
+        if event.kind == "unreact":
+            await conn.execute(
+                reactions.delete().where(
+                    and_(
+                        reactions.c.message_id == message_id,
+                        reactions.c.emoji == event.emoji,
+                        reactions.c.user_id == event.sender.id,
+                    )
+                )
+            )
+            return
+        await conn.execute(mentions.delete().where(mentions.c.message_id == message_id))
+        if event.kind == "edit":
+            await conn.execute(
+                messages.update().where(target).values(body=event.body, edited_at=event.created_at)
+            )
+            if event.mentions:
+                await self.insert_mentions([(message_id, u) for u in event.mentions])
+            return
+        # A delete leaves a tombstone: no text, mentions or reactions.
+        await conn.execute(reactions.delete().where(reactions.c.message_id == message_id))
+        await conn.execute(
+            messages.update().where(target).values(body="", deleted_at=event.created_at)
+        )
+
 
 class PostgresStatements:
     """One statement per step over asyncpg, in a transaction the caller began."""
@@ -218,33 +534,37 @@ class PostgresStatements:
     def __init__(self, conn: asyncpg.Connection) -> None:
         self._conn = conn
 
-    async def members(self, pairs: set[tuple[int, int]]) -> set[tuple[int, int]]:
+    async def members(self, pairs: set[tuple[int, int]]) -> dict[tuple[int, int], str]:
         room_ids, user_ids = _columns(pairs, 2)
         found = await self._conn.fetch(
-            "SELECT m.room_id, m.user_id FROM members m"
+            "SELECT m.room_id, m.user_id, m.role FROM members m"
             " JOIN unnest($1::bigint[], $2::bigint[]) AS k(room_id, user_id)"
             " ON m.room_id = k.room_id AND m.user_id = k.user_id",
             room_ids,
             user_ids,
         )
-        return {(r[0], r[1]) for r in found}
+        return {(r[0], r[1]): r[2] for r in found}
 
-    async def originals(self, keys: set[Key]) -> list[Message]:
+    async def originals(self, keys: set[Key]) -> list[Entry]:
+        """None found, or ``Fallback``: an original is returned in its current state,
+        which only ``CoreStatements`` reads."""
         room_ids, sender_ids, client_ids = _columns(keys, 3)
-        found = await self._conn.fetch(
-            # The columns of rows.MESSAGE_COLUMNS, in its order.
-            "SELECT m.id, m.room_id, m.seq, m.body, m.client_id, m.created_at,"
-            " u.id, u.username, u.display_name"
-            " FROM unnest($1::bigint[], $2::bigint[], $3::text[])"
+        found = await self._conn.fetchval(
+            "SELECT EXISTS (SELECT 1 FROM unnest($1::bigint[], $2::bigint[], $3::text[])"
             " AS k(room_id, sender_id, client_id)"
             " JOIN messages m ON m.room_id = k.room_id AND m.sender_id = k.sender_id"
-            " AND m.client_id = k.client_id"
-            " JOIN users u ON u.id = m.sender_id",
+            " AND m.client_id = k.client_id)"
+            " OR EXISTS (SELECT 1 FROM unnest($1::bigint[], $2::bigint[], $3::text[])"
+            " AS k(room_id, sender_id, client_id)"
+            " JOIN room_events e ON e.room_id = k.room_id AND e.sender_id = k.sender_id"
+            " AND e.client_id = k.client_id)",
             room_ids,
             sender_ids,
             client_ids,
         )
-        return [message_from_row(r) for r in found]
+        if found:
+            raise Fallback
+        return []
 
     async def reserve(self, wanted: dict[int, tuple[int, int]]) -> dict[int, int]:
         ids = sorted(wanted)

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from enum import Enum
 from typing import Literal, Protocol
 
-from parley.models import Draft, Identity, Message, Room, User
+from parley.models import Draft, Entry, Identity, Message, Room, RoomEvent, User
 
 
 class UsernameTaken(Exception):
@@ -27,6 +28,39 @@ class LastSignInMethod(Exception):
 
 class NotMember(Exception):
     """The room does not exist or the user is not in it; callers answer ``not_found``."""
+
+
+class NoTarget(Exception):
+    """The seq is not a message of the room, or that message is deleted: ``not_found``."""
+
+
+class NotAllowed(Exception):
+    """Editing someone else's message, or deleting it without owning the room: ``forbidden``."""
+
+
+class Refusal(Enum):
+    """Why ``append_many`` stored nothing for a draft."""
+
+    NOT_MEMBER = "not_member"
+    NO_TARGET = "no_target"
+    NOT_ALLOWED = "not_allowed"
+    UNCHANGED = "unchanged"
+    """A react already there, or an unreact that is not: acked with no event, no seq taken."""
+
+
+Outcome = Message | RoomEvent | Refusal
+"""What storing one draft did: the entry (the original one for a retried client_id) or why not."""
+
+
+def refusal_error(refusal: Refusal) -> Exception | None:
+    """The exception a single append raises for a refusal; None for ``UNCHANGED``."""
+    if refusal is Refusal.NOT_MEMBER:
+        return NotMember()
+    if refusal is Refusal.NO_TARGET:
+        return NoTarget()
+    if refusal is Refusal.NOT_ALLOWED:
+        return NotAllowed()
+    return None
 
 
 class StoreFailed(Exception):
@@ -127,17 +161,24 @@ class Store(Protocol):
     async def members_of(self, room_ids: Sequence[int]) -> dict[int, list[int]]: ...
     async def last_seqs(self, room_ids: Sequence[int]) -> dict[int, int]: ...
 
-    # messages
-    async def append(self, draft: Draft) -> Message:
+    # the room stream: messages and room events
+    async def append(self, draft: Draft) -> Entry | None:
         """Store one draft; concurrent calls are stored in the order they were made.
 
         The order holds because the draft is queued before the first await
-        (``DirectLog`` builds its in-order pipelining on that).
+        (``DirectLog`` builds its in-order pipelining on that). None: a react or
+        unreact that changed nothing. Raises ``NotMember``, ``NoTarget`` or
+        ``NotAllowed`` for a refused draft.
         """
 
-    async def append_many(self, drafts: Sequence[Draft]) -> list[Message | None]: ...
+    async def append_many(self, drafts: Sequence[Draft]) -> list[Outcome]: ...
     async def page(
         self, room_id: int, *, before: int | None, after: int | None, limit: int
     ) -> tuple[list[Message], bool]: ...
-    async def between(self, room_id: int, after: int, until: int) -> list[Message]: ...
+    async def around(self, room_id: int, seq: int, limit: int) -> tuple[list[Message], bool]:
+        """Up to ``limit`` messages centred on ``seq``, and whether older ones exist."""
+
+    async def between(self, room_id: int, after: int, until: int) -> list[Entry]:
+        """Stream entries with after < seq <= until, in seq order (messages in current state)."""
+
     async def mark_read(self, room_id: int, user_id: int, seq: int) -> int | None: ...

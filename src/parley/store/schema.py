@@ -50,8 +50,10 @@ members = Table(
     Column("user_id", Id, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
     Column("last_read_seq", BigInteger, nullable=False, server_default="0"),
     Column("joined_at", BigInteger, nullable=False),
+    Column("role", String(8), nullable=False, server_default="member"),
     Index("ix_members_user", "user_id"),
 )
+"""``role``: "owner" for a group's creator (who may delete any message), else "member"."""
 
 messages = Table(
     "messages",
@@ -63,8 +65,49 @@ messages = Table(
     Column("body", Text, nullable=False),
     Column("client_id", String(64)),
     Column("created_at", BigInteger, nullable=False),
+    Column("reply_to_seq", BigInteger),
+    Column("edited_at", BigInteger),
+    Column("deleted_at", BigInteger),
     UniqueConstraint("room_id", "seq", name="uq_messages_room_seq"),
     UniqueConstraint("room_id", "sender_id", "client_id", name="uq_messages_client_id"),
+)
+"""Each message in its current state: room events are applied to it as they are stored."""
+
+room_events = Table(
+    "room_events",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("room_id", Id, ForeignKey("rooms.id", ondelete="CASCADE"), nullable=False),
+    Column("seq", BigInteger, nullable=False),
+    Column("kind", String(8), nullable=False),
+    Column("sender_id", Id, ForeignKey("users.id"), nullable=False),
+    Column("target_seq", BigInteger, nullable=False),
+    Column("body", Text),
+    Column("mentions", Text),
+    Column("emoji", String(32)),
+    Column("client_id", String(64)),
+    Column("created_at", BigInteger, nullable=False),
+    UniqueConstraint("room_id", "seq", name="uq_room_events_room_seq"),
+    UniqueConstraint("room_id", "sender_id", "client_id", name="uq_room_events_client_id"),
+)
+"""Edits, deletes and reactions: entries of the room's stream, numbered from the same
+``rooms.last_seq`` as messages. ``mentions``: an edit's mentioned user ids, space-separated."""
+
+mentions = Table(
+    "mentions",
+    metadata,
+    Column("message_id", Id, ForeignKey("messages.id", ondelete="CASCADE"), primary_key=True),
+    Column("user_id", Id, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    Index("ix_mentions_user", "user_id"),
+)
+
+reactions = Table(
+    "reactions",
+    metadata,
+    Column("message_id", Id, ForeignKey("messages.id", ondelete="CASCADE"), primary_key=True),
+    Column("emoji", String(32), primary_key=True),
+    Column("user_id", Id, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    Column("created_at", BigInteger, nullable=False),
 )
 
 identities = Table(

@@ -18,23 +18,28 @@ from sqlalchemy.engine import Row
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
-from parley.models import Draft, Identity, Message, Room, RoomKind, User, now_micros
-from parley.store.append import CoreStatements, PostgresStatements, append_many
+from parley.models import Draft, Entry, Identity, Message, Room, RoomKind, User, now_micros
+from parley.store.append import CoreStatements, Fallback, PostgresStatements, append_many
 from parley.store.base import (
     IdentityTaken,
     LastSignInMethod,
     NotMember,
+    Outcome,
     RefreshUse,
+    Refusal,
     StoreFailed,
     UsernameTaken,
+    refusal_error,
 )
-from parley.store.rows import message_from_row, message_query
+from parley.store.rows import event_from_row, event_query, message_query, read_messages
 from parley.store.schema import (
     identities,
     members,
+    mentions,
     messages,
     refresh_families,
     refresh_tokens,
+    room_events,
     rooms,
     users,
 )
@@ -59,13 +64,13 @@ class GroupCommit:
 
     MAX_BATCH = 500
 
-    def __init__(self, write: Callable[[list[Draft]], Awaitable[list[Message | None]]]) -> None:
+    def __init__(self, write: Callable[[list[Draft]], Awaitable[list[Outcome]]]) -> None:
         self._write = write
-        self._pending: list[tuple[Draft, asyncio.Future[Message | None]]] = []
+        self._pending: list[tuple[Draft, asyncio.Future[Outcome]]] = []
         self._drainer: asyncio.Task[None] | None = None
 
-    async def submit(self, draft: Draft) -> Message | None:
-        future: asyncio.Future[Message | None] = asyncio.get_running_loop().create_future()
+    async def submit(self, draft: Draft) -> Outcome:
+        future: asyncio.Future[Outcome] = asyncio.get_running_loop().create_future()
         self._pending.append((draft, future))
         if self._drainer is None:
             self._drainer = asyncio.ensure_future(self._drain())
@@ -83,7 +88,7 @@ class GroupCommit:
                 if not future.done():
                     future.set_exception(StoreFailed("the store is shutting down"))
 
-    async def _commit(self, batch: list[tuple[Draft, asyncio.Future[Message | None]]]) -> None:
+    async def _commit(self, batch: list[tuple[Draft, asyncio.Future[Outcome]]]) -> None:
         try:
             results = await self._write([draft for draft, _ in batch])
         except Exception as exc:
@@ -355,6 +360,7 @@ class SqlStore:
     # rooms and members
 
     async def create_group(self, name: str, member_ids: Sequence[int]) -> int:
+        """The first of ``member_ids`` is the creator, who owns the group."""
         return await self._create_room(member_ids, kind="group", name=name)
 
     async def direct_room(self, a: int, b: int) -> tuple[int, bool]:
@@ -383,8 +389,13 @@ class SqlStore:
             await conn.execute(
                 members.insert(),
                 [
-                    {"room_id": room_id, "user_id": uid, "joined_at": now}
-                    for uid in dict.fromkeys(member_ids)
+                    {
+                        "room_id": room_id,
+                        "user_id": uid,
+                        "joined_at": now,
+                        "role": "owner" if n == 0 and columns["kind"] == "group" else "member",
+                    }
+                    for n, uid in enumerate(dict.fromkeys(member_ids))
                 ],
             )
         return room_id
@@ -450,22 +461,25 @@ class SqlStore:
                 .order_by(members.c.room_id, users.c.username)
             ):
                 roster[row.room_id].append(_user(row))
+            newest = (
+                select(messages.c.room_id, func.max(messages.c.seq).label("seq"))
+                .where(messages.c.room_id.in_(ids))
+                .group_by(messages.c.room_id)
+                .subquery()
+            )
             latest = {
                 msg.room_id: msg
-                for msg in map(
-                    message_from_row,
-                    await conn.execute(
-                        message_query()
-                        .join(
-                            rooms,
-                            and_(
-                                rooms.c.id == messages.c.room_id, rooms.c.last_seq == messages.c.seq
-                            ),
-                        )
-                        .where(rooms.c.id.in_(ids))
+                for msg in await read_messages(
+                    conn,
+                    message_query().join(
+                        newest,
+                        and_(
+                            newest.c.room_id == messages.c.room_id, newest.c.seq == messages.c.seq
+                        ),
                     ),
                 )
             }
+            unread, mentioned = await _unread(conn, viewer_id, ids)
         return [
             Room(
                 id=h.id,
@@ -473,8 +487,9 @@ class SqlStore:
                 name=h.name,
                 members=tuple(roster[h.id]),
                 last_seq=h.last_seq,
-                unread=max(0, h.last_seq - h.last_read_seq),
+                unread=unread.get(h.id, 0),
                 last_message=latest.get(h.id),
+                mentions=mentioned.get(h.id, 0),
             )
             for h in heads
         ]
@@ -517,31 +532,39 @@ class SqlStore:
 
     # messages
 
-    async def append(self, draft: Draft) -> Message:
+    async def append(self, draft: Draft) -> Entry | None:
         stored = await self._group_commit.submit(draft)
-        if stored is None:
-            raise NotMember
+        if isinstance(stored, Refusal):
+            refused = refusal_error(stored)
+            if refused is not None:
+                raise refused
+            return None
         return stored
 
-    async def append_many(self, drafts: Sequence[Draft]) -> list[Message | None]:
-        """Store drafts in order; a retried client_id returns the original message.
+    async def append_many(self, drafts: Sequence[Draft]) -> list[Outcome]:
+        """Store drafts in order; a retried client_id returns the original entry.
 
-        Returns None in place of a draft whose sender is not a member of its room.
         Raises ``StoreFailed`` when the database refused the batch or could not
         be reached, so callers never meet SQLAlchemy's or asyncpg's exceptions.
         """
         if not drafts:
             return []
         try:
-            if self.sqlite:
-                async with self._write() as conn:
-                    return await append_many(CoreStatements(conn), drafts)
-            async with self.engine.connect() as conn:
-                # SQLAlchemy has not begun a transaction on this connection, and
-                # will not: every statement goes straight to asyncpg.
-                raw: asyncpg.Connection = (await conn.get_raw_connection()).driver_connection
-                async with raw.transaction():
-                    return await append_many(PostgresStatements(raw), drafts)
+            if not self.sqlite and all(d.plain for d in drafts):
+                try:
+                    async with self.engine.connect() as conn:
+                        # SQLAlchemy has not begun a transaction on this connection, and
+                        # will not: every statement goes straight to asyncpg.
+                        raw: asyncpg.Connection = (
+                            await conn.get_raw_connection()
+                        ).driver_connection
+                        async with raw.transaction():
+                            return await append_many(PostgresStatements(raw), drafts)
+                except Fallback:
+                    pass  # rolled back; the general path below stores the batch
+            async with self._write() as conn:
+                statements = CoreStatements(conn)
+                return await append_many(statements, drafts, statements)
         except (SQLAlchemyError, asyncpg.PostgresError, asyncpg.InterfaceError, OSError) as exc:
             raise StoreFailed(f"storing messages failed: {exc!r}") from exc
 
@@ -556,23 +579,51 @@ class SqlStore:
                 query = query.where(messages.c.seq < before)
             query = query.order_by(messages.c.seq.desc())
         async with self.engine.connect() as conn:
-            found = [message_from_row(r) for r in await conn.execute(query)]
+            found = await read_messages(conn, query)
         has_more = len(found) > limit
         found = found[:limit]
         if after is None:
             found.reverse()
         return found, has_more
 
-    async def between(self, room_id: int, after: int, until: int) -> list[Message]:
+    async def around(self, room_id: int, seq: int, limit: int) -> tuple[list[Message], bool]:
+        older = limit // 2
+        base = message_query().where(messages.c.room_id == room_id)
         async with self.engine.connect() as conn:
-            rows = await conn.execute(
-                message_query()
-                .where(
-                    messages.c.room_id == room_id, messages.c.seq > after, messages.c.seq <= until
-                )
-                .order_by(messages.c.seq)
+            before = await read_messages(
+                conn,
+                base.where(messages.c.seq < seq).order_by(messages.c.seq.desc()).limit(older + 1),
             )
-            return [message_from_row(r) for r in rows]
+            rest = await read_messages(
+                conn,
+                base.where(messages.c.seq >= seq)
+                .order_by(messages.c.seq)
+                .limit(limit - min(older, len(before))),
+            )
+        has_more = len(before) > older
+        before = before[:older]
+        before.reverse()
+        return before + rest, has_more
+
+    async def between(self, room_id: int, after: int, until: int) -> list[Entry]:
+        async with self.engine.connect() as conn:
+            found: list[Entry] = list(
+                await read_messages(
+                    conn,
+                    message_query().where(
+                        messages.c.room_id == room_id,
+                        messages.c.seq > after,
+                        messages.c.seq <= until,
+                    ),
+                )
+            )
+            e = room_events.c
+            rows = await conn.execute(
+                event_query().where(e.room_id == room_id, e.seq > after, e.seq <= until)
+            )
+            found.extend(event_from_row(r) for r in rows)
+        found.sort(key=lambda entry: entry.seq)
+        return found
 
     async def mark_read(self, room_id: int, user_id: int, seq: int) -> int | None:
         # One statement in the common case (the marker moves): reads are as
@@ -621,6 +672,44 @@ async def _insert_identity(
             user_id=user_id, issuer=issuer, subject=subject, label=label, created_at=now_micros()
         )
     )
+
+
+async def _unread(
+    conn: AsyncConnection, viewer_id: int, room_ids: list[int]
+) -> tuple[dict[int, int], dict[int, int]]:
+    """Per room, others' messages after the viewer's read marker that are not deleted, and
+    how many of them mention the viewer."""
+    m = messages.c
+    after_marker = and_(
+        members.c.room_id == m.room_id,
+        members.c.user_id == viewer_id,
+        m.seq > members.c.last_read_seq,
+        m.sender_id != viewer_id,
+        m.deleted_at.is_(None),
+    )
+    unread = {
+        room_id: count
+        for room_id, count in await conn.execute(
+            select(m.room_id, func.count())
+            .join(members, after_marker)
+            .where(m.room_id.in_(room_ids))
+            .group_by(m.room_id)
+        )
+    }
+    mentioned = {
+        room_id: count
+        for room_id, count in await conn.execute(
+            select(m.room_id, func.count())
+            .join(members, after_marker)
+            .join(
+                mentions,
+                and_(mentions.c.message_id == m.id, mentions.c.user_id == viewer_id),
+            )
+            .where(m.room_id.in_(room_ids))
+            .group_by(m.room_id)
+        )
+    }
+    return unread, mentioned
 
 
 async def _is_member(conn: AsyncConnection, room_id: int, user_id: int) -> bool:

@@ -7,9 +7,19 @@ export type ParleyProtocol = ClientFrame | ServerEvent | ErrorBody | CloseCode;
 /**
  * A frame from the client to the server.
  */
-export type ClientFrame = AuthFrame | SendFrame | ResumeFrame | TypingFrame | ReadFrame | PingFrame;
+export type ClientFrame =
+  | AuthFrame
+  | SendFrame
+  | EditFrame
+  | DeleteFrame
+  | ReactFrame
+  | UnreactFrame
+  | ResumeFrame
+  | TypingFrame
+  | ReadFrame
+  | PingFrame;
 /**
- * A position in a room's sequence; 0 means before the first message.
+ * A position in a room's stream of entries (messages and room events); 0 means before the first.
  */
 export type Seq = number;
 /**
@@ -17,21 +27,26 @@ export type Seq = number;
  */
 export type Id = string;
 /**
- * The sender's idempotency key for a message.
+ * The sender's idempotency key for a stream entry (message or room event), unique per room and sender.
  */
 export type ClientId = string;
+/**
+ * One emoji (a sequence such as a flag or a skin tone counts as one).
+ */
+export type Emoji = string;
 /**
  * A frame from the server to the client.
  */
 export type ServerEvent =
   | ReadyEvent
   | MessageEvent
+  | StreamEvent
   | AckEvent
   | ResumedEvent
   | TypingEvent
   | ReadEvent
   | PresenceEvent
-  | RoomEvent
+  | RoomUpdateEvent
   | LeftEvent
   | ErrorEvent
   | PongEvent;
@@ -39,6 +54,47 @@ export type ServerEvent =
  * RFC 3339 UTC with milliseconds.
  */
 export type Timestamp = string;
+/**
+ * An entry of a room's stream that changes an earlier message (target): it takes a seq like a message, is delivered, replayed and acked like one.
+ */
+export type RoomEvent = {
+  id: Id;
+  room: Id;
+  seq: number;
+  kind: RoomEventKind;
+  sender: User;
+  /**
+   * The seq of the message it changes.
+   */
+  target: number;
+  created_at: Timestamp;
+  client_id: ClientId | null;
+  /**
+   * edit only: the new text.
+   */
+  body?: string;
+  /**
+   * edit only: who the new text mentions.
+   */
+  mentions?: Id[];
+  /**
+   * One emoji (a sequence such as a flag or a skin tone counts as one).
+   */
+  emoji?: string;
+};
+export type RoomEventKind = 'edit' | 'delete' | 'react' | 'unreact';
+/**
+ * The entry of client_id is durable: a message's ack carries the message; a room event's carries the event, or null when a react or unreact changed nothing (no seq taken).
+ */
+export type AckEvent = {
+  type: 'ack';
+  client_id: ClientId;
+  message?: Message;
+  event?: RoomEvent | null;
+} & AckEvent1;
+export type AckEvent1 = {
+  [k: string]: unknown;
+};
 export type RoomKind = 'group' | 'direct';
 /**
  * The machine-readable codes of the HTTP API's error bodies and of the WebSocket's error events.
@@ -80,6 +136,64 @@ export interface SendFrame {
    */
   body: string;
   client_id: ClientId;
+  /**
+   * The seq of a message of the same room this one answers.
+   */
+  reply_to?: number;
+}
+/**
+ * Change the text of your own message.
+ */
+export interface EditFrame {
+  type: 'edit';
+  room: Id;
+  /**
+   * The seq of a message of the room.
+   */
+  seq: number;
+  /**
+   * 1 to 4000 characters once surrounding whitespace is trimmed; no control characters but newline and tab.
+   */
+  body: string;
+  client_id: ClientId;
+}
+/**
+ * Delete your own message, or any message of a room you own.
+ */
+export interface DeleteFrame {
+  type: 'delete';
+  room: Id;
+  /**
+   * The seq of a message of the room.
+   */
+  seq: number;
+  client_id: ClientId;
+}
+/**
+ * Add your reaction to a message.
+ */
+export interface ReactFrame {
+  type: 'react';
+  room: Id;
+  /**
+   * The seq of a message of the room.
+   */
+  seq: number;
+  emoji: Emoji;
+  client_id: ClientId;
+}
+/**
+ * Remove your reaction from a message.
+ */
+export interface UnreactFrame {
+  type: 'unreact';
+  room: Id;
+  /**
+   * The seq of a message of the room.
+   */
+  seq: number;
+  emoji: Emoji;
+  client_id: ClientId;
 }
 export interface ResumeFrame {
   type: 'resume';
@@ -114,25 +228,60 @@ export interface MessageEvent {
   type: 'message';
   message: Message;
 }
+/**
+ * A message in its current state: the room events that changed it are folded in. A deleted message keeps id, seq, sender and created_at; its body is empty, and mentions, reactions and reply_to are empty.
+ */
 export interface Message {
   id: Id;
   room: Id;
   seq: number;
   sender: User;
+  /**
+   * Empty only when deleted.
+   */
   body: string;
   created_at: Timestamp;
   /**
    * The sender's idempotency key, or null for an HTTP send without one.
    */
   client_id: ClientId | null;
+  reply_to: ReplyPreview | null;
+  /**
+   * Ids of the room members the body names as @username.
+   */
+  mentions: Id[];
+  edited_at: Timestamp | null;
+  deleted: boolean;
+  /**
+   * Ordered by first reaction time.
+   */
+  reactions: Reaction[];
 }
 /**
- * The message of client_id is durable.
+ * The message a reply answers, as it is now (body cut to 200 characters, empty once deleted).
  */
-export interface AckEvent {
-  type: 'ack';
-  client_id: ClientId;
-  message: Message;
+export interface ReplyPreview {
+  seq: number;
+  sender: User;
+  body: string;
+  deleted: boolean;
+}
+export interface Reaction {
+  emoji: Emoji;
+  count: number;
+  /**
+   * Who reacted, earliest first; at most 100 listed, count stays exact.
+   *
+   * @maxItems 100
+   */
+  users: Id[];
+}
+/**
+ * A room event (edit, delete, react, unreact), delivered in seq order with the room's messages.
+ */
+export interface StreamEvent {
+  type: 'event';
+  event: RoomEvent;
 }
 /**
  * The replay is over; incomplete lists the rooms that missed more than the resume cap.
@@ -160,7 +309,7 @@ export interface PresenceEvent {
 /**
  * A room you were added to, or a membership change of one you are in; online lists its members online now.
  */
-export interface RoomEvent {
+export interface RoomUpdateEvent {
   type: 'room';
   room: Room;
   online: Id[];
@@ -170,11 +319,21 @@ export interface Room {
   kind: RoomKind;
   name: string | null;
   members: User[];
-  last_seq: Seq;
   /**
-   * Messages after the reader's read marker.
+   * A position in a room's stream of entries (messages and room events); 0 means before the first.
+   */
+  last_seq: number;
+  /**
+   * Others' messages after the reader's read marker, not counting room events or deleted messages.
    */
   unread: number;
+  /**
+   * Of the unread messages, those that mention the reader.
+   */
+  mentions: number;
+  /**
+   * The newest message, in its current state.
+   */
   last_message: Message | null;
 }
 /**

@@ -78,6 +78,7 @@ export function placeholderRoom(id: string, now: number): RoomState {
     name: null,
     members: [],
     last_seq: 0,
+    mentions: 0,
     unread: 0,
     last_message: null,
     readSeq: 0,

@@ -13,6 +13,11 @@ export function msg(seq: number, sender: User = ben, extra: Partial<Message> = {
     body: `message ${seq}`,
     created_at: new Date(Date.UTC(2024, 4, 1, 12, 0, seq)).toISOString(),
     client_id: null,
+    reply_to: null,
+    mentions: [],
+    edited_at: null,
+    deleted: false,
+    reactions: [],
     ...extra,
   };
 }
@@ -35,6 +40,7 @@ export function room(id: string, extra: Partial<Room> = {}): Room {
     members: [ana, ben],
     last_seq: 0,
     unread: 0,
+    mentions: 0,
     last_message: null,
     ...extra,
   };

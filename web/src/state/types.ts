@@ -32,6 +32,7 @@ export interface MessagePage {
 const SERVER_TYPES: Record<ServerEvent['type'], true> = {
   ready: true,
   message: true,
+  event: true,
   ack: true,
   resumed: true,
   room: true,

@@ -7,9 +7,9 @@ partitions. Per batch of records:
    lives in one partition, so its seqs follow the log's order, and the store's
    (room, sender, client_id) idempotency makes a replayed record keep its first
    id and seq instead of being stored twice;
-2. publish each stored message on its room channel (``MESSAGE``) and each record's
-   outcome to the gateway waiting for it (``ACK``: the stored message, the
-   original one for a duplicate, or null when the sender is not a member);
+2. publish each stored entry (message or room event) on its room channel
+   (``MESSAGE``) and each record's outcome to the gateway waiting for it (``ACK``:
+   the stored entry, the original one for a duplicate, or why it was refused);
 3. commit the offsets, only now: a worker killed anywhere before this point
    leaves the batch to be replayed, which step 1 makes harmless.
 
@@ -33,10 +33,10 @@ from aiokafka.errors import KafkaError, TopicAlreadyExistsError
 
 from parley.bus.base import Bus
 from parley.log.kafka.records import Record, decode_record, encode_ack
-from parley.log.publish import message_envelope
-from parley.models import Message
+from parley.log.publish import entry_envelope
+from parley.models import Message, RoomEvent
 from parley.protocol import envelope
-from parley.store import Store
+from parley.store import Outcome, Store
 
 logger = logging.getLogger(__name__)
 
@@ -116,11 +116,11 @@ class Persister:
             # The partitions moved to another worker, which replays the batch idempotently.
             logger.warning("offset commit failed, the batch will be replayed: %r", exc)
         self.batches += 1
-        self.stored += sum(1 for m in stored if m is not None)
+        self.stored += sum(1 for m in stored if isinstance(m, Message | RoomEvent))
 
     async def _store_batch(
         self, records: Sequence[Record], stop: asyncio.Event
-    ) -> list[Message | None] | None:
+    ) -> list[Outcome] | None:
         """Store with retries until it works; None when asked to stop first."""
         if not records:
             return []
@@ -145,14 +145,18 @@ class Persister:
                 logger.warning("stored %d waiting messages after %d retries", len(drafts), failures)
             return stored
 
-    async def _announce(self, records: Sequence[Record], stored: Sequence[Message | None]) -> None:
-        """Messages on their rooms first, then each outcome to the gateway that waits for it."""
+    async def _announce(self, records: Sequence[Record], stored: Sequence[Outcome]) -> None:
+        """Entries on their rooms first, then each outcome to the gateway that waits for it.
+
+        A room event record is applied like a message one (``append_many``
+        stores it and changes its target) and published the same way.
+        """
         out: list[tuple[str, bytes]] = []
-        seen: set[int] = set()
-        for message in stored:
-            if message is not None and message.id not in seen:
-                seen.add(message.id)
-                out.append((envelope.room_channel(message.room_id), message_envelope(message)))
+        seen: set[tuple[int, int]] = set()
+        for entry in stored:
+            if isinstance(entry, Message | RoomEvent) and (entry.room_id, entry.seq) not in seen:
+                seen.add((entry.room_id, entry.seq))
+                out.append((envelope.room_channel(entry.room_id), entry_envelope(entry)))
         for record, message in zip(records, stored, strict=True):
             channel = envelope.gateway_channel(record.gateway)
             out.append((channel, encode_ack(record.draft, message)))

@@ -48,9 +48,10 @@ from aiokafka.producer.message_accumulator import BatchBuilder
 from parley.bus.base import Handler
 from parley.log.base import Unavailable
 from parley.log.kafka.records import decode_ack, encode_record
-from parley.models import Draft, Message
+from parley.models import Draft, Entry
 from parley.protocol import envelope
-from parley.store import NotMember, Store
+from parley.store import Refusal, Store
+from parley.store.base import NotMember, refusal_error
 
 logger = logging.getLogger(__name__)
 
@@ -78,7 +79,7 @@ class _InFlight:
     """A record produced by this gateway whose ack has not come back yet."""
 
     key: AckKey
-    result: asyncio.Future[Message]
+    result: asyncio.Future[Entry | None]
     started: float
     delivered: bool = False
     """Kafka confirmed it has the record."""
@@ -168,7 +169,9 @@ class KafkaLog:
             except (KafkaError, OSError, TimeoutError) as exc:
                 logger.warning("Kafka producer did not stop cleanly: %s", exc)
 
-    async def submit(self, draft: Draft, *, seen_member: bool = False) -> asyncio.Future[Message]:
+    async def submit(
+        self, draft: Draft, *, seen_member: bool = False
+    ) -> asyncio.Future[Entry | None]:
         if not seen_member:
             await self._check_member(draft)
         producer = self._producer
@@ -279,7 +282,7 @@ class KafkaLog:
         logger.error("producing a batch failed: %r", exc)
         return Unavailable(f"the message log (Kafka) failed: {exc!r}")
 
-    def _settle(self, entry: _InFlight, outcome: Message | Exception) -> None:
+    def _settle(self, entry: _InFlight, outcome: Entry | Exception | None) -> None:
         """Resolve a send once: the first of ack, delivery failure or deadline wins."""
         self._forget(entry)
         if entry.result.done():
@@ -372,16 +375,19 @@ class KafkaLog:
             env = envelope.read(payload)
             if not isinstance(env, envelope.Ack):
                 return
-            client_id, message = decode_ack(env.payload)
+            client_id, outcome = decode_ack(env.payload)
         except ValueError as exc:
             logger.warning("dropping malformed ack on %s: %s", channel, exc)
             return
-        for entry in list(self._waiters.get((env.room, env.sender, client_id), ())):
-            if message is None:
+        settled: Entry | Exception | None
+        if isinstance(outcome, Refusal):
+            settled = refusal_error(outcome)
+            if outcome is Refusal.NOT_MEMBER:
                 self._members.pop((env.room, env.sender), None)
-                self._settle(entry, NotMember())
-            else:
-                self._settle(entry, message)
+        else:
+            settled = outcome
+        for entry in list(self._waiters.get((env.room, env.sender, client_id), ())):
+            self._settle(entry, settled)
 
     # the breaker
 

@@ -1,23 +1,43 @@
 """The Kafka path's wire formats: drafts on the topic, outcomes on ``gateway.<id>``.
 
 A topic record is a draft plus the id of the gateway waiting for it; the
-persister answers that gateway with an ``ACK`` envelope naming the stored message
-(the original one for a retried client_id) or saying the draft was refused.
+persister answers that gateway with an ``ACK`` envelope naming the stored entry
+(the original one for a retried client_id) or saying why the draft was refused.
 These are internal shapes, not the client protocol: timestamps stay integer
-microseconds so the message a gateway acks is exactly the stored one.
+microseconds so the entry a gateway acks is exactly the stored one.
+
+A plain message is written as version 1, as before room events existed, so a
+persister of the previous release still stores messages during a rolling
+upgrade; a reply or a room event is version 2, which such a persister skips
+rather than store as a message.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast, get_args
 
 import orjson
 
-from parley.models import Draft, Message, User
+from parley.models import (
+    Draft,
+    DraftKind,
+    Entry,
+    EventKind,
+    Message,
+    Reaction,
+    ReplyPreview,
+    RoomEvent,
+    User,
+)
 from parley.protocol import envelope
+from parley.store.base import Outcome, Refusal
 
 RECORD_VERSION = 1
+STREAM_RECORD_VERSION = 2
+"""Records with a kind, target or emoji: replies and room events."""
+_KINDS = frozenset(get_args(DraftKind))
+_REFUSALS = {r.value: r for r in Refusal}
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,70 +61,163 @@ def _user_from(data: Any) -> User:
 
 def encode_record(draft: Draft, client_id: str, gateway: str) -> bytes:
     """``client_id`` is always set: the persister's idempotency needs one per record."""
-    return orjson.dumps(
-        {
-            "v": RECORD_VERSION,
-            "room": draft.room_id,
-            "sender": _user(draft.sender),
-            "body": draft.body,
-            "client_id": client_id,
-            "created_at": draft.created_at,
-            "gateway": gateway,
-        }
-    )
+    record: dict[str, Any] = {
+        "v": RECORD_VERSION,
+        "room": draft.room_id,
+        "sender": _user(draft.sender),
+        "body": draft.body,
+        "client_id": client_id,
+        "created_at": draft.created_at,
+        "gateway": gateway,
+    }
+    if draft.kind != "message" or draft.target is not None:
+        record.update(
+            v=STREAM_RECORD_VERSION, kind=draft.kind, target=draft.target, emoji=draft.emoji
+        )
+    return orjson.dumps(record)
 
 
 def decode_record(raw: bytes) -> Record:
     """Raise ValueError for anything that is not a record this version can store."""
     try:
         data = orjson.loads(raw)
-        if data.get("v") != RECORD_VERSION:
-            raise ValueError(f"unknown record version {data.get('v')!r}")
+        version = data.get("v")
+        if version not in (RECORD_VERSION, STREAM_RECORD_VERSION):
+            raise ValueError(f"unknown record version {version!r}")
+        kind = data.get("kind", "message")
+        if kind not in _KINDS:
+            raise ValueError(f"unknown record kind {kind!r}")
+        target = data.get("target")
+        emoji = data.get("emoji")
         draft = Draft(
             room_id=int(data["room"]),
             sender=_user_from(data["sender"]),
             body=str(data["body"]),
             client_id=str(data["client_id"]),
             created_at=int(data["created_at"]),
+            kind=kind,
+            target=None if target is None else int(target),
+            emoji=None if emoji is None else str(emoji),
         )
         return Record(draft, str(data["gateway"]))
     except (orjson.JSONDecodeError, KeyError, TypeError, AttributeError) as exc:
         raise ValueError(f"malformed record: {exc}") from None
 
 
-def encode_ack(draft: Draft, message: Message | None) -> bytes:
-    """The ``ACK`` envelope for a draft: its stored message, or null when it was refused."""
-    stored = None
-    if message is not None:
-        stored = {
-            "id": message.id,
-            "room": message.room_id,
-            "seq": message.seq,
-            "sender": _user(message.sender),
-            "body": message.body,
-            "created_at": message.created_at,
-            "client_id": message.client_id,
-        }
-    payload = orjson.dumps({"client_id": draft.client_id, "message": stored})
-    return envelope.ack(draft.room_id, draft.sender.id, payload)
+def _message(message: Message) -> dict[str, Any]:
+    reply = message.reply_to
+    return {
+        "id": message.id,
+        "room": message.room_id,
+        "seq": message.seq,
+        "sender": _user(message.sender),
+        "body": message.body,
+        "created_at": message.created_at,
+        "client_id": message.client_id,
+        "reply_to": None
+        if reply is None
+        else {
+            "seq": reply.seq,
+            "sender": _user(reply.sender),
+            "body": reply.body,
+            "deleted": reply.deleted,
+        },
+        "mentions": list(message.mentions),
+        "edited_at": message.edited_at,
+        "deleted": message.deleted,
+        "reactions": [[r.emoji, r.count, list(r.users)] for r in message.reactions],
+    }
 
 
-def decode_ack(payload: bytes) -> tuple[str, Message | None]:
-    """The client_id an ``ACK`` answers and its message (None: not a member of the room)."""
+def _message_from(data: Any) -> Message:
+    reply = data.get("reply_to")
+    edited = data.get("edited_at")
+    return Message(
+        id=int(data["id"]),
+        room_id=int(data["room"]),
+        seq=int(data["seq"]),
+        sender=_user_from(data["sender"]),
+        body=str(data["body"]),
+        created_at=int(data["created_at"]),
+        client_id=data["client_id"],
+        reply_to=None
+        if reply is None
+        else ReplyPreview(
+            int(reply["seq"]), _user_from(reply["sender"]), str(reply["body"]), reply["deleted"]
+        ),
+        mentions=tuple(int(u) for u in data.get("mentions", ())),
+        edited_at=None if edited is None else int(edited),
+        deleted=bool(data.get("deleted", False)),
+        reactions=tuple(
+            Reaction(str(e), int(n), tuple(int(u) for u in users))
+            for e, n, users in data.get("reactions", ())
+        ),
+    )
+
+
+def _event(event: RoomEvent) -> dict[str, Any]:
+    return {
+        "id": event.id,
+        "room": event.room_id,
+        "seq": event.seq,
+        "kind": event.kind,
+        "sender": _user(event.sender),
+        "target": event.target,
+        "created_at": event.created_at,
+        "client_id": event.client_id,
+        "body": event.body,
+        "mentions": list(event.mentions),
+        "emoji": event.emoji,
+    }
+
+
+def _event_from(data: Any) -> RoomEvent:
+    kind = data["kind"]
+    if kind not in ("edit", "delete", "react", "unreact"):
+        raise TypeError(f"unknown event kind {kind!r}")
+    return RoomEvent(
+        id=int(data["id"]),
+        room_id=int(data["room"]),
+        seq=int(data["seq"]),
+        kind=cast(EventKind, kind),
+        sender=_user_from(data["sender"]),
+        target=int(data["target"]),
+        created_at=int(data["created_at"]),
+        client_id=data["client_id"],
+        body=data["body"],
+        mentions=tuple(int(u) for u in data["mentions"]),
+        emoji=data["emoji"],
+    )
+
+
+def encode_ack(draft: Draft, outcome: Outcome) -> bytes:
+    """The ``ACK`` envelope for a draft: its stored entry, or why it was refused.
+
+    ``message`` stays null for a refused draft, as before room events, so a
+    refusal a previous gateway cannot name still reads as not stored.
+    """
+    payload: dict[str, Any] = {"client_id": draft.client_id, "message": None}
+    if isinstance(outcome, Message):
+        payload["message"] = _message(outcome)
+    elif isinstance(outcome, RoomEvent):
+        payload["event"] = _event(outcome)
+    else:
+        payload["refused"] = outcome.value
+    return envelope.ack(draft.room_id, draft.sender.id, orjson.dumps(payload))
+
+
+def decode_ack(payload: bytes) -> tuple[str, Entry | Refusal]:
+    """The client_id an ``ACK`` answers and its outcome."""
     try:
         data = orjson.loads(payload)
-        stored = data["message"]
-        if stored is None:
-            return str(data["client_id"]), None
-        message = Message(
-            id=int(stored["id"]),
-            room_id=int(stored["room"]),
-            seq=int(stored["seq"]),
-            sender=_user_from(stored["sender"]),
-            body=str(stored["body"]),
-            created_at=int(stored["created_at"]),
-            client_id=stored["client_id"],
-        )
-        return str(data["client_id"]), message
-    except (orjson.JSONDecodeError, KeyError, TypeError, AttributeError) as exc:
+        client_id = str(data["client_id"])
+        if data["message"] is not None:
+            return client_id, _message_from(data["message"])
+        if data.get("event") is not None:
+            return client_id, _event_from(data["event"])
+        refused = _REFUSALS.get(data.get("refused", Refusal.NOT_MEMBER.value))
+        if refused is None:
+            raise TypeError(f"unknown refusal {data.get('refused')!r}")
+        return client_id, refused
+    except (orjson.JSONDecodeError, KeyError, TypeError, AttributeError, ValueError) as exc:
         raise ValueError(f"malformed ack: {exc}") from None

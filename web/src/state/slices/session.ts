@@ -198,7 +198,10 @@ export class UserSession {
         this.timeline.onMessage(event.message, !this.socket.resuming);
         break;
       case 'ack':
-        this.outbox.onAck(event.client_id, event.message);
+        if (event.message) this.outbox.onAck(event.client_id, event.message);
+        break;
+      case 'event':
+        // Room events (edits, deletes, reactions) are the web room-stream work's to apply.
         break;
       case 'resumed':
         this.socket.onResumed(event.incomplete);
