@@ -1,4 +1,5 @@
-import type { Message, Room, User } from './types';
+import { applyEventToMessage } from './stream';
+import type { Message, Room, RoomEvent, User } from './types';
 import { lowSeq, type Timeline } from './timeline';
 
 /**
@@ -114,6 +115,14 @@ export function applyMessageToRoom(
     liveOthers,
     activity: Number.isNaN(t) ? room.activity : Math.max(room.activity, t),
   };
+}
+
+/** A room event moved the stream on; the sidebar preview follows an edit or delete of the last message. */
+export function applyEventToRoom(room: RoomState, ev: RoomEvent): RoomState {
+  const last = room.last_message;
+  const preview = last && last.seq === ev.target ? applyEventToMessage(last, ev) : last;
+  if (ev.seq <= room.last_seq && preview === last) return room;
+  return { ...room, last_seq: Math.max(room.last_seq, ev.seq), last_message: preview };
 }
 
 /**
