@@ -81,6 +81,7 @@ export function ChatLayout() {
         <main className={`${routeRoom ? 'flex' : 'hidden md:flex'} min-w-0 flex-1 flex-col bg-white dark:bg-zinc-950`}>
           {current ? (
             <RoomView
+              key={current}
               roomId={current}
               onBack={() => open(null)}
               onDetails={() => setDialog({ kind: 'details' })}

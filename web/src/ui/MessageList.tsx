@@ -4,6 +4,7 @@ import type { PendingMessage } from '../state/timeline';
 import type { Message, User } from '../state/types';
 import { Avatar } from './Avatar';
 import { MessageBody } from './MessageBody';
+import { EditForm, Edited, MessageToolbar, Reactions, ReplyQuote, useRoomActions } from './MessageActions';
 import { useChat, useNow, useSession } from './hooks';
 import { IconAlert, IconArrowDown, IconClock, IconRetry, IconX } from './icons';
 
@@ -14,21 +15,71 @@ function fullTime(iso: string): string {
   return new Date(iso).toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'short' });
 }
 
+const LONG_PRESS_MS = 500;
+
+/** Lower-case usernames a message mentions (true for me), for highlighting them in the text. */
+function mentionNames(message: Message, members: readonly User[] | undefined, myId: string | null): ReadonlyMap<string, boolean> {
+  const out = new Map<string, boolean>();
+  if (message.mentions.length === 0 || !members) return out;
+  for (const u of members) if (message.mentions.includes(u.id)) out.set(u.username.toLowerCase(), u.id === myId);
+  return out;
+}
+
 const MessageRow = memo(function MessageRow({
   message,
   head,
   mine,
+  highlighted,
 }: {
   message: Message;
   head: boolean;
   mine: boolean;
+  highlighted: boolean;
 }) {
   const name = message.sender.display_name || message.sender.username;
+  const myId = useChat((s) => s.me?.id ?? null);
+  const members = useChat((s) => s.rooms[message.room]?.members);
+  const { editing } = useRoomActions();
+  const mentions = useMemo(() => mentionNames(message, members, myId), [message, members, myId]);
+  const mentionsMe = myId !== null && message.mentions.includes(myId);
+  const [pressed, setPressed] = useState(false);
+  const press = useRef<ReturnType<typeof setTimeout> | null>(null);
+  const cancelPress = () => {
+    if (press.current) clearTimeout(press.current);
+    press.current = null;
+  };
+  // Touch screens have no hover: a long press shows the actions until the next tap elsewhere.
+  useEffect(() => {
+    if (!pressed) return;
+    const close = (e: PointerEvent) => {
+      if (!(e.target instanceof Node) || !rowRef.current?.contains(e.target)) setPressed(false);
+    };
+    document.addEventListener('pointerdown', close);
+    return () => document.removeEventListener('pointerdown', close);
+  }, [pressed]);
+  const rowRef = useRef<HTMLDivElement>(null);
   return (
     <div
+      ref={rowRef}
       data-seq={message.seq}
       data-mine={mine || undefined}
-      className={`group relative flex gap-3 px-4 hover:bg-zinc-50 md:px-6 dark:hover:bg-zinc-900/60 ${head ? 'mt-3 pt-1' : ''} py-0.5`}
+      data-mentions-me={mentionsMe || undefined}
+      data-highlighted={highlighted || undefined}
+      tabIndex={-1}
+      onPointerDown={(e) => {
+        if (e.pointerType !== 'touch' || message.deleted) return;
+        cancelPress();
+        press.current = setTimeout(() => setPressed(true), LONG_PRESS_MS);
+      }}
+      onPointerUp={cancelPress}
+      onPointerCancel={cancelPress}
+      onPointerMove={cancelPress}
+      onContextMenu={(e) => {
+        if (pressed) e.preventDefault();
+      }}
+      className={`group relative flex gap-3 px-4 hover:bg-zinc-50 md:px-6 dark:hover:bg-zinc-900/60 ${head ? 'mt-3 pt-1' : ''} py-0.5 ${
+        highlighted ? 'bg-amber-50 dark:bg-amber-500/10' : mentionsMe ? 'border-l-2 border-amber-400 bg-amber-50/60 dark:bg-amber-500/5' : ''
+      }`}
     >
       <div className="relative w-9 shrink-0">
         {head ? (
@@ -53,8 +104,21 @@ const MessageRow = memo(function MessageRow({
             </time>
           </div>
         )}
-        <MessageBody body={message.body} />
+        {message.reply_to && <ReplyQuote quote={message.reply_to} />}
+        {message.deleted ? (
+          <p className="text-[15px] text-zinc-600 italic dark:text-zinc-400" data-testid="tombstone">
+            This message was deleted.
+          </p>
+        ) : editing === message.seq && mine ? (
+          <EditForm message={message} />
+        ) : (
+          <MessageBody body={message.body} mentions={mentions}>
+            {message.edited_at && <Edited at={message.edited_at} />}
+          </MessageBody>
+        )}
+        {!message.deleted && <Reactions message={message} />}
       </div>
+      {!message.deleted && <MessageToolbar message={message} mine={mine} open={pressed} />}
     </div>
   );
 });
@@ -154,20 +218,20 @@ function UnreadMarker() {
   );
 }
 
-function RowView({ row, online }: { row: Row; online: boolean }) {
+function RowView({ row, online, highlight }: { row: Row; online: boolean; highlight: number | null }) {
   switch (row.kind) {
     case 'day':
       return <DaySeparator label={row.label} start={row.start} unread={row.unread} />;
     case 'unread':
       return <UnreadMarker />;
     case 'message':
-      return <MessageRow message={row.message} head={row.head} mine={row.mine} />;
+      return <MessageRow message={row.message} head={row.head} mine={row.mine} highlighted={highlight === row.message.seq} />;
     case 'pending':
       return <PendingRow pending={row.pending} sender={row.sender} head={row.head} online={online} />;
   }
 }
 
-export function MessageList({ roomId }: { roomId: string }) {
+export function MessageList({ roomId, highlight }: { roomId: string; highlight: { seq: number; at: number } | null }) {
   const chat = useSession();
   const tl = useChat((s) => s.timelines[roomId]);
   const ui = useChat((s) => s.roomUi[roomId]);
@@ -184,6 +248,7 @@ export function MessageList({ roomId }: { roomId: string }) {
   const anchor = useRef<{ key: string; top: number; firstSeq: number } | null>(null);
   const lastRowKey = useRef<string | null>(null);
   const [mountedAt] = useState(Date.now);
+  const shownHighlight = useRef<number | null>(null);
 
   const messages = tl?.messages;
   const pending = tl?.pending;
@@ -312,6 +377,19 @@ export function MessageList({ roomId }: { roomId: string }) {
     };
   }, [reportRead]);
 
+  // A jump to a message (reply quote, message link): bring it to the middle once it is rendered.
+  useLayoutEffect(() => {
+    const el = ref.current;
+    if (!el || !highlight) return;
+    const node = el.querySelector<HTMLElement>(`[data-seq="${highlight.seq}"]`);
+    if (!node || shownHighlight.current === highlight.at) return;
+    shownHighlight.current = highlight.at;
+    initialDone.current = true;
+    node.scrollIntoView({ block: 'center' });
+    node.focus({ preventScroll: true });
+    atBottom.current = el.scrollHeight - el.scrollTop - el.clientHeight < BOTTOM_SLACK;
+  }, [highlight, rows]);
+
   const loading = !tl?.loaded;
   return (
     <div className="relative min-h-0 flex-1">
@@ -356,7 +434,7 @@ export function MessageList({ roomId }: { roomId: string }) {
             <div role="list" aria-label="Message history">
               {rows.map((row) => (
                 <div key={row.key} data-key={row.key} role="listitem">
-                  <RowView row={row} online={online} />
+                  <RowView row={row} online={online} highlight={highlight?.seq ?? null} />
                 </div>
               ))}
             </div>

@@ -2,8 +2,11 @@ import { directPeer, roomTitle } from '../state/rooms';
 import { activeTyping, typingLabel } from '../state/typing';
 import { Avatar } from './Avatar';
 import { Composer } from './Composer';
+import { useCallback, useEffect, useMemo, useState } from 'react';
+import type { Message } from '../state/types';
 import { MessageList } from './MessageList';
-import { useChat, useNow } from './hooks';
+import { RoomActionsContext, type RoomActions } from './MessageActions';
+import { useChat, useNow, useRouteTarget, useSession } from './hooks';
 import { IconBack, IconMore, IconUserPlus } from './icons';
 
 function TypingLine({ roomId }: { roomId: string }) {
@@ -38,9 +41,32 @@ export function RoomView({
   onDetails: () => void;
   onAdd: () => void;
 }) {
+  const chat = useSession();
   const room = useChat((s) => s.rooms[roomId]);
   const me = useChat((s) => s.me);
   const presence = useChat((s) => s.presence);
+  const loaded = useChat((s) => s.timelines[roomId]?.loaded === true);
+  const [replyTo, setReplyTo] = useState<Message | null>(null);
+  const [editing, setEditing] = useState<number | null>(null);
+  const [highlight, setHighlight] = useState<{ seq: number; at: number } | null>(null);
+  const jumpTo = useCallback(
+    (seq: number) => {
+      void chat.timeline.reveal(roomId, seq).then((found) => {
+        if (found) setHighlight({ seq, at: Date.now() });
+        else chat.toast('That message is not in this conversation any more.');
+      });
+    },
+    [chat, roomId],
+  );
+  const actions = useMemo<RoomActions>(
+    () => ({ roomId, replyTo, setReplyTo, editing, setEditing, jumpTo }),
+    [roomId, replyTo, editing, jumpTo],
+  );
+  // Opened by a link to a message: go to it once the room has loaded.
+  const target = useRouteTarget();
+  useEffect(() => {
+    if (target !== null && loaded) jumpTo(target);
+  }, [target, loaded, jumpTo]);
   if (!room) {
     return (
       <div className="flex h-full items-center justify-center text-sm text-zinc-500 dark:text-zinc-400">Loading conversation…</div>
@@ -112,9 +138,11 @@ export function RoomView({
           <IconMore size={18} />
         </button>
       </header>
-      <MessageList key={roomId} roomId={roomId} />
-      <TypingLine roomId={roomId} />
-      <Composer key={roomId} roomId={roomId} placeholder={`Message ${peer ? title : `#${title}`}`} />
+      <RoomActionsContext value={actions}>
+        <MessageList key={roomId} roomId={roomId} highlight={highlight} />
+        <TypingLine roomId={roomId} />
+        <Composer key={roomId} roomId={roomId} placeholder={`Message ${peer ? title : `#${title}`}`} />
+      </RoomActionsContext>
     </section>
   );
 }

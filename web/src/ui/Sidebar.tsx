@@ -59,6 +59,7 @@ const RoomItem = memo(function RoomItem({
   const peer = directPeer(room, myId);
   const last = room.last_message;
   const unread = active ? 0 : room.unread;
+  const mentions = active ? 0 : room.mentions;
   const who = last ? (last.sender.id === myId ? 'You: ' : room.kind === 'group' ? `${last.sender.display_name || last.sender.username}: ` : '') : '';
   return (
     <li>
@@ -105,8 +106,20 @@ const RoomItem = memo(function RoomItem({
               }`}
               data-testid="room-preview"
             >
-              {typing ? 'typing…' : last ? who + preview(last.body, 90) : room.kind === 'group' ? `${room.members.length} members` : 'No messages yet'}
+              {typing ? 'typing…' : last ? who + (last.deleted ? 'Message deleted' : preview(last.body, 90)) : room.kind === 'group' ? `${room.members.length} members` : 'No messages yet'}
             </span>
+            {mentions > 0 && (
+              <>
+                <span className="sr-only">, {mentions} {mentions === 1 ? 'mention' : 'mentions'}</span>
+                <span
+                  className="inline-flex h-5 min-w-5 shrink-0 items-center justify-center rounded-full bg-amber-200 px-1.5 text-[11px] font-semibold text-amber-950 tabular-nums dark:bg-amber-400"
+                  data-testid="mention-badge"
+                  aria-hidden="true"
+                >
+                  @{mentions > 99 ? '99+' : mentions}
+                </span>
+              </>
+            )}
             {unread > 0 && (
               <>
                 <span className="sr-only">, {unread} unread</span>
