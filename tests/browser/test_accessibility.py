@@ -41,7 +41,12 @@ async def test_room_list_room_view_and_every_dialog(
     group = (await ana.group("Weekend plans", ben))["id"]
     dm = (await ben.direct(ana))["id"]
     await post(ben, dm, "Are we still on for 6pm? https://example.com/plan")
-    await post(ana, group, "Hello **everyone**, bring `snacks`\n> quoted\n```python\n# plan\ndef go(n=1):\n    return 'now'\n```")
+    await post(
+        ana,
+        group,
+        "Hello **everyone**, bring `snacks`\n> quoted\n"
+        "```python\n# plan\ndef go(n=1):\n    return 'now'\n```",
+    )
     await post(ben, group, "Sure thing")
     person = as_person(await people(server.url, "ana", viewport), ana, "Ana Lima")
     page = person.page

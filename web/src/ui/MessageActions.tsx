@@ -136,10 +136,17 @@ export function EmojiPickerDialog({ onClose, onPick }: { onClose: () => void; on
                   {category.label}
                 </div>
               ),
+              // ARIA counts rows and columns from 1; frimousse numbers them from 0.
+              Row: ({ children, ...props }) => (
+                <div {...props} aria-rowindex={(props['aria-rowindex'] ?? 0) + 1}>
+                  {children}
+                </div>
+              ),
               Emoji: ({ emoji, ...props }) => (
                 <button
                   className="flex size-9 items-center justify-center rounded-md text-xl data-[active]:bg-zinc-100 dark:data-[active]:bg-zinc-800"
                   {...props}
+                  aria-colindex={(props['aria-colindex'] ?? 0) + 1}
                 >
                   {emoji.emoji}
                 </button>
