@@ -1,21 +1,9 @@
 import { useEffect, useId, useLayoutEffect, useMemo, useRef, useState, type KeyboardEvent } from 'react';
+import { mentionAtCaret, mentionSuggestions } from '../state/mentions';
 import type { User } from '../state/types';
 import { useChat, useSession } from './hooks';
 import { IconSend, IconX } from './icons';
 import { useRoomActions } from './MessageActions';
-
-/** `@name` being typed right before the caret. */
-const MENTION_AT_CARET = /(?:^|\s)@([A-Za-z0-9_.-]*)$/;
-const MAX_SUGGESTIONS = 6;
-
-/** Room members whose username or display name starts with what follows the @ (not me). */
-export function mentionSuggestions(members: readonly User[], prefix: string, myId: string | null): User[] {
-  const p = prefix.toLowerCase();
-  return members
-    .filter((u) => u.id !== myId)
-    .filter((u) => u.username.toLowerCase().startsWith(p) || (u.display_name ?? '').toLowerCase().startsWith(p))
-    .slice(0, MAX_SUGGESTIONS);
-}
 
 const MAX_LEN = 4000;
 
@@ -33,8 +21,7 @@ export function Composer({ roomId, placeholder }: { roomId: string; placeholder:
   const [caret, setCaret] = useState(0);
   const [active, setActive] = useState(0);
   const [dismissed, setDismissed] = useState<string | null>(null);
-  const typed = MENTION_AT_CARET.exec(text.slice(0, caret));
-  const prefix = typed ? typed[1]! : null;
+  const prefix = mentionAtCaret(text, caret);
   const suggestions = useMemo(
     () => (prefix !== null && prefix !== dismissed && members ? mentionSuggestions(members, prefix, myId) : []),
     [prefix, dismissed, members, myId],
