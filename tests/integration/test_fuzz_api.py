@@ -85,7 +85,14 @@ CONFIG = schemathesis.Config.from_dict(
         "parameters": {
             **{
                 where: {"dictionary": "numbers", "probability": 0.3}
-                for where in ("path.room", "query.limit", "query.before", "query.after")
+                for where in (
+                    "path.room",
+                    "path.seq",
+                    "query.limit",
+                    "query.before",
+                    "query.after",
+                    "query.around",
+                )
             },
             "query.q": {"dictionary": "text", "probability": 0.3},
             **{
@@ -101,12 +108,18 @@ CONFIG = schemathesis.Config.from_dict(
         "operations": [
             {
                 # Rules JSON Schema cannot state: a user that does not exist, a direct
-                # room where only a group will do, before and after together.
+                # room where only a group will do, before and after together, text that
+                # is not one emoji, a client_id already used for the other kind of entry.
                 "include-name": [
                     "POST /api/rooms",
                     "POST /api/rooms/{room}/members",
                     "DELETE /api/rooms/{room}/members/me",
                     "GET /api/rooms/{room}/messages",
+                    "POST /api/rooms/{room}/messages",
+                    "PATCH /api/rooms/{room}/messages/{seq}",
+                    "DELETE /api/rooms/{room}/messages/{seq}",
+                    "PUT /api/rooms/{room}/messages/{seq}/reactions/{emoji}",
+                    "DELETE /api/rooms/{room}/messages/{seq}/reactions/{emoji}",
                 ],
                 "checks": {
                     "positive_data_acceptance": {

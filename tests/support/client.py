@@ -51,8 +51,15 @@ class Socket:
     async def expect(
         self, kind: str, timeout: float = RECEIVE_TIMEOUT, **match: Any
     ) -> dict[str, Any]:
+        return await self.expect_any((kind,), timeout, **match)
+
+    async def expect_any(
+        self, kinds: tuple[str, ...], timeout: float = RECEIVE_TIMEOUT, **match: Any
+    ) -> dict[str, Any]:
+        """The next frame of any of ``kinds`` matching ``match``, keeping the others."""
+
         def fits(frame: dict[str, Any]) -> bool:
-            return frame.get("type") == kind and all(frame.get(k) == v for k, v in match.items())
+            return frame.get("type") in kinds and all(frame.get(k) == v for k, v in match.items())
 
         for i, frame in enumerate(self.backlog):
             if fits(frame):
@@ -62,7 +69,7 @@ class Socket:
         while True:
             left = deadline - loop.time()
             if left <= 0:
-                raise TimeoutError(f"no {kind} frame matching {match} within {timeout} s")
+                raise TimeoutError(f"no {kinds} frame matching {match} within {timeout} s")
             frame = await self._read(left)
             if fits(frame):
                 return frame
@@ -80,6 +87,29 @@ class Socket:
             frame = await self._read(RECEIVE_TIMEOUT)
             if frame.get("type") == "message" and frame["message"]["room"] == room:
                 return frame["message"]  # type: ignore[no-any-return]
+            self.backlog.append(frame)
+
+    async def entries(self, room: str, count: int) -> list[dict[str, Any]]:
+        """The next ``count`` stream entries of ``room`` (message or event objects), in order."""
+        return [await self._next_entry(room) for _ in range(count)]
+
+    async def _next_entry(self, room: str) -> dict[str, Any]:
+        def entry(frame: dict[str, Any]) -> dict[str, Any] | None:
+            kind = frame.get("type")
+            if kind == "message" or kind == "event":
+                found: dict[str, Any] = frame[kind]
+                if found["room"] == room:
+                    return found
+            return None
+
+        for i, frame in enumerate(self.backlog):
+            if (found := entry(frame)) is not None:
+                del self.backlog[i]
+                return found
+        while True:
+            frame = await self._read(RECEIVE_TIMEOUT)
+            if (found := entry(frame)) is not None:
+                return found
             self.backlog.append(frame)
 
     async def close(self) -> None:

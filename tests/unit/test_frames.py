@@ -134,3 +134,43 @@ def test_any_json_object_parses_or_is_invalid_input(kind: str, fields: dict[str,
         assert exc.code == "invalid_input"
     else:
         assert type(command).__name__.lower() == kind
+
+
+def test_room_event_frames_and_replies() -> None:
+    assert parse(
+        {"type": "send", "room": "1", "body": "yes", "client_id": "c", "reply_to": 4}
+    ) == frames.Send(1, "yes", "c", reply_to=4)
+    assert parse(
+        {"type": "edit", "room": "1", "seq": 4, "body": " new ", "client_id": "c"}
+    ) == frames.Edit(1, 4, "new", "c")
+    assert parse({"type": "delete", "room": "1", "seq": 4, "client_id": "c"}) == frames.Delete(
+        1, 4, "c"
+    )
+    for kind, cls in (("react", frames.React), ("unreact", frames.Unreact)):
+        frame = {"type": kind, "room": "1", "seq": 4, "emoji": "👍🏽", "client_id": "c"}
+        assert parse(frame) == cls(1, 4, "👍🏽", "c")
+
+
+@pytest.mark.parametrize(
+    ("frame", "field"),
+    [
+        ({"type": "edit", "room": "1", "seq": 4, "body": "a\u0000b"}, "body"),
+        ({"type": "edit", "room": "1", "seq": 0, "body": "x"}, "seq"),
+        ({"type": "delete", "room": "1", "seq": 2**63}, "seq"),
+        ({"type": "delete", "room": "1", "seq": "4"}, "seq"),
+        ({"type": "delete", "room": "1", "seq": True}, "seq"),
+        ({"type": "react", "room": "1", "seq": 4, "emoji": "👍\u0000"}, "emoji"),
+        ({"type": "react", "room": "1", "seq": 4, "emoji": "ok"}, "emoji"),
+        ({"type": "react", "room": "1", "seq": 4, "emoji": "👍👍"}, "emoji"),
+        ({"type": "unreact", "room": "1", "seq": 4, "emoji": "x" * 33}, "emoji"),
+        ({"type": "unreact", "room": "1", "seq": 4}, "emoji"),
+        ({"type": "send", "room": "1", "body": "x", "reply_to": -1}, "reply_to"),
+        ({"type": "send", "room": "1", "body": "x", "reply_to": 1.5}, "reply_to"),
+        ({"type": "edit", "room": "x", "seq": 4, "body": "x"}, "room"),
+    ],
+)
+def test_bad_room_event_frames_are_refused_echoing_the_client_id(
+    frame: dict[str, object], field: str
+) -> None:
+    error = error_of(json.dumps({**frame, "client_id": "k"}))
+    assert field in error.message and error.client_id == "k"

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
+
+import orjson
 import pytest
 
 from parley.log.kafka.records import decode_ack, decode_record, encode_ack, encode_record
-from parley.models import Draft, Message, User
+from parley.models import Draft, Message, Reaction, ReplyPreview, RoomEvent, User
 from parley.protocol import envelope
 from parley.store import Refusal
 
@@ -36,3 +39,37 @@ def test_an_ack_names_the_send_and_carries_the_exact_stored_message() -> None:
     assert decode_ack(b'{"client_id": "c1", "message": null}') == ("c1", Refusal.NOT_MEMBER)
     with pytest.raises(ValueError):
         decode_ack(b'{"client_id": "c1"}')
+
+
+def test_stream_records_and_acks_carry_kinds_and_folded_state() -> None:
+    plain = orjson.loads(encode_record(DRAFT, "c1", "gw"))
+    assert plain["v"] == 1 and "kind" not in plain  # a previous persister still reads it
+    for draft in (
+        Draft(3, ANA, "", None, 5, kind="react", target=9, emoji="👍"),
+        Draft(3, ANA, "new", None, 5, kind="edit", target=9),
+        Draft(3, ANA, "answer", None, 5, target=9),
+    ):
+        raw = encode_record(draft, "c2", "gw")
+        assert orjson.loads(raw)["v"] == 2
+        assert decode_record(raw).draft == dataclasses.replace(draft, client_id="c2")
+    with pytest.raises(ValueError):
+        decode_record(orjson.dumps({**orjson.loads(raw), "kind": "pin"}))
+    bob = User(8, "bob", "Bob")
+    message = Message(
+        41,
+        3,
+        9,
+        ANA,
+        "hi @bob",
+        1,
+        "c1",
+        reply_to=ReplyPreview(2, bob, "q", deleted=True),
+        mentions=(8,),
+        edited_at=3,
+        reactions=(Reaction("👍", 1, (8,)),),
+    )
+    event = RoomEvent(5, 3, 10, "react", bob, 9, 4, "c2", emoji="👍")
+    for stored in (message, event):
+        env = envelope.read(encode_ack(DRAFT, stored))
+        assert isinstance(env, envelope.Ack)
+        assert decode_ack(env.payload) == ("None", stored)  # DRAFT has no client_id

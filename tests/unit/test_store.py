@@ -4,10 +4,12 @@ import asyncio
 
 import pytest
 
-from parley.models import Draft, Message, User, now_micros
+from parley.models import Draft, DraftKind, Message, RoomEvent, User, now_micros
 from parley.store import (
     IdentityTaken,
     LastSignInMethod,
+    NotAllowed,
+    NoTarget,
     NotMember,
     Outcome,
     Refusal,
@@ -303,3 +305,150 @@ async def test_concurrent_unlinks_never_remove_the_last_way(store: SqlStore) -> 
     outcomes = await asyncio.gather(*(unlink(i.id) for i in linked))
     assert sorted(outcomes, key=str) == [None, True, True, True]
     assert len(await store.identities(ana.id)) == 1
+
+
+# ---- the room stream: room events folded into messages -----------------------------------
+
+
+def change(
+    room: int,
+    sender: User,
+    kind: DraftKind,
+    target: int,
+    *,
+    body: str = "",
+    emoji: str | None = None,
+    client_id: str | None = None,
+) -> Draft:
+    return Draft(room, sender, body, client_id, now_micros(), kind, target, emoji)
+
+
+async def stored_message(store: SqlStore, room: int, seq: int) -> Message:
+    page, _ = await store.around(room, seq, 1)
+    assert page and page[0].seq == seq
+    return page[0]
+
+
+async def test_room_events_share_the_seq_and_fold_into_history(store: SqlStore) -> None:
+    ana, bob = await make_user(store, "ana"), await make_user(store, "bob")
+    room = await store.create_group("team", [ana.id, bob.id])
+    first = await store.append(draft(room, ana, "hello"))
+    assert isinstance(first, Message)
+    edit = await store.append(change(room, ana, "edit", 1, body="hello @BOB.", client_id="e1"))
+    assert isinstance(edit, RoomEvent) and (edit.seq, edit.target, edit.mentions) == (
+        2,
+        1,
+        (bob.id,),
+    )
+    react = await store.append(change(room, bob, "react", 1, emoji="👍"))
+    again = await store.append(change(room, bob, "react", 1, emoji="👍"))
+    ana_too = await store.append(change(room, ana, "react", 1, emoji="👍"))
+    heart = await store.append(change(room, ana, "react", 1, emoji="❤️"))
+    assert again is None  # nothing changed, no seq taken
+    assert [e.seq for e in (react, ana_too, heart) if e is not None] == [3, 4, 5]
+    now = await stored_message(store, room, 1)
+    assert (now.body, now.mentions, now.edited_at) == ("hello @BOB.", (bob.id,), edit.created_at)
+    assert [(r.emoji, r.count, r.users) for r in now.reactions] == [
+        ("👍", 2, (bob.id, ana.id)),
+        ("❤️", 1, (ana.id,)),
+    ]
+    assert await store.append(change(room, ana, "unreact", 1, emoji="👍")) is not None
+    assert await store.append(change(room, ana, "unreact", 1, emoji="👍")) is None
+    assert (await store.last_seqs([room]))[room] == 6
+    entries = await store.between(room, 0, 6)
+    assert [(e.seq, type(e).__name__) for e in entries] == [
+        (1, "Message"),
+        *((seq, "RoomEvent") for seq in range(2, 7)),
+    ]
+    # A retried client_id gets the original event back, whatever the retry says.
+    assert await store.append(change(room, ana, "edit", 1, body="other", client_id="e1")) == edit
+    # A room's newest message is still its last_message though events came after it.
+    listed = await store.room(room, bob.id)
+    assert listed is not None and listed.last_message == await stored_message(store, room, 1)
+
+
+async def test_only_the_sender_edits_and_only_sender_or_owner_deletes(store: SqlStore) -> None:
+    ana, bob, cy = [await make_user(store, n) for n in ("ana", "bob", "cyd")]
+    room = await store.create_group("team", [ana.id, bob.id, cy.id])  # ana owns it
+    await store.append_many([draft(room, bob, "bob's"), draft(room, cy, "cyd's")])
+    with pytest.raises(NotAllowed):
+        await store.append(change(room, ana, "edit", 1, body="not mine"))
+    with pytest.raises(NotAllowed):
+        await store.append(change(room, cy, "delete", 1))
+    deleted = await store.append(change(room, ana, "delete", 1))  # the owner may
+    assert isinstance(deleted, RoomEvent) and deleted.seq == 3
+    assert await store.append(change(room, cy, "delete", 2)) is not None  # their own
+    tomb = await stored_message(store, room, 1)
+    assert (tomb.deleted, tomb.body, tomb.reactions, tomb.sender) == (True, "", (), bob)
+    # A deleted message, a seq that is an event, and one of no entry are all not found.
+    for target in (1, 3, 99, 2**63 - 1):
+        with pytest.raises(NoTarget):
+            await store.append(change(room, bob, "react", target, emoji="👍"))
+    assert (await store.last_seqs([room]))[room] == 4
+
+
+async def test_a_batch_checks_each_event_against_the_ones_before_it(store: SqlStore) -> None:
+    ana, bob = await make_user(store, "ana"), await make_user(store, "bob")
+    room = await store.create_group("team", [ana.id, bob.id])
+    other = await store.create_group("other", [ana.id])
+    await store.append(draft(room, ana, "one"))
+    outcomes = await store.append_many(
+        [
+            change(room, bob, "react", 1, emoji="👍"),
+            change(room, bob, "react", 1, emoji="👍"),
+            change(room, ana, "delete", 1),
+            change(room, ana, "edit", 1, body="too late"),
+            change(other, ana, "edit", 1, body="seq of another room"),
+            change(room, ana, "edit", 1, body="dup", client_id="k"),
+            draft(room, ana, "same key", "k"),
+        ]
+    )
+    kinds = [o.kind if isinstance(o, RoomEvent) else o for o in outcomes]
+    assert kinds[:5] == [
+        "react",
+        Refusal.UNCHANGED,
+        "delete",
+        Refusal.NO_TARGET,
+        Refusal.NO_TARGET,
+    ]
+    assert outcomes[5] == outcomes[6] == Refusal.NO_TARGET  # one key, one outcome
+    assert (await store.last_seqs([room]))[room] == 3
+    assert (await store.last_seqs([other]))[other] == 0
+
+
+async def test_replies_mentions_and_the_mention_count(store: SqlStore) -> None:
+    ana, bob, eve = [await make_user(store, n) for n in ("ana", "bob", "eve")]
+    room = await store.create_group("team", [ana.id, bob.id])
+    await store.append(draft(room, bob, "question"))
+    reply = await store.append(
+        Draft(room, ana, "@bob @eve mail@bob.io @bobby", None, now_micros(), target=1)
+    )
+    assert isinstance(reply, Message)
+    assert reply.mentions == (bob.id,)  # eve is no member, the others are no mention
+    assert reply.reply_to is not None and reply.reply_to.body == "question"
+    with pytest.raises(NoTarget):
+        await store.append(Draft(room, ana, "to nothing", None, now_micros(), target=9))
+    listed = await store.room(room, bob.id)
+    assert listed is not None and (listed.unread, listed.mentions) == (1, 1)
+    assert await store.mark_read(room, bob.id, 2) == 2
+    listed = await store.room(room, bob.id)
+    assert listed is not None and (listed.unread, listed.mentions) == (0, 0)
+    await store.append(change(room, bob, "delete", 1))
+    shown = await stored_message(store, room, 2)
+    assert shown.reply_to is not None and (shown.reply_to.deleted, shown.reply_to.body) == (
+        True,
+        "",
+    )
+    assert eve.id not in shown.mentions
+
+
+async def test_around_centres_on_a_seq(store: SqlStore) -> None:
+    ana = await make_user(store, "ana")
+    room = await store.create_group("solo", [ana.id])
+    await store.append_many([draft(room, ana, f"m{i}") for i in range(1, 11)])
+    page, older = await store.around(room, 5, 4)
+    assert ([m.seq for m in page], older) == ([3, 4, 5, 6], True)
+    page, older = await store.around(room, 2, 6)
+    assert ([m.seq for m in page], older) == ([1, 2, 3, 4, 5, 6], False)
+    page, older = await store.around(room, 10, 4)
+    assert ([m.seq for m in page], older) == ([8, 9, 10], True)

@@ -478,7 +478,9 @@ def document() -> JSON:
                         ["body"],
                         body=_BODY_TEXT,
                         client_id=_nullable(_CLIENT_ID),
-                        reply_to={"type": "integer", "minimum": 1, "maximum": validation.MAX_ID},
+                        reply_to=_nullable(
+                            {"type": "integer", "minimum": 1, "maximum": validation.MAX_ID}
+                        ),
                     ),
                     params=[_ROOM_ID],
                 ),

@@ -273,7 +273,8 @@ class Api:
         target = None if reply_to is None else validation.target(reply_to, "reply_to", client_id)
         self.sending.admit(user, client_id)
         message = await self.sending.send(user, room_id, body, client_id, target=target)
-        assert isinstance(message, Message)
+        if not isinstance(message, Message):
+            raise _other_kind(client_id)
         return json(message.to_json(), 201)
 
     async def edit_message(self, request: web.Request) -> web.Response:
@@ -319,7 +320,15 @@ class Api:
         event = await self.sending.send(
             user, room_id, body, client_id, kind=kind, target=target, emoji=emoji
         )
+        if isinstance(event, Message):
+            raise _other_kind(client_id)
         return json({"event": None if event is None else event.to_json()})
+
+
+def _other_kind(client_id: str | None) -> ProtocolError:
+    """A retried client_id answers with its original entry; over HTTP that must be the kind the
+    route returns (the socket's ack carries either)."""
+    return invalid("this client_id already names another kind of entry in this room", client_id)
 
 
 def _seq(request: web.Request) -> int:

@@ -137,9 +137,9 @@ export interface SendFrame {
   body: string;
   client_id: ClientId;
   /**
-   * The seq of a message of the same room this one answers.
+   * The seq of a message of the same room this one answers (null: none).
    */
-  reply_to?: number;
+  reply_to?: number | null;
 }
 /**
  * Change the text of your own message.

@@ -203,7 +203,8 @@ export function applyAroundPage(tl: Timeline, page: MessagePage, myId: string | 
   const window = [...page.messages].sort((a, b) => a.seq - b.seq);
   if (window.length === 0) return tl;
   const hi = window[window.length - 1]!.seq;
-  return windowAt({ ...tl, ahead: [] }, window, hi, window[0]!.seq > 1, myId);
+  // For an around page, has_more says whether older messages exist.
+  return windowAt({ ...tl, ahead: [] }, window, hi, page.has_more, myId);
 }
 
 /** A `before=lo` page: prepend the older messages (events leave holes, so none are expected contiguous). */
