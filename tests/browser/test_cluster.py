@@ -65,7 +65,7 @@ async def test_edit_react_reply_and_delete_across_gateways(
     await expect(ben.message("helo")).to_have_count(1)
 
     async def act(person: Person, text: str, name: str) -> None:
-        message = person.message(text)
+        message = person.message(text).first  # the original, above any reply quoting it
         await message.hover()
         toolbar = message.get_by_role("toolbar", name="Message actions")
         await toolbar.get_by_role("button", name=name, exact=True).click()
