@@ -11,6 +11,7 @@ from playwright.async_api import Locator, expect
 from tests.browser.axe import assert_accessible
 from tests.browser.conftest import Person, PersonFactory
 from tests.browser.test_screens import api_user, as_person, bulk_server, post  # noqa: F401
+from tests.support.client import Client
 from tests.support.server import ServerProcess
 
 pytestmark = pytest.mark.browser
@@ -31,6 +32,19 @@ async def pair(server: ServerProcess, people: PersonFactory) -> tuple[Person, Pe
     ben = await (await people(server.url, "ben")).sign_up("Ben Okafor")
     await ana.start_direct(ben)
     return ana, ben
+
+
+async def long_dm(
+    http: aiohttp.ClientSession, server: ServerProcess, first: str, count: int
+) -> tuple[Client, Client, str]:
+    """Ana and Ben (API clients) with a DM whose first message is `first`, then `count` more."""
+    ana = await api_user(http, server, "Ana Lima")
+    ben = await api_user(http, server, "Ben Okafor")
+    dm: str = (await ana.direct(ben))["id"]
+    await post(ana, dm, first)
+    for i in range(2, count + 2):
+        await post(ana if i % 2 else ben, dm, f"later {i:03d}")
+    return ana, ben, dm
 
 
 async def test_edit_and_delete_reach_the_other_side_live(
@@ -120,12 +134,7 @@ async def test_reply_quotes_the_original_and_jumps_to_it_far_back(
     people: PersonFactory,
     http: aiohttp.ClientSession,
 ) -> None:
-    ana = await api_user(http, bulk_server, "Ana Lima")
-    ben = await api_user(http, bulk_server, "Ben Okafor")
-    dm = (await ana.direct(ben))["id"]
-    await post(ana, dm, "The very first plan")
-    for i in range(2, 131):
-        await post(ana if i % 2 else ben, dm, f"filler {i:03d}")
+    _, ben, dm = await long_dm(http, bulk_server, "The very first plan", 129)
     await ben.call(
         "POST", f"/api/rooms/{dm}/messages", {"body": "Agreed with that", "reply_to": 1}, expect=201
     )
@@ -145,13 +154,13 @@ async def test_reply_quotes_the_original_and_jumps_to_it_far_back(
     await expect(first).to_have_attribute("data-highlighted", "true")
 
     # Reply from the UI: the composer says to what, the sent message quotes it.
-    await action(person, person.message("filler 010"), "Reply")
-    await expect(person.page.get_by_test_id("replying-to")).to_contain_text("filler 010")
+    await action(person, person.message("later 010"), "Reply")
+    await expect(person.page.get_by_test_id("replying-to")).to_contain_text("later 010")
     await person.composer.fill("Answering ten")
     await person.composer.press("Enter")
     answered = person.message("Answering ten")
     await expect(answered).to_have_count(1)
-    await expect(answered.get_by_test_id("reply-quote")).to_contain_text("filler 010")
+    await expect(answered.get_by_test_id("reply-quote")).to_contain_text("later 010")
     await expect(person.page.get_by_test_id("replying-to")).to_have_count(0)
 
 
@@ -193,12 +202,7 @@ async def test_copy_link_and_open_it_at_the_message(
     people: PersonFactory,
     http: aiohttp.ClientSession,
 ) -> None:
-    ana = await api_user(http, bulk_server, "Ana Lima")
-    ben = await api_user(http, bulk_server, "Ben Okafor")
-    dm = (await ana.direct(ben))["id"]
-    await post(ana, dm, "Remember this one")
-    for i in range(2, 121):
-        await post(ben, dm, f"later {i:03d}")
+    ana, ben, dm = await long_dm(http, bulk_server, "Remember this one", 119)
     person = as_person(await people(bulk_server.url, "ana"), ana, "Ana Lima")
     await person.context.grant_permissions(
         ["clipboard-read", "clipboard-write"], origin=bulk_server.url
@@ -221,3 +225,31 @@ async def test_copy_link_and_open_it_at_the_message(
     # The copied link opens its message too.
     await reader.page.goto(link)
     await expect(reader.message("later 120")).to_have_attribute("data-highlighted", "true")
+
+
+async def test_changes_made_offline_are_sent_once_when_back(
+    server: ServerProcess, people: PersonFactory
+) -> None:
+    ana, ben = await pair(server, people)
+    await ana.send("Offline check, typo")
+    await ben.open_room("Ana Lima")
+    await expect(ben.message("typo")).to_have_count(1)
+    await ana.context.set_offline(True)
+    await expect(ana.banner).to_have_attribute("data-status", "offline")
+    await action(ana, ana.message("typo"), "React with 👍")
+    await action(ana, ana.message("typo"), "Edit")
+    editor = ana.page.get_by_role("textbox", name="Edit message")
+    await editor.fill("Offline check, fixed")
+    await editor.press("Enter")
+    await expect(ben.message("fixed")).to_have_count(0)
+    await ana.context.set_offline(False)
+    for person in (ana, ben):
+        message = person.message("Offline check, fixed")
+        await expect(message.get_by_test_id("edited")).to_have_count(1)
+        await expect(message.get_by_test_id("reactions").get_by_role("button")).to_have_text(
+            re.compile(r"^👍\s*1")
+        )
+    # Once each: a reload shows one reaction by one person and one edit.
+    await ben.page.reload()
+    chip = ben.message("Offline check, fixed").get_by_test_id("reactions").get_by_role("button")
+    await expect(chip).to_have_text(re.compile(r"^👍\s*1"))
