@@ -48,6 +48,14 @@ async def test_room_list_room_view_and_every_dialog(
         "```python\n# plan\ndef go(n=1):\n    return 'now'\n```",
     )
     await post(ben, group, "Sure thing")
+    # Every state a message can be in: edited, reacted to, replied to, mentioning me, deleted.
+    base = f"/api/rooms/{group}/messages"
+    await ben.call("PATCH", f"{base}/2", {"body": "Sure thing, **see you**"})
+    await ben.call("PUT", f"{base}/1/reactions/👍")
+    await ana.call("PUT", f"{base}/1/reactions/👍")
+    await ben.call("POST", base, {"body": f"Yes @{ana.username}", "reply_to": 1}, expect=201)
+    await ben.call("POST", base, {"body": "oops"}, expect=201)
+    await ben.call("DELETE", f"{base}/7")
     person = as_person(await people(server.url, "ana", viewport), ana, "Ana Lima")
     page = person.page
     await person.sign_in()
@@ -58,8 +66,17 @@ async def test_room_list_room_view_and_every_dialog(
     await expect(person.messages).to_have_count(1)
     await assert_accessible(page, "direct room with an unread marker")
     await page.goto(f"{server.url}/r/{group}")
-    await expect(person.messages).to_have_count(2)
+    await expect(person.messages).to_have_count(4)
+    await expect(person.messages.get_by_test_id("tombstone")).to_have_count(1)
+    await expect(person.page.get_by_test_id("mention-badge")).to_have_count(0)
     await assert_accessible(page, "group room")
+    # The actions of a message (hover) and who reacted (focus).
+    await person.message("Sure thing").hover()
+    await expect(person.page.get_by_role("toolbar", name="Message actions")).to_be_visible()
+    await assert_accessible(page, "message actions")
+    await person.message("snacks").get_by_test_id("reactions").get_by_role("button").focus()
+    await expect(person.message("snacks").get_by_role("tooltip")).to_be_visible()
+    await assert_accessible(page, "who reacted")
 
     dialogs = [
         ("Conversation details", "details"),
