@@ -253,3 +253,41 @@ async def test_changes_made_offline_are_sent_once_when_back(
     await ben.page.reload()
     chip = ben.message("Offline check, fixed").get_by_test_id("reactions").get_by_role("button")
     await expect(chip).to_have_text(re.compile(r"^👍\s*1"))
+
+
+async def test_on_a_touch_phone_a_long_press_shows_the_actions(
+    server: ServerProcess, people: PersonFactory, http: aiohttp.ClientSession
+) -> None:
+    ana = await api_user(http, server, "Ana Lima")
+    ben = await api_user(http, server, "Ben Okafor")
+    dm = (await ben.direct(ana))["id"]
+    await post(ben, dm, "First of two")
+    await post(ben, dm, "Second of two")
+    phone = {"width": 390, "height": 844}
+    person = as_person(await people(server.url, "ana", phone, touch=True), ana, "Ana Lima")
+    await person.sign_in()
+    await person.open_room("Ben Okafor")
+    page = person.page
+    assert await page.evaluate("() => matchMedia('(pointer: coarse)').matches")
+    # A follow-up message's time is shown without hovering, which touch cannot do.
+    await expect(person.message("Second of two").locator("time")).to_be_visible()
+    await expect(person.message("Second of two").locator("time")).to_have_css("opacity", "1")
+    # Controls are a finger's size.
+    back = page.get_by_role("button", name="Back to conversations")
+    box = await back.bounding_box()
+    assert box is not None and box["height"] >= 44 and box["width"] >= 44, box
+
+    message = person.message("Second of two")
+    toolbar = message.get_by_role("toolbar", name="Message actions")
+    await expect(toolbar).to_be_hidden()
+    target = await message.bounding_box()
+    assert target is not None
+    x, y = target["x"] + target["width"] / 2, target["y"] + target["height"] / 2
+    cdp = await person.context.new_cdp_session(page)
+    await cdp.send(
+        "Input.dispatchTouchEvent", {"type": "touchStart", "touchPoints": [{"x": x, "y": y}]}
+    )
+    await expect(toolbar).to_be_visible()  # while the finger is still down
+    await cdp.send("Input.dispatchTouchEvent", {"type": "touchEnd", "touchPoints": []})
+    await toolbar.get_by_role("button", name="React with 👍").tap()
+    await expect(message.get_by_test_id("reactions")).to_contain_text("👍1")
