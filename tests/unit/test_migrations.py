@@ -62,3 +62,48 @@ async def test_refresh_families_are_carried_over_with_their_revocation(tmp_path:
         assert await outcome("next") == "invalid"  # its family stayed revoked
     finally:
         await store.close()
+
+
+async def test_the_earliest_member_of_an_existing_group_becomes_its_owner(tmp_path: Path) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'old.db'}"
+    await asyncio.to_thread(upgrade, url, "0004")
+    engine = create_async_engine(url)
+    async with engine.begin() as conn:
+        for uid, name in ((1, "ana"), (2, "bob"), (3, "cyd")):
+            await conn.execute(
+                sa.text(
+                    "INSERT INTO users (id, username, display_name, password_hash, created_at)"
+                    " VALUES (:id, :name, :name, 'x', 0)"
+                ),
+                {"id": uid, "name": name},
+            )
+        await conn.execute(
+            sa.text(
+                "INSERT INTO rooms (id, kind, name, direct_key, last_seq, last_activity_at,"
+                " created_at) VALUES (1, 'group', 'g', NULL, 0, 0, 0),"
+                " (2, 'direct', NULL, '1:2', 0, 0, 0)"
+            )
+        )
+        await conn.execute(
+            sa.text(
+                "INSERT INTO members (room_id, user_id, last_read_seq, joined_at) VALUES"
+                " (1, 3, 0, 5), (1, 2, 0, 1), (1, 1, 0, 9), (2, 1, 0, 0), (2, 2, 0, 0)"
+            )
+        )
+    await engine.dispose()
+
+    await asyncio.to_thread(upgrade, url)
+    engine = create_async_engine(url)
+    async with engine.connect() as conn:
+        roles = {
+            (row.room_id, row.user_id): row.role
+            for row in await conn.execute(sa.text("SELECT room_id, user_id, role FROM members"))
+        }
+    await engine.dispose()
+    assert roles == {
+        (1, 2): "owner",
+        (1, 1): "member",
+        (1, 3): "member",
+        (2, 1): "member",
+        (2, 2): "member",
+    }

@@ -108,6 +108,16 @@ def test_sends_in_flight_are_capped_and_the_refusal_echoes_the_client_id() -> No
     assert session.receive(send("c")) == frames.Send(1, "hi", "c")
 
 
+def test_room_events_count_as_sends_in_flight() -> None:
+    session = opened(max_in_flight=1)
+    session.receive(send("a"))
+    session.sent()
+    react = {"type": "react", "room": "1", "seq": 1, "emoji": "👍", "client_id": "r"}
+    with pytest.raises(ProtocolError) as full:
+        session.receive(orjson.dumps(react))
+    assert (full.value.code, full.value.client_id) == ("rate_limited", "r")
+
+
 def test_frames_after_the_close_are_dropped() -> None:
     session = opened()
     session.close()
