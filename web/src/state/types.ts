@@ -1,17 +1,24 @@
 // The wire types of the Parley HTTP API and WebSocket protocol. The shapes are
 // generated from the server's JSON Schema into protocol.gen.ts (npm run
 // gen:protocol); only the HTTP bodies the schema does not describe are written here.
-import type { Message, ServerEvent, User } from './protocol.gen';
+import type { Message, RoomEvent, ServerEvent, User } from './protocol.gen';
 
 export type {
   ClientFrame,
   CloseCode,
+  DeleteFrame,
+  EditFrame,
   ErrorBody,
   ErrorCode,
   Message,
+  ReactFrame,
+  Reaction,
+  ReplyPreview,
   Room,
+  RoomEvent,
   RoomKind,
   ServerEvent,
+  UnreactFrame,
   User,
 } from './protocol.gen';
 
@@ -26,6 +33,12 @@ export interface AuthResponse {
 export interface MessagePage {
   messages: Message[];
   has_more: boolean;
+}
+
+/** `GET /api/rooms/{id}/events?after=`: the stream's entries in seq order. */
+export interface EntriesPage {
+  entries: ({ message: Message } | { event: RoomEvent })[];
+  last_seq: number;
 }
 
 /** Every server event type; the compiler checks it against ServerEvent both ways. */

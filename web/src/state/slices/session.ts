@@ -3,6 +3,7 @@ import type { ConnectionOptions } from '../connection';
 import type { RoomState } from '../rooms';
 import type { TokenManager } from '../tokens';
 import type { ClientFrame, ErrorCode, Message, ServerEvent, User } from '../types';
+import { ActionsSlice, initialActions, type ActionsState } from './actions';
 import { DraftsSlice } from './drafts';
 import { GapsSlice } from './gaps';
 import { OutboxSlice } from './outbox';
@@ -82,7 +83,7 @@ export interface Notice {
 }
 
 /** The state a session shows: each slice's keys, combined flat. */
-export interface SessionState extends SocketState, RoomsState, TimelineState, TypingState, PresenceState {
+export interface SessionState extends SocketState, RoomsState, TimelineState, TypingState, PresenceState, ActionsState {
   /** A transient message for the user (toast). */
   notice: Notice | null;
 }
@@ -94,6 +95,7 @@ export function initialSessionState(me: User | null): SessionState {
     ...initialTimeline(),
     ...initialTyping(),
     ...initialPresence(),
+    ...initialActions(),
     notice: null,
   };
 }
@@ -119,6 +121,7 @@ export class UserSession {
   readonly rooms: RoomsSlice;
   readonly timeline: TimelineSlice;
   readonly outbox: OutboxSlice;
+  readonly actions: ActionsSlice;
   readonly reads: ReadsSlice;
   readonly gaps: GapsSlice;
   readonly typing: TypingSlice;
@@ -136,6 +139,7 @@ export class UserSession {
     this.rooms = new RoomsSlice(this);
     this.timeline = new TimelineSlice(this);
     this.outbox = new OutboxSlice(this);
+    this.actions = new ActionsSlice(this);
     this.reads = new ReadsSlice(this);
     this.gaps = new GapsSlice(this);
     this.typing = new TypingSlice(this);
@@ -190,6 +194,7 @@ export class UserSession {
     this.final = this.access.get();
     this.conn.stop();
     this.outbox.dispose();
+    this.actions.dispose();
     this.reads.dispose();
     this.gaps.dispose();
     this.typing.dispose();
@@ -207,9 +212,10 @@ export class UserSession {
         break;
       case 'ack':
         if (event.message) this.outbox.onAck(event.client_id, event.message);
+        else this.actions.onAck(event.client_id, event.event ?? null);
         break;
       case 'event':
-        // Room events (edits, deletes, reactions) are the web room-stream work's to apply.
+        this.timeline.onEvent(event.event);
         break;
       case 'resumed':
         this.socket.onResumed(event.incomplete);
@@ -240,6 +246,10 @@ export class UserSession {
   }
 
   private onError(code: ErrorCode, text: string, clientId: string | undefined): void {
+    if (clientId && this.actions.owns(clientId)) {
+      this.actions.onError(clientId, code, text, RETRYABLE.has(code));
+      return;
+    }
     if (clientId) {
       this.outbox.onSendError(clientId, code, text, RETRYABLE.has(code));
       return;
