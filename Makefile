@@ -16,7 +16,7 @@ web_script = $(shell node -e 'process.exit((require("./web/package.json").script
 	2>/dev/null && echo yes)
 
 .PHONY: run check test env lint lint-python lint-shell lint-web typecheck unit-test web web-deps \
-	web-test services services-down cluster bench bench-report clean
+	web-test services services-down cluster chaos bench bench-report clean
 
 run: env web
 	$(UV) run parley migrate
@@ -84,6 +84,13 @@ services-down:
 
 cluster: env web
 	scripts/cluster
+
+## Chaos under load (docs/reliability.md): a chat over a supervised cluster while its parts
+## fail, every fault twice, about five minutes; the figures go to bench/results/.
+chaos: env web
+	scripts/services up
+	source <(scripts/services env) && CHAOS_PROFILE=full CHAOS_RESULTS=bench/results \
+		$(UV) run pytest -p no:cacheprovider -s -q tests/cluster/test_chaos.py $(PYTEST_ARGS)
 
 bench: env
 	$(UV) run python -m bench all

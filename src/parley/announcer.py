@@ -78,6 +78,19 @@ class Announcer:
             if user is not None:
                 await self.presence(user, online=online)
 
+    async def sessions_revoked(
+        self, user_id: int, families: Iterable[str], *, every: bool = False
+    ) -> None:
+        """Close the sockets of ended sessions on every gateway (``envelope.Revoked``).
+
+        Best effort like the rest: a socket that misses this (bus down) still
+        closes when its access token expires, since the revoked session can no
+        longer refresh it.
+        """
+        await self._publish(
+            envelope.user_channel(user_id), envelope.revoked(user_id, families, every=every)
+        )
+
     async def _room_event(self, room: Room) -> bytes:
         try:
             online = sorted(await self._presence.online(m.id for m in room.members))

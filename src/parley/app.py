@@ -26,9 +26,9 @@ from parley.gateway.endpoint import Gateway
 from parley.gateway.hub import Hub
 from parley.gcpolicy import GcPolicy
 from parley.log import DirectLog, MessageLog
-from parley.metrics import Metrics
+from parley.metrics import Metrics, PersisterMetrics
 from parley.presence import LocalPresence, Presence
-from parley.ratelimit import Limiter, MemoryLimiter
+from parley.ratelimit import Action, Limiter, MemoryLimiter, UserLimits, Window
 from parley.sending import SendPipeline
 from parley.store import SqlStore, Store
 
@@ -113,6 +113,9 @@ def persister(settings: Settings) -> Persister:
         bootstrap=settings.kafka_bootstrap,
         topic=settings.kafka_topic,
         group=settings.kafka_group,
+        dead_letter_topic=settings.kafka_dead_letter_topic,
+        instance_id=settings.persister_id,
+        metrics=PersisterMetrics(),
     )
 
 
@@ -130,6 +133,21 @@ def sign_in_providers(settings: Settings) -> list[Provider]:
     ]
 
 
+def user_limits(settings: Settings, limiter: Limiter) -> UserLimits:
+    """Each user's budgets; sends keep the rate-and-burst settings as a sliding window."""
+    return UserLimits(
+        limiter,
+        {
+            Action.SEND: Window(
+                settings.send_burst, settings.send_burst / settings.send_rate_per_second
+            ),
+            Action.TYPING: Window(settings.typing_limit, settings.typing_window_seconds),
+            Action.ROOM: Window(settings.room_create_limit, settings.room_create_window_seconds),
+            Action.MEMBER: Window(settings.member_add_limit, settings.member_add_window_seconds),
+        },
+    )
+
+
 def build(
     settings: Settings, parts: Components | None = None, gc_policy: GcPolicy | None = None
 ) -> web.Application:
@@ -138,7 +156,7 @@ def build(
     hub = Hub(parts.store, parts.bus, parts.presence, parts.announcer, settings.resume_cap)
     flusher = Flusher()
     metrics = Metrics(lambda: hub.connections, lambda: flusher.frames, gc_policy)
-    auth = AuthService(settings, parts.store, parts.limiter)
+    auth = AuthService(settings, parts.store, parts.limiter, parts.announcer)
     oauth = OAuthService(
         settings.secret_key,
         settings.public_url,
@@ -146,13 +164,15 @@ def build(
         auth,
         parts.limiter,
     )
-    sending = SendPipeline(parts.log, metrics, settings.send_rate_per_second, settings.send_burst)
+    limits = user_limits(settings, parts.limiter)
+    sending = SendPipeline(parts.log, metrics, limits)
     gateway = Gateway(
         hub=hub,
         store=parts.store,
         announcer=parts.announcer,
         auth=auth,
         sending=sending,
+        limits=limits,
         metrics=metrics,
         flusher=flusher,
         auth_timeout=settings.auth_timeout_seconds,
@@ -168,7 +188,9 @@ def build(
     )
     app.on_response_prepare.append(headers.add)
     app.add_routes(
-        Api(parts.store, auth, parts.announcer, sending, settings.refresh_token_ttl).routes()
+        Api(
+            parts.store, auth, parts.announcer, sending, limits, settings.refresh_token_ttl
+        ).routes()
     )
     app.add_routes(Accounts(parts.store, auth, oauth, settings.refresh_token_ttl).routes())
     app.add_routes(ops.Ops(metrics, checks, settings.metrics_token).routes())

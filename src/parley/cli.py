@@ -27,6 +27,11 @@ def _setup_logging() -> None:
     )
     logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
     logging.getLogger("alembic").setLevel(logging.WARNING)
+    from parley.logfilter import RepeatFilter
+
+    # aiokafka logs each failed attempt while the broker is down: one of each per minute.
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(RepeatFilter("aiokafka"))
 
 
 def _run(main: object) -> None:
@@ -123,18 +128,37 @@ def _cmd_user_create(args: argparse.Namespace) -> None:
     asyncio.run(_create_user(settings, username, password, display))
 
 
-async def _persist(worker: Persister) -> None:
+async def _persist(worker: Persister, settings: Settings) -> None:
+    from aiohttp import web
+
+    from parley.api.ops import Ops
+
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    await worker.run(stop)
+    runner: web.AppRunner | None = None
+    if settings.worker_metrics_port is not None:
+        # Its own small listener: a worker has no HTTP API, but Prometheus scrapes it too.
+        app = web.Application()
+        app.add_routes(Ops(worker.metrics, {}, settings.metrics_token).worker_routes())
+        runner = web.AppRunner(app, access_log=None, handle_signals=False)
+        await runner.setup()
+        await web.TCPSite(runner, settings.host, settings.worker_metrics_port).start()
+        port = runner.addresses[0][1] if runner.addresses else settings.worker_metrics_port
+        print(f"persister metrics on http://{settings.host}:{port}/metrics", flush=True)
+    try:
+        await worker.run(stop)
+    finally:
+        if runner is not None:
+            await runner.cleanup()
 
 
 def _cmd_worker_persist(args: argparse.Namespace) -> None:
     from parley.app import persister
 
-    _run(_persist(persister(Settings.from_env())))
+    settings = Settings.from_env()
+    _run(_persist(persister(settings), settings))
 
 
 def parser() -> argparse.ArgumentParser:

@@ -68,6 +68,19 @@ def _metrics_token(env: Mapping[str, str]) -> str | None:
     return token
 
 
+PERSISTER_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
+"""A persister's name in its consumer group (Kafka's ``group.instance.id``)."""
+
+
+def _persister_id(env: Mapping[str, str]) -> str | None:
+    value = env.get("PARLEY_PERSISTER_ID") or None
+    if value is not None and not PERSISTER_ID.fullmatch(value):
+        raise ConfigError(
+            "PARLEY_PERSISTER_ID must be 1-64 of A-Z a-z 0-9 . _ -, starting with a letter or digit"
+        )
+    return value
+
+
 PROVIDER_NAME = re.compile(r"[a-z0-9][a-z0-9_]{0,31}")
 """Names of sign-in providers: they appear in URLs and, upper-cased, in variable names."""
 GITHUB = "github"
@@ -248,6 +261,9 @@ class Settings:
     kafka_bootstrap: str | None = None
     kafka_topic: str = "parley.messages"
     kafka_group: str = "parley-persister"
+    kafka_dead_letter_topic: str = "parley.messages.dlq"
+    worker_metrics_port: int | None = None
+    persister_id: str | None = None
     secret_key: str = field(default="", repr=False)
     web_dir: Path | None = None
     access_token_ttl: int = 900
@@ -265,6 +281,12 @@ class Settings:
     oauth_providers: tuple[ProviderSettings, ...] = ()
     send_rate_per_second: float = 10.0
     send_burst: int = 30
+    typing_limit: int = 20
+    typing_window_seconds: int = 10
+    room_create_limit: int = 10
+    room_create_window_seconds: int = 60
+    member_add_limit: int = 30
+    member_add_window_seconds: int = 60
     frame_rate_per_second: float = 50.0
     frame_burst: int = 200
     outgoing_queue_bytes: int = 4 * 1024 * 1024
@@ -295,6 +317,12 @@ class Settings:
             kafka_bootstrap=env.get("PARLEY_KAFKA_BOOTSTRAP") or None,
             kafka_topic=env.get("PARLEY_KAFKA_TOPIC", "parley.messages"),
             kafka_group=env.get("PARLEY_KAFKA_GROUP", "parley-persister"),
+            kafka_dead_letter_topic=env.get("PARLEY_KAFKA_DEAD_LETTER_TOPIC")
+            or env.get("PARLEY_KAFKA_TOPIC", "parley.messages") + ".dlq",
+            worker_metrics_port=_int(env, "PARLEY_WORKER_METRICS_PORT", 0, 0, 65535)
+            if env.get("PARLEY_WORKER_METRICS_PORT")
+            else None,
+            persister_id=_persister_id(env),
             secret_key=_secret_key(data_dir, env),
             web_dir=web_dir,
             access_token_ttl=_int(env, "PARLEY_ACCESS_TOKEN_TTL", 900, 5, 86400),
@@ -312,6 +340,12 @@ class Settings:
             oauth_providers=_oauth_providers(env),
             send_rate_per_second=_float(env, "PARLEY_SEND_RATE", 10.0, 0.1, 1e6),
             send_burst=_int(env, "PARLEY_SEND_BURST", 30, 1, 10**6),
+            typing_limit=_int(env, "PARLEY_TYPING_LIMIT", 20, 1, 10**6),
+            typing_window_seconds=_int(env, "PARLEY_TYPING_WINDOW", 10, 1, 86400),
+            room_create_limit=_int(env, "PARLEY_ROOM_CREATE_LIMIT", 10, 1, 10**6),
+            room_create_window_seconds=_int(env, "PARLEY_ROOM_CREATE_WINDOW", 60, 1, 86400),
+            member_add_limit=_int(env, "PARLEY_MEMBER_ADD_LIMIT", 30, 1, 10**6),
+            member_add_window_seconds=_int(env, "PARLEY_MEMBER_ADD_WINDOW", 60, 1, 86400),
             frame_rate_per_second=_float(env, "PARLEY_FRAME_RATE", 50.0, 1.0, 1e6),
             frame_burst=_int(env, "PARLEY_FRAME_BURST", 200, 1, 10**6),
             outgoing_queue_bytes=_int(

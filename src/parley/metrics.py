@@ -96,6 +96,12 @@ class Metrics:
         self.send_errors = Counter(
             "parley_send_errors", "Sends refused, by error code", ["code"], registry=self.registry
         )
+        self.frames_refused = Counter(
+            "parley_frames_refused",
+            "Client frames answered with an error frame, by error code",
+            ["code"],
+            registry=self.registry,
+        )
         self.slow_consumers = Counter(
             "parley_slow_consumers_closed",
             "Connections closed with 1013 for falling behind",
@@ -105,5 +111,22 @@ class Metrics:
             "parley_send_to_ack_seconds",
             "Time from receiving a send to its durable ack",
             buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+            registry=self.registry,
+        )
+
+
+class PersisterMetrics:
+    """A persister worker's own figures, on its ``/metrics`` (``PARLEY_WORKER_METRICS_PORT``)."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        self.dead_letters = Counter(
+            "parley_persister_dead_letters",
+            "Records moved to the dead-letter topic: refused by the database, or unreadable",
+            registry=self.registry,
+        )
+        self.store_retries = Counter(
+            "parley_persister_store_retries",
+            "Batches retried because the database could not be reached",
             registry=self.registry,
         )

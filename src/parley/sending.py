@@ -11,14 +11,14 @@ import contextlib
 import time
 from dataclasses import dataclass
 
-from parley.log import MessageLog, Unavailable
+from parley.log import MessageLog, Refused, Unavailable
 from parley.metrics import Metrics
 from parley.models import Draft, DraftKind, Entry, User, now_micros
 from parley.protocol.errors import ProtocolError, not_found
-from parley.protocol.limits import KeyedBuckets
+from parley.ratelimit import Action, UserLimits
 from parley.store import NotAllowed, NoTarget, NotMember
 
-Refused = NotMember | NoTarget | NotAllowed | Unavailable
+Failure = NotMember | NoTarget | NotAllowed | Unavailable | Refused
 
 
 @dataclass(slots=True)
@@ -35,16 +35,21 @@ class Pending:
 
 
 class SendPipeline:
-    def __init__(self, log: MessageLog, metrics: Metrics, rate: float, burst: int) -> None:
+    def __init__(self, log: MessageLog, metrics: Metrics, limits: UserLimits) -> None:
         self._log = log
         self._metrics = metrics
-        self._buckets = KeyedBuckets(rate, burst)
+        self._limits = limits
 
-    def admit(self, user: User, client_id: str | None) -> None:
-        """Apply the per-user send rate; raise ``rate_limited`` (echoing client_id) past it."""
-        if not self._buckets.take(user.id):
+    async def admit(self, user: User, client_id: str | None) -> None:
+        """Apply the user's send budget, shared by all their connections and gateways.
+
+        Past it, raise ``rate_limited`` echoing client_id, with ``retry_after``.
+        """
+        try:
+            await self._limits.take(Action.SEND, user.id, client_id)
+        except ProtocolError:
             self._metrics.send_errors.labels("rate_limited").inc()
-            raise ProtocolError("rate_limited", "sending too fast; retry shortly", client_id)
+            raise
 
     async def submit(
         self,
@@ -76,7 +81,7 @@ class SendPipeline:
         )
         try:
             future = await self._log.submit(draft, seen_member=seen_member)
-        except (NotMember, Unavailable) as exc:
+        except (NotMember, Unavailable, Refused) as exc:
             raise self._refused(exc, client_id) from None
         return Pending(future, client_id, started)
 
@@ -84,7 +89,7 @@ class SendPipeline:
         """The stored entry of a settled send, or the ``ProtocolError`` to answer with."""
         try:
             stored = pending.future.result()
-        except (NotMember, NoTarget, NotAllowed, Unavailable) as exc:
+        except (NotMember, NoTarget, NotAllowed, Unavailable, Refused) as exc:
             raise self._refused(exc, pending.client_id) from None
         self._metrics.messages_stored.inc()
         self._metrics.ack_latency.observe(time.perf_counter() - pending.started)
@@ -109,10 +114,13 @@ class SendPipeline:
             await pending.future
         return self.result(pending)
 
-    def _refused(self, exc: Refused, client_id: str | None) -> ProtocolError:
+    def _refused(self, exc: Failure, client_id: str | None) -> ProtocolError:
         if isinstance(exc, NotMember):
             self._metrics.send_errors.labels("not_found").inc()
             return not_found(client_id)
+        if isinstance(exc, Refused):
+            self._metrics.send_errors.labels("invalid_input").inc()
+            return ProtocolError("invalid_input", str(exc), client_id)
         if isinstance(exc, NoTarget):
             self._metrics.send_errors.labels("not_found").inc()
             return ProtocolError("not_found", "no such message in this room", client_id)

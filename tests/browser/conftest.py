@@ -156,7 +156,7 @@ class Person:
         return self.page.get_by_role("navigation", name="Conversations")
 
     def room_link(self, title: str) -> Locator:
-        name = re.compile(rf"^{re.escape(title)}(,|$)")
+        name = re.compile(rf"^{re.escape(title)}\s*(,|$)")
         return self.sidebar.get_by_role("link", name=name)
 
     def unread_badge(self, title: str) -> Locator:
@@ -229,7 +229,7 @@ PersonFactory = Callable[..., Awaitable[Person]]
 async def people(
     browser: Browser, request: pytest.FixtureRequest
 ) -> AsyncIterator[Callable[..., Awaitable[Person]]]:
-    """`await people(base_url, tag, viewport=..., color_scheme=...)` → a fresh Person."""
+    """`await people(base_url, tag, viewport=..., color_scheme=..., touch=...)` → a fresh Person."""
     made: list[Person] = []
 
     async def make(
@@ -237,12 +237,15 @@ async def people(
         tag: str = "u",
         viewport: dict[str, int] | None = None,
         color_scheme: str = "light",
+        touch: bool = False,
     ) -> Person:
         context = await browser.new_context(
             viewport=viewport or {"width": 1280, "height": 800},  # type: ignore[arg-type]
             color_scheme=color_scheme,  # type: ignore[arg-type]
             locale="en-US",
             timezone_id="UTC",
+            has_touch=touch,
+            is_mobile=touch,
         )
         await context.add_init_script(CSP_REPORTER)
         page = await context.new_page()

@@ -47,3 +47,48 @@ async def test_a_group_chats_across_gateways_in_the_browser(
         await cy.shot("cluster-group")
     finally:
         await nginx.stop()
+
+
+async def test_edit_react_reply_and_delete_across_gateways(
+    cluster: Cluster,  # noqa: F811 - the fixture imported above
+    people: PersonFactory,
+) -> None:
+    """Room events go through Kafka and the persister like messages and reach the other gateway."""
+    gw1, gw2 = await cluster.start(gateways=2, persisters=1)
+    ana: Person = await people(gw1.url, "ana")
+    ben: Person = await people(gw2.url, "ben")
+    await ana.sign_up("Ana Lima")
+    await ben.sign_up("Ben Okafor")
+    await ana.start_direct(ben)
+    await ana.send("Deploy at noon, helo")
+    await ben.open_room("Ana Lima")
+    await expect(ben.message("helo")).to_have_count(1)
+
+    async def act(person: Person, text: str, name: str) -> None:
+        message = person.message(text).first  # the original, above any reply quoting it
+        await message.hover()
+        toolbar = message.get_by_role("toolbar", name="Message actions")
+        await toolbar.get_by_role("button", name=name, exact=True).click()
+
+    await act(ben, "helo", "React with 👍")
+    await expect(ana.message("helo").get_by_test_id("reactions")).to_contain_text("👍1")
+    await act(ana, "helo", "Edit")
+    editor = ana.page.get_by_role("textbox", name="Edit message")
+    await editor.fill("Deploy at noon, hello")
+    await editor.press("Enter")
+    await expect(ben.message("noon, hello").get_by_test_id("edited")).to_have_count(1)
+    await act(ben, "noon, hello", "Reply")
+    await ben.composer.fill("Ready on my side")
+    await ben.composer.press("Enter")
+    quote = ana.message("Ready on my side").get_by_test_id("reply-quote")
+    await expect(quote).to_contain_text("Deploy at noon, hello")
+    await act(ana, "Deploy at noon, hello", "Delete")
+    await ana.page.get_by_role("dialog").get_by_role("button", name="Delete").click()
+    await expect(ben.messages.get_by_test_id("tombstone")).to_have_count(1)
+    await expect(ben.message("Ready on my side").get_by_test_id("reply-quote")).to_contain_text(
+        "Deleted message"
+    )
+    # A reload on the other gateway reads the same state from PostgreSQL.
+    await ben.page.reload()
+    await expect(ben.messages.get_by_test_id("tombstone")).to_have_count(1)
+    await expect(ben.message("Ready on my side")).to_have_count(1)

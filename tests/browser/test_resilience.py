@@ -244,6 +244,41 @@ async def test_session_survives_access_token_expiry_and_revocation_signs_out(
         await server.stop()
 
 
+async def test_the_socket_stays_open_across_token_expiries(
+    tmp_path: Path, people: PersonFactory
+) -> None:
+    """The server closes a socket whose token expires (4401); the client renews it in time."""
+    server = ServerProcess(tmp_path / "server", env={"PARLEY_ACCESS_TOKEN_TTL": "5"})
+    await server.start()
+    try:
+        ana, ben = await dm_pair(server, people)
+        sockets: list[WebSocket] = []
+        renewed: list[str] = []
+
+        def watch(ws: WebSocket) -> None:
+            sockets.append(ws)
+
+            def on_frame(payload: str | bytes) -> None:
+                if isinstance(payload, str) and '"reauthed"' in payload:
+                    renewed.append(payload)
+
+            ws.on("framereceived", on_frame)
+
+        ana.page.on("websocket", watch)
+        await ana.page.reload()  # so the listener sees the socket from its start
+        await expect(ana.banner).to_have_attribute("data-status", "online")
+        # Three lifetimes of the token: each renewed on the open socket before it ran out.
+        deadline = await ana.page.evaluate("() => Date.now() + 15000")
+        await ana.page.wait_for_function("t => Date.now() > t", arg=deadline, timeout=30_000)
+        assert len(renewed) >= 3, renewed
+        assert len(sockets) == 1 and not sockets[0].is_closed()
+        await expect(ana.banner).to_have_attribute("data-status", "online")
+        await ana.send("after three token lifetimes")
+        await expect(ben.message("after three token lifetimes")).to_have_count(1)
+    finally:
+        await server.stop()
+
+
 async def test_rate_limited_sends_are_retried_with_the_same_client_id(
     tmp_path: Path, people: PersonFactory, http: aiohttp.ClientSession
 ) -> None:

@@ -262,6 +262,6 @@ async def test_older_history_loads_on_scroll_without_jumping(
             first_seq,
         )
         assert abs(top_after - top_before) <= 2, (first_seq, top_before, top_after)
-    await expect(scroller).to_contain_text("This is the beginning of the conversation.")
+    await expect(scroller).to_contain_text("Today · start of the conversation")
     seqs = await person.messages.evaluate_all("els => els.map(e => Number(e.dataset.seq))")
     assert seqs == list(range(1, total + 1))

@@ -42,8 +42,14 @@ async def cluster_env(services: Services, databases: Databases, topics: Topics) 
         "PARLEY_SECRET_KEY": SECRET_KEY,
         "PARLEY_PRESENCE_TTL": "3",
         "PARLEY_ACK_TIMEOUT": "10",
+        # Per-user budgets live in the one Redis every test shares, keyed by user id,
+        # and each test's database numbers its users from 1 again: generous budgets
+        # keep one test's users from spending another's (tests of the limits set theirs).
         "PARLEY_SEND_RATE": "1000",
         "PARLEY_SEND_BURST": "1000",
+        "PARLEY_TYPING_LIMIT": "100000",
+        "PARLEY_ROOM_CREATE_LIMIT": "100000",
+        "PARLEY_MEMBER_ADD_LIMIT": "100000",
     }
 
 

@@ -340,3 +340,36 @@ async def _gateway_killed(
     await fresh.send({"type": "auth", "token": cy.access_token})
     ready = await fresh.expect("ready")
     assert ana.id in ready["online"] and dan.id not in ready["online"]
+
+
+async def test_postgres_stopped_authenticated_requests_answer_json_503(
+    cluster: Cluster, http: aiohttp.ClientSession
+) -> None:
+    (gw,) = await cluster.start(gateways=1, persisters=0)
+    ana = await Client(http, gw.url).register()
+    async with stopped("postgres"):
+        for path in ("/api/me", "/api/rooms", "/api/users?prefix=an"):
+            async with http.get(
+                gw.url + path, headers={"Authorization": f"Bearer {ana.access_token}"}
+            ) as response:
+                assert response.status == 503, (path, await response.text())
+                assert response.content_type == "application/json"
+                body = await response.json()
+                assert body["error"]["code"] == "unavailable", body
+        # A socket opened meanwhile hears the same, and the close code that means "retry".
+        ws = Socket(await http.ws_connect(gw.ws_url))
+        await ws.send({"type": "auth", "token": ana.access_token})
+        refused = await ws.recv()
+        assert (refused["type"], refused["code"]) == ("error", "unavailable"), refused
+        with pytest.raises(ConnectionError):
+            await ws.recv()
+        assert ws.close_code == 1013
+    await wait_ready(gw.url)
+    assert (await ana.call("GET", "/api/rooms")) is not None
+
+
+async def test_persister_stops_cleanly_on_sigterm_while_kafka_is_down(cluster: Cluster) -> None:
+    persister = await cluster.persister()
+    async with stopped("kafka"):
+        assert await persister.stop(signal.SIGTERM) == 0, persister.log()
+    assert "Traceback" not in persister.log()

@@ -1,7 +1,8 @@
 """Sign-in limits and refresh rotation hold for the whole cluster, not per gateway.
 
 Two gateways share their attempt counters through Redis and their refresh
-tokens through PostgreSQL; behind nginx the lockout follows the client's
+tokens through PostgreSQL, and a session ended on one closes its sockets on
+both (through the bus); behind nginx the lockout follows the client's
 address (from a trusted proxy's X-Forwarded-For), not nginx's.
 """
 
@@ -17,10 +18,12 @@ from tests.integration.test_sessions import (
     FIVE_OF_TWELVE,
     Answer,
     assert_no_token_survives_a_reuse,
+    closed_with,
     outcomes,
     post,
+    still_open,
 )
-from tests.support.client import PASSWORD, unique_name
+from tests.support.client import PASSWORD, Client, unique_name
 from tests.support.cluster import Cluster, Nginx
 from tests.support.server import ServerProcess
 
@@ -114,3 +117,26 @@ async def test_a_double_submit_over_two_gateways_gets_one_successor(
     )
     assert [a.status for a in answers] == [200] * 4
     assert len({a.body["refresh_token"] for a in answers}) == 1
+
+
+async def test_a_session_revoked_on_one_gateway_closes_its_sockets_on_the_other(
+    cluster: Cluster, http: aiohttp.ClientSession
+) -> None:
+    gw1, gw2 = await two_gateways(cluster)
+    ana = await Client(http, gw1.url).register()
+    again = await post(
+        http, gw1.url + "/api/auth/login", {"username": ana.username, "password": PASSWORD}
+    )
+    other = again.body["access_token"]
+    there, here = await ana.connect(ws_url=gw2.ws_url), await ana.connect(ws_url=gw1.ws_url)
+    kept = await Client(http, gw2.url).connect_with(other)
+    await ana.call("POST", "/api/auth/logout", {"refresh_token": ana.refresh_token}, expect=204)
+    assert await closed_with(there) == (4401, "session revoked")
+    assert await closed_with(here) == (4401, "session revoked")
+    await still_open(kept)
+    # Sign out everywhere, asked on gateway 2, reaches the other session's socket too.
+    signed_out = await post(
+        http, gw2.url + "/api/auth/logout-all", None, {"Authorization": f"Bearer {other}"}
+    )
+    assert signed_out.status == 204
+    assert await closed_with(kept) == (4401, "session revoked")

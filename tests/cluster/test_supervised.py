@@ -12,6 +12,7 @@ import secrets
 
 import aiohttp
 import pytest
+from aiokafka.admin import AIOKafkaAdminClient
 
 from tests.support.client import Client
 from tests.support.cluster import send_acked, wait_ready
@@ -68,6 +69,9 @@ async def test_a_killed_persister_is_restarted_and_ctrl_c_stops_everything(
         second = await send_acked(sock, room, "after", secrets.token_hex(8))
         assert second["seq"] == first["seq"] + 1
         await sock.close()
+    # A static member (PARLEY_PERSISTER_ID): the restarted process replaced the killed
+    # one in the group, under its name, rather than joining beside it as a new member.
+    assert await group_members(supervised) == ["persister1"]
 
     pids = await supervised.pids()
     assert sorted(pids) == ["gateway1", "gateway2", "nginx", "persister1"]
@@ -77,3 +81,15 @@ async def test_a_killed_persister_is_restarted_and_ctrl_c_stops_everything(
         host, port = url.removeprefix("http://").split(":")
         with pytest.raises(OSError):
             await asyncio.open_connection(host, int(port))
+
+
+async def group_members(cluster: SupervisedCluster) -> list[str]:
+    """The consumer group's members by name: Kafka prefixes a static member's id with it."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=cluster.env["PARLEY_KAFKA_BOOTSTRAP"])
+    await admin.start()
+    try:
+        [response] = await admin.describe_consumer_groups([cluster.env["PARLEY_KAFKA_GROUP"]])
+    finally:
+        await admin.close()
+    [group] = response.to_object()["groups"]
+    return sorted(m["member_id"].rsplit("-", 5)[0] for m in group["members"])

@@ -94,6 +94,24 @@ class Visitor:
             return found
 
 
+async def socket_of(visitor: Visitor, access_token: str) -> aiohttp.ClientWebSocketResponse:
+    ws = await visitor.http.ws_connect(visitor.server.ws_url)
+    await ws.send_json({"type": "auth", "token": access_token})
+    assert (await ws.receive(timeout=10)).json()["type"] == "ready"
+    return ws
+
+
+async def closed_with(ws: aiohttp.ClientWebSocketResponse) -> tuple[int | None, str]:
+    """The close code and reason the server ends the socket with (frames before it skipped)."""
+    while True:
+        msg = await ws.receive(timeout=10)
+        if msg.type is aiohttp.WSMsgType.TEXT:
+            continue
+        if msg.type is aiohttp.WSMsgType.CLOSE:
+            return int(msg.data), str(msg.extra or "")
+        return ws.close_code, str(msg.extra or "")
+
+
 @pytest.fixture(scope="module")
 async def oauth_server(
     oidc_provider: OidcProvider, tmp_path_factory: pytest.TempPathFactory
@@ -276,8 +294,18 @@ async def test_link_sign_in_and_unlink(visitor: Visitor, another: Visitor) -> No
     await another.sign_in(login)
     entered = await another.session()
     assert entered is not None and entered["user"]["username"] == name
+    theirs = await socket_of(another, entered["access_token"])
+    mine = await visitor.session()
+    assert mine is not None
+    kept = await socket_of(visitor, mine["access_token"])
 
+    # Unlinking ends every other session: whoever signed in with that account is out.
     await visitor.call("DELETE", f"/api/me/identities/{identity['id']}", expect=204)
+    assert await closed_with(theirs) == (4401, "session revoked")
+    assert await another.session() is None
+    await kept.send_str('{"type":"ping"}')
+    assert (await kept.receive(timeout=10)).json() == {"type": "pong"}
+    await kept.close()
     await visitor.call("DELETE", f"/api/me/identities/{identity['id']}", expect=404)
     assert (await visitor.call("GET", "/api/me/identities"))["identities"] == []
 

@@ -7,6 +7,8 @@ test_core_on_postgres.py``); the cluster-wide limits are in ``tests/cluster``.
 from __future__ import annotations
 
 import asyncio
+import time
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from http.cookies import Morsel
 from pathlib import Path
@@ -17,8 +19,9 @@ import orjson
 import pytest
 
 from tests.conftest import UserFactory
-from tests.support.client import PASSWORD, unique_name
+from tests.support.client import PASSWORD, RECEIVE_TIMEOUT, Client, Socket, unique_name
 from tests.support.server import OPERATOR, ServerProcess
+from tests.support.services import Databases
 
 COOKIE = "parley_refresh"
 WEB = {"X-Parley-Session": "cookie"}
@@ -343,3 +346,181 @@ async def test_metrics_are_off_without_a_token(http: aiohttp.ClientSession, tmp_
     async with off, http.get(off.url + "/metrics", headers=OPERATOR) as response:
         assert response.status == 404
         assert (await response.json())["error"]["code"] == "not_found"
+
+
+# Sockets live no longer than their session
+
+
+async def closed_with(sock: Socket) -> tuple[int | None, str]:
+    """The close code and reason the server ends the socket with; frames before it are kept."""
+    while True:
+        msg = await sock.ws.receive(timeout=RECEIVE_TIMEOUT)
+        if msg.type is aiohttp.WSMsgType.CLOSE:
+            # The code in the close frame: answering it can fail once the server hangs up,
+            # which aiohttp records in close_code as 1006.
+            return int(msg.data), str(msg.extra or "")
+        if msg.type is not aiohttp.WSMsgType.TEXT:
+            return sock.ws.close_code, str(msg.extra or "")
+        sock.backlog.append(orjson.loads(msg.data))
+
+
+async def still_open(sock: Socket) -> None:
+    await sock.send({"type": "ping"})
+    await sock.expect("pong")
+
+
+async def second_session(http: aiohttp.ClientSession, user: Client) -> Client:
+    """The same user signed in again: another session (refresh family) of theirs."""
+    again = Client(http, user.base_url)
+    again._adopt(
+        await user.call(
+            "POST",
+            "/api/auth/login",
+            {"username": user.username, "password": user.password},
+            auth=False,
+        )
+    )
+    return again
+
+
+async def test_logout_closes_the_sessions_sockets_and_no_other(
+    http: aiohttp.ClientSession, new_user: UserFactory
+) -> None:
+    ana = await new_user()
+    other = await second_session(http, ana)
+    ended = [await ana.connect(), await ana.connect()]
+    kept = await other.connect()
+    await ana.call("POST", "/api/auth/logout", {"refresh_token": ana.refresh_token}, expect=204)
+    for sock in ended:
+        assert await closed_with(sock) == (4401, "session revoked")
+    await still_open(kept)
+    # Its access token is still unexpired, but its session is over: no new socket either.
+    late = await ana.connect()
+    assert await closed_with(late) == (4401, "session revoked")
+
+
+async def test_a_reused_refresh_token_closes_its_familys_sockets(
+    http: aiohttp.ClientSession, new_user: UserFactory
+) -> None:
+    ana = await new_user()
+    sock = await ana.connect()
+    first = ana.refresh_token
+    second = await ana.call("POST", "/api/auth/refresh", {"refresh_token": first}, auth=False)
+    await ana.call(
+        "POST", "/api/auth/refresh", {"refresh_token": second["refresh_token"]}, auth=False
+    )
+    stolen = await post(http, ana.base_url + "/api/auth/refresh", {"refresh_token": first})
+    assert stolen.status == 401
+    assert await closed_with(sock) == (4401, "session revoked")
+
+
+async def test_sign_out_everywhere_closes_every_socket_of_the_user(
+    http: aiohttp.ClientSession, new_user: UserFactory
+) -> None:
+    ana, bob = await new_user(), await new_user()
+    other = await second_session(http, ana)
+    socks = [await ana.connect(), await other.connect()]
+    bystander = await bob.connect()
+    await ana.call("POST", "/api/auth/logout-all", expect=204)
+    for sock in socks:
+        assert await closed_with(sock) == (4401, "session revoked")
+    for token in (ana.refresh_token, other.refresh_token):
+        refused = await post(http, ana.base_url + "/api/auth/refresh", {"refresh_token": token})
+        assert refused.status == 401
+    await still_open(bystander)
+    assert (await post(http, ana.base_url + "/api/auth/logout-all")).status == 401
+
+
+async def test_sign_out_everywhere_clears_the_web_clients_cookie(
+    http: aiohttp.ClientSession, server: ServerProcess
+) -> None:
+    signed_in, cookie = await sign_in_as_web(http, server.url)
+    bearer = {"Authorization": f"Bearer {signed_in.body['access_token']}"}
+    answer = await post(http, server.url + "/api/auth/logout-all", None, {**WEB, **bearer})
+    assert answer.status == 204 and answer.cookie is not None
+    assert answer.cookie.value == "" and answer.cookie["max-age"] == "0"
+    refused = await post(http, server.url + "/api/auth/refresh", {}, WEB, cookie=cookie)
+    assert refused.status == 401
+
+
+async def test_a_password_change_ends_every_other_session(
+    http: aiohttp.ClientSession, new_user: UserFactory
+) -> None:
+    ana = await new_user()
+    other = await second_session(http, ana)
+    mine, theirs = await ana.connect(), await other.connect()
+    await ana.call(
+        "POST",
+        "/api/me/password",
+        {"password": "a new password", "current_password": ana.password},
+        expect=204,
+    )
+    assert await closed_with(theirs) == (4401, "session revoked")
+    await still_open(mine)
+    refresh = ana.base_url + "/api/auth/refresh"
+    assert (await post(http, refresh, {"refresh_token": ana.refresh_token})).status == 200
+    ended = await post(
+        http, ana.base_url + "/api/auth/refresh", {"refresh_token": other.refresh_token}
+    )
+    assert ended.status == 401
+
+
+SHORT_TTL_SECONDS = 5
+"""The shortest access token lifetime Parley accepts (PARLEY_ACCESS_TOKEN_TTL)."""
+
+
+@pytest.fixture(
+    scope="module", params=["sqlite", pytest.param("postgres", marks=pytest.mark.cluster)]
+)
+async def short_lived(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[ServerProcess]:
+    """A server whose access tokens last five seconds, on SQLite and on PostgreSQL."""
+    env = {"PARLEY_ACCESS_TOKEN_TTL": str(SHORT_TTL_SECONDS)}
+    if request.param == "postgres":
+        databases: Databases = request.getfixturevalue("databases")
+        env["PARLEY_DATABASE_URL"] = await databases.new()
+    async with ServerProcess(tmp_path_factory.mktemp("short_lived"), env) as proc:
+        yield proc
+
+
+async def test_a_socket_closes_when_its_token_expires(
+    http: aiohttp.ClientSession, short_lived: ServerProcess
+) -> None:
+    ana = await Client(http, short_lived.url).register()
+    sock = await ana.connect()
+    opened = time.monotonic()
+    assert await closed_with(sock) == (4401, "token expired")
+    assert SHORT_TTL_SECONDS - 2 <= time.monotonic() - opened <= SHORT_TTL_SECONDS + 2
+    notice = await sock.expect("error")
+    assert notice["code"] == "unauthorized"
+
+
+async def test_a_fresh_token_on_the_open_socket_keeps_it_open(
+    http: aiohttp.ClientSession, short_lived: ServerProcess
+) -> None:
+    ana, bob = (
+        await Client(http, short_lived.url).register(),
+        await Client(http, short_lived.url).register(),
+    )
+    sock = await ana.connect()
+    first_expiry = time.monotonic() + SHORT_TTL_SECONDS
+    await sock.send({"type": "auth", "token": bob.access_token})  # another user's
+    assert (await sock.expect("error"))["code"] == "unauthorized"
+    await sock.send({"type": "auth", "token": ana.access_token, "resume": {"1": 0}})
+    assert (await sock.expect("error"))["code"] == "invalid_input"
+    ended = await second_session(http, ana)
+    await ended.call("POST", "/api/auth/logout", {"refresh_token": ended.refresh_token})
+    await sock.send({"type": "auth", "token": ended.access_token})  # a revoked session's
+    assert (await sock.expect("error"))["code"] == "unauthorized"
+    await asyncio.sleep(2)  # a later token: the server's clock counts whole seconds
+    fresh = await ana.call(
+        "POST", "/api/auth/refresh", {"refresh_token": ana.refresh_token}, auth=False
+    )
+    await sock.send({"type": "auth", "token": fresh["access_token"]})
+    assert (await sock.expect("reauthed"))["expires_in"] in range(
+        SHORT_TTL_SECONDS - 1, SHORT_TTL_SECONDS + 1
+    )
+    await asyncio.sleep(max(0.0, first_expiry + 1 - time.monotonic()))
+    await still_open(sock)  # past the first token's expiry
+    assert await closed_with(sock) == (4401, "token expired")  # the second one's

@@ -144,7 +144,7 @@ async def test_bad_frames_get_errors_and_the_connection_stays_open(new_user: Use
         (dumps({"type": "send", "room": room, "client_id": "c1"}), "c1"),
         (dumps({"type": "send", "room": room, "body": "x" * 4001, "client_id": "c2"}), "c2"),
         (dumps({"type": "read", "room": room}), None),
-        ('{"type": "auth", "token": "again"}', None),
+        ('{"type": "auth", "token": "again", "resume": {"1": 0}}', None),
     ]
     for raw, client_id in cases:
         await sock.ws.send_str(raw)
@@ -153,6 +153,8 @@ async def test_bad_frames_get_errors_and_the_connection_stays_open(new_user: Use
         assert error.get("client_id") == client_id
     await sock.ws.send_bytes(b"\x00binary")
     assert (await sock.expect("error"))["code"] == "invalid_input"
+    await sock.ws.send_str('{"type": "auth", "token": "again"}')  # a bad token changes nothing
+    assert (await sock.expect("error"))["code"] == "unauthorized"
     assert (await send(sock, room, "still here", "ok"))["seq"] == 1
 
 

@@ -75,6 +75,17 @@ class Socket:
                 return frame
             self.backlog.append(frame)
 
+    async def settled(self, client_id: str, timeout: float = RECEIVE_TIMEOUT) -> dict[str, Any]:
+        """The ``ack`` or ``error`` that settles the send ``client_id``; other frames are kept."""
+        for i, frame in enumerate(self.backlog):
+            if frame["type"] in ("ack", "error") and frame.get("client_id") == client_id:
+                return self.backlog.pop(i)
+        while True:
+            frame = await self._read(timeout)
+            if frame["type"] in ("ack", "error") and frame.get("client_id") == client_id:
+                return frame
+            self.backlog.append(frame)
+
     async def messages(self, room: str, count: int) -> list[dict[str, Any]]:
         """The next ``count`` message events of ``room``, in arrival order."""
         return [await self._next_message(room) for _ in range(count)]
@@ -211,9 +222,15 @@ class Client:
     async def connect(
         self, resume: dict[str, int] | None = None, ws_url: str | None = None
     ) -> Socket:
+        return await self.connect_with(self.access_token, resume, ws_url)
+
+    async def connect_with(
+        self, token: str, resume: dict[str, int] | None = None, ws_url: str | None = None
+    ) -> Socket:
+        """A socket authenticated with ``token`` (another session's, say); ``ready`` read."""
         url = ws_url or self.base_url.replace("http://", "ws://") + "/ws"
         sock = Socket(await self.http.ws_connect(url, max_msg_size=0))
-        hello: dict[str, Any] = {"type": "auth", "token": self.access_token}
+        hello: dict[str, Any] = {"type": "auth", "token": token}
         if resume is not None:
             hello["resume"] = resume
         await sock.send(hello)

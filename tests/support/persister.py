@@ -8,6 +8,7 @@ from pathlib import Path
 
 from tests.support.server import (
     FAST_HASHING,
+    METRICS_TOKEN,
     inherited_env,
     log_tail,
     spawn_parley,
@@ -29,6 +30,7 @@ class PersisterProcess:
             **FAST_HASHING,
             "PARLEY_DATA_DIR": str(data_dir),
             "PARLEY_LOG_LEVEL": "WARNING",
+            "PARLEY_METRICS_TOKEN": METRICS_TOKEN,
             **env,
         }
         self.process: asyncio.subprocess.Process | None = None

@@ -148,6 +148,16 @@ class SupervisedCluster:
         await eventually(running_again, timeout, f"supervisord to restart {name}")
         return int((await self.info(name))["pid"])
 
+    async def restart(self, name: str) -> None:
+        """``supervisorctl restart NAME``: a graceful stop (SIGTERM), then a new process."""
+
+        def restart() -> None:
+            rpc = self._rpc()
+            rpc.stopProcess(name, True)
+            rpc.startProcess(name, True)
+
+        await asyncio.to_thread(restart)
+
     async def stop(self) -> int:
         """Ctrl-C in the terminal of ``scripts/cluster``: SIGINT to its process group."""
         process, self.process = self.process, None

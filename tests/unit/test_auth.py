@@ -3,7 +3,9 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import time
+from collections.abc import Iterable
 
+import jwt
 import pytest
 
 from parley.auth import AuthError, AuthService, tokens
@@ -183,9 +185,81 @@ async def test_linking_an_account_someone_else_has_is_refused(auth: AuthService)
 async def test_setting_and_changing_a_password(auth: AuthService) -> None:
     session = await auth.sign_in_with(external("s-1"), HERE)
     user = session.user
-    await auth.set_password(user, "first password", None, HERE)
+    await auth.set_password(user, "first password", None, HERE, None)
     assert (await auth.login(user.username, "first password", HERE)).user == user
     for _ in range(3):  # login_max_failures: wrong current passwords are guesses too
-        assert await code_of(auth.set_password(user, "x" * 8, "wrong one", HERE)) == "forbidden"
-    limited = auth.set_password(user, "x" * 8, "first password", HERE)
+        wrong = auth.set_password(user, "x" * 8, "wrong one", HERE, None)
+        assert await code_of(wrong) == "forbidden"
+    limited = auth.set_password(user, "x" * 8, "first password", HERE, None)
     assert await code_of(limited) == "rate_limited"
+
+
+class Recorded:
+    """Stands in for the announcer: the revocations AuthService tells, in order."""
+
+    def __init__(self) -> None:
+        self.told: list[tuple[int, list[str], bool]] = []
+
+    async def sessions_revoked(
+        self, user_id: int, families: Iterable[str], *, every: bool = False
+    ) -> None:
+        self.told.append((user_id, sorted(families), every))
+
+
+@pytest.fixture
+def told() -> Recorded:
+    return Recorded()
+
+
+@pytest.fixture
+def telling(store: SqlStore, told: Recorded) -> AuthService:
+    return AuthService(
+        dataclasses.replace(FAST, refresh_grace_seconds=0), store, MemoryLimiter(), told
+    )
+
+
+async def test_access_tokens_name_their_session(telling: AuthService) -> None:
+    session = await telling.register("ana", "password1", "Ana", HERE)
+    access = await telling.access_for(session.access_token)
+    again = await telling.access_for((await telling.refresh(session.refresh_token)).access_token)
+    assert access.family is not None and again.family == access.family
+    assert access.expires_at == pytest.approx(time.time() + FAST.access_token_ttl, abs=2)
+    assert await telling.session_live(access.family)
+    assert await telling.session_live(None)  # a token from before sessions had ids
+
+
+async def test_logout_and_reuse_tell_which_session_ended(
+    telling: AuthService, told: Recorded
+) -> None:
+    one = await telling.register("ana", "password1", "Ana", HERE)
+    two = await telling.login("ana", "password1", HERE)
+    first, second = [(await telling.access_for(s.access_token)).family for s in (one, two)]
+    assert first is not None and second is not None
+    await telling.logout(one.refresh_token)
+    await telling.logout(one.refresh_token)  # nothing left to end: nothing told
+    await telling.refresh(two.refresh_token)
+    assert await code_of(telling.refresh(two.refresh_token)) == "unauthorized"  # reused
+    assert told.told == [(one.user.id, [first], False), (one.user.id, [second], False)]
+    assert not await telling.session_live(second)
+
+
+async def test_password_change_and_logout_all_end_the_other_sessions(
+    telling: AuthService, told: Recorded
+) -> None:
+    here = await telling.register("ana", "password1", "Ana", HERE)
+    there = await telling.login("ana", "password1", HERE)
+    mine = (await telling.access_for(here.access_token)).family
+    await telling.set_password(here.user, "password2", "password1", HERE, mine)
+    assert told.told == [(here.user.id, [mine], True)]
+    assert await code_of(telling.refresh(there.refresh_token)) == "unauthorized"
+    kept = await telling.refresh(here.refresh_token)
+    await telling.revoke_all(here.user.id)
+    assert told.told[-1] == (here.user.id, [], True)
+    assert await code_of(telling.refresh(kept.refresh_token)) == "unauthorized"
+
+
+def test_a_non_string_session_claim_is_refused() -> None:
+    claims = {"sub": "1", "iat": int(time.time()), "exp": int(time.time()) + 60, "aud": "parley"}
+    token = jwt.encode({**claims, "sid": 5}, SECRET, algorithm="HS256")
+    with pytest.raises(tokens.InvalidToken):
+        tokens.verify_access(SECRET, token)

@@ -33,6 +33,16 @@ EVENT = b'{"type":"message"} with spaces'
             envelope.Presence(user=2, online=False, event=EVENT),
         ),
         (envelope.ack(3, 7, b"{}"), b"K3 7 ", envelope.Ack(room=3, sender=7, payload=b"{}")),
+        (
+            envelope.revoked(4, ["f1", "f2"]),
+            b"R4 0 f1 f2",
+            envelope.Revoked(user=4, every=False, families=frozenset({"f1", "f2"})),
+        ),
+        (
+            envelope.revoked(4, [], every=True),
+            b"R4 1 ",
+            envelope.Revoked(user=4, every=True, families=frozenset()),
+        ),
     ],
 )
 def test_every_kind_round_trips_with_the_same_bytes_as_before(
@@ -57,3 +67,14 @@ def test_channels() -> None:
     assert envelope.room_channel(4) == "room.4"
     assert envelope.user_channel(4) == "user.4"
     assert envelope.gateway_channel("g1") == "gateway.g1"
+
+
+def test_revoked_covers_its_families_or_every_other_one() -> None:
+    logout = envelope.Revoked(4, every=False, families=frozenset({"f1"}))
+    assert (logout.covers("f1"), logout.covers("f2"), logout.covers(None)) == (True, False, False)
+    elsewhere = envelope.Revoked(4, every=True, families=frozenset({"f1"}))
+    assert (elsewhere.covers("f1"), elsewhere.covers("f2"), elsewhere.covers(None)) == (
+        False,
+        True,
+        True,
+    )

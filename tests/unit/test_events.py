@@ -24,6 +24,9 @@ def test_events_encode_the_documented_shapes() -> None:
         "message": "no",
     }
     assert orjson.loads(events.error("rate_limited", "slow", "c1"))["client_id"] == "c1"
+    limited = orjson.loads(events.error("rate_limited", "slow", None, retry_after=1.23456))
+    assert (limited["retry_after"], "client_id" in limited) == (1.235, False)
+    assert orjson.loads(events.reauthed(900)) == {"type": "reauthed", "expires_in": 900}
     assert orjson.loads(events.presence(ANA, False))["status"] == "offline"
     assert orjson.loads(events.read(2, ANA, 4)) == {
         "type": "read",

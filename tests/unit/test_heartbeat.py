@@ -12,6 +12,7 @@ import pytest
 from aiohttp import web
 
 from parley.announcer import Announcer
+from parley.app import user_limits
 from parley.auth import AuthService, tokens
 from parley.bus import MemoryBus
 from parley.config import Settings
@@ -110,12 +111,14 @@ async def served(store: SqlStore) -> AsyncIterator[Served]:
     await hub.start()
     flusher = Flusher()
     metrics = Metrics(lambda: hub.connections, lambda: flusher.frames)
+    limits = user_limits(settings, MemoryLimiter())
     gateway = Gateway(
         hub=hub,
         store=store,
         announcer=announcer,
         auth=AuthService(settings, store, MemoryLimiter()),
-        sending=SendPipeline(DirectLog(store, bus), metrics, 10, 30),
+        sending=SendPipeline(DirectLog(store, bus), metrics, limits),
+        limits=limits,
         metrics=metrics,
         flusher=flusher,
         auth_timeout=5,

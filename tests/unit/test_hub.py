@@ -48,7 +48,7 @@ class FakeTransport:
 
 
 class Client:
-    def __init__(self, hub: Hub, flusher: Flusher, user: User) -> None:
+    def __init__(self, hub: Hub, flusher: Flusher, user: User, family: str | None = None) -> None:
         self.transport = FakeTransport()
         self.closed_with: list[int] = []
         self.conn = Connection(
@@ -57,6 +57,7 @@ class Client:
             flusher,
             1 << 20,
             lambda code, _reason: self.closed_with.append(code),
+            family,
         )
         self.flusher = flusher
 
@@ -238,6 +239,25 @@ async def test_slow_consumer_is_closed_with_1013(hub: Hub, store: SqlStore) -> N
     client.events()
     assert client.closed_with == [CloseCode.TRY_AGAIN_LATER]
     assert client.conn.closed
+
+
+async def test_a_revocation_closes_the_sockets_of_the_sessions_it_covers(
+    hub: Hub, store: SqlStore
+) -> None:
+    ana, bob = await make_user(store, "ana"), await make_user(store, "bob")
+    flusher = Flusher()
+    a1, a2, legacy = (Client(hub, flusher, ana, f) for f in ("f1", "f2", None))
+    b1 = Client(hub, flusher, bob, "f1")  # another user's session of the same name
+    for client in (a1, a2, legacy, b1):
+        await hub.attach(client.conn, None)
+    announcer = Announcer(store, hub.bus, hub.presence)
+    await announcer.sessions_revoked(ana.id, ["f1"])  # a logout
+    assert (a1.closed_with, a2.closed_with, legacy.closed_with) == ([4401], [], [])
+    await announcer.sessions_revoked(ana.id, ["f2"], every=True)  # a password change in f2
+    assert (a2.closed_with, legacy.closed_with) == ([], [4401])
+    await announcer.sessions_revoked(ana.id, [], every=True)  # sign out everywhere
+    assert a2.closed_with == [4401]
+    assert b1.closed_with == [] and not b1.conn.closed
 
 
 async def test_feeds_are_dropped_with_their_last_connection(hub: Hub, store: SqlStore) -> None:

@@ -7,7 +7,13 @@ import dataclasses
 import orjson
 import pytest
 
-from parley.log.kafka.records import decode_ack, decode_record, encode_ack, encode_record
+from parley.log.kafka.records import (
+    Unstorable,
+    decode_ack,
+    decode_record,
+    encode_ack,
+    encode_record,
+)
 from parley.models import Draft, Message, Reaction, ReplyPreview, RoomEvent, User
 from parley.protocol import envelope
 from parley.store import Refusal
@@ -39,6 +45,24 @@ def test_an_ack_names_the_send_and_carries_the_exact_stored_message() -> None:
     assert decode_ack(b'{"client_id": "c1", "message": null}') == ("c1", Refusal.NOT_MEMBER)
     with pytest.raises(ValueError):
         decode_ack(b'{"client_id": "c1"}')
+
+
+def test_an_ack_can_say_the_draft_can_never_be_stored() -> None:
+    draft = Draft(3, ANA, "hi", "c1", 1)
+    env = envelope.read(encode_ack(draft, Unstorable("cannot be stored")))
+    assert isinstance(env, envelope.Ack)
+    assert orjson.loads(env.payload) == {
+        "client_id": "c1",
+        "message": None,
+        "error": {"code": "invalid_input", "message": "cannot be stored"},
+    }
+    assert decode_ack(env.payload) == ("c1", Unstorable("cannot be stored"))
+    for bad in (
+        b'{"client_id": "c1", "message": null, "error": {"code": "unavailable", "message": "x"}}',
+        b'{"client_id": "c1", "message": null, "error": {"code": "invalid_input"}}',
+    ):
+        with pytest.raises(ValueError):
+            decode_ack(bad)
 
 
 def test_stream_records_and_acks_carry_kinds_and_folded_state() -> None:

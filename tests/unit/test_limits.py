@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from parley.protocol.limits import KeyedBuckets, Throttle, TokenBucket
+from parley.protocol.limits import Throttle, TokenBucket
 
 
 class Clock:
@@ -20,18 +20,6 @@ def test_token_bucket_allows_a_burst_then_the_rate() -> None:
     assert not bucket.take()
     clock.now += 100
     assert sum(bucket.take() for _ in range(10)) == 3
-
-
-def test_keyed_buckets_are_per_key_and_forget_idle_keys() -> None:
-    clock = Clock()
-    buckets = KeyedBuckets(rate=1, burst=1, clock=clock, max_keys=2)
-    assert buckets.take("a")
-    assert not buckets.take("a")
-    assert buckets.take("b")
-    clock.now += 5
-    assert buckets.take("c")  # over max_keys: a and b were full again, so forgotten
-    assert not buckets.take("c")
-    assert buckets.take("a")
 
 
 def test_throttle_lets_one_event_per_interval_per_key() -> None:

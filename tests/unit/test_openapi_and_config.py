@@ -33,8 +33,10 @@ def test_settings_from_env(tmp_path: Path) -> None:
             "PARLEY_GC_SWEEP_INTERVAL": "0",
             "PARLEY_TRUSTED_PROXIES": "10.0.0.7, fd00::/8,192.168.1.0/24",
             "PARLEY_REFRESH_GRACE": "0",
+            "PARLEY_PERSISTER_ID": "persister-2.eu",
         }
     )
+    assert settings.persister_id == "persister-2.eu"
     assert [str(n) for n in settings.trusted_proxies] == [
         "10.0.0.7/32",
         "fd00::/8",
@@ -49,6 +51,7 @@ def test_settings_from_env(tmp_path: Path) -> None:
     assert len(key) >= 32
     assert Settings.from_env({"PARLEY_DATA_DIR": str(tmp_path)}).secret_key == key
     assert Settings.from_env({"PARLEY_DATA_DIR": str(tmp_path)}).is_sqlite
+    assert Settings.from_env({"PARLEY_DATA_DIR": str(tmp_path)}).persister_id is None
 
 
 @pytest.mark.parametrize(
@@ -67,6 +70,9 @@ def test_settings_from_env(tmp_path: Path) -> None:
         {"PARLEY_METRICS_TOKEN": "sixteen or more\nbut a newline"},
         {"PARLEY_REFRESH_GRACE": "61"},
         {"PARLEY_AUTH_ADDRESS_LIMIT": "0"},
+        {"PARLEY_PERSISTER_ID": "two words"},
+        {"PARLEY_PERSISTER_ID": "-starts-with-a-dash"},
+        {"PARLEY_PERSISTER_ID": "p" * 65},
     ],
 )
 def test_bad_settings_name_the_variable(tmp_path: Path, env: dict[str, str]) -> None:

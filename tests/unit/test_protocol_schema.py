@@ -201,12 +201,15 @@ ENCODERS: dict[str, Callable[[JSON], bytes]] = {
     "ack": ack,
     "event": lambda e: events.room_event(room_event(e["event"])),
     "resumed": lambda e: events.resumed(ids(e["incomplete"])),
+    "reauthed": lambda e: events.reauthed(e["expires_in"]),
     "typing": lambda e: events.typing(int(e["room"]), user(e["user"])),
     "read": lambda e: events.read(int(e["room"]), user(e["user"]), e["seq"]),
     "presence": lambda e: events.presence(user(e["user"]), e["status"] == "online"),
     "room": lambda e: events.room(room(e["room"]), ids(e["online"])),
     "left": lambda e: events.left(int(e["room"])),
-    "error": lambda e: events.error(e["code"], e["message"], e.get("client_id")),
+    "error": lambda e: events.error(
+        e["code"], e["message"], e.get("client_id"), e.get("retry_after")
+    ),
     "pong": lambda e: events.PONG,
 }
 

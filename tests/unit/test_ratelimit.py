@@ -3,8 +3,21 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 
-from parley.ratelimit import Hit, Limiter, MemoryLimiter, Window
+import pytest
+
+from parley.protocol.errors import ProtocolError
+from parley.ratelimit import (
+    Action,
+    Admission,
+    Hit,
+    Limiter,
+    LimiterUnavailable,
+    MemoryLimiter,
+    UserLimits,
+    Window,
+)
 
 FIVE_PER_MINUTE = Window(5, 60)
 TWO_PER_MINUTE = Window(2, 60)
@@ -93,3 +106,42 @@ async def test_memory_is_capped_by_forgetting_idle_keys_first() -> None:
     for i in range(100):  # a flood of live keys: least recently used go, never over the cap
         await limiter.reserve([Hit(f"flood{i}", FIVE_PER_MINUTE)])
         assert len(limiter) <= 10
+
+
+async def test_user_limits_are_per_user_and_action_with_a_retry_hint() -> None:
+    clock = Clock()
+    limits = UserLimits(
+        MemoryLimiter(clock), {Action.SEND: Window(2, 1), Action.MEMBER: Window(1, 60)}
+    )
+    await limits.take(Action.SEND, 1, "c1")
+    await limits.take(Action.SEND, 1, "c2")
+    with pytest.raises(ProtocolError) as refused:
+        await limits.take(Action.SEND, 1, "c3")
+    assert (refused.value.code, refused.value.client_id) == ("rate_limited", "c3")
+    assert refused.value.retry_after == pytest.approx(1.0)
+    await limits.take(Action.SEND, 2, "c1")  # another user's budget
+    await limits.take(Action.MEMBER, 1)  # another action's budget
+    clock.now += 1.0
+    await limits.take(Action.SEND, 1, "c3")
+
+
+class DownLimiter:
+    async def reserve(self, hits: Sequence[Hit]) -> Admission:
+        raise LimiterUnavailable("down")
+
+    async def release(self, key: str, ticket: str) -> None:
+        raise LimiterUnavailable("down")
+
+    async def close(self) -> None:
+        pass
+
+
+async def test_user_limits_let_actions_through_while_the_counters_are_down(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    limits = UserLimits(DownLimiter(), {Action.TYPING: Window(1, 60)})
+    for _ in range(3):
+        await limits.take(Action.TYPING, 1)
+    assert [r.message for r in caplog.records].count(
+        "per-user limits unavailable, letting actions through: down"
+    ) == 1

@@ -14,6 +14,7 @@ from parley.store import (
     Outcome,
     Refusal,
     SqlStore,
+    StoreRefused,
     UsernameTaken,
 )
 from parley.store.sql import GroupCommit
@@ -165,10 +166,45 @@ async def test_refresh_tokens_rotate_and_detect_reuse(store: SqlStore) -> None:
     assert await rotate(store, "t", now) == ("rotated", ana.id, "fam")
     assert await rotate(store, "t'", now + 1) == ("rotated", ana.id, "fam")
     # t's successor t' has been used: t coming back now is theft, even within the grace.
-    assert await rotate(store, "t", now + 2) == ("reused", None, "fam")
+    assert await rotate(store, "t", now + 2) == ("reused", ana.id, "fam")
     assert (await rotate(store, "t''", now + 3))[0] == "invalid"  # the family is revoked
     assert (await rotate(store, "old", now))[0] == "invalid"  # expired
     assert (await rotate(store, "nope", now))[0] == "invalid"
+
+
+async def test_logout_revokes_one_family_and_says_whose(store: SqlStore) -> None:
+    ana = await make_user(store, "ana")
+    now = now_micros()
+    await store.start_refresh_family("t", "fam", ana.id, now + YEAR)
+    await store.start_refresh_family("u", "kept", ana.id, now + YEAR)
+    assert await store.refresh_family_live("fam")
+    assert await store.revoke_refresh_family("t", now) == (ana.id, "fam")
+    assert await store.revoke_refresh_family("t", now) is None  # already ended
+    assert await store.revoke_refresh_family("nope", now) is None
+    assert not await store.refresh_family_live("fam")
+    assert await store.refresh_family_live("kept")
+    assert not await store.refresh_family_live("unknown")
+
+
+async def test_revoking_a_users_families_can_keep_one(store: SqlStore) -> None:
+    ana = await make_user(store, "ana")
+    bob = await make_user(store, "bob")
+    now = now_micros()
+    for token, family, user in [("a1", "f1", ana), ("a2", "f2", ana), ("a3", "f3", ana)]:
+        await store.start_refresh_family(token, family, user.id, now + YEAR)
+    await store.start_refresh_family("b1", "g1", bob.id, now + YEAR)
+    await store.revoke_user_families(ana.id, now, keep="f2")
+    assert [await store.refresh_family_live(f) for f in ("f1", "f2", "f3", "g1")] == [
+        False,
+        True,
+        False,
+        True,
+    ]
+    assert (await rotate(store, "a1", now))[0] == "invalid"
+    await store.revoke_user_families(ana.id, now, keep=None)
+    assert not await store.refresh_family_live("f2")
+    assert (await rotate(store, "a2", now))[0] == "invalid"
+    assert await store.refresh_family_live("g1")
 
 
 async def test_a_rotated_token_replays_its_successor_within_the_grace_only(
@@ -305,6 +341,19 @@ async def test_concurrent_unlinks_never_remove_the_last_way(store: SqlStore) -> 
     outcomes = await asyncio.gather(*(unlink(i.id) for i in linked))
     assert sorted(outcomes, key=str) == [None, True, True, True]
     assert len(await store.identities(ana.id)) == 1
+
+
+async def test_a_number_the_database_cannot_hold_is_refused_not_an_outage(store: SqlStore) -> None:
+    """``StoreRefused``, not ``StoreFailed``: retrying would never help (SQLite raises
+    OverflowError past 64 bits, asyncpg refuses to encode it for a bigint)."""
+    ana = await make_user(store, "ana")
+    room = await store.create_group("r", [ana.id])
+    with pytest.raises(StoreRefused):
+        await store.append_many([Draft(room, ana, "later", "c1", 2**63)])
+    with pytest.raises(StoreRefused):
+        await store.append(Draft(room, ana, "later", "c2", 2**63))
+    stored = await store.append(Draft(room, ana, "now", "c3", now_micros()))
+    assert stored is not None and stored.seq == 1  # nothing of the refused drafts took a seq
 
 
 # ---- the room stream: room events folded into messages -----------------------------------

@@ -177,7 +177,9 @@ class Accounts:
         }
 
     async def unlink(self, request: web.Request) -> web.Response:
-        user = await self._user(request)
+        """Unlink an account; every other session ends (whoever signed in with it is out)."""
+        access = await self.auth.access_for(bearer(request))
+        user = access.user
         try:
             identity = validation.object_id(request.match_info["identity"], "identity")
         except ProtocolError:
@@ -191,14 +193,16 @@ class Accounts:
             ) from None
         if not removed:
             raise ProtocolError("not_found", "no such linked account")
+        await self.auth.revoke_all(user.id, keep=access.family)
         return web.Response(status=204)
 
     async def set_password(self, request: web.Request) -> web.Response:
-        user = await self._user(request)
+        access = await self.auth.access_for(bearer(request))
         data = await read_json(request)
         password = validation.password(data.get("password"))
         current = data.get("current_password")
         if current is not None:
             current = validation.password(current)
-        await self.auth.set_password(user, password, current, request.remote or "unknown")
+        client = request.remote or "unknown"
+        await self.auth.set_password(access.user, password, current, client, access.family)
         return web.Response(status=204)

@@ -13,6 +13,7 @@ from aiohttp import web
 from parley.auth import AuthError
 from parley.models import JSON
 from parley.protocol.errors import ProtocolError
+from parley.store import StoreFailed
 
 logger = logging.getLogger(__name__)
 
@@ -66,15 +67,18 @@ async def read_json(request: web.Request) -> dict[str, Any]:
 async def errors(request: web.Request, handler: Handler) -> web.StreamResponse:
     try:
         return await handler(request)
-    except ProtocolError as exc:
+    except (ProtocolError, AuthError) as exc:
         logger.info("%s %s: %s", request.method, request.path, exc.message)
-        return error(_STATUS.get(exc.code, 400), exc.code, exc.message)
-    except AuthError as exc:
-        logger.info("%s %s: %s", request.method, request.path, exc.message)
-        response = error(_STATUS.get(exc.code, 401), exc.code, exc.message)
+        default = 400 if isinstance(exc, ProtocolError) else 401
+        response = error(_STATUS.get(exc.code, default), exc.code, exc.message)
         if exc.retry_after is not None:
-            response.headers["Retry-After"] = str(math.ceil(exc.retry_after))
+            response.headers["Retry-After"] = str(max(1, math.ceil(exc.retry_after)))
         return response
+    except StoreFailed as exc:
+        # The database is down (or restarting): a documented, retryable answer, not a 500.
+        # /readyz logs the outage once; a line per request would bury it.
+        logger.debug("%s %s: %s", request.method, request.path, exc)
+        return error(503, "unavailable", "the service is unavailable; retry shortly")
     except web.HTTPRequestEntityTooLarge:
         return error(413, "invalid_input", f"request body is over {MAX_BODY_BYTES} bytes")
     except web.HTTPException as exc:

@@ -270,6 +270,16 @@ def document() -> JSON:
                     params=[_COOKIE_SESSION, _REFRESH_COOKIE],
                 )
             },
+            "/api/auth/logout-all": {
+                "post": _op(
+                    "Sign out everywhere: end every session of yours and close their sockets",
+                    {
+                        "204": {"description": "Signed out everywhere"},
+                        **_errors("401", "403", "422"),
+                    },
+                    params=[_COOKIE_SESSION],
+                )
+            },
             "/api/auth/providers": {
                 "get": _op(
                     "The configured sign-in providers, for a button each",
@@ -408,7 +418,7 @@ def document() -> JSON:
                     {
                         **_ok("201", "Created", _ref("Room")),
                         **_ok("200", "The existing direct room", _ref("Room")),
-                        **_errors("401", "413", "422"),
+                        **_errors("401", "413", "422", "429"),
                     },
                     body={"oneOf": [_GROUP, _DIRECT]},
                 ),
@@ -426,7 +436,7 @@ def document() -> JSON:
                     {
                         **_ok("201", "Added", _ref("Room")),
                         **_ok("200", "Already a member", _ref("Room")),
-                        **_errors("401", "404", "413", "422"),
+                        **_errors("401", "404", "413", "422", "429"),
                     },
                     body=_obj(["username"], username=_USERNAME),
                     params=[_ROOM_ID],

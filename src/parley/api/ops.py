@@ -15,13 +15,13 @@ import hmac
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from importlib.resources import files
+from typing import Protocol
 
 from aiohttp import web
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 
 from parley.api.http import bearer, error, json
 from parley.api.openapi import document
-from parley.metrics import Metrics
 
 logger = logging.getLogger(__name__)
 
@@ -29,9 +29,15 @@ Check = Callable[[], Awaitable[None]]
 READY_TIMEOUT = 2.0
 
 
+class Registered(Protocol):
+    """A process's metrics: a gateway's ``Metrics`` or a worker's ``PersisterMetrics``."""
+
+    registry: CollectorRegistry
+
+
 class Ops:
     def __init__(
-        self, metrics: Metrics, checks: Mapping[str, Check], metrics_token: str | None
+        self, metrics: Registered, checks: Mapping[str, Check], metrics_token: str | None
     ) -> None:
         self.metrics = metrics
         self.checks = checks
@@ -48,6 +54,10 @@ class Ops:
             web.get("/api/docs.js", self.docs_file),
             web.get("/api/docs.css", self.docs_file),
         ]
+
+    def worker_routes(self) -> list[web.RouteDef]:
+        """What a worker serves on its own port: liveness and its metrics."""
+        return [web.get("/healthz", self.healthz), web.get("/metrics", self.prometheus)]
 
     def _operator(self, request: web.Request) -> bool:
         """The request carries the metrics token."""

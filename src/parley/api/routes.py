@@ -14,6 +14,7 @@ from parley.auth import AuthError, AuthService, Session
 from parley.models import DraftKind, Message, SearchFilter, User
 from parley.protocol import validation
 from parley.protocol.errors import ProtocolError, invalid, not_found
+from parley.ratelimit import Action, UserLimits
 from parley.sending import SendPipeline
 from parley.store import NotMember, Store
 
@@ -57,12 +58,14 @@ class Api:
         auth: AuthService,
         announcer: Announcer,
         sending: SendPipeline,
+        limits: UserLimits,
         refresh_token_ttl: int,
     ) -> None:
         self.store = store
         self.auth = auth
         self.announcer = announcer
         self.sending = sending
+        self.limits = limits
         self.refresh_token_ttl = refresh_token_ttl
 
     def routes(self) -> list[web.RouteDef]:
@@ -71,6 +74,7 @@ class Api:
             web.post("/api/auth/login", self.login),
             web.post("/api/auth/refresh", self.refresh),
             web.post("/api/auth/logout", self.logout),
+            web.post("/api/auth/logout-all", self.logout_all),
             web.get("/api/me", self.me),
             web.get("/api/users", self.users),
             web.get("/api/rooms", self.rooms),
@@ -129,6 +133,19 @@ class Api:
             session_cookie.clear(request, response)
         return response
 
+    async def logout_all(self, request: web.Request) -> web.Response:
+        """Sign out everywhere: every session of the user ends and their sockets close.
+
+        The bearer token says who; the web client's cookie is cleared as well.
+        """
+        cookie = session_cookie.wanted(request)
+        user = await self._user(request)
+        await self.auth.revoke_all(user.id)
+        response = web.Response(status=204)
+        if cookie:
+            session_cookie.clear(request, response)
+        return response
+
     def _signed_in(
         self, request: web.Request, session: Session, cookie: bool, status: int = 200
     ) -> web.Response:
@@ -174,6 +191,7 @@ class Api:
         missing = sorted(set(wanted) - {u.username for u in found})
         if missing:
             raise invalid(f"unknown users: {', '.join(missing[:10])}")
+        await self.limits.take(Action.ROOM, user.id)
         if group_name is None:
             room_id, created = await self.store.direct_room(user.id, found[0].id)
         else:
@@ -198,6 +216,7 @@ class Api:
         found = await self.store.users_named([username])
         if not found:
             raise invalid(f"unknown user: {username}")
+        await self.limits.take(Action.MEMBER, user.id)
         try:
             added = await self.store.add_member(room_id, user.id, found[0].id)
         except NotMember:
@@ -303,7 +322,7 @@ class Api:
         body = validation.body(data.get("body"), client_id)
         reply_to = data.get("reply_to")
         target = None if reply_to is None else validation.target(reply_to, "reply_to", client_id)
-        self.sending.admit(user, client_id)
+        await self.sending.admit(user, client_id)
         message = await self.sending.send(user, room_id, body, client_id, target=target)
         if not isinstance(message, Message):
             raise _other_kind(client_id)
@@ -348,7 +367,7 @@ class Api:
         emoji: str | None = None,
     ) -> web.Response:
         """A room event through the send pipeline, as the socket's edit/delete/react frames."""
-        self.sending.admit(user, client_id)
+        await self.sending.admit(user, client_id)
         event = await self.sending.send(
             user, room_id, body, client_id, kind=kind, target=target, emoji=emoji
         )

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -48,11 +49,35 @@ class Session:
     expires_in: int
 
 
+@dataclass(frozen=True, slots=True)
+class Access:
+    """Who a valid access token speaks for, in which session, until when (Unix seconds)."""
+
+    user: User
+    family: str | None
+    expires_at: int
+
+
+class Revocations(Protocol):
+    """Where ended sessions are told, so their sockets close on every gateway (the announcer)."""
+
+    async def sessions_revoked(
+        self, user_id: int, families: Iterable[str], *, every: bool = False
+    ) -> None: ...
+
+
 class AuthService:
-    def __init__(self, settings: Settings, store: Store, limiter: Limiter) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        store: Store,
+        limiter: Limiter,
+        revocations: Revocations | None = None,
+    ) -> None:
         self._settings = settings
         self._store = store
         self._limiter = limiter
+        self._revocations = revocations
         self._hasher = PasswordHasher(
             time_cost=settings.argon2_time_cost,
             memory_cost=settings.argon2_memory_kib,
@@ -140,9 +165,13 @@ class AuthService:
             ) from None
 
     async def set_password(
-        self, user: User, password: str, current: str | None, client: str
+        self, user: User, password: str, current: str | None, client: str, family: str | None
     ) -> None:
-        """Set a password; changing an existing one takes it, under the sign-in lockout."""
+        """Set a password; changing an existing one takes it, under the sign-in lockout.
+
+        Every other session of the user ends (``family`` is the one asking): whoever
+        knew the old password, or had a session open somewhere, is signed out.
+        """
         found = await self._store.credentials(user.username)
         if found is None:
             raise AuthError("unauthorized", "the account no longer exists")
@@ -157,6 +186,7 @@ class AuthService:
                 logger.warning("could not release a password reservation for %r", user.username)
         digest = await asyncio.to_thread(self._hasher.hash, password)
         await self._store.set_password(user.id, digest)
+        await self.revoke_all(user.id, keep=family)
 
     async def _verify(self, digest: str | None, password: str) -> bool:
         """Whether ``password`` matches; without a hash, a decoy costs the same time."""
@@ -176,27 +206,50 @@ class AuthService:
             expires_at=now + self._settings.refresh_token_ttl * 1_000_000,
             grace=self._settings.refresh_grace_seconds * 1_000_000,
         )
-        if use.outcome == "reused":
+        if use.outcome == "reused" and use.family is not None and use.user_id is not None:
             logger.warning("refresh token reused; session family %s revoked", use.family)
+            await self._revoked(use.user_id, [use.family])
+            raise AuthError("unauthorized", "refresh token is invalid, expired or revoked")
         if use.outcome not in ("rotated", "replayed") or use.user_id is None:
             raise AuthError("unauthorized", "refresh token is invalid, expired or revoked")
         user = await self._store.user(use.user_id)
         if user is None:
             raise AuthError("unauthorized", "the account no longer exists")
-        return self._issue(user, successor)
+        return self._issue(user, successor, use.family)
 
     async def logout(self, refresh_token: str) -> None:
-        await self._store.revoke_refresh_family(tokens.fingerprint(refresh_token), now_micros())
+        ended = await self._store.revoke_refresh_family(
+            tokens.fingerprint(refresh_token), now_micros()
+        )
+        if ended is not None:
+            await self._revoked(ended[0], [ended[1]])
+
+    async def revoke_all(self, user_id: int, keep: str | None = None) -> None:
+        """End every session of the user but ``keep`` (None: all of them), sockets included."""
+        await self._store.revoke_user_families(user_id, now_micros(), keep)
+        await self._revoked(user_id, [] if keep is None else [keep], every=True)
+
+    async def session_live(self, family: str | None) -> bool:
+        """Whether a token's session may still be used (a token without one: yes)."""
+        return family is None or await self._store.refresh_family_live(family)
+
+    async def _revoked(self, user_id: int, families: list[str], *, every: bool = False) -> None:
+        if self._revocations is not None:
+            await self._revocations.sessions_revoked(user_id, families, every=every)
 
     async def user_for(self, access_token: str) -> User:
+        return (await self.access_for(access_token)).user
+
+    async def access_for(self, access_token: str) -> Access:
+        """The user, session and expiry of a valid access token; ``unauthorized`` otherwise."""
         try:
-            user_id = tokens.verify_access(self._settings.secret_key, access_token)
+            claims = tokens.verify_access(self._settings.secret_key, access_token)
         except tokens.InvalidToken:
             raise AuthError("unauthorized", "access token is invalid or expired") from None
-        user = await self._store.user(user_id)
+        user = await self._store.user(claims.user_id)
         if user is None:
             raise AuthError("unauthorized", "the account no longer exists")
-        return user
+        return Access(user, claims.family, claims.expires_at)
 
     async def _admit(self, hits: Sequence[Hit]) -> str:
         """Count one attempt against ``hits`` or refuse it; the ticket names the attempt."""
@@ -217,9 +270,9 @@ class AuthService:
         await self._store.start_refresh_family(
             tokens.fingerprint(refresh), family, user.id, expires
         )
-        return self._issue(user, refresh)
+        return self._issue(user, refresh, family)
 
-    def _issue(self, user: User, refresh: str) -> Session:
+    def _issue(self, user: User, refresh: str, family: str | None) -> Session:
         ttl = self._settings.access_token_ttl
-        access = tokens.issue_access(self._settings.secret_key, user.id, ttl)
+        access = tokens.issue_access(self._settings.secret_key, user.id, ttl, family=family)
         return Session(user=user, access_token=access, refresh_token=refresh, expires_in=ttl)

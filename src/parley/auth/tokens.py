@@ -11,6 +11,7 @@ import hashlib
 import hmac
 import secrets
 import time
+from dataclasses import dataclass
 
 import jwt
 
@@ -22,14 +23,35 @@ class InvalidToken(Exception):
     pass
 
 
-def issue_access(secret: str, user_id: int, ttl: int, now: float | None = None) -> str:
+@dataclass(frozen=True, slots=True)
+class Claims:
+    """What a valid access token says: whose it is, its session, when it stops working."""
+
+    user_id: int
+    family: str | None
+    """The refresh family (session) it was issued in (``sid``); None for a token without one."""
+    expires_at: int
+    """Unix seconds."""
+
+
+def issue_access(
+    secret: str, user_id: int, ttl: int, now: float | None = None, family: str | None = None
+) -> str:
+    """``family`` goes in the ``sid`` claim, so a socket knows which session it belongs to."""
     issued = int(time.time() if now is None else now)
-    claims = {"sub": str(user_id), "iat": issued, "exp": issued + ttl, "aud": AUDIENCE}
+    claims: dict[str, object] = {
+        "sub": str(user_id),
+        "iat": issued,
+        "exp": issued + ttl,
+        "aud": AUDIENCE,
+    }
+    if family is not None:
+        claims["sid"] = family
     return jwt.encode(claims, secret, algorithm=ALGORITHM)
 
 
-def verify_access(secret: str, token: str) -> int:
-    """The user id the token was issued to; raises InvalidToken for any flaw or expiry."""
+def verify_access(secret: str, token: str) -> Claims:
+    """The token's claims; raises InvalidToken for any flaw or expiry."""
     try:
         claims = jwt.decode(
             token,
@@ -38,7 +60,10 @@ def verify_access(secret: str, token: str) -> int:
             audience=AUDIENCE,
             options={"require": ["sub", "exp", "iat"]},
         )
-        return int(claims["sub"])
+        family = claims.get("sid")
+        if family is not None and not isinstance(family, str):
+            raise InvalidToken("sid must be a string")
+        return Claims(int(claims["sub"]), family, int(claims["exp"]))
     except (jwt.PyJWTError, ValueError, TypeError) as exc:
         raise InvalidToken(str(exc)) from None
 

@@ -177,6 +177,7 @@ class Connection:
         "_out",
         "_transport",
         "closed",
+        "family",
         "live_from",
         "silent",
         "user",
@@ -189,8 +190,11 @@ class Connection:
         flusher: Flusher,
         limit: int,
         close: Callable[[CloseCode, str], None],
+        family: str | None = None,
     ) -> None:
         self.user = user
+        self.family = family
+        """The session (refresh family) of its token; revoking the session closes this."""
         self.live_from: dict[int, int] = {}
         """Room id -> the seq after which this connection gets every message live."""
         self.closed = False

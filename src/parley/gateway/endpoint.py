@@ -14,12 +14,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from dataclasses import dataclass
 
 from aiohttp import WSMsgType, web
 
 from parley.announcer import Announcer
-from parley.auth import AuthError, AuthService
+from parley.auth import Access, AuthError, AuthService
 from parley.gateway.connection import (
     BUSY,
     HEARTBEAT_SECONDS,
@@ -36,13 +37,20 @@ from parley.protocol import events, frames, wsframe
 from parley.protocol.errors import ProtocolError, not_found
 from parley.protocol.limits import Throttle
 from parley.protocol.session import Session
-from parley.protocol.status import CloseCode
+from parley.protocol.status import (
+    EXPIRED_REASON,
+    REVOKED_REASON,
+    UNAUTHORIZED_REASON,
+    CloseCode,
+)
+from parley.ratelimit import Action, UserLimits
 from parley.sending import Pending, SendPipeline
-from parley.store import NotMember, Store
+from parley.store import NotMember, Store, StoreFailed
 
 logger = logging.getLogger(__name__)
 
 TYPING_INTERVAL_SECONDS = 2.0
+UNAVAILABLE = "the service is unavailable; retry shortly"
 
 
 @dataclass
@@ -52,6 +60,7 @@ class Gateway:
     announcer: Announcer
     auth: AuthService
     sending: SendPipeline
+    limits: UserLimits
     metrics: Metrics
     flusher: Flusher
     auth_timeout: float
@@ -86,7 +95,14 @@ class Gateway:
         await ws.prepare(request)
         self.sockets.add(ws)
         try:
-            socket = await self._open(ws, request)
+            try:
+                socket = await self._open(ws, request)
+            except StoreFailed:
+                # The database is down (/readyz logs it once): a clear answer and the
+                # close code that says "retry", not a traceback and an abnormal close.
+                await ws.send_str(events.error("unavailable", UNAVAILABLE).decode())
+                await ws.close(code=CloseCode.TRY_AGAIN_LATER, message=b"unavailable")
+                return ws
             if socket is None:
                 return ws
             conn = socket.conn
@@ -113,6 +129,7 @@ class Gateway:
                     del msg  # an idle socket keeps no frame alive
             finally:
                 socket.session.close()
+                socket.stop_clock()
                 await self.hub.detach(conn)
         finally:
             self.sockets.discard(ws)
@@ -141,24 +158,39 @@ class Gateway:
         hello = await self._authenticate(ws, session)
         if hello is None:
             return None
-        user, resume_from = hello
+        access, resume_from = hello
         transport = request.transport
         if transport is None:
             return None
-        conn = Connection(user, transport, self.flusher, self.outgoing_limit, _Closer(self, ws))
+        conn = Connection(
+            access.user,
+            transport,
+            self.flusher,
+            self.outgoing_limit,
+            _Closer(self, ws),
+            family=access.family,
+        )
         try:
             incomplete = await self.hub.attach(conn, resume_from)
             if resume_from is not None:
                 conn.send(wsframe.text(events.resumed(incomplete)))
+            # Asked after attaching, when the user's channel is subscribed: a session
+            # revoked before this answer is refused here, one revoked after it is
+            # announced to this socket.
+            live = await self.auth.session_live(access.family)
         except BaseException:
             await self.hub.detach(conn)
             raise
-        session.opened()
-        return _Socket(self, conn, session)
+        session.opened(access.user.id, access.expires_at)
+        socket = _Socket(self, conn, session)
+        if not live:
+            conn.close(CloseCode.UNAUTHORIZED, REVOKED_REASON)
+        socket.start_clock()
+        return socket
 
     async def _authenticate(
         self, ws: web.WebSocketResponse, session: Session
-    ) -> tuple[User, dict[int, int] | None] | None:
+    ) -> tuple[Access, dict[int, int] | None] | None:
         try:
             async with asyncio.timeout(self.auth_timeout):
                 msg = await ws.receive()
@@ -177,7 +209,7 @@ class Gateway:
             return None  # closed before saying anything
         try:
             command = session.receive_auth(msg.data if msg.type is WSMsgType.TEXT else None)
-            user = await self.auth.user_for(command.token)
+            access = await self.auth.access_for(command.token)
         except ProtocolError as exc:
             await _refuse(ws, exc.message)
             return None
@@ -185,7 +217,7 @@ class Gateway:
             session.close()
             await _refuse(ws, exc.message)
             return None
-        return user, command.resume
+        return access, command.resume
 
 
 class _Closer:
@@ -209,18 +241,43 @@ class _Closer:
 async def _refuse(ws: web.WebSocketResponse, reason: str) -> None:
     logger.info("websocket refused: %s", reason)
     await ws.send_str(events.error("unauthorized", reason).decode())
-    await ws.close(code=CloseCode.UNAUTHORIZED, message=b"unauthorized")
+    await ws.close(code=CloseCode.UNAUTHORIZED, message=UNAUTHORIZED_REASON.encode())
 
 
 class _Socket:
     """One authenticated socket: its connection, its session rules, and their I/O."""
 
-    __slots__ = ("conn", "gateway", "session")
+    __slots__ = ("conn", "gateway", "session", "timer")
 
     def __init__(self, gateway: Gateway, conn: Connection, session: Session) -> None:
         self.gateway = gateway
         self.conn = conn
         self.session = session
+        self.timer: asyncio.TimerHandle | None = None
+        """Fires when the session's token expires: one loop timer, not a task, per socket."""
+
+    def start_clock(self) -> None:
+        """(Re)arm the expiry timer for the session's current token."""
+        self.stop_clock()
+        delay = max(0.0, self.session.expires_at - time.time())
+        self.timer = asyncio.get_running_loop().call_later(delay, self._expire)
+
+    def stop_clock(self) -> None:
+        if self.timer is not None:
+            self.timer.cancel()
+            self.timer = None
+
+    def _expire(self) -> None:
+        self.timer = None
+        if not self.session.expired(time.time()):
+            if not self.conn.closed:
+                self.start_clock()  # the wall clock and the loop's drifted apart
+            return
+        logger.info("user %s: token expired on an open socket", self.user.id)
+        self.conn.send(
+            wsframe.text(events.error("unauthorized", "token expired: authenticate again"))
+        )
+        self.conn.close(CloseCode.UNAUTHORIZED, EXPIRED_REASON)
 
     @property
     def user(self) -> User:
@@ -248,8 +305,13 @@ class _Socket:
             self._refused(exc)
 
     def _refused(self, exc: ProtocolError) -> None:
-        logger.info("user %s: %s (%s)", self.user.id, exc.message, exc.code)
-        self.conn.send(wsframe.text(events.error(exc.code, exc.message, exc.client_id)))
+        # Counted, not logged at INFO: an outage refuses every send, and a line per
+        # frame buried the one line per state change that says what happened.
+        self.gateway.metrics.frames_refused.labels(exc.code).inc()
+        logger.debug("user %s: %s (%s)", self.user.id, exc.message, exc.code)
+        self.conn.send(
+            wsframe.text(events.error(exc.code, exc.message, exc.client_id, exc.retry_after))
+        )
 
     async def _handle(self, raw: str | bytes) -> None:
         command = self.session.receive(raw)
@@ -262,6 +324,7 @@ class _Socket:
                 raise not_found()
             gateway = self.gateway
             if gateway.typing.allow((self.user.id, command.room)):
+                await gateway.limits.take(Action.TYPING, self.user.id)
                 await gateway.announcer.typing(self.user, command.room)
         elif isinstance(command, frames.Read):
             gateway = self.gateway
@@ -274,6 +337,26 @@ class _Socket:
         elif isinstance(command, frames.Resume):
             incomplete = await self.gateway.hub.replay(self.conn, command.rooms)
             self.conn.send(wsframe.text(events.resumed(incomplete)))
+        elif isinstance(command, frames.Auth):
+            await self._reauth(command)
+
+    async def _reauth(self, command: frames.Auth) -> None:
+        """A fresh token on the open socket: it now lives as long as that token.
+
+        A bad or revoked token, or another user's, is answered ``unauthorized``
+        and changes nothing: the socket keeps its token, and its deadline.
+        """
+        auth = self.gateway.auth
+        try:
+            access = await auth.access_for(command.token)
+        except AuthError as exc:
+            raise ProtocolError("unauthorized", exc.message) from None
+        if not await auth.session_live(access.family):
+            raise ProtocolError("unauthorized", "that session was revoked")
+        self.session.renew(access.user.id, access.expires_at)
+        self.conn.family = access.family
+        self.start_clock()
+        self.conn.send(wsframe.text(events.reauthed(max(0, access.expires_at - int(time.time())))))
 
     async def _send(self, command: frames.Send | frames.Change) -> None:
         """Put the entry in line and answer when it settles, without waiting for that.
@@ -283,7 +366,7 @@ class _Socket:
         while many of them are on their way to the store.
         """
         sending = self.gateway.sending
-        sending.admit(self.user, command.client_id)
+        await sending.admit(self.user, command.client_id)
         seen = command.room in self.conn.live_from
         if isinstance(command, frames.Send):
             pending = await sending.submit(
@@ -313,7 +396,9 @@ class _Socket:
         try:
             stored = self.gateway.sending.result(pending)
         except ProtocolError as exc:
-            self.conn.send(wsframe.text(events.error(exc.code, exc.message, exc.client_id)))
+            self.conn.send(
+                wsframe.text(events.error(exc.code, exc.message, exc.client_id, exc.retry_after))
+            )
         except (Exception, asyncio.CancelledError):
             logger.exception("send failed unexpectedly")
             self.conn.send(

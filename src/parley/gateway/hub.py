@@ -28,6 +28,7 @@ from parley.models import Entry
 from parley.presence import Presence
 from parley.protocol import envelope, events, resume, wsframe
 from parley.protocol.sequencer import Sequencer
+from parley.protocol.status import REVOKED_REASON, CloseCode
 from parley.store import Store
 
 logger = logging.getLogger(__name__)
@@ -279,6 +280,8 @@ class Hub:
                 self._on_member_left(_channel_id(channel), env)
             case envelope.Joined():
                 self._spawn(self._on_joined(_channel_id(channel), env))
+            case envelope.Revoked():
+                self._on_revoked(env)
             case envelope.Ack():
                 pass  # acks have a listener of their own (the Kafka log)
 
@@ -361,6 +364,11 @@ class Hub:
             self._join(conn, feed, hold=False)
             if conn.live_from.get(room_id) is not None:
                 conn.send(frame)
+
+    def _on_revoked(self, env: envelope.Revoked) -> None:
+        """The user's local sockets of the ended sessions close with 4401."""
+        for conn in [c for c in self.users.get(env.user, ()) if env.covers(c.family)]:
+            conn.close(CloseCode.UNAUTHORIZED, REVOKED_REASON)
 
     # housekeeping
 

@@ -5,7 +5,7 @@ PostgreSQL without Kafka); the Kafka log produces to a topic that persister
 workers consume. The gateway only sees ``MessageLog``.
 """
 
-from parley.log.base import MessageLog, Unavailable
+from parley.log.base import MessageLog, Refused, Unavailable
 from parley.log.direct import DirectLog
 
-__all__ = ["DirectLog", "MessageLog", "Unavailable"]
+__all__ = ["DirectLog", "MessageLog", "Refused", "Unavailable"]

@@ -12,6 +12,17 @@ class Unavailable(Exception):
     """The message was not stored; the sender may retry with the same client_id."""
 
 
+REFUSED_MESSAGE = "the message cannot be stored; sending it again will not help"
+
+
+class Refused(Exception):
+    """The message can never be stored as sent (the database refused its data).
+
+    Definitive, unlike ``Unavailable``: a retry of the same message is refused
+    again, so the sender hears ``invalid_input``.
+    """
+
+
 class MessageLog(Protocol):
     async def start(self) -> None: ...
     async def close(self) -> None: ...
@@ -33,8 +44,8 @@ class MessageLog(Protocol):
         The future holds the original entry for a retried client_id, None for
         a react or unreact that changed nothing, or raises ``NotMember`` when
         the sender is not in the room, ``NoTarget`` / ``NotAllowed`` for a room
-        event the store refused, and ``Unavailable`` when durability could not
-        be reached. ``submit`` itself
+        event the store refused, ``Unavailable`` when durability could not be
+        reached and ``Refused`` when the entry can never be stored. ``submit`` itself
         may raise either when it can tell at once.
         """
 

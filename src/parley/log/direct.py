@@ -6,10 +6,10 @@ import asyncio
 import logging
 
 from parley.bus import Bus
-from parley.log.base import Unavailable
+from parley.log.base import REFUSED_MESSAGE, Refused, Unavailable
 from parley.log.publish import publish_stored
 from parley.models import Draft, Entry
-from parley.store import Store, StoreFailed
+from parley.store import Store, StoreFailed, StoreRefused
 
 logger = logging.getLogger(__name__)
 
@@ -39,6 +39,9 @@ class DirectLog:
         except StoreFailed as exc:
             logger.warning("store unavailable, send refused: %s", exc)
             raise Unavailable("the message store is unavailable") from exc
+        except StoreRefused as exc:
+            logger.warning("store refused a message: %s", exc)
+            raise Refused(REFUSED_MESSAGE) from exc
         if stored is None:
             return None
         try:

@@ -8,13 +8,13 @@ what its two numbers mean, with one builder (bytes out) and one class (what
 ``read`` returns) per kind.
 
 Channels: ``room.<id>`` (stream entries, room events), ``user.<id>`` (rooms a user
-joins), ``presence`` (users coming and going), ``gateway.<id>`` (acks routed to
+joins, sessions revoked), ``presence`` (users coming and going), ``gateway.<id>`` (acks routed to
 the gateway that holds the sender).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from enum import Enum
 
@@ -37,6 +37,8 @@ class Kind(bytes, Enum):
     """A user came online or went offline everywhere."""
     ACK = b"K"
     """The persister's outcome of one send, for the gateway that produced it."""
+    REVOKED = b"R"
+    """On a user's channel: sessions ended (logout, theft, sign out everywhere): close them."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,7 +98,32 @@ class Ack:
     payload: bytes
 
 
-Envelope = Message | RoomEvent | MemberAdded | MemberLeft | Joined | Presence | Ack
+@dataclass(frozen=True, slots=True)
+class Revoked:
+    """Sessions (refresh families) of ``user`` that ended: their sockets close with 4401.
+
+    ``every``: every session of the user except ``families`` (sign out
+    everywhere, or everywhere else after a password change); otherwise exactly
+    ``families`` (a logout, a family revoked for reuse). On the wire the
+    families are the payload, separated by spaces.
+    """
+
+    user: int
+    every: bool
+    families: frozenset[str]
+
+    def covers(self, family: str | None) -> bool:
+        """Whether a socket of this user, authenticated in ``family``, must close.
+
+        A token without a session (``None``) belongs to no family, so only
+        ``every`` reaches it.
+        """
+        if family is None:
+            return self.every
+        return (family in self.families) is not self.every
+
+
+Envelope = Message | RoomEvent | MemberAdded | MemberLeft | Joined | Presence | Ack | Revoked
 
 
 def _pack(letter: bytes, first: int, second: int, payload: bytes) -> bytes:
@@ -112,6 +139,7 @@ _MEMBER_LEFT = Kind.MEMBER_LEFT.value
 _JOINED = Kind.JOINED.value
 _PRESENCE = Kind.PRESENCE.value
 _ACK = Kind.ACK.value
+_REVOKED = Kind.REVOKED.value
 
 
 def message(seq: int, sender: int, event: bytes) -> bytes:
@@ -142,6 +170,14 @@ def ack(room: int, sender: int, payload: bytes) -> bytes:
     return _pack(_ACK, room, sender, payload)
 
 
+def revoked(user: int, families: Iterable[str], *, every: bool = False) -> bytes:
+    return _pack(_REVOKED, user, int(every), " ".join(families).encode())
+
+
+def _revoked(user: int, every: int, payload: bytes) -> Revoked:
+    return Revoked(user, every == 1, frozenset(payload.decode().split()))
+
+
 _READERS: dict[int, Callable[[int, int, bytes], Envelope]] = {
     _MESSAGE[0]: Message,
     _ROOM_EVENT[0]: lambda _, skip, event: RoomEvent(skip, event),
@@ -150,6 +186,7 @@ _READERS: dict[int, Callable[[int, int, bytes], Envelope]] = {
     _JOINED[0]: lambda room, _, event: Joined(room, event),
     _PRESENCE[0]: lambda user, online, event: Presence(user, online == 1, event),
     _ACK[0]: Ack,
+    _REVOKED[0]: _revoked,
 }
 """One reader per kind, keyed by the letter's byte value; each maps the header to names."""
 

@@ -20,11 +20,19 @@ ErrorCode = Literal[
 class ProtocolError(Exception):
     """A request Parley refuses; ``code`` is machine-readable, ``message`` is for people."""
 
-    def __init__(self, code: ErrorCode, message: str, client_id: str | None = None) -> None:
+    def __init__(
+        self,
+        code: ErrorCode,
+        message: str,
+        client_id: str | None = None,
+        retry_after: float | None = None,
+    ) -> None:
         super().__init__(message)
         self.code: ErrorCode = code
         self.message = message
         self.client_id = client_id
+        self.retry_after = retry_after
+        """Seconds until a refused (``rate_limited``) request could pass, when known."""
 
 
 def invalid(message: str, client_id: str | None = None) -> ProtocolError:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 
 import orjson
@@ -40,6 +41,11 @@ def ack(stored: Entry | None, client_id: str) -> bytes:
     return encode({"type": "ack", "client_id": client_id, "event": event})
 
 
+def reauthed(expires_in: int) -> bytes:
+    """An ``auth`` frame on an open socket was accepted: it now lasts ``expires_in`` seconds."""
+    return encode({"type": "reauthed", "expires_in": expires_in})
+
+
 def resumed(incomplete: Iterable[int]) -> bytes:
     return encode({"type": "resumed", "incomplete": [str(r) for r in incomplete]})
 
@@ -66,10 +72,15 @@ def left(room_id: int) -> bytes:
     return encode({"type": "left", "room": str(room_id)})
 
 
-def error(code: ErrorCode, text: str, client_id: str | None = None) -> bytes:
+def error(
+    code: ErrorCode, text: str, client_id: str | None = None, retry_after: float | None = None
+) -> bytes:
+    """``retry_after``: seconds until a ``rate_limited`` request could pass."""
     event: JSON = {"type": "error", "code": code, "message": text}
     if client_id is not None:
         event["client_id"] = client_id
+    if retry_after is not None:
+        event["retry_after"] = math.ceil(retry_after * 1000) / 1000
     return encode(event)
 
 

@@ -30,32 +30,6 @@ class TokenBucket:
         return False
 
 
-class KeyedBuckets:
-    """One TokenBucket per key (user), forgetting keys idle long enough to be full again."""
-
-    def __init__(
-        self, rate: float, burst: int, clock: Clock = monotonic, max_keys: int = 100_000
-    ) -> None:
-        self.rate = rate
-        self.burst = burst
-        self._clock = clock
-        self._max_keys = max_keys
-        self._buckets: dict[Hashable, TokenBucket] = {}
-
-    def take(self, key: Hashable) -> bool:
-        bucket = self._buckets.get(key)
-        if bucket is None:
-            if len(self._buckets) >= self._max_keys:
-                self._forget_full()
-            bucket = self._buckets[key] = TokenBucket(self.rate, self.burst, self._clock)
-        return bucket.take()
-
-    def _forget_full(self) -> None:
-        refill = self.burst / self.rate
-        now = self._clock()
-        self._buckets = {k: b for k, b in self._buckets.items() if now - b.stamp < refill}
-
-
 class Throttle:
     """Lets one event per key through each ``interval`` seconds (typing notices)."""
 

@@ -8,8 +8,10 @@ alone:
 
 * the first frame must be a valid ``auth`` frame, or the socket is refused
   (``unauthorized``, then close code 4401);
-* an open session's frames are rate limited, parsed into commands, and a
-  second ``auth`` is refused;
+* an open session's frames are rate limited and parsed into commands;
+* a session lives as long as its access token: a later ``auth`` frame with a
+  fresh token of the same user (without ``resume``) extends it, and once its
+  token has expired without one the socket is closed (4401, ``token expired``);
 * at most ``max_in_flight`` sends (messages and room events) wait for their
   ack at once; past that a send is refused with ``rate_limited``, echoing its
   client_id;
@@ -41,11 +43,13 @@ class Session:
     __slots__ = (
         "_clock",
         "_frames",
+        "expires_at",
         "frame_burst",
         "frame_rate",
         "in_flight",
         "max_in_flight",
         "state",
+        "user_id",
     )
 
     def __init__(
@@ -65,6 +69,9 @@ class Session:
         self._clock = clock
         self._frames: TokenBucket | None = None
         """Made at the first frame after auth: a full bucket then, as it would be at the connect."""
+        self.user_id = 0
+        self.expires_at = 0.0
+        """Unix time (seconds) at which the session's access token expires."""
 
     def receive_auth(self, raw: str | bytes | None) -> frames.Auth:
         """The first frame (None for a binary one): the auth command, or the refusal to send.
@@ -87,10 +94,30 @@ class Session:
             raise
         return command
 
-    def opened(self) -> None:
-        """The connection is authenticated and attached: frames are commands from now on."""
+    def opened(self, user_id: int, expires_at: float) -> None:
+        """The connection is authenticated and attached: frames are commands from now on.
+
+        ``expires_at``: when the token it authenticated with expires (Unix seconds).
+        """
         self._expect(State.AWAITING_AUTH)
         self.state = State.OPEN
+        self.user_id = user_id
+        self.expires_at = expires_at
+
+    def renew(self, user_id: int, expires_at: float) -> None:
+        """A later ``auth`` frame's token was valid: the session now lasts until it expires.
+
+        Another user's token is refused (``unauthorized``); the session keeps
+        its current token.
+        """
+        self._expect(State.OPEN)
+        if user_id != self.user_id:
+            raise ProtocolError("unauthorized", "that token is another user's")
+        self.expires_at = expires_at
+
+    def expired(self, now: float) -> bool:
+        """Whether an open session's token has expired at ``now`` (Unix seconds)."""
+        return self.state is State.OPEN and now >= self.expires_at
 
     def receive(self, raw: str | bytes) -> frames.Command | None:
         """An open session's text frame: the command to carry out; None once closing.
@@ -113,8 +140,8 @@ class Session:
                 raise ProtocolError(
                     "rate_limited", "too many sends awaiting their ack", command.client_id
                 )
-        elif type(command) is frames.Auth:
-            raise invalid("already authenticated")
+        elif type(command) is frames.Auth and command.resume is not None:
+            raise invalid("resume only in the first auth frame; send a resume frame")
         return command
 
     def receive_binary(self) -> None:

@@ -13,4 +13,14 @@ class CloseCode(IntEnum):
     TRY_AGAIN_LATER = 1013
     """The client read too slowly (its outgoing buffer passed the limit): reconnect and resume."""
     UNAUTHORIZED = 4401
-    """No valid auth frame: the token is missing, invalid or expired (4000 + HTTP 401)."""
+    """Not (or no longer) authenticated (4000 + HTTP 401): no valid auth frame, the token
+    expired without a fresh one, or its session was revoked. The reason says which."""
+
+
+UNAUTHORIZED_REASON = "unauthorized"
+"""4401's reason when the first frame was not a valid ``auth`` frame."""
+EXPIRED_REASON = "token expired"
+"""4401's reason when no fresh token came before the socket's token expired."""
+REVOKED_REASON = "session revoked"
+"""4401's reason when the socket's session ended: logout, sign out everywhere, password
+change, provider unlinked, or a refresh token reused."""

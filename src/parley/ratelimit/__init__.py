@@ -5,5 +5,15 @@
 
 from parley.ratelimit.base import Admission, Hit, Limiter, LimiterUnavailable, Window
 from parley.ratelimit.memory import MemoryLimiter
+from parley.ratelimit.users import Action, UserLimits
 
-__all__ = ["Admission", "Hit", "Limiter", "LimiterUnavailable", "MemoryLimiter", "Window"]
+__all__ = [
+    "Action",
+    "Admission",
+    "Hit",
+    "Limiter",
+    "LimiterUnavailable",
+    "MemoryLimiter",
+    "UserLimits",
+    "Window",
+]

@@ -1,8 +1,8 @@
 """``Limiter`` in Redis: one set of counters for every gateway of a cluster.
 
 Each key is a sorted set of attempt tickets scored by Redis's own clock (so
-gateways' clocks do not matter). One Lua script checks every key and counts the
-attempt against all of them or none, atomically; a key holds at most ``limit``
+gateways' clocks do not matter). One Lua script (``lua/reserve.lua``) checks every
+key and counts the attempt against all of them or none, atomically; a key holds at most ``limit``
 entries and expires with its window, so Redis memory stays bounded.
 
 Keys (a single Redis, not Redis Cluster): ``parley:limit:<key>``.
@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Sequence
+from importlib import resources
 
 from redis.exceptions import RedisError
 
@@ -20,35 +21,16 @@ from parley.redis.client import command_client
 
 PREFIX = "parley:limit:"
 
-# KEYS: counters. ARGV[1]: the ticket; ARGV[2i], ARGV[2i+1]: limit, window (ms) of KEYS[i].
-# -> 0 when counted against every key, else milliseconds until the attempt could pass.
-_RESERVE = """
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local wait = 0
-for i, key in ipairs(KEYS) do
-  local limit = tonumber(ARGV[2 * i])
-  local window = tonumber(ARGV[2 * i + 1])
-  redis.call('ZREMRANGEBYSCORE', key, '-inf', now - window)
-  local count = redis.call('ZCARD', key)
-  if count >= limit then
-    local first = redis.call('ZRANGE', key, count - limit, count - limit, 'WITHSCORES')
-    wait = math.max(wait, tonumber(first[2]) + window - now)
-  end
-end
-if wait > 0 then return wait end
-for i, key in ipairs(KEYS) do
-  redis.call('ZADD', key, now, ARGV[1])
-  redis.call('PEXPIRE', key, tonumber(ARGV[2 * i + 1]))
-end
-return 0
-"""
+
+def _script(name: str) -> str:
+    """A Lua script of ``lua/``."""
+    return (resources.files("parley.ratelimit") / "lua" / f"{name}.lua").read_text()
 
 
 class RedisLimiter:
     def __init__(self, url: str) -> None:
         self._client = command_client(url)
-        self._reserve = self._client.register_script(_RESERVE)
+        self._reserve = self._client.register_script(_script("reserve"))
 
     async def reserve(self, hits: Sequence[Hit]) -> Admission:
         ticket = secrets.token_hex(8)

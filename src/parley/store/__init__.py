@@ -15,6 +15,7 @@ from parley.store.base import (
     Refusal,
     Store,
     StoreFailed,
+    StoreRefused,
     UsernameTaken,
 )
 from parley.store.sql import SqlStore
@@ -31,5 +32,6 @@ __all__ = [
     "SqlStore",
     "Store",
     "StoreFailed",
+    "StoreRefused",
     "UsernameTaken",
 ]

@@ -74,10 +74,22 @@ def refusal_error(refusal: Refusal) -> Exception | None:
 
 
 class StoreFailed(Exception):
-    """The database refused or lost a write of messages; nothing of it was stored.
+    """The database could not be reached or lost a write of messages; nothing of it was stored.
 
-    The store's own error type, so that its callers (the logs) depend on the
-    ``Store`` interface and not on the database library behind it.
+    An outage: the same write may work later, so callers retry it (the
+    persister) or answer ``unavailable`` (the direct log). The store's own
+    error type, so that its callers depend on the ``Store`` interface and not
+    on the database library behind it.
+    """
+
+
+class StoreRefused(Exception):
+    """The database refused the data itself (an integrity or data error); nothing was stored.
+
+    Not an outage: the same write will be refused again, so retrying it only
+    blocks whatever waits behind it. A batch refused this way holds at least
+    one draft that can never be stored; the persister finds it by splitting
+    the batch (``log/kafka/bisect.py``).
     """
 
 
@@ -156,8 +168,17 @@ class Store(Protocol):
         ``replayed`` while its successor is unused (0: never).
         """
 
-    async def revoke_refresh_family(self, token_hash: str, now: int) -> None:
-        """Revoke the session that ``token_hash`` belongs to (logout)."""
+    async def revoke_refresh_family(self, token_hash: str, now: int) -> tuple[int, str] | None:
+        """Revoke the session that ``token_hash`` belongs to (logout).
+
+        Returns its user and family, or None when no live session had that token.
+        """
+
+    async def revoke_user_families(self, user_id: int, now: int, keep: str | None) -> None:
+        """Revoke every live session of the user but ``keep`` (sign out everywhere else)."""
+
+    async def refresh_family_live(self, family: str) -> bool:
+        """Whether the session exists and is not revoked (an access token's ``sid``)."""
 
     # rooms and members
     async def create_group(self, name: str, member_ids: Sequence[int]) -> int: ...

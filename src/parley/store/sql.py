@@ -8,14 +8,21 @@ from __future__ import annotations
 
 import asyncio
 from collections import defaultdict
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
+from contextlib import asynccontextmanager, contextmanager
 from typing import Any
 
 import asyncpg
 from sqlalchemy import and_, event, func, select
 from sqlalchemy.engine import Row
-from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy.exc import (
+    DataError,
+    DBAPIError,
+    IntegrityError,
+    OperationalError,
+    SQLAlchemyError,
+)
+from sqlalchemy.exc import InterfaceError as SqlInterfaceError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from parley.models import (
@@ -39,6 +46,7 @@ from parley.store.base import (
     RefreshUse,
     Refusal,
     StoreFailed,
+    StoreRefused,
     UsernameTaken,
     refusal_error,
 )
@@ -55,6 +63,55 @@ from parley.store.schema import (
     users,
 )
 from parley.store.search import search
+
+_REFUSALS = (
+    IntegrityError,
+    DataError,
+    asyncpg.IntegrityConstraintViolationError,
+    asyncpg.DataError,
+    asyncpg.exceptions._base.DataError,
+    OverflowError,
+)
+"""Errors about the data, not the database: an integrity or data exception (SQLSTATE
+classes 23 and 22, say a NUL in text), a value asyncpg cannot encode (a room id past
+bigint) or SQLite cannot hold (``OverflowError``)."""
+
+
+def _duplicate(exc: BaseException) -> bool:
+    """A unique violation (SQLSTATE 23505), from asyncpg itself or wrapped by SQLAlchemy
+    (replies and room events are stored through SQLAlchemy Core, plain messages not)."""
+    if isinstance(exc, asyncpg.UniqueViolationError):
+        return True
+    orig = getattr(exc, "orig", None)
+    return getattr(orig, "pgcode", None) == "23505" or isinstance(
+        getattr(orig, "__cause__", None), asyncpg.UniqueViolationError
+    )
+
+
+_OUTAGES = (
+    OSError,
+    TimeoutError,
+    OperationalError,
+    SqlInterfaceError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.CannotConnectNowError,
+    asyncpg.AdminShutdownError,
+    asyncpg.ConnectionDoesNotExistError,
+)
+"""The database is not there (refused, restarting, connection lost), whatever the query."""
+
+
+@contextmanager
+def _outage_is_store_failed() -> Iterator[None]:
+    """Raise ``StoreFailed`` for an outage, so the API answers 503 ``unavailable``, not a 500."""
+    try:
+        yield
+    except _OUTAGES as exc:
+        raise StoreFailed(f"the database is unavailable: {exc!r}") from exc
+    except DBAPIError as exc:
+        if exc.connection_invalidated:
+            raise StoreFailed(f"the database is unavailable: {exc!r}") from exc
+        raise
 
 
 def _user(row: Row[Any, Any, Any, Any] | Row[Any], prefix: str = "") -> User:
@@ -143,8 +200,15 @@ class SqlStore:
         await self.engine.dispose()
 
     async def ping(self) -> None:
-        async with self.engine.connect() as conn:
+        async with self._connect() as conn:
             await conn.execute(select(1))
+
+    @asynccontextmanager
+    async def _connect(self) -> AsyncIterator[AsyncConnection]:
+        """A connection for reads; losing the database on the way is ``StoreFailed``."""
+        with _outage_is_store_failed():
+            async with self.engine.connect() as conn:
+                yield conn
 
     @asynccontextmanager
     async def _single_write(self) -> AsyncIterator[AsyncConnection]:
@@ -153,17 +217,19 @@ class SqlStore:
             async with self._write() as conn:
                 yield conn
             return
-        async with self._autocommit.connect() as conn:
-            yield conn
+        with _outage_is_store_failed():
+            async with self._autocommit.connect() as conn:
+                yield conn
 
     @asynccontextmanager
     async def _write(self) -> AsyncIterator[AsyncConnection]:
-        if self._write_lock is None:
-            async with self.engine.begin() as conn:
+        with _outage_is_store_failed():
+            if self._write_lock is None:
+                async with self.engine.begin() as conn:
+                    yield conn
+                return
+            async with self._write_lock, self.engine.begin() as conn:
                 yield conn
-            return
-        async with self._write_lock, self.engine.begin() as conn:
-            yield conn
 
     # users
 
@@ -177,7 +243,7 @@ class SqlStore:
             raise UsernameTaken(username) from None
 
     async def credentials(self, username: str) -> tuple[User, str | None] | None:
-        async with self.engine.connect() as conn:
+        async with self._connect() as conn:
             row = (await conn.execute(select(users).where(users.c.username == username))).first()
         return None if row is None else (_user(row), row.password_hash)
 
@@ -188,18 +254,18 @@ class SqlStore:
             )
 
     async def user(self, user_id: int) -> User | None:
-        async with self.engine.connect() as conn:
+        async with self._connect() as conn:
             row = (await conn.execute(select(users).where(users.c.id == user_id))).first()
         return None if row is None else _user(row)
 
     async def users_named(self, usernames: Sequence[str]) -> list[User]:
-        async with self.engine.connect() as conn:
+        async with self._connect() as conn:
             rows = await conn.execute(select(users).where(users.c.username.in_(list(usernames))))
             return [_user(r) for r in rows]
 
     async def search_users(self, prefix: str, limit: int) -> list[User]:
         escaped = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        async with self.engine.connect() as conn:
+        async with self._connect() as conn:
             rows = await conn.execute(
                 select(users)
                 .where(users.c.username.like(escaped + "%", escape="\\"))
@@ -212,7 +278,7 @@ class SqlStore:
 
     async def identity_user(self, issuer: str, subject: str) -> User | None:
         i = identities.c
-        async with self.engine.connect() as conn:
+        async with self._connect() as conn:
             row = (
                 await conn.execute(
                     select(users)
@@ -250,7 +316,7 @@ class SqlStore:
 
     async def _identity_owner(self, issuer: str, subject: str) -> int | None:
         i = identities.c
-        async with self.engine.connect() as conn:
+        async with self._connect() as conn:
             owner: int | None = await conn.scalar(
                 select(i.user_id).where(i.issuer == issuer, i.subject == subject)
             )
@@ -258,7 +324,7 @@ class SqlStore:
 
     async def identities(self, user_id: int) -> list[Identity]:
         i = identities.c
-        async with self.engine.connect() as conn:
+        async with self._connect() as conn:
             rows = await conn.execute(
                 select(identities).where(i.user_id == user_id).order_by(i.created_at, i.id)
             )
@@ -357,17 +423,37 @@ class SqlStore:
             await conn.execute(
                 refresh_families.update().where(f.id == found).values(revoked_at=now)
             )
-            return RefreshUse("reused", family=found)
+            return RefreshUse("reused", family.user_id, found)
 
-    async def revoke_refresh_family(self, token_hash: str, now: int) -> None:
+    async def revoke_refresh_family(self, token_hash: str, now: int) -> tuple[int, str] | None:
         t, f = refresh_tokens.c, refresh_families.c
         family = select(t.family).where(t.token_hash == token_hash).scalar_subquery()
         async with self._single_write() as conn:
-            await conn.execute(
-                refresh_families.update()
-                .where(f.id == family, f.revoked_at.is_(None))
-                .values(revoked_at=now)
+            row = (
+                await conn.execute(
+                    refresh_families.update()
+                    .where(f.id == family, f.revoked_at.is_(None))
+                    .values(revoked_at=now)
+                    .returning(f.user_id, f.id)
+                )
+            ).first()
+        return None if row is None else (row.user_id, row.id)
+
+    async def revoke_user_families(self, user_id: int, now: int, keep: str | None) -> None:
+        f = refresh_families.c
+        where = [f.user_id == user_id, f.revoked_at.is_(None)]
+        if keep is not None:
+            where.append(f.id != keep)
+        async with self._single_write() as conn:
+            await conn.execute(refresh_families.update().where(*where).values(revoked_at=now))
+
+    async def refresh_family_live(self, family: str) -> bool:
+        f = refresh_families.c
+        async with self._connect() as conn:
+            found = await conn.scalar(
+                select(func.count()).where(f.id == family, f.revoked_at.is_(None))
             )
+        return bool(found)
 
     # rooms and members
 
@@ -413,7 +499,7 @@ class SqlStore:
         return room_id
 
     async def _direct_room_id(self, key: str) -> int | None:
-        async with self.engine.connect() as conn:
+        async with self._connect() as conn:
             found: int | None = (
                 await conn.execute(select(rooms.c.id).where(rooms.c.direct_key == key))
             ).scalar()
@@ -460,7 +546,7 @@ class SqlStore:
         )
         if only is not None:
             query = query.where(rooms.c.id == only)
-        async with self.engine.connect() as conn:
+        async with self._connect() as conn:
             heads = (await conn.execute(query)).all()
             if not heads:
                 return []
@@ -507,11 +593,11 @@ class SqlStore:
         ]
 
     async def is_member(self, room_id: int, user_id: int) -> bool:
-        async with self.engine.connect() as conn:
+        async with self._connect() as conn:
             return await _is_member(conn, room_id, user_id)
 
     async def room_ids(self, user_id: int) -> list[int]:
-        async with self.engine.connect() as conn:
+        async with self._connect() as conn:
             return list(
                 (
                     await conn.execute(
@@ -524,7 +610,7 @@ class SqlStore:
         found: dict[int, list[int]] = defaultdict(list)
         if not room_ids:
             return found
-        async with self.engine.connect() as conn:
+        async with self._connect() as conn:
             for row in await conn.execute(
                 select(members.c.room_id, members.c.user_id).where(
                     members.c.room_id.in_(list(room_ids))
@@ -536,7 +622,7 @@ class SqlStore:
     async def last_seqs(self, room_ids: Sequence[int]) -> dict[int, int]:
         if not room_ids:
             return {}
-        async with self.engine.connect() as conn:
+        async with self._connect() as conn:
             rows = await conn.execute(
                 select(rooms.c.id, rooms.c.last_seq).where(rooms.c.id.in_(list(room_ids)))
             )
@@ -556,29 +642,46 @@ class SqlStore:
     async def append_many(self, drafts: Sequence[Draft]) -> list[Outcome]:
         """Store drafts in order; a retried client_id returns the original entry.
 
-        Raises ``StoreFailed`` when the database refused the batch or could not
-        be reached, so callers never meet SQLAlchemy's or asyncpg's exceptions.
+        Returns the reason (``Refusal``) in place of a draft the store did not
+        take (its sender is not a member, its target is missing, not allowed,
+        or a reaction that changes nothing). Raises ``StoreRefused`` when the
+        database refused a draft's data (a NUL in a text column, a number out of
+        range: the same batch would be refused again) and ``StoreFailed`` when it
+        could not be reached or lost the transaction, so callers never meet
+        SQLAlchemy's or asyncpg's exceptions and can tell "retry later" from "never".
         """
         if not drafts:
             return []
         try:
-            if not self.sqlite and all(d.plain for d in drafts):
-                try:
-                    async with self.engine.connect() as conn:
-                        # SQLAlchemy has not begun a transaction on this connection, and
-                        # will not: every statement goes straight to asyncpg.
-                        raw: asyncpg.Connection = (
-                            await conn.get_raw_connection()
-                        ).driver_connection
-                        async with raw.transaction():
-                            return await append_many(PostgresStatements(raw), drafts)
-                except Fallback:
-                    pass  # rolled back; the general path below stores the batch
-            async with self._write() as conn:
-                statements = CoreStatements(conn)
-                return await append_many(statements, drafts, statements)
+            try:
+                return await self._append_many(drafts)
+            except _REFUSALS as exc:
+                if not _duplicate(exc):
+                    raise
+                # A concurrent transaction stored one of these client_ids between the
+                # look-up and the insert (the same retried send on two gateways): now
+                # that it has committed, the same batch finds the original. Only a
+                # second refusal is the data's fault.
+                return await self._append_many(drafts)
+        except _REFUSALS as exc:
+            raise StoreRefused(f"the database refused the messages: {exc!r}") from exc
         except (SQLAlchemyError, asyncpg.PostgresError, asyncpg.InterfaceError, OSError) as exc:
             raise StoreFailed(f"storing messages failed: {exc!r}") from exc
+
+    async def _append_many(self, drafts: Sequence[Draft]) -> list[Outcome]:
+        if not self.sqlite and all(d.plain for d in drafts):
+            try:
+                async with self._connect() as conn:
+                    # SQLAlchemy has not begun a transaction on this connection, and
+                    # will not: every statement goes straight to asyncpg.
+                    raw: asyncpg.Connection = (await conn.get_raw_connection()).driver_connection
+                    async with raw.transaction():
+                        return await append_many(PostgresStatements(raw), drafts)
+            except Fallback:
+                pass  # rolled back; the general path below stores the batch
+        async with self._write() as conn:
+            statements = CoreStatements(conn)
+            return await append_many(statements, drafts, statements)
 
     async def page(
         self, room_id: int, *, before: int | None, after: int | None, limit: int
@@ -590,7 +693,7 @@ class SqlStore:
             if before is not None:
                 query = query.where(messages.c.seq < before)
             query = query.order_by(messages.c.seq.desc())
-        async with self.engine.connect() as conn:
+        async with self._connect() as conn:
             found = await read_messages(conn, query)
         has_more = len(found) > limit
         found = found[:limit]
@@ -601,7 +704,7 @@ class SqlStore:
     async def around(self, room_id: int, seq: int, limit: int) -> tuple[list[Message], bool]:
         older = limit // 2
         base = message_query().where(messages.c.room_id == room_id)
-        async with self.engine.connect() as conn:
+        async with self._connect() as conn:
             before = await read_messages(
                 conn,
                 base.where(messages.c.seq < seq).order_by(messages.c.seq.desc()).limit(older + 1),
@@ -618,7 +721,7 @@ class SqlStore:
         return before + rest, has_more
 
     async def between(self, room_id: int, after: int, until: int) -> list[Entry]:
-        async with self.engine.connect() as conn:
+        async with self._connect() as conn:
             found: list[Entry] = list(
                 await read_messages(
                     conn,

@@ -1,4 +1,4 @@
-import type { AuthResponse, ErrorBody, ErrorCode, Message, MessagePage, Room, User } from './types';
+import type { AuthResponse, EntriesPage, ErrorBody, ErrorCode, Message, MessagePage, Room, User } from './types';
 import type { Provider, SignInMethods } from './oauth';
 import type { RefreshOutcome, TokenManager } from './tokens';
 
@@ -91,6 +91,8 @@ export function makeLogoutRequest(fetchFn: FetchLike, baseUrl = '') {
 export interface HistoryQuery {
   before?: number;
   after?: number;
+  /** Messages centred on this seq (a jump to a message far from the window). */
+  around?: number;
   limit?: number;
 }
 
@@ -219,12 +221,19 @@ export class ApiClient {
     const params = new URLSearchParams();
     if (query.before !== undefined) params.set('before', String(query.before));
     if (query.after !== undefined) params.set('after', String(query.after));
+    if (query.around !== undefined) params.set('around', String(query.around));
     if (query.limit !== undefined) params.set('limit', String(query.limit));
     const qs = params.toString();
     return this.request(
       'GET',
       `/api/rooms/${encodeURIComponent(roomId)}/messages${qs ? `?${qs}` : ''}`,
     );
+  }
+
+  /** The stream's entries (messages and room events) after a seq, for closing a gap. */
+  entries(roomId: string, after: number, limit: number): Promise<EntriesPage> {
+    const qs = new URLSearchParams({ after: String(after), limit: String(limit) });
+    return this.request('GET', `/api/rooms/${encodeURIComponent(roomId)}/events?${qs}`);
   }
 
   postMessage(roomId: string, body: string, clientId?: string): Promise<Message> {

@@ -281,4 +281,58 @@ describe('Connection', () => {
     expect(t.sockets).toHaveLength(1);
     expect(t.statuses.at(-1)).toBe('stopped');
   });
+
+  it('presents a fresh token on the open socket before the old one expires', async () => {
+    let token = 'at1';
+    let renewIn: number | null = 60_000;
+    const t = setup({ getToken: async () => token, renewInMs: () => renewIn, heartbeatMs: 600_000 });
+    t.conn.start();
+    await flush();
+    t.last().open();
+    t.last().receive({ type: 'ready', user: ana });
+    await vi.advanceTimersByTimeAsync(59_000);
+    expect(t.last().sent).toHaveLength(1); // the first auth only
+    token = 'at2';
+    await vi.advanceTimersByTimeAsync(1_000);
+    expect(t.last().sent.at(-1)).toEqual({ type: 'auth', token: 'at2' });
+    renewIn = 30_000;
+    t.last().receive({ type: 'reauthed', expires_in: 60 });
+    expect(t.frames.map((f) => f.type)).toEqual(['ready']); // reauthed is the connection's own
+    token = 'at3';
+    await vi.advanceTimersByTimeAsync(30_000);
+    expect(t.last().sent.at(-1)).toEqual({ type: 'auth', token: 'at3' });
+    expect(t.sockets).toHaveLength(1); // the same socket all along
+  });
+
+  it('waits for a replaced token and ends the session when none can be had', async () => {
+    let token = 'at1';
+    const t = setup({
+      getToken: async () => {
+        if (token === 'gone') throw new SessionExpiredError();
+        return token;
+      },
+      renewInMs: () => 1_000,
+    });
+    t.conn.start();
+    await flush();
+    t.last().open();
+    t.last().receive({ type: 'ready', user: ana });
+    await vi.advanceTimersByTimeAsync(1_000);
+    expect(t.last().sent).toHaveLength(1); // still at1: asks again a second later
+    token = 'gone';
+    await vi.advanceTimersByTimeAsync(1_000);
+    expect(t.onSessionExpired).toHaveBeenCalledTimes(1);
+  });
+
+  it('stops renewing once the socket is gone', async () => {
+    const getToken = vi.fn(async () => 'at1');
+    const t = setup({ getToken, renewInMs: () => 5_000 });
+    t.conn.start();
+    await flush();
+    t.last().open();
+    t.last().receive({ type: 'ready', user: ana });
+    t.conn.stop();
+    await vi.advanceTimersByTimeAsync(10_000);
+    expect(getToken).toHaveBeenCalledTimes(1); // the connect's only
+  });
 });

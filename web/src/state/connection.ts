@@ -38,6 +38,12 @@ export interface ConnectionOptions {
   getToken: () => Promise<string>;
   /** Called after close code 4401 with the token that was rejected. */
   refreshToken: (rejected: string) => Promise<unknown>;
+  /**
+   * Milliseconds until the current token should be replaced, or null if unknown.
+   * The server closes a socket (4401) when its token expires, so an open socket
+   * fetches a fresh token by then and presents it in an `auth` frame.
+   */
+  renewInMs?: () => number | null;
   /** Rooms to resume, evaluated at the moment the auth frame is sent. */
   resumeMap: () => Record<string, number>;
   onFrame: (frame: ServerEvent) => void;
@@ -74,6 +80,7 @@ export class Connection {
   private lastCloseCode: number | null = null;
   private retryTimer: ReturnType<typeof setTimeout> | null = null;
   private watchdog: ReturnType<typeof setTimeout> | null = null;
+  private renewTimer: ReturnType<typeof setTimeout> | null = null;
   private lastHeard = 0;
   private pingSentAt: number | null = null;
   private unauthorizedInARow = 0;
@@ -150,6 +157,44 @@ export class Connection {
     if (this.watchdog) clearTimeout(this.watchdog);
     this.retryTimer = null;
     this.watchdog = null;
+    this.cancelRenew();
+  }
+
+  private cancelRenew(): void {
+    if (this.renewTimer) clearTimeout(this.renewTimer);
+    this.renewTimer = null;
+  }
+
+  /** Before the token expires, present a fresh one on the open socket. */
+  private scheduleRenew(): void {
+    this.cancelRenew();
+    const ms = this.opts.renewInMs?.() ?? null;
+    if (ms === null) return;
+    const socket = this.socket;
+    this.renewTimer = setTimeout(() => {
+      this.renewTimer = null;
+      void this.renew(socket);
+    }, ms);
+  }
+
+  private async renew(socket: SocketLike | null): Promise<void> {
+    let token: string;
+    try {
+      token = await this.opts.getToken();
+    } catch (e) {
+      if (this.socket !== socket || this.stopped) return;
+      if (e instanceof SessionExpiredError) this.expire();
+      // Otherwise (offline): the socket closes at expiry, and reconnecting refreshes.
+      return;
+    }
+    if (this.socket !== socket || !this.isReady || !socket) return;
+    if (token === this.token) {
+      // Not replaced yet (another caller's refresh is under way): look again shortly.
+      this.renewTimer = setTimeout(() => void this.renew(socket), 1_000);
+      return;
+    }
+    this.token = token;
+    this.send({ type: 'auth', token });
   }
 
   private dropSocket(code: number, reason: string): void {
@@ -220,7 +265,12 @@ export class Connection {
         this.backoff.reset();
         this.lastCloseCode = null;
         this.armWatchdog(this.heartbeatMs());
+        this.scheduleRenew();
         this.setStatus('online');
+      }
+      if (frame.type === 'reauthed') {
+        this.scheduleRenew();
+        return;
       }
       if (frame.type === 'pong') return;
       this.opts.onFrame(frame);
@@ -274,6 +324,7 @@ export class Connection {
     this.dropSocket(CLOSE_CLIENT_TIMEOUT, 'closing');
     if (this.watchdog) clearTimeout(this.watchdog);
     this.watchdog = null;
+    this.cancelRenew();
     this.ready = false;
     this.lastCloseCode = code;
     if (wasSocket) this.opts.onDisconnect?.();

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { buildRows, dayLabel, hueFor, initials, preview, shortStamp } from './format';
+import { buildRows, dayLabel, hueFor, initials, preview, shortStamp, timeLabel } from './format';
 import { ana, ben, msg } from './testutil';
 import type { PendingMessage } from './timeline';
 
@@ -109,8 +109,8 @@ describe('buildRows', () => {
   });
 });
 
-describe('buildRows: marker after a day change', () => {
-  it('puts the day separator before the unread marker', () => {
+describe('buildRows: separators that would stack merge', () => {
+  it('says the unread marker on the day separator when the day changes there', () => {
     const now = at(2024, 5, 15, 18);
     const rows = buildRows(
       [m(1, ben, at(2024, 5, 14, 9)), m(2, ben, at(2024, 5, 15, 9))],
@@ -119,6 +119,25 @@ describe('buildRows: marker after a day change', () => {
       2,
       now,
     );
-    expect(rows.map((r) => r.kind)).toEqual(['day', 'message', 'day', 'unread', 'message']);
+    expect(rows.map((r) => r.kind)).toEqual(['day', 'message', 'day', 'message']);
+    expect(rows[0]).toMatchObject({ unread: false, start: false });
+    expect(rows[2]).toMatchObject({ unread: true });
+    const last = rows[3];
+    expect(last?.kind === 'message' && last.head).toBe(true);
+  });
+
+  it('a new room with one unread message has one separator for start, day and marker', () => {
+    const now = at(2024, 5, 15, 18);
+    const rows = buildRows([m(1, ben, at(2024, 5, 15, 9))], [], ana, 1, now, true);
+    expect(rows.map((r) => r.kind)).toEqual(['day', 'message']);
+    expect(rows[0]).toMatchObject({ label: 'Today', start: true, unread: true });
+  });
+});
+
+describe('timeLabel', () => {
+  it('writes the hour without a leading zero', () => {
+    const early = new Date(2024, 4, 15, 4, 34);
+    expect(timeLabel(early)).not.toMatch(/^0/);
+    expect(timeLabel(early)).toContain('4:34');
   });
 });

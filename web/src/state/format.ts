@@ -44,8 +44,9 @@ export function dayLabel(d: Date, now: Date): string {
   return d.toLocaleDateString(undefined, opts);
 }
 
+/** "4:34 AM" or "16:34" as the locale writes it: no leading zero on the hour. */
 export function timeLabel(d: Date): string {
-  return d.toLocaleTimeString(undefined, { hour: '2-digit', minute: '2-digit' });
+  return d.toLocaleTimeString(undefined, { hour: 'numeric', minute: '2-digit' });
 }
 
 /** Short relative stamp for the sidebar: time today, weekday this week, else date. */
@@ -60,7 +61,15 @@ export function shortStamp(d: Date, now: Date): string {
 }
 
 export type Row =
-  | { kind: 'day'; key: string; label: string }
+  | {
+      kind: 'day';
+      key: string;
+      label: string;
+      /** Nothing older exists: this separator also says the conversation starts here. */
+      start: boolean;
+      /** The unread marker falls on this day change: one separator says both. */
+      unread: boolean;
+    }
   | { kind: 'unread'; key: string }
   | {
       kind: 'message';
@@ -77,7 +86,9 @@ export const GROUP_WINDOW_MS = 5 * 60_000;
 
 /**
  * Turn a timeline into display rows: day separators, the "new messages"
- * marker before `unreadFrom`, and head flags for grouping by sender.
+ * marker before `unreadFrom`, and head flags for grouping by sender. Where
+ * separators would stack (the start of the conversation, a day change, the
+ * unread marker) they merge into one day row, so a new room shows one line.
  */
 export function buildRows(
   messages: readonly Message[],
@@ -85,6 +96,7 @@ export function buildRows(
   me: User | null,
   unreadFrom: number | null,
   now: Date,
+  atStart = false,
 ): Row[] {
   const rows: Row[] = [];
   let prevSender: string | null = null;
@@ -95,14 +107,13 @@ export function buildRows(
     const day = dayKey(at);
     let head = false;
     if (day !== prevDay) {
-      rows.push({ kind: 'day', key: `day-${day}`, label: dayLabel(at, now) });
+      rows.push({ kind: 'day', key: `day-${day}`, label: dayLabel(at, now), start: atStart && prevDay === null, unread: marker });
       prevDay = day;
       head = true;
-    }
-    if (marker) {
+    } else if (marker) {
       rows.push({ kind: 'unread', key: 'unread-marker' });
-      head = true;
     }
+    if (marker) head = true;
     if (senderId !== prevSender || at.getTime() - prevTime > GROUP_WINDOW_MS) head = true;
     prevSender = senderId;
     prevTime = at.getTime();

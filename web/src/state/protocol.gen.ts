@@ -43,6 +43,7 @@ export type ServerEvent =
   | StreamEvent
   | AckEvent
   | ResumedEvent
+  | ReauthedEvent
   | TypingEvent
   | ReadEvent
   | PresenceEvent
@@ -110,12 +111,12 @@ export type ErrorCode =
   | 'forbidden'
   | 'last_sign_in_method';
 /**
- * WebSocket close codes the server uses: 1009 frame too big, 1012 restarting, 1013 could not keep up, 4401 not authenticated.
+ * WebSocket close codes the server uses: 1009 frame too big, 1012 restarting, 1013 could not keep up, 4401 not (or no longer) authenticated: reason 'unauthorized', 'token expired' or 'session revoked'.
  */
 export type CloseCode = 1009 | 1012 | 1013 | 4401;
 
 /**
- * The first frame on a socket; resume replays what was missed before live traffic.
+ * The first frame on a socket; resume replays what was missed before live traffic. Sent again (without resume) on an open socket with a fresh token, it extends the socket's life to that token's expiry (answered by reauthed).
  */
 export interface AuthFrame {
   type: 'auth';
@@ -290,6 +291,13 @@ export interface ResumedEvent {
   type: 'resumed';
   incomplete: Id[];
 }
+/**
+ * A later auth frame was accepted: the socket now stays open for expires_in seconds, unless it sends a fresher token.
+ */
+export interface ReauthedEvent {
+  type: 'reauthed';
+  expires_in: number;
+}
 export interface TypingEvent {
   type: 'typing';
   room: Id;
@@ -351,6 +359,10 @@ export interface ErrorEvent {
   code: ErrorCode;
   message: string;
   client_id?: ClientId;
+  /**
+   * rate_limited: seconds until the same request could pass.
+   */
+  retry_after?: number;
 }
 export interface PongEvent {
   type: 'pong';

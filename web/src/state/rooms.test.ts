@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
+  applyEventToRoom,
   applyMessageToRoom,
   applyReadToRoom,
   directPeer,
@@ -29,6 +30,25 @@ describe('room summaries', () => {
     expect(applyMessageToRoom(r, msg(6), ME)).toBe(r);
     // An older one that the summary already covers changes nothing.
     expect(applyMessageToRoom(r, msg(4), ME)).toBe(r);
+  });
+
+  it('counts a message that mentions me as a mention too, apart from unread', () => {
+    let r = state({ last_seq: 5, unread: 0, mentions: 0 });
+    r = applyMessageToRoom(r, msg(6, ben, { mentions: [ME] }), ME);
+    r = applyMessageToRoom(r, msg(7, ben, { mentions: [cy.id] }), ME);
+    expect(r).toMatchObject({ unread: 2, mentions: 1 });
+    const tl = applyLatestPage(emptyTimeline('r1'), { messages: [msg(5), msg(6, ben, { mentions: [ME] }), msg(7)], has_more: true }, ME);
+    expect(applyReadToRoom(r, 6, tl, ME).room).toMatchObject({ unread: 1, mentions: 0 });
+    expect(applyReadToRoom(r, 7, tl, ME).room).toMatchObject({ unread: 0, mentions: 0 });
+  });
+
+  it('a room event moves last_seq on and updates the preview of the message it changes', () => {
+    const r = state({ last_seq: 5, last_message: msg(5) });
+    const edited = applyEventToRoom(r, {
+      id: 'e6', room: 'r1', seq: 6, kind: 'edit', sender: ben, target: 5, created_at: '2024-05-01T13:00:00.000Z', client_id: null, body: 'better', mentions: [],
+    });
+    expect(edited).toMatchObject({ last_seq: 6, unread: 0 });
+    expect(edited.last_message).toMatchObject({ seq: 5, body: 'better' });
   });
 
   it('does not count my own messages as unread', () => {

@@ -1,4 +1,5 @@
-import type { Message, Room, User } from './types';
+import { applyEventToMessage } from './stream';
+import type { Message, Room, RoomEvent, User } from './types';
 import { lowSeq, type Timeline } from './timeline';
 
 /**
@@ -111,9 +112,18 @@ export function applyMessageToRoom(
     last_seq: msg.seq,
     last_message: msg,
     unread: counts ? room.unread + 1 : room.unread,
+    mentions: counts && myId !== null && msg.mentions.includes(myId) ? room.mentions + 1 : room.mentions,
     liveOthers,
     activity: Number.isNaN(t) ? room.activity : Math.max(room.activity, t),
   };
+}
+
+/** A room event moved the stream on; the sidebar preview follows an edit or delete of the last message. */
+export function applyEventToRoom(room: RoomState, ev: RoomEvent): RoomState {
+  const last = room.last_message;
+  const preview = last && last.seq === ev.target ? applyEventToMessage(last, ev) : last;
+  if (ev.seq <= room.last_seq && preview === last) return room;
+  return { ...room, last_seq: Math.max(room.last_seq, ev.seq), last_message: preview };
 }
 
 /**
@@ -130,11 +140,12 @@ export function applyReadToRoom(
   if (seq <= room.readSeq) return { room, needsRefresh: false };
   const readSeq = seq;
   if (readSeq >= room.last_seq) {
-    return { room: { ...room, readSeq, unread: 0 }, needsRefresh: false };
+    return { room: { ...room, readSeq, unread: 0, mentions: 0 }, needsRefresh: false };
   }
   if (timeline && timeline.loaded && lowSeq(timeline) <= readSeq + 1 && timeline.hi >= room.last_seq) {
-    const unread = timeline.messages.filter((m) => m.seq > readSeq && m.sender.id !== myId).length;
-    return { room: { ...room, readSeq, unread }, needsRefresh: false };
+    const after = timeline.messages.filter((m) => m.seq > readSeq && m.sender.id !== myId && !m.deleted);
+    const mentions = after.filter((m) => myId !== null && m.mentions.includes(myId)).length;
+    return { room: { ...room, readSeq, unread: after.length, mentions }, needsRefresh: false };
   }
   // Fall back to what was seen live since the last snapshot, and ask for one.
   return { room: { ...room, readSeq }, needsRefresh: true };

@@ -2,11 +2,12 @@ import { describe, expect, it } from 'vitest';
 import {
   addPending,
   applyLatestPage,
-  applyNewerPage,
+  applyAroundPage,
   applyOlderPage,
   emptyTimeline,
   firstUnreadSeq,
   gapCursor,
+  insertEntries,
   insertMessages,
   lowSeq,
   removePending,
@@ -15,9 +16,27 @@ import {
   type PendingMessage,
   type Timeline,
 } from './timeline';
+import { entrySeq } from './stream';
 import { ana, ben, msg, range, seqs } from './testutil';
+import type { RoomEvent } from './types';
 
 const ME = ana.id;
+
+const aheadSeqs = (tl: Timeline) => tl.ahead.map(entrySeq);
+
+function event(seq: number, target: number, kind: RoomEvent['kind'], extra: Partial<RoomEvent> = {}): RoomEvent {
+  return {
+    id: `e${seq}`,
+    room: 'r1',
+    seq,
+    kind,
+    sender: ben,
+    target,
+    created_at: '2024-05-01T12:30:00.000Z',
+    client_id: `ce${seq}`,
+    ...extra,
+  };
+}
 
 function loaded(from: number, to: number, hasMore = from > 1): Timeline {
   return applyLatestPage(
@@ -65,7 +84,7 @@ describe('latest page', () => {
     let tl = emptyTimeline('r1');
     tl = insertMessages(tl, [msg(11), msg(12)], ME); // live, before the page
     expect(tl.messages).toEqual([]);
-    expect(seqs(tl.ahead)).toEqual([11, 12]);
+    expect(aheadSeqs(tl)).toEqual([11, 12]);
     expect(resumeCursor(tl)).toBeNull();
     tl = applyLatestPage(tl, { messages: range(1, 11).map((s) => msg(s)), has_more: false }, ME);
     expect(seqs(tl.messages)).toEqual(range(1, 12));
@@ -73,14 +92,15 @@ describe('latest page', () => {
     expect(tl.hi).toBe(12);
   });
 
-  it('keeps only the contiguous tail of a page with a hole', () => {
+  it('takes a page with holes (seqs of room events) as the window', () => {
     const tl = applyLatestPage(
       emptyTimeline('r1'),
       { messages: [msg(1), msg(2), msg(4), msg(5)], has_more: false },
       ME,
     );
-    expect(seqs(tl.messages)).toEqual([4, 5]);
-    expect(tl.hasOlder).toBe(true);
+    expect(seqs(tl.messages)).toEqual([1, 2, 4, 5]);
+    expect(tl.hi).toBe(5);
+    expect(tl.hasOlder).toBe(false);
   });
 });
 
@@ -101,7 +121,7 @@ describe('live messages and gaps', () => {
   it('buffers a message beyond a gap and reports the cursor to fill from', () => {
     const tl = insertMessages(loaded(1, 5), [msg(9)], ME);
     expect(seqs(tl.messages)).toEqual([1, 2, 3, 4, 5]);
-    expect(seqs(tl.ahead)).toEqual([9]);
+    expect(aheadSeqs(tl)).toEqual([9]);
     expect(gapCursor(tl)).toBe(5);
     expect(resumeCursor(tl)).toBe(5); // resume below the gap, never past it
   });
@@ -118,7 +138,7 @@ describe('live messages and gaps', () => {
 
   it('fills a gap from an after= page that overlaps the buffer', () => {
     let tl = insertMessages(loaded(1, 5), [msg(9), msg(10)], ME);
-    tl = applyNewerPage(tl, { messages: range(6, 9).map((s) => msg(s)), has_more: false }, ME);
+    tl = insertEntries(tl, range(6, 9).map((s) => ({ message: msg(s) })), ME);
     expect(seqs(tl.messages)).toEqual(range(1, 10));
     expect(tl.ahead).toEqual([]);
   });
@@ -165,7 +185,7 @@ describe('pending messages', () => {
     let tl = addPending(loaded(1, 5), pending('c1'));
     tl = insertMessages(tl, [msg(8, ana, { client_id: 'c1' })], ME);
     expect(tl.pending).toEqual([]);
-    expect(seqs(tl.ahead)).toEqual([8]);
+    expect(aheadSeqs(tl)).toEqual([8]);
   });
 
   it('is not confirmed by someone else reusing the client_id', () => {
@@ -174,13 +194,9 @@ describe('pending messages', () => {
     expect(tl.pending).toHaveLength(1);
   });
 
-  it('is confirmed by a history page that contains it (ack lost in a disconnect)', () => {
+  it('is confirmed by a stream page that contains it (ack lost in a disconnect)', () => {
     let tl = addPending(loaded(1, 5), pending('c1'));
-    tl = applyNewerPage(
-      tl,
-      { messages: [msg(6), msg(7, ana, { client_id: 'c1' })], has_more: false },
-      ME,
-    );
+    tl = insertEntries(tl, [{ message: msg(6) }, { message: msg(7, ana, { client_id: 'c1' }) }], ME);
     expect(tl.pending).toEqual([]);
     expect(tl.hi).toBe(7);
   });
@@ -193,6 +209,66 @@ describe('pending messages', () => {
     expect(updatePending(tl, 'missing', { status: 'sending' })).toBe(tl);
     tl = removePending(tl, 'c1');
     expect(tl.pending).toEqual([]);
+  });
+});
+
+describe('room events in the stream', () => {
+  it('an edit, a reaction and a delete take seqs and change their target', () => {
+    let tl = loaded(1, 3);
+    tl = insertEntries(tl, [{ event: event(4, 2, 'edit', { body: 'fixed @ana', mentions: [ana.id] }) }], ME);
+    expect(tl.hi).toBe(4);
+    expect(tl.messages[1]).toMatchObject({ body: 'fixed @ana', mentions: [ana.id], edited_at: '2024-05-01T12:30:00.000Z' });
+    tl = insertEntries(tl, [{ event: event(5, 2, 'react', { emoji: '👍' }) }, { message: msg(6) }], ME);
+    expect(tl.messages[1]!.reactions).toEqual([{ emoji: '👍', count: 1, users: [ben.id] }]);
+    expect(seqs(tl.messages)).toEqual([1, 2, 3, 6]);
+    tl = insertEntries(tl, [{ event: event(7, 2, 'unreact', { emoji: '👍' }) }], ME);
+    expect(tl.messages[1]!.reactions).toEqual([]);
+    tl = insertEntries(tl, [{ event: event(8, 2, 'delete') }], ME);
+    expect(tl.messages[1]).toMatchObject({ body: '', deleted: true, reactions: [], mentions: [] });
+    expect(gapCursor(tl, 8)).toBeNull();
+  });
+
+  it('a message after an event does not wait for the event seq as a gap', () => {
+    let tl = loaded(1, 3);
+    tl = insertEntries(tl, [{ message: msg(5) }], ME);
+    expect(aheadSeqs(tl)).toEqual([5]);
+    expect(gapCursor(tl)).toBe(3);
+    tl = insertEntries(tl, [{ event: event(4, 1, 'react', { emoji: '🎉' }) }], ME);
+    expect(seqs(tl.messages)).toEqual([1, 2, 3, 5]);
+    expect(tl.hi).toBe(5);
+    expect(tl.ahead).toEqual([]);
+  });
+
+  it('applies each event once: a replay of the same seq changes nothing', () => {
+    let tl = loaded(1, 3);
+    tl = insertEntries(tl, [{ event: event(4, 3, 'react', { emoji: '👍' }) }], ME);
+    const again = insertEntries(tl, [{ event: event(4, 3, 'react', { emoji: '👍' }) }], ME);
+    expect(again).toBe(tl);
+    expect(tl.messages[2]!.reactions[0]!.count).toBe(1);
+  });
+
+  it('a reply preview follows the edit and the delete of its original', () => {
+    const reply = msg(3, ana, { reply_to: { seq: 1, sender: ben, body: 'old', deleted: false } });
+    let tl = applyLatestPage(emptyTimeline('r1'), { messages: [msg(1), msg(2), reply], has_more: false }, ME);
+    tl = insertEntries(tl, [{ event: event(4, 1, 'edit', { body: 'new', mentions: [] }) }], ME);
+    expect(tl.messages[2]!.reply_to).toMatchObject({ body: 'new', deleted: false });
+    tl = insertEntries(tl, [{ event: event(5, 1, 'delete') }], ME);
+    expect(tl.messages[2]!.reply_to).toMatchObject({ body: '', deleted: true });
+  });
+
+  it('a refreshed latest page replaces held messages with their current state', () => {
+    const tl = loaded(1, 3);
+    const next = applyLatestPage(tl, { messages: [msg(2, ben, { body: 'edited', edited_at: '2024-05-01T13:00:00.000Z' })], has_more: true }, ME);
+    expect(next.messages[1]).toMatchObject({ body: 'edited' });
+  });
+
+  it('an around page becomes the window; the stream after it is a gap to fill', () => {
+    const tl = loaded(200, 250);
+    const next = applyAroundPage(tl, { messages: range(20, 40).map((s) => msg(s)), has_more: true }, ME);
+    expect(seqs(next.messages)).toEqual(range(20, 40));
+    expect(next.hi).toBe(40);
+    expect(next.hasOlder).toBe(true);
+    expect(gapCursor(next, 250)).toBe(40);
   });
 });
 
@@ -211,15 +287,15 @@ describe('older pages', () => {
     expect(tl.hasOlder).toBe(true);
   });
 
-  it('ignores overlap and stops at a hole', () => {
+  it('ignores overlap and keeps holes (room events) in older pages', () => {
     let tl = loaded(10, 20);
     tl = applyOlderPage(
       tl,
       { messages: [msg(3), msg(4), msg(6), msg(7), msg(8), msg(9), msg(10), msg(11)], has_more: false },
       ME,
     );
-    expect(seqs(tl.messages)).toEqual(range(6, 20));
-    expect(tl.hasOlder).toBe(true); // 1..5 still to ask for
+    expect(seqs(tl.messages)).toEqual([3, 4, ...range(6, 20)]);
+    expect(tl.hasOlder).toBe(false);
   });
 
   it('stops asking when a page makes no progress', () => {

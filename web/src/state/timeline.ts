@@ -1,15 +1,20 @@
-import type { Message, MessagePage } from './types';
+import { applyEventToMessage, applyEventToReplies, entrySeq, type StreamEntry } from './stream';
+import type { Message, MessagePage, RoomEvent } from './types';
 
 /**
- * One room's message timeline: the pure, immutable core of the client.
+ * One room's timeline: the pure, immutable core of the client.
  *
- * Confirmed messages form one contiguous window of seqs [lo..hi]. A message
- * that arrives beyond hi+1 waits in `ahead` until the gap before it is filled
- * from history (`after=hi`); duplicates (by seq) are dropped, so replays after
- * a reconnect, acks racing their `message` event and overlapping history pages
- * all merge into one copy. Pending (optimistic) messages are kept apart, keyed
- * by client_id, and disappear as soon as the confirmed message carrying the
- * same client_id from the same sender arrives by whatever route.
+ * A room's stream numbers messages and room events (edits, deletes,
+ * reactions) together, so the messages held have gaps in their seqs where
+ * events were. `hi` is the stream position: every entry up to it has been
+ * applied. An entry (message or event) that arrives beyond hi+1 waits in
+ * `ahead` until the gap before it is filled from the stream (`/events?after=hi`);
+ * entries at or below hi were seen already and are dropped, so replays after a
+ * reconnect, acks racing their live copy and overlapping pages merge into one.
+ * History pages hold messages in their current state (events folded in) and
+ * replace what is held. Pending (optimistic) messages are kept apart, keyed by
+ * client_id, and disappear as soon as the confirmed message carrying the same
+ * client_id from the same sender arrives by whatever route.
  */
 
 export type PendingStatus = 'sending' | 'failed';
@@ -18,6 +23,8 @@ export interface PendingMessage {
   client_id: string;
   room: string;
   body: string;
+  /** The seq of the message this one answers. */
+  reply_to?: number;
   /** Local creation time (ISO), for display. */
   created_at: string;
   status: PendingStatus;
@@ -32,13 +39,14 @@ export interface Timeline {
   room: string;
   /** The latest page has been fetched; before that hi is meaningless. */
   loaded: boolean;
+  /** Messages held, ascending and unique by seq (events leave holes between them). */
   messages: readonly Message[];
-  /** Highest contiguous seq held (0 for an empty room). */
+  /** Every stream entry up to this seq has been applied (0 for an empty room). */
   hi: number;
   /** Older messages exist before messages[0]. */
   hasOlder: boolean;
-  /** Messages beyond hi+1, ascending and unique, waiting for a gap to close. */
-  ahead: readonly Message[];
+  /** Entries beyond hi+1, ascending and unique, waiting for a gap to close. */
+  ahead: readonly StreamEntry[];
   pending: readonly PendingMessage[];
 }
 
@@ -51,13 +59,28 @@ export function lowSeq(tl: Timeline): number {
   return tl.messages.length > 0 ? tl.messages[0]!.seq : tl.hi + 1;
 }
 
-function insertSorted(list: readonly Message[], msg: Message): readonly Message[] {
-  // Unique by seq, ascending. Lists here are short; linear from the end.
+/** Insert or replace by seq, keeping the list ascending. */
+function upsertSorted(list: readonly Message[], msg: Message, replace: boolean): readonly Message[] {
   let i = list.length;
   while (i > 0 && list[i - 1]!.seq > msg.seq) i--;
-  if (i > 0 && list[i - 1]!.seq === msg.seq) return list;
+  if (i > 0 && list[i - 1]!.seq === msg.seq) {
+    if (!replace || list[i - 1] === msg) return list;
+    const out = list.slice();
+    out[i - 1] = msg;
+    return out;
+  }
   const out = list.slice();
   out.splice(i, 0, msg);
+  return out;
+}
+
+function insertAhead(list: readonly StreamEntry[], entry: StreamEntry): readonly StreamEntry[] {
+  const seq = entrySeq(entry);
+  let i = list.length;
+  while (i > 0 && entrySeq(list[i - 1]!) > seq) i--;
+  if (i > 0 && entrySeq(list[i - 1]!) === seq) return list;
+  const out = list.slice();
+  out.splice(i, 0, entry);
   return out;
 }
 
@@ -76,47 +99,69 @@ function dropConfirmedPending(
   return kept.length === pending.length ? pending : kept;
 }
 
+/** Fold one room event into the messages it touches (its target, and replies quoting it). */
+export function applyEvent(messages: readonly Message[], ev: RoomEvent): readonly Message[] {
+  let changed = false;
+  const out = messages.map((m) => {
+    const next = applyEventToReplies(applyEventToMessage(m, ev), ev);
+    if (next !== m) changed = true;
+    return next;
+  });
+  return changed ? out : messages;
+}
+
 /**
- * Merge confirmed messages (live events, acks, replays or history pages) into
- * the timeline. Order of arrival does not matter.
+ * Merge stream entries (live events, acks, replays, gap pages) into the
+ * timeline. Order of arrival does not matter: each is applied once, in seq order.
  */
-export function insertMessages(
-  tl: Timeline,
-  msgs: readonly Message[],
-  myId: string | null,
-): Timeline {
-  if (msgs.length === 0) return tl;
-  const pending = dropConfirmedPending(tl.pending, msgs, myId);
+export function insertEntries(tl: Timeline, entries: readonly StreamEntry[], myId: string | null): Timeline {
+  if (entries.length === 0) return tl;
+  const arrived = entries.flatMap((e) => ('message' in e ? [e.message] : []));
+  const pending = dropConfirmedPending(tl.pending, arrived, myId);
   let { messages, hi, ahead } = tl;
   let changed = pending !== tl.pending;
-  const sorted = [...msgs].sort((a, b) => a.seq - b.seq);
-  for (const m of sorted) {
-    if (!Number.isInteger(m.seq) || m.seq < 1) continue;
-    if (tl.loaded && m.seq <= hi) continue; // already held (or older than the window)
-    const next = insertSorted(ahead, m);
+  for (const e of entries) {
+    const seq = entrySeq(e);
+    if (!Number.isInteger(seq) || seq < 1) continue;
+    if (tl.loaded && seq <= hi) continue; // already applied
+    const next = insertAhead(ahead, e);
     if (next !== ahead) {
       ahead = next;
       changed = true;
     }
   }
-  if (tl.loaded && ahead.length > 0 && ahead[0]!.seq <= hi + 1) {
-    // Absorb every contiguous message from the buffer into the window.
-    const appended: Message[] = [];
+  if (tl.loaded && ahead.length > 0 && entrySeq(ahead[0]!) <= hi + 1) {
     let k = 0;
-    while (k < ahead.length && ahead[k]!.seq <= hi + 1) {
-      const m = ahead[k]!;
-      if (m.seq === hi + 1) {
-        appended.push(m);
-        hi = m.seq;
+    while (k < ahead.length && entrySeq(ahead[k]!) <= hi + 1) {
+      const e = ahead[k]!;
+      if (entrySeq(e) === hi + 1) {
+        messages = 'message' in e ? upsertSorted(messages, e.message, false) : applyEvent(messages, e.event);
+        hi += 1;
       }
       k++;
     }
     ahead = ahead.slice(k);
-    if (appended.length > 0) messages = messages.concat(appended);
     changed = true;
   }
   if (!changed) return tl;
   return { ...tl, messages, hi, ahead, pending };
+}
+
+/** Confirmed messages (live, acked, replayed): entries of the stream like any other. */
+export function insertMessages(tl: Timeline, msgs: readonly Message[], myId: string | null): Timeline {
+  return insertEntries(
+    tl,
+    msgs.map((message) => ({ message })),
+    myId,
+  );
+}
+
+/** History holds messages in their current state: they replace the copies held. */
+function replaceHeld(tl: Timeline, msgs: readonly Message[]): readonly Message[] {
+  let messages = tl.messages;
+  const lo = lowSeq(tl);
+  for (const m of msgs) if (m.seq >= lo && m.seq <= tl.hi) messages = upsertSorted(messages, m, true);
+  return messages;
 }
 
 /**
@@ -124,58 +169,56 @@ export function insertMessages(
  * (a refresh) merge like any other messages.
  */
 export function applyLatestPage(tl: Timeline, page: MessagePage, myId: string | null): Timeline {
-  if (tl.loaded) return insertMessages(tl, page.messages, myId);
-  const sorted = [...page.messages].sort((a, b) => a.seq - b.seq);
-  // Keep the contiguous tail of the page (a well-behaved server sends only that).
-  let start = sorted.length - 1;
-  while (start > 0 && sorted[start - 1]!.seq === sorted[start]!.seq - 1) start--;
-  const window = start >= 0 ? sorted.slice(start) : [];
+  if (tl.loaded) {
+    const refreshed = { ...tl, messages: replaceHeld(tl, page.messages) };
+    return insertMessages(refreshed, page.messages, myId);
+  }
+  const window = [...page.messages].sort((a, b) => a.seq - b.seq);
   const hi = window.length > 0 ? window[window.length - 1]!.seq : 0;
   const lo = window.length > 0 ? window[0]!.seq : 1;
+  return windowAt(tl, window, hi, page.has_more || lo > 1, myId);
+}
+
+/** A window of current-state messages up to `hi`, then whatever was buffered beyond it. */
+function windowAt(tl: Timeline, window: readonly Message[], hi: number, hasOlder: boolean, myId: string | null): Timeline {
   const base: Timeline = {
     ...tl,
     loaded: true,
     messages: window,
     hi,
-    hasOlder: page.has_more || start > 0 || lo > 1,
+    hasOlder,
     pending: dropConfirmedPending(tl.pending, window, myId),
-    ahead: tl.ahead.filter((m) => m.seq > hi),
+    ahead: tl.ahead.filter((e) => entrySeq(e) > hi),
   };
   if (base.ahead.length === 0) return base;
-  // Re-run the buffer through the merge so contiguous ones get absorbed.
   const buffered = base.ahead;
-  return insertMessages({ ...base, ahead: [] }, buffered, myId);
+  return insertEntries({ ...base, ahead: [] }, buffered, myId);
 }
 
-/** A `before=lo` page: prepend what is contiguous with the window. */
+/**
+ * A page `around` a message far from what is held: it becomes the window, and
+ * the stream after it is filled in from `hi` like any gap.
+ */
+export function applyAroundPage(tl: Timeline, page: MessagePage, myId: string | null): Timeline {
+  const window = [...page.messages].sort((a, b) => a.seq - b.seq);
+  if (window.length === 0) return tl;
+  const hi = window[window.length - 1]!.seq;
+  // For an around page, has_more says whether older messages exist.
+  return windowAt({ ...tl, ahead: [] }, window, hi, page.has_more, myId);
+}
+
+/** A `before=lo` page: prepend the older messages (events leave holes, so none are expected contiguous). */
 export function applyOlderPage(tl: Timeline, page: MessagePage, myId: string | null): Timeline {
   if (!tl.loaded) return tl;
   const lo = lowSeq(tl);
-  const older = [...page.messages].filter((m) => m.seq < lo).sort((a, b) => b.seq - a.seq);
-  const prefix: Message[] = [];
-  let expect = lo - 1;
-  for (const m of older) {
-    if (m.seq === expect) {
-      prefix.push(m);
-      expect--;
-    } else if (m.seq < expect) {
-      break; // hole in the page: stop at the contiguous part
-    }
-  }
-  prefix.reverse();
-  const newLo = prefix.length > 0 ? prefix[0]!.seq : lo;
+  const prefix = [...page.messages].filter((m) => m.seq < lo).sort((a, b) => a.seq - b.seq);
+  const unique = prefix.filter((m, i) => i === 0 || prefix[i - 1]!.seq !== m.seq);
   return {
     ...tl,
-    messages: prefix.length > 0 ? prefix.concat(tl.messages) : tl.messages,
-    // A hole inside the page means older messages remain to be asked for.
-    hasOlder: newLo > 1 && prefix.length > 0 && (page.has_more || prefix.length < older.length),
-    pending: dropConfirmedPending(tl.pending, prefix, myId),
+    messages: unique.length > 0 ? unique.concat(tl.messages) : tl.messages,
+    hasOlder: unique.length > 0 && page.has_more && unique[0]!.seq > 1,
+    pending: dropConfirmedPending(tl.pending, unique, myId),
   };
-}
-
-/** An `after=` page (gap fill or incomplete resume). */
-export function applyNewerPage(tl: Timeline, page: MessagePage, myId: string | null): Timeline {
-  return insertMessages(tl, page.messages, myId);
 }
 
 /**

@@ -208,6 +208,19 @@ describe('TokenManager', () => {
     expect(server.calls).toEqual(['rt1']);
   });
 
+  it('says when the access token should be replaced', async () => {
+    let now = 1_000_000;
+    const server = new FakeAuthServer();
+    const tm = manager(server, new MemoryStorage(), { now: () => now, skewMs: 30_000 });
+    expect(tm.msUntilRefresh()).toBeNull(); // no token yet
+    await tm.setSession(server.signIn()); // expires_in 900 s
+    expect(tm.msUntilRefresh()).toBe(870_000);
+    now += 900_000;
+    expect(tm.msUntilRefresh()).toBe(0);
+    await tm.setSession({ access_token: 'short', expires_in: 4 });
+    expect(tm.msUntilRefresh()).toBe(3_000); // a quarter of a short lifetime
+  });
+
   it('does not treat very short-lived tokens as expired on arrival', async () => {
     let now = 0;
     const tm = manager(new FakeAuthServer(), new MemoryStorage(), { now: () => now });

@@ -137,6 +137,16 @@ export class TokenManager {
     }
   }
 
+  /**
+   * Milliseconds until the access token should be replaced (0: now), or null
+   * when its lifetime is unknown. An open socket presents the next one before
+   * the server closes it at the token's expiry.
+   */
+  msUntilRefresh(): number | null {
+    if (this.expiresAt === null) return null;
+    return Math.max(0, this.expiresAt - this.skew() - this.now());
+  }
+
   /** A usable access token, refreshing first when missing or about to expire. */
   async getAccessToken(): Promise<string> {
     if (this.access && !this.isExpiring()) return this.access;
@@ -201,9 +211,13 @@ export class TokenManager {
 
   private isExpiring(): boolean {
     if (this.expiresAt === null) return false;
+    return this.now() >= this.expiresAt - this.skew();
+  }
+
+  /** How long before expiry a token counts as expiring. */
+  private skew(): number {
     // Short-lived tokens (tests) must not look expired the moment they arrive.
-    const skew = Math.min(this.skewMs, this.lifetimeMs / 4);
-    return this.now() >= this.expiresAt - skew;
+    return Math.min(this.skewMs, this.lifetimeMs / 4);
   }
 
   private read(key: string): string | null {

@@ -1,17 +1,24 @@
 // The wire types of the Parley HTTP API and WebSocket protocol. The shapes are
 // generated from the server's JSON Schema into protocol.gen.ts (npm run
 // gen:protocol); only the HTTP bodies the schema does not describe are written here.
-import type { Message, ServerEvent, User } from './protocol.gen';
+import type { Message, RoomEvent, ServerEvent, User } from './protocol.gen';
 
 export type {
   ClientFrame,
   CloseCode,
+  DeleteFrame,
+  EditFrame,
   ErrorBody,
   ErrorCode,
   Message,
+  ReactFrame,
+  Reaction,
+  ReplyPreview,
   Room,
+  RoomEvent,
   RoomKind,
   ServerEvent,
+  UnreactFrame,
   User,
 } from './protocol.gen';
 
@@ -28,6 +35,12 @@ export interface MessagePage {
   has_more: boolean;
 }
 
+/** `GET /api/rooms/{id}/events?after=`: the stream's entries in seq order. */
+export interface EntriesPage {
+  entries: ({ message: Message } | { event: RoomEvent })[];
+  last_seq: number;
+}
+
 /** Every server event type; the compiler checks it against ServerEvent both ways. */
 const SERVER_TYPES: Record<ServerEvent['type'], true> = {
   ready: true,
@@ -35,6 +48,7 @@ const SERVER_TYPES: Record<ServerEvent['type'], true> = {
   event: true,
   ack: true,
   resumed: true,
+  reauthed: true,
   room: true,
   left: true,
   typing: true,

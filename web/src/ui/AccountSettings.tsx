@@ -168,7 +168,7 @@ export function AccountSettings({ onClose }: { onClose: () => void }) {
         </p>
       )}
       {!methods ? (
-        <p className="text-sm text-zinc-500">Loading…</p>
+        <p className="text-sm text-zinc-500 dark:text-zinc-400">Loading…</p>
       ) : (
         <div className="space-y-5">
           <section aria-labelledby={headings.linked}>

@@ -12,7 +12,7 @@ export function App() {
     return (
       <div className="flex h-full flex-col items-center justify-center gap-4" role="status" aria-label="Loading Parley">
         <span className="h-6 w-6 animate-spin rounded-full border-2 border-zinc-300 border-t-indigo-600" />
-        {retrying && <p className="text-sm text-zinc-500">Cannot reach the server. Retrying…</p>}
+        {retrying && <p className="text-sm text-zinc-500 dark:text-zinc-400">Cannot reach the server. Retrying…</p>}
       </div>
     );
   }

@@ -150,7 +150,7 @@ export function AuthScreen() {
           {mode === 'up' && (
             <div>
               <label htmlFor={ids.name} className={label}>
-                Display name <span className="font-normal text-zinc-400">(optional)</span>
+                Display name <span className="font-normal text-zinc-500 dark:text-zinc-400">(optional)</span>
               </label>
               <input
                 id={ids.name}

@@ -81,13 +81,14 @@ export function ChatLayout() {
         <main className={`${routeRoom ? 'flex' : 'hidden md:flex'} min-w-0 flex-1 flex-col bg-white dark:bg-zinc-950`}>
           {current ? (
             <RoomView
+              key={current}
               roomId={current}
               onBack={() => open(null)}
               onDetails={() => setDialog({ kind: 'details' })}
               onAdd={() => setDialog({ kind: 'add' })}
             />
           ) : routeRoom ? (
-            <div className="flex h-full items-center justify-center text-sm text-zinc-500">Loading conversation…</div>
+            <div className="flex h-full items-center justify-center text-sm text-zinc-500 dark:text-zinc-400">Loading conversation…</div>
           ) : (
             <EmptyRoom onNew={() => setDialog({ kind: 'new', mode: 'direct' })} />
           )}

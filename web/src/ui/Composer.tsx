@@ -1,6 +1,9 @@
-import { useEffect, useId, useLayoutEffect, useRef, useState, type KeyboardEvent } from 'react';
-import { useSession } from './hooks';
-import { IconSend } from './icons';
+import { useEffect, useId, useLayoutEffect, useMemo, useRef, useState, type KeyboardEvent } from 'react';
+import { mentionAtCaret, mentionSuggestions } from '../state/mentions';
+import type { User } from '../state/types';
+import { useChat, useSession } from './hooks';
+import { IconSend, IconX } from './icons';
+import { useRoomActions } from './MessageActions';
 
 const MAX_LEN = 4000;
 
@@ -11,6 +14,23 @@ export function Composer({ roomId, placeholder }: { roomId: string; placeholder:
   const [text, setText] = useState(() => chat.drafts.get(roomId));
   const ref = useRef<HTMLTextAreaElement>(null);
   const hintId = useId();
+  const listId = useId();
+  const { replyTo, setReplyTo } = useRoomActions();
+  const members = useChat((s) => s.rooms[roomId]?.members);
+  const myId = useChat((s) => s.me?.id ?? null);
+  const [caret, setCaret] = useState(0);
+  const [active, setActive] = useState(0);
+  const [dismissed, setDismissed] = useState<string | null>(null);
+  const prefix = mentionAtCaret(text, caret);
+  const suggestions = useMemo(
+    () => (prefix !== null && prefix !== dismissed && members ? mentionSuggestions(members, prefix, myId) : []),
+    [prefix, dismissed, members, myId],
+  );
+  const choice = suggestions.length > 0 ? Math.min(active, suggestions.length - 1) : -1;
+
+  useEffect(() => {
+    if (replyTo) ref.current?.focus();
+  }, [replyTo]);
 
   useEffect(() => {
     // Ready to type on desktops; on touch screens do not pop the keyboard up unasked.
@@ -34,12 +54,44 @@ export function Composer({ roomId, placeholder }: { roomId: string; placeholder:
 
   const send = () => {
     if (!text.trim() || text.trim().length > MAX_LEN) return;
-    chat.outbox.send(roomId, text);
+    chat.outbox.send(roomId, text, replyTo?.seq);
+    setReplyTo(null);
     update('');
     ref.current?.focus();
   };
 
+  const complete = (u: User) => {
+    const before = text.slice(0, caret).replace(/@([A-Za-z0-9_.-]*)$/, `@${u.username} `);
+    const next = before + text.slice(caret);
+    update(next);
+    setCaret(before.length);
+    requestAnimationFrame(() => ref.current?.setSelectionRange(before.length, before.length));
+  };
+
   const onKeyDown = (e: KeyboardEvent<HTMLTextAreaElement>) => {
+    if (suggestions.length > 0) {
+      if (e.key === 'ArrowDown' || e.key === 'ArrowUp') {
+        e.preventDefault();
+        const n = suggestions.length;
+        setActive((choice + (e.key === 'ArrowDown' ? 1 : n - 1)) % n);
+        return;
+      }
+      if ((e.key === 'Enter' || e.key === 'Tab') && !e.shiftKey) {
+        e.preventDefault();
+        complete(suggestions[choice]!);
+        return;
+      }
+      if (e.key === 'Escape') {
+        e.preventDefault();
+        setDismissed(prefix);
+        return;
+      }
+    }
+    if (e.key === 'Escape' && replyTo) {
+      e.preventDefault();
+      setReplyTo(null);
+      return;
+    }
     if (e.key === 'Enter' && !e.shiftKey && !e.altKey && !e.nativeEvent.isComposing) {
       e.preventDefault();
       send();
@@ -55,6 +107,47 @@ export function Composer({ roomId, placeholder }: { roomId: string; placeholder:
         send();
       }}
     >
+      {replyTo && (
+        <div className="mb-1 flex items-center gap-2 px-1 text-[13px] text-zinc-700 dark:text-zinc-300" data-testid="replying-to">
+          <span className="min-w-0 flex-1 truncate">
+            Replying to <span className="font-medium">{replyTo.sender.display_name || replyTo.sender.username}</span>:{' '}
+            {replyTo.body}
+          </span>
+          <button
+            type="button"
+            onClick={() => setReplyTo(null)}
+            aria-label="Cancel reply"
+            className="rounded-md p-1 text-zinc-600 hover:bg-zinc-100 dark:text-zinc-400 dark:hover:bg-zinc-800"
+          >
+            <IconX size={14} />
+          </button>
+        </div>
+      )}
+      {suggestions.length > 0 && (
+        <ul
+          id={listId}
+          role="listbox"
+          aria-label="People to mention"
+          className="mb-1 max-w-xs overflow-hidden rounded-lg border border-zinc-200 bg-white shadow-lg dark:border-zinc-700 dark:bg-zinc-900"
+        >
+          {suggestions.map((u, i) => (
+            <li
+              key={u.id}
+              id={`${listId}-${i}`}
+              role="option"
+              aria-selected={i === choice}
+              onPointerDown={(e) => {
+                e.preventDefault();
+                complete(u);
+              }}
+              className={`cursor-pointer px-3 py-1.5 text-sm ${i === choice ? 'bg-indigo-50 text-indigo-900 dark:bg-indigo-500/20 dark:text-indigo-100' : ''}`}
+            >
+              <span className="font-medium">{u.display_name || u.username}</span>{' '}
+              <span className="text-zinc-600 dark:text-zinc-400">@{u.username}</span>
+            </li>
+          ))}
+        </ul>
+      )}
       <div
         className={`flex items-end gap-2 rounded-xl border bg-white px-3 py-2 shadow-xs transition focus-within:ring-2 dark:bg-zinc-900 ${
           tooLong
@@ -66,8 +159,16 @@ export function Composer({ roomId, placeholder }: { roomId: string; placeholder:
           ref={ref}
           rows={1}
           value={text}
-          onChange={(e) => update(e.target.value)}
+          onChange={(e) => {
+            update(e.target.value);
+            setCaret(e.target.selectionStart);
+            setActive(0);
+          }}
+          onSelect={(e) => setCaret(e.currentTarget.selectionStart)}
           onKeyDown={onKeyDown}
+          aria-autocomplete="list"
+          aria-controls={suggestions.length > 0 ? listId : undefined}
+          aria-activedescendant={choice >= 0 ? `${listId}-${choice}` : undefined}
           placeholder={placeholder}
           aria-label="Message"
           aria-describedby={hintId}
@@ -85,7 +186,7 @@ export function Composer({ roomId, placeholder }: { roomId: string; placeholder:
           <IconSend size={16} />
         </button>
       </div>
-      <p id={hintId} className="mt-1.5 hidden px-1 text-[11px] text-zinc-400 sm:block">
+      <p id={hintId} className="mt-1.5 hidden px-1 text-[11px] text-zinc-500 dark:text-zinc-400 sm:block">
         {tooLong ? (
           <span className="text-red-600">{text.trim().length - MAX_LEN} characters over the limit</span>
         ) : (

@@ -4,6 +4,7 @@ import type { PendingMessage } from '../state/timeline';
 import type { Message, User } from '../state/types';
 import { Avatar } from './Avatar';
 import { MessageBody } from './MessageBody';
+import { EditForm, Edited, MessageToolbar, Reactions, ReplyQuote, useRoomActions } from './MessageActions';
 import { useChat, useNow, useSession } from './hooks';
 import { IconAlert, IconArrowDown, IconClock, IconRetry, IconX } from './icons';
 
@@ -14,22 +15,71 @@ function fullTime(iso: string): string {
   return new Date(iso).toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'short' });
 }
 
+const LONG_PRESS_MS = 500;
+
+/** Lower-case usernames a message mentions (true for me), for highlighting them in the text. */
+function mentionNames(message: Message, members: readonly User[] | undefined, myId: string | null): ReadonlyMap<string, boolean> {
+  const out = new Map<string, boolean>();
+  if (message.mentions.length === 0 || !members) return out;
+  for (const u of members) if (message.mentions.includes(u.id)) out.set(u.username.toLowerCase(), u.id === myId);
+  return out;
+}
+
 const MessageRow = memo(function MessageRow({
   message,
   head,
   mine,
+  highlighted,
 }: {
   message: Message;
   head: boolean;
   mine: boolean;
+  highlighted: boolean;
 }) {
   const name = message.sender.display_name || message.sender.username;
+  const myId = useChat((s) => s.me?.id ?? null);
+  const members = useChat((s) => s.rooms[message.room]?.members);
+  const { editing } = useRoomActions();
+  const mentions = useMemo(() => mentionNames(message, members, myId), [message, members, myId]);
+  const mentionsMe = myId !== null && message.mentions.includes(myId);
+  const [pressed, setPressed] = useState(false);
+  const press = useRef<ReturnType<typeof setTimeout> | null>(null);
+  const cancelPress = () => {
+    if (press.current) clearTimeout(press.current);
+    press.current = null;
+  };
+  // Touch screens have no hover: a long press shows the actions until the next tap elsewhere.
+  useEffect(() => {
+    if (!pressed) return;
+    const close = (e: PointerEvent) => {
+      if (!(e.target instanceof Node) || !rowRef.current?.contains(e.target)) setPressed(false);
+    };
+    document.addEventListener('pointerdown', close);
+    return () => document.removeEventListener('pointerdown', close);
+  }, [pressed]);
+  const rowRef = useRef<HTMLDivElement>(null);
   return (
     <div
+      ref={rowRef}
       data-seq={message.seq}
       data-mine={mine || undefined}
-      className={`group relative flex gap-3 px-4 hover:bg-zinc-50 md:px-6 dark:hover:bg-zinc-900/60 ${head ? 'mt-3 pt-1' : ''} py-0.5`}
-      role="listitem"
+      data-mentions-me={mentionsMe || undefined}
+      data-highlighted={highlighted || undefined}
+      tabIndex={-1}
+      onPointerDown={(e) => {
+        if (e.pointerType !== 'touch' || message.deleted) return;
+        cancelPress();
+        press.current = setTimeout(() => setPressed(true), LONG_PRESS_MS);
+      }}
+      onPointerUp={cancelPress}
+      onPointerCancel={cancelPress}
+      onPointerMove={cancelPress}
+      onContextMenu={(e) => {
+        if (pressed) e.preventDefault();
+      }}
+      className={`group relative flex gap-3 px-4 hover:bg-zinc-50 md:px-6 dark:hover:bg-zinc-900/60 ${head ? 'mt-3 pt-1' : ''} py-0.5 ${
+        highlighted ? 'bg-amber-50 dark:bg-amber-500/10' : mentionsMe ? 'border-l-2 border-amber-400 bg-amber-50/60 dark:bg-amber-500/5' : ''
+      }`}
     >
       <div className="relative w-9 shrink-0">
         {head ? (
@@ -38,7 +88,7 @@ const MessageRow = memo(function MessageRow({
           <time
             dateTime={message.created_at}
             title={fullTime(message.created_at)}
-            className="absolute top-1 right-0 text-[10px] leading-5 whitespace-nowrap text-zinc-400 tabular-nums opacity-0 group-hover:opacity-100 group-focus-within:opacity-100"
+            className="absolute top-1 right-0 text-[10px] leading-5 whitespace-nowrap text-zinc-500 tabular-nums opacity-0 group-focus-within:opacity-100 group-hover:opacity-100 pointer-coarse:opacity-100 dark:text-zinc-400"
           >
             {timeLabel(new Date(message.created_at))}
           </time>
@@ -49,13 +99,26 @@ const MessageRow = memo(function MessageRow({
         {head && (
           <div className="flex items-baseline gap-2">
             <span className="text-sm font-semibold">{name}</span>
-            <time dateTime={message.created_at} title={fullTime(message.created_at)} className="text-xs text-zinc-500 tabular-nums">
+            <time dateTime={message.created_at} title={fullTime(message.created_at)} className="text-xs text-zinc-500 tabular-nums dark:text-zinc-400">
               {timeLabel(new Date(message.created_at))}
             </time>
           </div>
         )}
-        <MessageBody body={message.body} />
+        {message.reply_to && <ReplyQuote quote={message.reply_to} />}
+        {message.deleted ? (
+          <p className="text-[15px] text-zinc-600 italic dark:text-zinc-400" data-testid="tombstone">
+            This message was deleted.
+          </p>
+        ) : editing === message.seq && mine ? (
+          <EditForm message={message} />
+        ) : (
+          <MessageBody body={message.body} mentions={mentions}>
+            {message.edited_at && <Edited at={message.edited_at} />}
+          </MessageBody>
+        )}
+        {!message.deleted && <Reactions message={message} />}
       </div>
+      {!message.deleted && <MessageToolbar message={message} mine={mine} open={pressed} />}
     </div>
   );
 });
@@ -79,7 +142,6 @@ const PendingRow = memo(function PendingRow({
       data-pending={pending.client_id}
       data-status={pending.status}
       className={`group relative flex gap-3 px-4 py-0.5 md:px-6 ${head ? 'mt-3 pt-1' : ''}`}
-      role="listitem"
     >
       <div className="w-9 shrink-0">{head && sender && <Avatar user={sender} />}</div>
       <div className="min-w-0 flex-1">
@@ -107,13 +169,13 @@ const PendingRow = memo(function PendingRow({
               type="button"
               onClick={() => chat.outbox.discard(pending.client_id)}
               aria-label="Discard unsent message"
-              className="inline-flex items-center gap-1 rounded-md px-1.5 py-0.5 text-zinc-500 hover:bg-zinc-100 dark:hover:bg-zinc-800"
+              className="inline-flex items-center gap-1 rounded-md px-1.5 py-0.5 text-zinc-600 hover:bg-zinc-100 dark:text-zinc-400 dark:hover:bg-zinc-800"
             >
               <IconX size={13} /> Discard
             </button>
           </div>
         ) : (
-          <div className="mt-0.5 inline-flex items-center gap-1 text-[11px] text-zinc-400">
+          <div className="mt-0.5 inline-flex items-center gap-1 text-[11px] text-zinc-500 dark:text-zinc-400">
             <IconClock size={12} /> {online ? 'Sending…' : 'Waiting for connection…'}
           </div>
         )}
@@ -122,41 +184,54 @@ const PendingRow = memo(function PendingRow({
   );
 });
 
-function DaySeparator({ label }: { label: string }) {
+/** A day change; where the conversation starts or the unread marker falls on it, it says so too. */
+function DaySeparator({ label, start, unread }: { label: string; start: boolean; unread: boolean }) {
+  const spoken = [label, start && 'start of the conversation', unread && 'new messages'].filter(Boolean).join(', ');
   return (
-    <div className="relative mt-5 mb-1 flex items-center px-4 md:px-6" role="separator" aria-label={label}>
-      <div className="h-px flex-1 bg-zinc-200 dark:bg-zinc-800" />
-      <span className="mx-3 rounded-full border border-zinc-200 bg-white px-3 py-0.5 text-[11px] font-medium text-zinc-500 dark:border-zinc-800 dark:bg-zinc-950">
+    <div
+      className="relative mt-5 mb-1 flex items-center px-4 md:px-6"
+      role="separator"
+      aria-label={spoken}
+      data-unread-marker={unread || undefined}
+    >
+      <div className={`h-px flex-1 ${unread ? 'bg-rose-400/70' : 'bg-zinc-200 dark:bg-zinc-800'}`} />
+      <span className="mx-3 rounded-full border border-zinc-200 bg-white px-3 py-0.5 text-[11px] font-medium text-zinc-600 dark:border-zinc-800 dark:bg-zinc-950 dark:text-zinc-400">
         {label}
+        {start && <span className="font-normal"> · start of the conversation</span>}
       </span>
-      <div className="h-px flex-1 bg-zinc-200 dark:bg-zinc-800" />
+      <div className={`h-px flex-1 ${unread ? 'bg-rose-400/70' : 'bg-zinc-200 dark:bg-zinc-800'}`} />
+      {unread && <NewTag />}
     </div>
   );
+}
+
+function NewTag() {
+  return <span className="ml-2 text-[11px] font-semibold tracking-wide text-rose-700 uppercase dark:text-rose-400">New</span>;
 }
 
 function UnreadMarker() {
   return (
     <div className="relative mt-3 flex items-center px-4 md:px-6" data-unread-marker role="separator" aria-label="New messages">
       <div className="h-px flex-1 bg-rose-400/70" />
-      <span className="ml-2 text-[11px] font-semibold tracking-wide text-rose-500 uppercase">New</span>
+      <NewTag />
     </div>
   );
 }
 
-function RowView({ row, online }: { row: Row; online: boolean }) {
+function RowView({ row, online, highlight }: { row: Row; online: boolean; highlight: number | null }) {
   switch (row.kind) {
     case 'day':
-      return <DaySeparator label={row.label} />;
+      return <DaySeparator label={row.label} start={row.start} unread={row.unread} />;
     case 'unread':
       return <UnreadMarker />;
     case 'message':
-      return <MessageRow message={row.message} head={row.head} mine={row.mine} />;
+      return <MessageRow message={row.message} head={row.head} mine={row.mine} highlighted={highlight === row.message.seq} />;
     case 'pending':
       return <PendingRow pending={row.pending} sender={row.sender} head={row.head} online={online} />;
   }
 }
 
-export function MessageList({ roomId }: { roomId: string }) {
+export function MessageList({ roomId, highlight }: { roomId: string; highlight: { seq: number; at: number } | null }) {
   const chat = useSession();
   const tl = useChat((s) => s.timelines[roomId]);
   const ui = useChat((s) => s.roomUi[roomId]);
@@ -173,13 +248,14 @@ export function MessageList({ roomId }: { roomId: string }) {
   const anchor = useRef<{ key: string; top: number; firstSeq: number } | null>(null);
   const lastRowKey = useRef<string | null>(null);
   const [mountedAt] = useState(Date.now);
+  const shownHighlight = useRef<number | null>(null);
 
   const messages = tl?.messages;
   const pending = tl?.pending;
   const unreadFrom = ui?.unreadFrom ?? null;
   const rows = useMemo(
-    () => buildRows(messages ?? [], pending ?? [], me, unreadFrom, now),
-    [messages, pending, me, unreadFrom, now],
+    () => buildRows(messages ?? [], pending ?? [], me, unreadFrom, now, tl?.loaded === true && !tl.hasOlder),
+    [messages, pending, me, unreadFrom, now, tl?.loaded, tl?.hasOlder],
   );
 
   /** Report the newest message whose bottom edge is on screen (or above it) as read. */
@@ -301,6 +377,19 @@ export function MessageList({ roomId }: { roomId: string }) {
     };
   }, [reportRead]);
 
+  // A jump to a message (reply quote, message link): bring it to the middle once it is rendered.
+  useLayoutEffect(() => {
+    const el = ref.current;
+    if (!el || !highlight) return;
+    const node = el.querySelector<HTMLElement>(`[data-seq="${highlight.seq}"]`);
+    if (!node || shownHighlight.current === highlight.at) return;
+    shownHighlight.current = highlight.at;
+    initialDone.current = true;
+    node.scrollIntoView({ block: 'center' });
+    node.focus({ preventScroll: true });
+    atBottom.current = el.scrollHeight - el.scrollTop - el.clientHeight < BOTTOM_SLACK;
+  }, [highlight, rows]);
+
   const loading = !tl?.loaded;
   return (
     <div className="relative min-h-0 flex-1">
@@ -315,7 +404,7 @@ export function MessageList({ roomId }: { roomId: string }) {
         data-testid="message-list"
       >
         {loading ? (
-          <div className="flex h-full items-center justify-center text-sm text-zinc-500">
+          <div className="flex h-full items-center justify-center text-sm text-zinc-500 dark:text-zinc-400">
             {ui?.error ? (
               <span className="flex flex-col items-center gap-2">
                 Could not load messages.
@@ -332,28 +421,24 @@ export function MessageList({ roomId }: { roomId: string }) {
             )}
           </div>
         ) : (
-          <>
-            <div className="flex h-10 items-center justify-center text-xs text-zinc-400" aria-live="polite">
-              {ui?.loadingOlder
-                ? 'Loading earlier messages…'
-                : !tl.hasOlder && rows.length > 0
-                  ? 'This is the beginning of the conversation.'
-                  : ''}
+          <div className="flex min-h-full flex-col justify-end">
+            <div className="flex h-10 items-center justify-center text-xs text-zinc-500 dark:text-zinc-400" aria-live="polite">
+              {ui?.loadingOlder ? 'Loading earlier messages…' : ''}
             </div>
             {rows.length === 0 && (
               <div className="px-6 py-16 text-center">
                 <p className="text-sm font-medium">No messages yet</p>
-                <p className="mt-1 text-[13px] text-zinc-500">Say hello — your first message starts the conversation.</p>
+                <p className="mt-1 text-[13px] text-zinc-500 dark:text-zinc-400">Say hello — your first message starts the conversation.</p>
               </div>
             )}
             <div role="list" aria-label="Message history">
               {rows.map((row) => (
-                <div key={row.key} data-key={row.key}>
-                  <RowView row={row} online={online} />
+                <div key={row.key} data-key={row.key} role="listitem">
+                  <RowView row={row} online={online} highlight={highlight?.seq ?? null} />
                 </div>
               ))}
             </div>
-          </>
+          </div>
         )}
       </div>
       {(farFromBottom || unseenBelow) && (

@@ -2,8 +2,11 @@ import { directPeer, roomTitle } from '../state/rooms';
 import { activeTyping, typingLabel } from '../state/typing';
 import { Avatar } from './Avatar';
 import { Composer } from './Composer';
+import { useCallback, useEffect, useMemo, useState } from 'react';
+import type { Message } from '../state/types';
 import { MessageList } from './MessageList';
-import { useChat, useNow } from './hooks';
+import { RoomActionsContext, type RoomActions } from './MessageActions';
+import { useChat, useNow, useRouteTarget, useSession } from './hooks';
 import { IconBack, IconMore, IconUserPlus } from './icons';
 
 function TypingLine({ roomId }: { roomId: string }) {
@@ -38,12 +41,35 @@ export function RoomView({
   onDetails: () => void;
   onAdd: () => void;
 }) {
+  const chat = useSession();
   const room = useChat((s) => s.rooms[roomId]);
   const me = useChat((s) => s.me);
   const presence = useChat((s) => s.presence);
+  const loaded = useChat((s) => s.timelines[roomId]?.loaded === true);
+  const [replyTo, setReplyTo] = useState<Message | null>(null);
+  const [editing, setEditing] = useState<number | null>(null);
+  const [highlight, setHighlight] = useState<{ seq: number; at: number } | null>(null);
+  const jumpTo = useCallback(
+    (seq: number) => {
+      void chat.timeline.reveal(roomId, seq).then((found) => {
+        if (found) setHighlight({ seq, at: Date.now() });
+        else chat.toast('That message is not in this conversation any more.');
+      });
+    },
+    [chat, roomId],
+  );
+  const actions = useMemo<RoomActions>(
+    () => ({ roomId, replyTo, setReplyTo, editing, setEditing, jumpTo }),
+    [roomId, replyTo, editing, jumpTo],
+  );
+  // Opened by a link to a message: go to it once the room has loaded.
+  const target = useRouteTarget();
+  useEffect(() => {
+    if (target !== null && loaded) jumpTo(target);
+  }, [target, loaded, jumpTo]);
   if (!room) {
     return (
-      <div className="flex h-full items-center justify-center text-sm text-zinc-500">Loading conversation…</div>
+      <div className="flex h-full items-center justify-center text-sm text-zinc-500 dark:text-zinc-400">Loading conversation…</div>
     );
   }
   const myId = me?.id ?? null;
@@ -71,7 +97,7 @@ export function RoomView({
           type="button"
           onClick={onDetails}
           className="flex min-w-0 flex-1 items-center gap-3 rounded-lg py-1 text-left"
-          aria-label={`Details of ${title}`}
+          data-testid="room-header"
         >
           {peer ? (
             <Avatar user={peer} online={presence[peer.id] === 'online'} />
@@ -87,6 +113,7 @@ export function RoomView({
                 <span className="mr-1 inline-block h-1.5 w-1.5 rounded-full bg-emerald-500 align-middle" aria-hidden="true" />
               )}
               {subtitle}
+              <span className="sr-only">, details</span>
             </p>
           </span>
         </button>
@@ -111,9 +138,11 @@ export function RoomView({
           <IconMore size={18} />
         </button>
       </header>
-      <MessageList key={roomId} roomId={roomId} />
-      <TypingLine roomId={roomId} />
-      <Composer key={roomId} roomId={roomId} placeholder={`Message ${peer ? title : `#${title}`}`} />
+      <RoomActionsContext value={actions}>
+        <MessageList key={roomId} roomId={roomId} highlight={highlight} />
+        <TypingLine roomId={roomId} />
+        <Composer key={roomId} roomId={roomId} placeholder={`Message ${peer ? title : `#${title}`}`} />
+      </RoomActionsContext>
     </section>
   );
 }
@@ -121,13 +150,13 @@ export function RoomView({
 export function EmptyRoom({ onNew }: { onNew: () => void }) {
   return (
     <div className="flex h-full flex-col items-center justify-center px-6 text-center">
-      <div className="mb-4 rounded-2xl bg-zinc-100 p-4 text-zinc-400 dark:bg-zinc-900">
+      <div className="mb-4 rounded-2xl bg-zinc-100 p-4 text-zinc-500 dark:text-zinc-400 dark:bg-zinc-900">
         <svg width="40" height="40" viewBox="0 0 24 24" fill="none" stroke="currentColor" strokeWidth="1.5" aria-hidden="true">
           <path d="M21 15a2 2 0 0 1-2 2H7l-4 4V5a2 2 0 0 1 2-2h14a2 2 0 0 1 2 2z" />
         </svg>
       </div>
       <h2 className="text-base font-semibold">Pick a conversation</h2>
-      <p className="mt-1 max-w-xs text-sm text-zinc-500">Choose one on the left, or start something new.</p>
+      <p className="mt-1 max-w-xs text-sm text-zinc-500 dark:text-zinc-400">Choose one on the left, or start something new.</p>
       <button
         type="button"
         onClick={onNew}

@@ -59,8 +59,8 @@ const RoomItem = memo(function RoomItem({
   const peer = directPeer(room, myId);
   const last = room.last_message;
   const unread = active ? 0 : room.unread;
+  const mentions = active ? 0 : room.mentions;
   const who = last ? (last.sender.id === myId ? 'You: ' : room.kind === 'group' ? `${last.sender.display_name || last.sender.username}: ` : '') : '';
-  const label = `${title}${unread > 0 ? `, ${unread} unread` : ''}${online ? ', online' : ''}`;
   return (
     <li>
       <a
@@ -71,7 +71,6 @@ const RoomItem = memo(function RoomItem({
           onOpen(room.id);
         }}
         aria-current={active ? 'page' : undefined}
-        aria-label={label}
         data-room-id={room.id}
         className={`group flex items-center gap-3 rounded-lg px-2.5 py-2 transition-colors ${
           active
@@ -86,11 +85,15 @@ const RoomItem = memo(function RoomItem({
         )}
         <span className="min-w-0 flex-1">
           <span className="flex items-baseline gap-2">
-            <span className={`min-w-0 flex-1 truncate text-sm ${unread > 0 ? 'font-semibold' : 'font-medium'}`}>{title}</span>
+            <span className={`min-w-0 flex-1 truncate text-sm ${unread > 0 ? 'font-semibold' : 'font-medium'}`}>
+              {title}
+              {/* The link's name is its text: commas read the parts apart, the status is said in words. */}
+              <span className="sr-only">{online ? ', online, ' : ', '}</span>
+            </span>
             {last && (
               <time
                 dateTime={last.created_at}
-                className={`shrink-0 text-[11px] tabular-nums ${unread > 0 ? 'text-indigo-600 dark:text-indigo-400' : 'text-zinc-400 dark:text-zinc-500'}`}
+                className={`shrink-0 text-[11px] tabular-nums ${unread > 0 ? 'text-indigo-600 dark:text-indigo-400' : 'text-zinc-500 dark:text-zinc-400'}`}
               >
                 {shortStamp(new Date(last.created_at), now)}
               </time>
@@ -103,16 +106,31 @@ const RoomItem = memo(function RoomItem({
               }`}
               data-testid="room-preview"
             >
-              {typing ? 'typing…' : last ? who + preview(last.body, 90) : room.kind === 'group' ? `${room.members.length} members` : 'No messages yet'}
+              {typing ? 'typing…' : last ? who + (last.deleted ? 'Message deleted' : preview(last.body, 90)) : room.kind === 'group' ? `${room.members.length} members` : 'No messages yet'}
             </span>
+            {mentions > 0 && (
+              <>
+                <span className="sr-only">, {mentions} {mentions === 1 ? 'mention' : 'mentions'}</span>
+                <span
+                  className="inline-flex h-5 min-w-5 shrink-0 items-center justify-center rounded-full bg-amber-200 px-1.5 text-[11px] font-semibold text-amber-950 tabular-nums dark:bg-amber-400"
+                  data-testid="mention-badge"
+                  aria-hidden="true"
+                >
+                  @{mentions > 99 ? '99+' : mentions}
+                </span>
+              </>
+            )}
             {unread > 0 && (
-              <span
-                className="inline-flex h-5 min-w-5 shrink-0 items-center justify-center rounded-full bg-indigo-600 px-1.5 text-[11px] font-semibold text-white tabular-nums"
-                data-testid="unread-badge"
-                aria-hidden="true"
-              >
-                {unread > 99 ? '99+' : unread}
-              </span>
+              <>
+                <span className="sr-only">, {unread} unread</span>
+                <span
+                  className="inline-flex h-5 min-w-5 shrink-0 items-center justify-center rounded-full bg-indigo-600 px-1.5 text-[11px] font-semibold text-white tabular-nums"
+                  data-testid="unread-badge"
+                  aria-hidden="true"
+                >
+                  {unread > 99 ? '99+' : unread}
+                </span>
+              </>
             )}
           </span>
         </span>
@@ -209,7 +227,7 @@ export function Sidebar({
         ) : ids.length === 0 ? (
           <div className="px-4 py-10 text-center">
             <p className="text-sm font-medium">No conversations yet</p>
-            <p className="mt-1 text-[13px] text-zinc-500">Start one with someone you know.</p>
+            <p className="mt-1 text-[13px] text-zinc-500 dark:text-zinc-400">Start one with someone you know.</p>
             <button
               type="button"
               onClick={() => onNew('direct')}
@@ -250,14 +268,14 @@ export function Sidebar({
               <span className="block truncate text-sm font-medium" data-testid="me-name">
                 {me.display_name || me.username}
               </span>
-              <span className="block truncate text-xs text-zinc-500">@{me.username}</span>
+              <span className="block truncate text-xs text-zinc-500 dark:text-zinc-400">@{me.username}</span>
             </span>
             <button
               type="button"
               onClick={() => setSettingsOpen(true)}
               aria-label="Account settings"
               title="Account settings"
-              className="rounded-lg p-2 text-zinc-500 hover:bg-zinc-200/70 hover:text-zinc-800 dark:hover:bg-zinc-800 dark:hover:text-zinc-200"
+              className="rounded-lg p-2 text-zinc-500 dark:text-zinc-400 hover:bg-zinc-200/70 hover:text-zinc-800 dark:hover:bg-zinc-800 dark:hover:text-zinc-200"
             >
               <IconSliders size={16} />
             </button>
@@ -266,7 +284,7 @@ export function Sidebar({
               onClick={() => void store.signOut()}
               aria-label="Sign out"
               title="Sign out"
-              className="rounded-lg p-2 text-zinc-500 hover:bg-zinc-200/70 hover:text-zinc-800 dark:hover:bg-zinc-800 dark:hover:text-zinc-200"
+              className="rounded-lg p-2 text-zinc-500 dark:text-zinc-400 hover:bg-zinc-200/70 hover:text-zinc-800 dark:hover:bg-zinc-800 dark:hover:text-zinc-200"
             >
               <IconLogOut size={16} />
             </button>

@@ -60,7 +60,7 @@ export function UserPicker({
         {label}
       </label>
       <div className="relative">
-        <IconSearch className="pointer-events-none absolute top-1/2 left-3 -translate-y-1/2 text-zinc-400" size={16} />
+        <IconSearch className="pointer-events-none absolute top-1/2 left-3 -translate-y-1/2 text-zinc-500 dark:text-zinc-400" size={16} />
         <input
           id={inputId}
           type="search"
@@ -78,32 +78,30 @@ export function UserPicker({
           className="w-full rounded-lg border border-zinc-300 bg-white py-2 pr-3 pl-9 text-[15px] outline-none placeholder:text-zinc-400 focus:border-indigo-500 focus:ring-2 focus:ring-indigo-500/20 dark:border-zinc-700 dark:bg-zinc-950"
         />
       </div>
-      <ul
-        id={listId}
-        role="listbox"
-        aria-label="People"
-        aria-multiselectable={multi || undefined}
-        className="mt-2 max-h-64 overflow-y-auto"
-      >
+      {/* A list of buttons, not a listbox: each result is an action, and its name is its text. */}
+      <ul id={listId} aria-label="People" className="mt-2 max-h-64 overflow-y-auto">
         {visible.map((u) => (
-          <li key={u.id} role="option" aria-selected={isSelected(u)}>
+          <li key={u.id}>
             <button
               type="button"
               onClick={() => onPick(u)}
+              aria-pressed={multi ? isSelected(u) : undefined}
               className="flex w-full items-center gap-3 rounded-lg px-2 py-2 text-left hover:bg-zinc-100 focus-visible:bg-zinc-100 dark:hover:bg-zinc-800 dark:focus-visible:bg-zinc-800"
-              aria-label={`${multi ? (isSelected(u) ? 'Remove' : 'Add') : action} ${u.display_name || u.username}`}
             >
               <Avatar user={u} size="sm" online={presence[u.id] === 'online' ? true : undefined} />
               <span className="min-w-0 flex-1">
-                <span className="block truncate text-sm font-medium">{u.display_name || u.username}</span>
-                <span className="block truncate text-xs text-zinc-500">@{u.username}</span>
+                <span className="block truncate text-sm font-medium">
+                  <span className="sr-only">{multi ? (isSelected(u) ? 'Remove' : 'Add') : action} </span>
+                  {u.display_name || u.username}
+                </span>
+                <span className="block truncate text-xs text-zinc-500 dark:text-zinc-400">@{u.username}</span>
               </span>
               {isSelected(u) && <IconCheck className="text-indigo-600 dark:text-indigo-400" size={16} />}
             </button>
           </li>
         ))}
       </ul>
-      <p className="px-2 pt-1 text-xs text-zinc-500" aria-live="polite">
+      <p className="px-2 pt-1 text-xs text-zinc-500 dark:text-zinc-400" aria-live="polite">
         {state === 'loading' && 'Searching…'}
         {state === 'error' && 'Search failed. Try again.'}
         {state === 'idle' && q.trim() !== '' && visible.length === 0 && 'No one found with that username.'}

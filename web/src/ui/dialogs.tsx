@@ -236,7 +236,7 @@ export function RoomDetailsDialog({
       description={isGroup ? `${room.members.length} members` : 'Direct message'}
       onClose={onClose}
     >
-      <h3 className="mb-2 text-xs font-semibold tracking-wide text-zinc-500 uppercase">Members</h3>
+      <h3 className="mb-2 text-xs font-semibold tracking-wide text-zinc-500 dark:text-zinc-400 uppercase">Members</h3>
       <ul className="max-h-72 space-y-0.5 overflow-y-auto" aria-label="Members">
         {sorted.map((u) => {
           const online = u.id === me?.id || presence[u.id] === 'online';
@@ -246,9 +246,9 @@ export function RoomDetailsDialog({
               <span className="min-w-0 flex-1">
                 <span className="block truncate text-sm font-medium">
                   {u.display_name || u.username}
-                  {u.id === me?.id && <span className="font-normal text-zinc-500"> (you)</span>}
+                  {u.id === me?.id && <span className="font-normal text-zinc-500 dark:text-zinc-400"> (you)</span>}
                 </span>
-                <span className="block truncate text-xs text-zinc-500">
+                <span className="block truncate text-xs text-zinc-500 dark:text-zinc-400">
                   @{u.username} · {online ? 'online' : 'offline'}
                 </span>
               </span>

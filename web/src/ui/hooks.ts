@@ -37,11 +37,25 @@ export function useNow(ms = 30_000): Date {
   return now;
 }
 
-// ---- a tiny router: "/" and "/r/:roomId" ----
+// ---- a tiny router: "/", "/r/:roomId" and "/rooms/:roomId/messages/:seq" (a link to a message) ----
+
+const ROUTE = /^\/(?:r\/([^/]+)|rooms\/([^/]+)\/messages\/([1-9][0-9]{0,15}))\/?$/;
 
 function currentRoom(): string | null {
-  const m = /^\/r\/([^/]+)\/?$/.exec(window.location.pathname);
-  return m ? decodeURIComponent(m[1]!) : null;
+  const m = ROUTE.exec(window.location.pathname);
+  const id = m ? (m[1] ?? m[2]) : undefined;
+  return id ? decodeURIComponent(id) : null;
+}
+
+/** The seq a message link points at, or null. */
+function currentTarget(): number | null {
+  const m = ROUTE.exec(window.location.pathname);
+  return m?.[3] ? Number(m[3]) : null;
+}
+
+/** The address of one message (what "Copy link" copies). */
+export function messageLink(roomId: string, seq: number): string {
+  return `${window.location.origin}/rooms/${encodeURIComponent(roomId)}/messages/${seq}`;
 }
 
 const routeListeners = new Set<() => void>();
@@ -56,14 +70,17 @@ export function navigate(roomId: string | null, replace = false): void {
   routeListeners.forEach((l) => l());
 }
 
+function onRoute(cb: () => void): () => void {
+  routeListeners.add(cb);
+  return () => routeListeners.delete(cb);
+}
+
 export function useRouteRoom(): string | null {
-  return useSyncExternalStore(
-    (cb) => {
-      routeListeners.add(cb);
-      return () => routeListeners.delete(cb);
-    },
-    currentRoom,
-  );
+  return useSyncExternalStore(onRoute, currentRoom);
+}
+
+export function useRouteTarget(): number | null {
+  return useSyncExternalStore(onRoute, currentTarget);
 }
 
 /** Whether a media query matches, kept up to date. */

@@ -13,8 +13,12 @@ partitions. Per batch of records:
 3. commit the offsets, only now: a worker killed anywhere before this point
    leaves the batch to be replayed, which step 1 makes harmless.
 
-When PostgreSQL is down the same batch is retried with backoff and nothing is
-committed, so records wait in Kafka, in order. When Redis is down the messages
+When PostgreSQL is down (``StoreFailed``) the same batch is retried with
+backoff and nothing is committed, so records wait in Kafka, in order. A record
+the database refuses (``StoreRefused``) would be refused forever: the batch is
+halved around it (``bisect.py``), the rest stored, and it goes to the
+dead-letter topic (``deadletter.py``), as does a record that cannot be decoded;
+its sender's ``ACK`` carries an ``invalid_input`` error. When Redis is down the messages
 are stored anyway: gateways refetch from the store when their bus reconnects,
 and a sender whose ``ACK`` was lost times out and retries with its client_id.
 """
@@ -25,18 +29,23 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Sequence
+from functools import partial
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
-from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-from aiokafka.errors import KafkaError, TopicAlreadyExistsError
+from aiokafka.errors import KafkaError
 
 from parley.bus.base import Bus
-from parley.log.kafka.records import Record, decode_record, encode_ack
+from parley.log.base import REFUSED_MESSAGE
+from parley.log.kafka.bisect import Isolated, append_isolating
+from parley.log.kafka.deadletter import DeadLetters
+from parley.log.kafka.records import Record, Unstorable, decode_record, encode_ack
+from parley.log.kafka.topics import BACKOFF, ensure_topic, stop_client
 from parley.log.publish import entry_envelope
-from parley.models import Message, RoomEvent
+from parley.metrics import PersisterMetrics
+from parley.models import Draft, Message, RoomEvent
 from parley.protocol import envelope
-from parley.store import Outcome, Store
+from parley.store import Outcome, Store, StoreRefused
 
 logger = logging.getLogger(__name__)
 
@@ -46,20 +55,48 @@ POLL_MS = 200
 PARTITIONS = 8
 """Partitions of a topic this worker has to create (production topics are made by ops)."""
 SESSION_TIMEOUT_MS = 10_000
-"""How long a killed worker holds its partitions before the group hands them on."""
+"""How long a killed worker holds its partitions before the group hands them on.
+
+A worker with an ``instance_id`` restarted under that id takes them back at once."""
 RETRY_FIRST_SECONDS = 0.1
 RETRY_MAX_SECONDS = 2.0
 PUBLISH_RETRY_DELAYS_SECONDS = (0.1, 0.3, 1.0)
 
 
+class _Stopping(Exception):
+    """Asked to stop while a batch waits for the store: it is left uncommitted."""
+
+
 class Persister:
-    def __init__(self, store: Store, bus: Bus, *, bootstrap: str, topic: str, group: str) -> None:
-        """``store`` and ``bus`` come from the composition root (``app.persister``)."""
+    def __init__(
+        self,
+        store: Store,
+        bus: Bus,
+        *,
+        bootstrap: str,
+        topic: str,
+        group: str,
+        dead_letter_topic: str,
+        metrics: PersisterMetrics,
+        instance_id: str | None = None,
+    ) -> None:
+        """``store`` and ``bus`` come from the composition root (``app.persister``).
+
+        ``instance_id`` makes the worker a static member of its group (KIP-345): a
+        process restarted under the same id (a supervisor's restart after a crash or a
+        deploy) is given its partitions back at once, where a new member would wait for
+        the dead one's session timeout and a rebalance. A static member does not leave
+        the group when it stops, so a worker stopped for good holds its partitions
+        until the session timeout.
+        """
         self._bootstrap = bootstrap
         self._topic = topic
         self._group = group
+        self._instance_id = instance_id
         self._store = store
         self._bus = bus
+        self.metrics = metrics
+        self._dead_letters = DeadLetters(bootstrap, dead_letter_topic, metrics.dead_letters.inc)
         self.batches = 0
         self.stored = 0
 
@@ -83,10 +120,8 @@ class Persister:
                     await self._handle(consumer, batch, stop)
         finally:
             if consumer is not None:
-                try:
-                    await asyncio.wait_for(consumer.stop(), 10)
-                except (KafkaError, OSError, TimeoutError) as exc:
-                    logger.warning("consumer did not stop cleanly: %s", exc)
+                await stop_client(consumer, "the consumer")
+            await self._dead_letters.close()
             await self._bus.close()
             await self._store.close()
             logger.info("persister stopped: %d batches, %d messages", self.batches, self.stored)
@@ -98,54 +133,70 @@ class Persister:
         stop: asyncio.Event,
     ) -> None:
         records: list[Record] = []
+        sources: list[Any] = []
+        dead: list[tuple[Any, str]] = []
         offsets: dict[TopicPartition, int] = {}
         for tp, items in batch.items():
             for item in items:
                 try:
                     records.append(decode_record(item.value))
+                    sources.append(item)
                 except ValueError as exc:
-                    logger.error("skipping record %s@%d: %s", tp, item.offset, exc)
+                    dead.append((item, str(exc)))
             offsets[tp] = items[-1].offset + 1
-        stored = await self._store_batch(records, stop)
-        if stored is None:
+        try:
+            outcomes = await append_isolating(
+                partial(self._append, stop=stop), [r.draft for r in records]
+            )
+        except _Stopping:
             return  # stopping while the store is down: leave the batch to the next worker
-        await self._announce(records, stored)
+        dead += [
+            (item, str(outcome))
+            for item, outcome in zip(sources, outcomes, strict=True)
+            if isinstance(outcome, StoreRefused)
+        ]
+        if dead and not await self._dead_letters.send(dead, stop):
+            return  # stopping while Kafka is down: the batch is replayed, dead letters too
+        await self._announce(records, outcomes)
         try:
             await consumer.commit(offsets)
         except KafkaError as exc:
             # The partitions moved to another worker, which replays the batch idempotently.
             logger.warning("offset commit failed, the batch will be replayed: %r", exc)
         self.batches += 1
-        self.stored += sum(1 for m in stored if isinstance(m, Message | RoomEvent))
+        self.stored += sum(1 for m in outcomes if isinstance(m, Message | RoomEvent))
 
-    async def _store_batch(
-        self, records: Sequence[Record], stop: asyncio.Event
-    ) -> list[Outcome] | None:
-        """Store with retries until it works; None when asked to stop first."""
-        if not records:
+    async def _append(self, drafts: Sequence[Draft], stop: asyncio.Event) -> list[Outcome]:
+        """Store with retries while the store is unreachable; a refusal goes to the caller.
+
+        Raises ``_Stopping`` when asked to stop first.
+        """
+        if not drafts:
             return []
-        drafts = [r.draft for r in records]
         delay = RETRY_FIRST_SECONDS
         failures = 0
         while True:
             try:
                 stored = await self._store.append_many(drafts)
+            except StoreRefused:
+                raise
             except Exception as exc:
                 failures += 1
+                self.metrics.store_retries.inc()
                 if failures == 1:
                     logger.warning("storing %d messages failed, retrying: %r", len(drafts), exc)
                 elif failures % 20 == 0:
                     logger.warning("still cannot store (%d attempts): %r", failures, exc)
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), delay)
-                    return None
+                    raise _Stopping from None
                 delay = min(delay * 2, RETRY_MAX_SECONDS)
                 continue
             if failures:
                 logger.warning("stored %d waiting messages after %d retries", len(drafts), failures)
             return stored
 
-    async def _announce(self, records: Sequence[Record], stored: Sequence[Outcome]) -> None:
+    async def _announce(self, records: Sequence[Record], outcomes: Sequence[Isolated]) -> None:
         """Entries on their rooms first, then each outcome to the gateway that waits for it.
 
         A room event record is applied like a message one (``append_many``
@@ -153,13 +204,18 @@ class Persister:
         """
         out: list[tuple[str, bytes]] = []
         seen: set[tuple[int, int]] = set()
-        for entry in stored:
+        for entry in outcomes:
             if isinstance(entry, Message | RoomEvent) and (entry.room_id, entry.seq) not in seen:
                 seen.add((entry.room_id, entry.seq))
                 out.append((envelope.room_channel(entry.room_id), entry_envelope(entry)))
-        for record, message in zip(records, stored, strict=True):
-            channel = envelope.gateway_channel(record.gateway)
-            out.append((channel, encode_ack(record.draft, message)))
+        for record, outcome in zip(records, outcomes, strict=True):
+            answer = Unstorable(REFUSED_MESSAGE) if isinstance(outcome, StoreRefused) else outcome
+            try:
+                ack = encode_ack(record.draft, answer)
+            except (TypeError, ValueError) as exc:  # a number JSON cannot carry: nobody waits
+                logger.warning("cannot answer a refused record: %r", exc)
+                continue
+            out.append((envelope.gateway_channel(record.gateway), ack))
         for attempt, delay in enumerate((*PUBLISH_RETRY_DELAYS_SECONDS, None)):
             try:
                 await self._bus.publish_many(out)
@@ -180,23 +236,11 @@ class Persister:
         """Create the topic when missing, so a fresh setup needs no extra step."""
         delay = RETRY_FIRST_SECONDS
         while not stop.is_set():
-            admin = AIOKafkaAdminClient(bootstrap_servers=self._bootstrap)
             try:
-                await admin.start()
-                if self._topic not in await admin.list_topics():
-                    try:
-                        await admin.create_topics(
-                            [NewTopic(self._topic, PARTITIONS, replication_factor=1)]
-                        )
-                        logger.info("created topic %s (%d partitions)", self._topic, PARTITIONS)
-                    except TopicAlreadyExistsError:
-                        pass
+                await ensure_topic(self._bootstrap, self._topic, PARTITIONS)
                 return
             except (KafkaError, OSError) as exc:
                 logger.warning("Kafka unavailable (%r); retrying", exc)
-            finally:
-                with contextlib.suppress(Exception):
-                    await admin.close()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), delay)
             delay = min(delay * 2, RETRY_MAX_SECONDS)
@@ -207,6 +251,7 @@ class Persister:
             consumer = AIOKafkaConsumer(
                 bootstrap_servers=self._bootstrap,
                 group_id=self._group,
+                group_instance_id=self._instance_id,
                 client_id="parley-persister",
                 enable_auto_commit=False,
                 auto_offset_reset="earliest",
@@ -214,6 +259,7 @@ class Persister:
                 heartbeat_interval_ms=SESSION_TIMEOUT_MS // 4,
                 max_poll_interval_ms=30 * 60 * 1000,
                 fetch_max_wait_ms=100,
+                **BACKOFF,
             )
             consumer.subscribe([self._topic], listener=_Announce(self._topic))
             try:
@@ -221,8 +267,7 @@ class Persister:
                 return consumer
             except (KafkaError, OSError) as exc:
                 logger.warning("cannot join the consumer group (%r); retrying", exc)
-                with contextlib.suppress(Exception):
-                    await consumer.stop()
+                await stop_client(consumer, "the consumer")
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), delay)
             delay = min(delay * 2, RETRY_MAX_SECONDS)

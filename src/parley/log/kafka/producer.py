@@ -41,13 +41,21 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from aiokafka import AIOKafkaProducer
-from aiokafka.errors import KafkaError
+from aiokafka.errors import (
+    InvalidProducerEpoch,
+    InvalidProducerIdMapping,
+    KafkaError,
+    OutOfOrderSequenceNumber,
+    ProducerFenced,
+    UnknownProducerId,
+)
 from aiokafka.partitioner import DefaultPartitioner
 from aiokafka.producer.message_accumulator import BatchBuilder
 
 from parley.bus.base import Handler
-from parley.log.base import Unavailable
-from parley.log.kafka.records import decode_ack, encode_record
+from parley.log.base import Refused, Unavailable
+from parley.log.kafka.records import Unstorable, decode_ack, encode_record
+from parley.log.kafka.topics import BACKOFF, stop_client
 from parley.models import Draft, Entry
 from parley.protocol import envelope
 from parley.store import Refusal, Store
@@ -72,6 +80,17 @@ MAX_UNSENT_RECORDS = 20_000
 PARTITION_CACHE_SIZE = 100_000
 
 AckKey = tuple[int, int, str]
+
+FATAL_PRODUCER_ERRORS = (
+    OutOfOrderSequenceNumber,
+    UnknownProducerId,
+    InvalidProducerEpoch,
+    InvalidProducerIdMapping,
+    ProducerFenced,
+)
+"""Errors after which an idempotent producer never works again (its sequence numbers or
+its producer id no longer match the broker's, as after a broker restart under load): it
+is replaced by a fresh one, with a new producer id."""
 
 
 @dataclass(slots=True, eq=False)
@@ -127,6 +146,8 @@ class KafkaLog:
         self._down: str | None = "not started"
         """Why sends are refused right now; None while Kafka takes records."""
         self._recovery: asyncio.Task[None] | None = None
+        self._broken: AIOKafkaProducer | None = None
+        """A producer that met a fatal error: ``_recover`` replaces it."""
         self._waiters: dict[AckKey, list[_InFlight]] = {}
         self._in_flight: deque[_InFlight] = deque()
         """Oldest first, so the deadlines run out front to back."""
@@ -162,6 +183,9 @@ class KafkaLog:
                     await task
         while self._in_flight:
             self._settle(self._in_flight.popleft(), Unavailable("the gateway is shutting down"))
+        broken, self._broken = self._broken, None
+        if broken is not None:
+            await stop_client(broken, "the broken producer", 5)
         producer, self._producer = self._producer, None
         if producer is not None:
             try:
@@ -257,26 +281,49 @@ class KafkaLog:
                         batch.builder, self._topic, partition=batch.partition
                     )
                 except Exception as exc:
-                    failed = self._failed(exc)
+                    self._check_fatal(exc, producer)
+                    failed = self._failed(exc, producer)
                     for entry in batch.entries:
                         self._settle(entry, failed)
                     continue
                 delivery.add_done_callback(
-                    lambda report, entries=batch.entries: self._delivered(entries, report)
+                    lambda report, entries=batch.entries, producer=producer: self._delivered(
+                        entries, report, producer
+                    )
                 )
 
-    def _delivered(self, entries: list[_InFlight], report: asyncio.Future[object]) -> None:
+    def _delivered(
+        self,
+        entries: list[_InFlight],
+        report: asyncio.Future[object],
+        producer: AIOKafkaProducer,
+    ) -> None:
         exc = report.exception() if not report.cancelled() else KafkaError("cancelled")
         if exc is None:
             for entry in entries:
                 entry.delivered = True
             return
-        failed = self._failed(exc)
+        self._check_fatal(exc, producer)
+        failed = self._failed(exc, producer)
         for entry in entries:
             self._settle(entry, failed)
 
-    def _failed(self, exc: BaseException) -> Unavailable:
+    def _check_fatal(self, exc: BaseException, producer: AIOKafkaProducer) -> None:
+        """Set a producer that met a fatal error aside, for ``_recover`` to replace.
+
+        Only the current one: the failures of a producer already replaced must not
+        condemn its successor. Its records not yet acknowledged fail
+        (``unavailable``); their senders retry with the same client_id, which finds
+        any that Kafka did keep.
+        """
+        if isinstance(exc, FATAL_PRODUCER_ERRORS) and producer is self._producer:
+            self._broken, self._producer = producer, None
+
+    def _failed(self, exc: BaseException, producer: AIOKafkaProducer) -> Unavailable:
         """What the senders of a batch hear when producing it failed."""
+        if producer is not self._producer and producer is not self._broken:
+            # A producer already replaced: its failures say nothing about Kafka now.
+            return Unavailable("the message log (Kafka) is unavailable")
         if isinstance(exc, KafkaError):
             return self._refused(exc)
         logger.error("producing a batch failed: %r", exc)
@@ -352,7 +399,7 @@ class KafkaLog:
         except Exception as exc:
             if seen is not None:
                 return
-            logger.warning("store unavailable, send refused: %s", exc)
+            logger.debug("store unavailable, send refused: %s", exc)  # /readyz logs the outage
             raise Unavailable("the message store is unavailable") from exc
         if not member:
             self._members.pop(key, None)
@@ -384,6 +431,8 @@ class KafkaLog:
             settled = refusal_error(outcome)
             if outcome is Refusal.NOT_MEMBER:
                 self._members.pop((env.room, env.sender), None)
+        elif isinstance(outcome, Unstorable):
+            settled = Refused(outcome.message)
         else:
             settled = outcome
         for entry in list(self._waiters.get((env.room, env.sender, client_id), ())):
@@ -404,6 +453,10 @@ class KafkaLog:
         """Probe until Kafka answers, then let sends through again."""
         delay = 0.1
         while True:
+            broken, self._broken = self._broken, None
+            if broken is not None:
+                logger.warning("replacing the Kafka producer after a fatal error")
+                await stop_client(broken, "the broken producer", PROBE_TIMEOUT_SECONDS)
             try:
                 if self._producer is None:
                     self._producer = await asyncio.wait_for(self._connect(), START_TIMEOUT_SECONDS)
@@ -429,6 +482,7 @@ class KafkaLog:
             linger_ms=1,
             max_batch_size=64 * 1024,
             request_timeout_ms=int(self._send_timeout * 1000),
+            **BACKOFF,
         )
         try:
             await producer.start()

@@ -2,7 +2,10 @@
 
 A topic record is a draft plus the id of the gateway waiting for it; the
 persister answers that gateway with an ``ACK`` envelope naming the stored entry
-(the original one for a retried client_id) or saying why the draft was refused.
+(the original one for a retried client_id), saying why the draft was refused
+(not a member, no such target, not allowed, nothing changed), or saying the
+draft can never be stored (an ``error``: the database refused its data, the
+record went to the dead-letter topic).
 These are internal shapes, not the client protocol: timestamps stay integer
 microseconds so the entry a gateway acks is exactly the stored one.
 
@@ -31,6 +34,7 @@ from parley.models import (
     User,
 )
 from parley.protocol import envelope
+from parley.protocol.errors import ErrorCode
 from parley.store.base import Outcome, Refusal
 
 RECORD_VERSION = 1
@@ -38,6 +42,14 @@ STREAM_RECORD_VERSION = 2
 """Records with a kind, target or emoji: replies and room events."""
 _KINDS = frozenset(get_args(DraftKind))
 _REFUSALS = {r.value: r for r in Refusal}
+
+
+@dataclass(frozen=True, slots=True)
+class Unstorable:
+    """A draft that can never be stored; its sender hears ``invalid_input`` with ``message``."""
+
+    message: str
+    code: ErrorCode = "invalid_input"
 
 
 @dataclass(frozen=True, slots=True)
@@ -190,8 +202,8 @@ def _event_from(data: Any) -> RoomEvent:
     )
 
 
-def encode_ack(draft: Draft, outcome: Outcome) -> bytes:
-    """The ``ACK`` envelope for a draft: its stored entry, or why it was refused.
+def encode_ack(draft: Draft, outcome: Outcome | Unstorable) -> bytes:
+    """The ``ACK`` envelope for a draft: its stored entry, why it was refused, or an error.
 
     ``message`` stays null for a refused draft, as before room events, so a
     refusal a previous gateway cannot name still reads as not stored.
@@ -201,16 +213,23 @@ def encode_ack(draft: Draft, outcome: Outcome) -> bytes:
         payload["message"] = _message(outcome)
     elif isinstance(outcome, RoomEvent):
         payload["event"] = _event(outcome)
+    elif isinstance(outcome, Unstorable):
+        payload["error"] = {"code": outcome.code, "message": outcome.message}
     else:
         payload["refused"] = outcome.value
     return envelope.ack(draft.room_id, draft.sender.id, orjson.dumps(payload))
 
 
-def decode_ack(payload: bytes) -> tuple[str, Entry | Refusal]:
+def decode_ack(payload: bytes) -> tuple[str, Entry | Refusal | Unstorable]:
     """The client_id an ``ACK`` answers and its outcome."""
     try:
         data = orjson.loads(payload)
         client_id = str(data["client_id"])
+        error = data.get("error")
+        if error is not None:
+            if error["code"] != "invalid_input":
+                raise ValueError(f"unknown error code {error['code']!r}")
+            return client_id, Unstorable(str(error["message"]))
         if data["message"] is not None:
             return client_id, _message_from(data["message"])
         if data.get("event") is not None:

@@ -1,10 +1,11 @@
-import { applyMessageToRoom } from '../rooms';
-import { applyNewerPage, gapCursor } from '../timeline';
+import { applyEventToRoom, applyMessageToRoom } from '../rooms';
+import { gapCursor, insertEntries } from '../timeline';
 import type { UserSession } from './session';
 
 /**
- * Holes in a loaded timeline (a message beyond the contiguous end, or a
- * resume that hit the server's cap) are filled from history with `after=`.
+ * Holes in a loaded timeline (an entry beyond the contiguous end, or a
+ * resume that hit the server's cap) are filled from the room's stream
+ * (`/events?after=`), messages and room events in seq order.
  */
 export class GapsSlice {
   private readonly timers = new Map<string, ReturnType<typeof setTimeout>>();
@@ -72,22 +73,25 @@ export class GapsSlice {
         if (!tl || !tl.loaded) break;
         const cursor = this.incomplete.has(id) ? tl.hi : gapCursor(tl, room?.last_seq ?? 0);
         if (cursor === null) break;
-        const page = await chat.deps.api.history(id, { after: cursor, limit: chat.timing.gapPageSize });
+        const page = await chat.deps.api.entries(id, cursor, chat.timing.gapPageSize);
         if (!chat.alive) return;
         const cur = chat.state.timelines[id];
         if (!cur) break;
-        const next = applyNewerPage(cur, page, chat.myId);
+        const next = insertEntries(cur, page.entries, chat.myId);
         chat.timeline.set(next);
         chat.outbox.settle(id);
         const r = chat.state.rooms[id];
         if (r) {
           let updated = r;
-          for (const m of page.messages) updated = applyMessageToRoom(updated, m, chat.myId);
+          for (const e of page.entries) {
+            updated = 'message' in e ? applyMessageToRoom(updated, e.message, chat.myId) : applyEventToRoom(updated, e.event);
+          }
           if (updated !== r) chat.rooms.set(updated);
         }
-        if (!page.has_more) this.incomplete.delete(id);
-        if (next.hi === cur.hi && page.messages.length === 0) break; // no progress
-        if (!page.has_more && gapCursor(next, chat.state.rooms[id]?.last_seq ?? 0) === null) break;
+        const complete = next.hi >= page.last_seq;
+        if (complete) this.incomplete.delete(id);
+        if (next.hi === cur.hi) break; // no progress
+        if (complete && gapCursor(next, chat.state.rooms[id]?.last_seq ?? 0) === null) break;
       }
     } catch {
       // Leave the gap; the next event or reconnect tries again.

@@ -36,6 +36,14 @@ describe('outbox: sending', () => {
     expect(seqs(t.s().timelines.r1!.messages)).toEqual(range(1, 6));
   });
 
+  it('a reply carries the seq it answers, also when re-sent', async () => {
+    const t = await opened();
+    t.conn.drop();
+    const id = t.chat.outbox.send('r1', 'yes', 3)!;
+    t.conn.connectReady();
+    expect(t.conn.sends('send')).toEqual([{ type: 'send', room: 'r1', body: 'yes', client_id: id, reply_to: 3 }]);
+  });
+
   it('ignores empty messages', async () => {
     const t = await opened();
     expect(t.chat.outbox.send('r1', ' \n\t ')).toBeNull();

@@ -35,8 +35,8 @@ export class OutboxSlice {
     this.inflight.clear();
   }
 
-  /** Send a message optimistically. Returns its client_id, or null if empty. */
-  send(roomId: string, body: string): string | null {
+  /** Send a message optimistically (an answer to `replyTo` when given). Returns its client_id, or null if empty. */
+  send(roomId: string, body: string, replyTo?: number): string | null {
     const chat = this.chat;
     const text = body.replace(/^\s+|\s+$/g, '');
     if (text.length === 0) return null;
@@ -45,6 +45,7 @@ export class OutboxSlice {
       client_id: clientId,
       room: roomId,
       body: text,
+      ...(replyTo !== undefined && { reply_to: replyTo }),
       created_at: new Date(chat.now()).toISOString(),
       status: 'sending',
       final: false,
@@ -211,7 +212,13 @@ export class OutboxSlice {
     const next = tl.pending.find((p) => p.status === 'sending');
     if (!next) return;
     if (this.retryTimers.has(next.client_id)) return; // waiting to retry: hold the queue
-    const frame = { type: 'send', room: roomId, body: next.body, client_id: next.client_id } as const;
+    const frame = {
+      type: 'send',
+      room: roomId,
+      body: next.body,
+      client_id: next.client_id,
+      ...(next.reply_to !== undefined && { reply_to: next.reply_to }),
+    } as const;
     if (!conn.send(frame)) return; // flushed again on the next `ready`
     this.inflight.set(roomId, next.client_id);
     chat.timeline.set(updatePending(tl, next.client_id, { attempts: next.attempts + 1 }));

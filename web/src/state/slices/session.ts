@@ -3,6 +3,7 @@ import type { ConnectionOptions } from '../connection';
 import type { RoomState } from '../rooms';
 import type { TokenManager } from '../tokens';
 import type { ClientFrame, ErrorCode, Message, ServerEvent, User } from '../types';
+import { ActionsSlice, initialActions, type ActionsState } from './actions';
 import { DraftsSlice } from './drafts';
 import { GapsSlice } from './gaps';
 import { OutboxSlice } from './outbox';
@@ -33,7 +34,14 @@ export interface ConnectionLike {
 
 export type ConnectOptions = Pick<
   ConnectionOptions,
-  'getToken' | 'refreshToken' | 'resumeMap' | 'onFrame' | 'onStatus' | 'onDisconnect' | 'onSessionExpired'
+  | 'getToken'
+  | 'refreshToken'
+  | 'renewInMs'
+  | 'resumeMap'
+  | 'onFrame'
+  | 'onStatus'
+  | 'onDisconnect'
+  | 'onSessionExpired'
 >;
 
 export interface Timing {
@@ -57,7 +65,7 @@ export const DEFAULT_TIMING: Timing = {
 /** What a session needs from outside; the store hands over its own. */
 export interface SessionDeps {
   api: ApiClient;
-  tokens: Pick<TokenManager, 'getAccessToken' | 'refresh'>;
+  tokens: Pick<TokenManager, 'getAccessToken' | 'refresh' | 'msUntilRefresh'>;
   /** Build the socket connection (real: `new Connection(opts)`). */
   connect: (opts: ConnectOptions) => ConnectionLike;
   now: () => number;
@@ -75,7 +83,7 @@ export interface Notice {
 }
 
 /** The state a session shows: each slice's keys, combined flat. */
-export interface SessionState extends SocketState, RoomsState, TimelineState, TypingState, PresenceState {
+export interface SessionState extends SocketState, RoomsState, TimelineState, TypingState, PresenceState, ActionsState {
   /** A transient message for the user (toast). */
   notice: Notice | null;
 }
@@ -87,6 +95,7 @@ export function initialSessionState(me: User | null): SessionState {
     ...initialTimeline(),
     ...initialTyping(),
     ...initialPresence(),
+    ...initialActions(),
     notice: null,
   };
 }
@@ -112,6 +121,7 @@ export class UserSession {
   readonly rooms: RoomsSlice;
   readonly timeline: TimelineSlice;
   readonly outbox: OutboxSlice;
+  readonly actions: ActionsSlice;
   readonly reads: ReadsSlice;
   readonly gaps: GapsSlice;
   readonly typing: TypingSlice;
@@ -129,6 +139,7 @@ export class UserSession {
     this.rooms = new RoomsSlice(this);
     this.timeline = new TimelineSlice(this);
     this.outbox = new OutboxSlice(this);
+    this.actions = new ActionsSlice(this);
     this.reads = new ReadsSlice(this);
     this.gaps = new GapsSlice(this);
     this.typing = new TypingSlice(this);
@@ -137,6 +148,7 @@ export class UserSession {
     this.conn = deps.connect({
       getToken: () => deps.tokens.getAccessToken(),
       refreshToken: (rejected) => deps.tokens.refresh(rejected),
+      renewInMs: () => deps.tokens.msUntilRefresh(),
       resumeMap: () => this.socket.resumeMap(),
       onFrame: (event) => this.handleEvent(event),
       onStatus: (status, info) => this.socket.onStatus(status, info),
@@ -182,6 +194,7 @@ export class UserSession {
     this.final = this.access.get();
     this.conn.stop();
     this.outbox.dispose();
+    this.actions.dispose();
     this.reads.dispose();
     this.gaps.dispose();
     this.typing.dispose();
@@ -199,9 +212,10 @@ export class UserSession {
         break;
       case 'ack':
         if (event.message) this.outbox.onAck(event.client_id, event.message);
+        else this.actions.onAck(event.client_id, event.event ?? null);
         break;
       case 'event':
-        // Room events (edits, deletes, reactions) are the web room-stream work's to apply.
+        this.timeline.onEvent(event.event);
         break;
       case 'resumed':
         this.socket.onResumed(event.incomplete);
@@ -226,11 +240,16 @@ export class UserSession {
         this.onError(event.code, event.message, event.client_id);
         break;
       case 'pong':
+      case 'reauthed':
         break;
     }
   }
 
   private onError(code: ErrorCode, text: string, clientId: string | undefined): void {
+    if (clientId && this.actions.owns(clientId)) {
+      this.actions.onError(clientId, code, text, RETRYABLE.has(code));
+      return;
+    }
     if (clientId) {
       this.outbox.onSendError(clientId, code, text, RETRYABLE.has(code));
       return;

@@ -69,6 +69,7 @@ export class SocketSlice {
     this.chat.presence.snapshot(online);
     void this.chat.rooms.refreshAll();
     this.chat.outbox.flush();
+    this.chat.actions.flush();
     this.chat.reads.flushAll();
   }
 

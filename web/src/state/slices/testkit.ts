@@ -54,6 +54,13 @@ export class FakeApi {
     const upto = q.before !== undefined ? all.filter((m) => m.seq < q.before!) : all;
     return { messages: upto.slice(-limit), has_more: upto.length > limit };
   }
+  async entries(roomId: string, after: number, limit: number) {
+    this.historyCalls.push({ room: roomId, q: { after, limit } });
+    if (this.holdHistory) await new Promise<void>((resolve) => this.held.push(resolve));
+    const all = this.messages.get(roomId) ?? [];
+    const rest = all.filter((m) => m.seq > after);
+    return { entries: rest.slice(0, limit).map((message) => ({ message })), last_seq: all.at(-1)?.seq ?? 0 };
+  }
   async leaveRoom() {}
 }
 

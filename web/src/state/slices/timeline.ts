@@ -1,15 +1,17 @@
 import { ApiError } from '../api';
-import { applyMessageToRoom } from '../rooms';
+import { applyEventToRoom, applyMessageToRoom } from '../rooms';
 import {
   applyLatestPage,
   applyOlderPage,
+  applyAroundPage,
   emptyTimeline,
   firstUnreadSeq,
+  insertEntries,
   insertMessages,
   lowSeq,
   type Timeline,
 } from '../timeline';
-import type { Message } from '../types';
+import type { Message, RoomEvent } from '../types';
 import { errorText } from './errors';
 import type { UserSession } from './session';
 
@@ -149,6 +151,43 @@ export class TimelineSlice {
     if (msg.sender.id !== myId) {
       chat.typing.stoppedBy(msg.room, msg.sender.id);
       if (live && wasNew) chat.deps.notify?.(msg, chat.state.rooms[msg.room]);
+    }
+  }
+
+  /** A room event (edit, delete, reaction) arrived live, replayed or acked: fold it in. */
+  onEvent(ev: RoomEvent): void {
+    const chat = this.chat;
+    const room = chat.state.rooms[ev.room];
+    if (room) {
+      const next = applyEventToRoom(room, ev);
+      if (next !== room) chat.rooms.set(next);
+    }
+    const tl = chat.state.timelines[ev.room];
+    if (tl) {
+      const merged = insertEntries(tl, [{ event: ev }], chat.myId);
+      if (merged !== tl) this.set(merged);
+      chat.gaps.check(ev.room);
+    }
+  }
+
+  /**
+   * Show the message `seq` of a room: it is already held, or the history
+   * around it replaces the window (the stream after it is then filled in as a gap).
+   */
+  async reveal(id: string, seq: number): Promise<boolean> {
+    const chat = this.chat;
+    const held = () => chat.state.timelines[id]?.messages.some((m) => m.seq === seq) ?? false;
+    if (held()) return true;
+    try {
+      const page = await chat.deps.api.history(id, { around: seq, limit: chat.timing.pageSize });
+      if (!chat.alive) return false;
+      const tl = chat.state.timelines[id] ?? emptyTimeline(id);
+      this.set(applyAroundPage(tl, page, chat.myId));
+      chat.gaps.check(id);
+      return held();
+    } catch (e) {
+      if (chat.alive) chat.toast(errorText(e));
+      return false;
     }
   }
 }
