@@ -1,4 +1,15 @@
-import type { AuthResponse, EntriesPage, ErrorBody, ErrorCode, Message, MessagePage, Room, User } from './types';
+import { searchPath, type SearchQuery } from './search';
+import type {
+  AuthResponse,
+  EntriesPage,
+  ErrorBody,
+  ErrorCode,
+  Message,
+  MessagePage,
+  Room,
+  SearchPage,
+  User,
+} from './types';
 import type { Provider, SignInMethods } from './oauth';
 import type { RefreshOutcome, TokenManager } from './tokens';
 
@@ -188,6 +199,10 @@ export class ApiClient {
       `/api/users?q=${encodeURIComponent(prefix)}`,
     );
     return r.users;
+  }
+
+  search(query: SearchQuery): Promise<SearchPage> {
+    return this.request('GET', searchPath(query));
   }
 
   async listRooms(): Promise<Room[]> {

@@ -17,7 +17,10 @@ export type {
   Room,
   RoomEvent,
   RoomKind,
+  SearchPage,
+  SearchResult,
   ServerEvent,
+  SnippetPart,
   UnreactFrame,
   User,
 } from './protocol.gen';

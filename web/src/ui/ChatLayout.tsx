@@ -1,16 +1,21 @@
 import { useCallback, useEffect, useState } from 'react';
 import { nav } from '../app';
+import { stepRoom } from '../state/search';
 import { ConnectionBanner } from './ConnectionBanner';
 import { AddMemberDialog, NewChatDialog, RoomDetailsDialog } from './dialogs';
 import { navigate, useChat, useRouteRoom, useSession } from './hooks';
 import { IconX } from './icons';
+import { QuickSwitcher, useNavigationKeys } from './QuickSwitcher';
 import { EmptyRoom, RoomView } from './RoomView';
+import { SearchPanel } from './SearchPanel';
 import { Sidebar } from './Sidebar';
 
 type DialogState =
   | { kind: 'new'; mode: 'direct' | 'group' }
   | { kind: 'details' }
   | { kind: 'add' }
+  | { kind: 'search' }
+  | { kind: 'switcher' }
   | null;
 
 function Toast() {
@@ -47,6 +52,16 @@ export function ChatLayout() {
   const [dialog, setDialog] = useState<DialogState>(null);
 
   const open = useCallback((id: string | null) => navigate(id), []);
+  const openSwitcher = useCallback(() => setDialog({ kind: 'switcher' }), []);
+  const step = useCallback(
+    (dir: 1 | -1, unreadOnly: boolean) => {
+      const s = chat.state;
+      const next = stepRoom(s.order, s.rooms, s.activeRoom, dir, unreadOnly);
+      if (next) navigate(next);
+    },
+    [chat],
+  );
+  useNavigationKeys(openSwitcher, step);
   useEffect(() => {
     nav.open = (id) => navigate(id);
   }, []);
@@ -76,7 +91,12 @@ export function ChatLayout() {
         <aside
           className={`${routeRoom ? 'hidden md:flex' : 'flex'} w-full shrink-0 flex-col border-r border-zinc-200 md:w-80 lg:w-[22rem] dark:border-zinc-800`}
         >
-          <Sidebar activeRoom={current} onOpen={open} onNew={(mode) => setDialog({ kind: 'new', mode })} />
+          <Sidebar
+            activeRoom={current}
+            onOpen={open}
+            onNew={(mode) => setDialog({ kind: 'new', mode })}
+            onSearch={() => setDialog({ kind: 'search' })}
+          />
         </aside>
         <main className={`${routeRoom ? 'flex' : 'hidden md:flex'} min-w-0 flex-1 flex-col bg-white dark:bg-zinc-950`}>
           {current ? (
@@ -116,6 +136,8 @@ export function ChatLayout() {
         />
       )}
       {dialog?.kind === 'add' && room && <AddMemberDialog room={room} onClose={() => setDialog(null)} />}
+      {dialog?.kind === 'search' && <SearchPanel onClose={() => setDialog(null)} />}
+      {dialog?.kind === 'switcher' && <QuickSwitcher onClose={() => setDialog(null)} onOpen={open} />}
       <Toast />
     </div>
   );

@@ -5,7 +5,7 @@ import { activeTyping } from '../state/typing';
 import { AccountSettings } from './AccountSettings';
 import { Avatar } from './Avatar';
 import { useChat, useNow, useStore } from './hooks';
-import { IconBell, IconChat, IconLogOut, IconPlus, IconSliders, IconUsers } from './icons';
+import { IconBell, IconChat, IconLogOut, IconPlus, IconSearch, IconSliders, IconUsers } from './icons';
 
 function notificationPermission(): NotificationPermission | 'unsupported' {
   return typeof Notification === 'undefined' ? 'unsupported' : Notification.permission;
@@ -143,10 +143,12 @@ export function Sidebar({
   activeRoom,
   onOpen,
   onNew,
+  onSearch,
 }: {
   activeRoom: string | null;
   onOpen: (id: string) => void;
   onNew: (mode: 'direct' | 'group') => void;
+  onSearch: () => void;
 }) {
   const me = useChat((s) => s.me);
   const order = useChat((s) => s.order);
@@ -185,6 +187,16 @@ export function Sidebar({
           <IconChat size={16} />
         </div>
         <span className="flex-1 text-[15px] font-semibold tracking-tight">Parley</span>
+        <button
+          type="button"
+          onClick={onSearch}
+          aria-label="Search messages"
+          title="Search messages (Ctrl+K jumps to a conversation)"
+          data-testid="search-messages"
+          className="rounded-lg p-2 text-zinc-600 hover:bg-zinc-200/70 dark:text-zinc-400 dark:hover:bg-zinc-800"
+        >
+          <IconSearch size={18} />
+        </button>
         <button
           type="button"
           onClick={() => onNew('group')}

@@ -70,6 +70,12 @@ export function navigate(roomId: string | null, replace = false): void {
   routeListeners.forEach((l) => l());
 }
 
+/** Open a room at one of its messages (a search result): the message link's route. */
+export function openMessage(roomId: string, seq: number): void {
+  window.history.pushState(null, '', new URL(messageLink(roomId, seq)).pathname);
+  routeListeners.forEach((l) => l());
+}
+
 function onRoute(cb: () => void): () => void {
   routeListeners.add(cb);
   return () => routeListeners.delete(cb);

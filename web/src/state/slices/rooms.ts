@@ -1,7 +1,8 @@
 import { ApiError } from '../api';
 import { mergeServerRoom, placeholderRoom, sortRooms, type RoomState } from '../rooms';
 import { SessionExpiredError } from '../tokens';
-import type { Room, User } from '../types';
+import type { SearchQuery } from '../search';
+import type { Room, SearchPage, User } from '../types';
 import { errorText } from './errors';
 import type { UserSession } from './session';
 
@@ -161,6 +162,11 @@ export class RoomsSlice {
   async leave(roomId: string): Promise<void> {
     await this.chat.deps.api.leaveRoom(roomId);
     this.forget(roomId);
+  }
+
+  /** Full-text search in the rooms the user is in (the server keeps to those). */
+  searchMessages(query: SearchQuery): Promise<SearchPage> {
+    return this.chat.deps.api.search(query);
   }
 
   async searchUsers(prefix: string): Promise<User[]> {
