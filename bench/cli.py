@@ -15,7 +15,7 @@ from typing import Any
 
 from bench.common import git_commit, log, raise_nofile
 
-SCENARIOS = ["fanout", "chat", "connections", "history", "ingest", "cluster"]
+SCENARIOS = ["fanout", "chat", "connections", "history", "search", "ingest", "cluster"]
 
 
 def parser() -> argparse.ArgumentParser:
@@ -56,6 +56,7 @@ TINY: dict[str, dict[str, Any]] = {
     },
     "connections": {"connections": 100, "users": 20},
     "history": {"rows": 20_000, "requests": 50},
+    "search": {"rows": 20_000, "rooms": 4, "requests": 50},
     "ingest": {"messages": 300, "senders": 4},
     "cluster": {
         "users": 60,

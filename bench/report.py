@@ -208,7 +208,7 @@ def main(results: Path | None = None, out: Path | None = None) -> None:
     ]
     if not by:
         lines.append("No results yet: run `python -m bench fanout --peer` (or `make bench`).")
-    for name in ("fanout", "chat", "cluster", "connections", "history", "ingest"):
+    for name in ("fanout", "chat", "cluster", "connections", "history", "search", "ingest"):
         docs = by.get(name)
         if not docs:
             continue
@@ -258,6 +258,22 @@ def main(results: Path | None = None, out: Path | None = None) -> None:
                 fig.savefig(out / "history-latency-cdf.png", dpi=90)
                 plt.close(fig)
                 lines += ["![history latency CDF](history-latency-cdf.png)", ""]
+        elif name == "search":
+            lines += simple_section(
+                name,
+                doc,
+                [
+                    "rows",
+                    "database",
+                    "seed_s",
+                    "requests",
+                    "results_per_request",
+                    "latency_ms",
+                    "server_cpu_us_per_request",
+                    "errors",
+                    "leaks",
+                ],
+            )
         elif name == "ingest":
             lines += simple_section(
                 name,

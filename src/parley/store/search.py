@@ -1,7 +1,7 @@
 """Full-text search over messages, one query per database.
 
-PostgreSQL matches an expression index, ``to_tsvector('english', body)`` (GIN, live
-messages only), against ``websearch_to_tsquery`` and cuts snippets with ``ts_headline``.
+PostgreSQL matches a stored ``to_tsvector('english', body)`` column (GIN-indexed, live
+messages only) against ``websearch_to_tsquery`` and cuts snippets with ``ts_headline``.
 SQLite matches the FTS5 table ``messages_fts``, kept in step with ``messages`` by
 triggers, so an edit is found by its new words and a delete by none. Both stem English
 words. Results come only from rooms the viewer is a member of at the time of the query,
@@ -25,7 +25,7 @@ HIT_START, HIT_END = "\x02", "\x03"
 never holds one and every marker in a snippet is the database's own."""
 
 TS_CONFIG: Any = literal_column("'english'::regconfig")
-"""A literal, not a bind parameter: the planner uses the index only for the same expression."""
+"""The stored column's configuration (migration 0006), so query and index stem alike."""
 
 HEADLINE_OPTIONS = f'StartSel="{HIT_START}", StopSel="{HIT_END}", MaxWords=30, MinWords=12'
 
@@ -34,6 +34,11 @@ MASKED, MASKS = "<&", "\x05\x06"
 from the snippet; a body is shown as text, so they are masked (with more refused control
 characters) on the way in and put back in ``snippet_parts``."""
 _UNMASK = str.maketrans(MASKS, MASKED)
+
+SEARCH_VECTOR: Any = column("search")
+"""PostgreSQL's stored ``to_tsvector('english', body)`` (migration 0006): a match needing a
+recheck (a phrase, a lossy page of the index) reads it instead of parsing the body again.
+Not in ``schema.metadata``, which SQLite shares."""
 
 messages_fts = table("messages_fts", column("rowid"))
 """The SQLite FTS5 table (migration 0006); not in ``schema.metadata``, which SQLite alone has."""
@@ -81,57 +86,80 @@ def snippet_parts(marked: str) -> tuple[tuple[str, bool], ...]:
     return tuple(parts)
 
 
-def _filtered(query: Any, wanted: SearchFilter) -> Any:
+def _filtered(query: Any, wanted: SearchFilter, order: Any) -> Any:
     member_rooms = select(members.c.room_id).where(members.c.user_id == wanted.viewer_id)
     query = query.where(messages.c.deleted_at.is_(None), messages.c.room_id.in_(member_rooms))
     if wanted.room_id is not None:
         query = query.where(messages.c.room_id == wanted.room_id)
     if wanted.sender is not None:
-        query = query.where(users.c.username == wanted.sender)
+        sender = select(users.c.id).where(users.c.username == wanted.sender).scalar_subquery()
+        query = query.where(messages.c.sender_id == sender)
     if wanted.after is not None:
         query = query.where(messages.c.created_at >= wanted.after)
     if wanted.before is not None:
         query = query.where(messages.c.created_at < wanted.before)
     if wanted.cursor is not None:
-        query = query.where(messages.c.id < wanted.cursor)
-    return query.order_by(messages.c.id.desc()).limit(wanted.limit + 1)
+        query = query.where(order < wanted.cursor)
+    return query.order_by(order.desc()).limit(wanted.limit + 1)
 
 
 async def search(
     conn: AsyncConnection, wanted: SearchFilter, *, sqlite: bool
 ) -> tuple[list[SearchHit], bool]:
-    """Up to ``wanted.limit`` hits, newest first, and whether there are more."""
+    """Up to ``wanted.limit`` hits, newest first, and whether there are more.
+
+    Two steps: the ids of the page, then those rows with their snippets. In one query the
+    snippet of every match would be cut before the sort keeps the newest few (SQLite's
+    sorter carries whole rows), which costs most with the most common words.
+    """
+    fts: Any = literal_column("messages_fts")
     if sqlite:
         match = fts5_query(wanted.text)
         if match is None:
             return [], False
-        snippet = func.snippet(
-            literal_column("messages_fts"), 0, HIT_START, HIT_END, "…", 24
-        ).label("snippet")
-        query = (
+        matches: Any = fts.op("MATCH")(match)
+        # FTS5 walks its rowids (the message ids) newest first and stops at the limit.
+        page = (
+            select(messages_fts.c.rowid)
+            .select_from(messages_fts)
+            .join(messages, messages.c.id == messages_fts.c.rowid)
+        )
+        ids = (
+            (await conn.execute(_filtered(page.where(matches), wanted, messages_fts.c.rowid)))
+            .scalars()
+            .all()
+        )
+        snippet = func.snippet(fts, 0, HIT_START, HIT_END, "…", 24)
+        rows_query = (
             select(*MESSAGE_COLUMNS, snippet)
             .select_from(messages_fts)
             .join(messages, messages.c.id == messages_fts.c.rowid)
-            .join(users, users.c.id == messages.c.sender_id)
-            .where(literal_column("messages_fts").op("MATCH")(match))
+            .where(matches, messages_fts.c.rowid.in_(ids[: wanted.limit]))
         )
     else:
         tsquery = func.websearch_to_tsquery(TS_CONFIG, wanted.text)
+        page = select(messages.c.id).where(SEARCH_VECTOR.op("@@")(tsquery))
+        ids = (await conn.execute(_filtered(page, wanted, messages.c.id))).scalars().all()
         headline = func.ts_headline(
             TS_CONFIG,
             func.translate(messages.c.body, MASKED, MASKS),
             tsquery,
             literal(HEADLINE_OPTIONS),
-        ).label("snippet")
-        query = (
-            select(*MESSAGE_COLUMNS, headline)
-            .join(users, users.c.id == messages.c.sender_id)
-            .where(func.to_tsvector(TS_CONFIG, messages.c.body).op("@@")(tsquery))
         )
-    rows = (await conn.execute(_filtered(query, wanted))).all()
-    more = len(rows) > wanted.limit
-    rows = rows[: wanted.limit]
+        rows_query = select(*MESSAGE_COLUMNS, headline).where(
+            messages.c.id.in_(ids[: wanted.limit])
+        )
+    if not ids:
+        return [], False
+    rows = (
+        await conn.execute(
+            rows_query.join(users, users.c.id == messages.c.sender_id).order_by(
+                messages.c.id.desc()
+            )
+        )
+    ).all()
     found = await decorate(conn, [row[: len(MESSAGE_COLUMNS)] for row in rows])
-    return [
+    hits = [
         SearchHit(message, snippet_parts(row[-1])) for message, row in zip(found, rows, strict=True)
-    ], more
+    ]
+    return hits, len(ids) > wanted.limit
