@@ -107,6 +107,26 @@ def test_history(tmp_path: Path) -> None:
     assert f["latency_ms"]["n"] == 50
 
 
+def check_search(f: dict[str, Any]) -> None:
+    assert f["ok"]
+    assert f["rows"] == 20_000
+    assert f["errors"] == f["leaks"] == 0
+    assert f["results_per_request"] > 0
+    assert f["latency_ms"]["n"] == 50
+
+
+def test_search(tmp_path: Path) -> None:
+    check_search(bench(tmp_path, "search")["figures"])
+
+
+@pytest.mark.cluster
+def test_search_on_postgres(tmp_path: Path, cluster_services: Services) -> None:
+    url = cluster_services.database_url
+    figures = bench(tmp_path, "search", "--database-url", url)["figures"]
+    assert figures["database"] == "postgresql"
+    check_search(figures)
+
+
 def test_report(tmp_path: Path) -> None:
     bench(tmp_path, "history")
     proc = subprocess.run(
