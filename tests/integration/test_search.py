@@ -123,6 +123,7 @@ async def test_filters_and_paging(new_user: UserFactory) -> None:
         {"q": "x", "limit": "1e1"},
         {"q": "x", "cursor": "-1"},
         {"q": "x", "room": "seven"},
+        {"q": "x", "room": str(2**63)},
         {"q": "x", "sender": "no such name!"},
     ],
 )

@@ -177,6 +177,7 @@ _EVENT_ANSWER = _ok(
     "The stored room event; null for a reaction that was already there (or not)",
     _obj(["event"], event={"anyOf": [_ref("RoomEvent"), {"type": "null"}]}),
 )
+_INSTANT = {"type": "string", "pattern": f"^{validation.RFC3339}$"}
 _ROOM_ID = {
     "name": "room",
     "in": "path",
@@ -464,25 +465,24 @@ def document() -> JSON:
                             "description": 'Words, "a phrase", -excluded, or: alternatives',
                             "schema": _text(validation.MAX_SEARCH_TEXT, _LINE, blank=False),
                         },
-                        {"name": "room", "in": "query", "schema": _ID},
+                        {
+                            "name": "room",
+                            "in": "query",
+                            "description": "A room id; one you are not in finds nothing",
+                            "schema": _SEQ,
+                        },
                         {"name": "sender", "in": "query", "schema": _USERNAME},
                         {
                             "name": "after",
                             "in": "query",
                             "description": "RFC 3339 date (midnight UTC) or date-time; inclusive",
-                            "schema": {
-                                "type": "string",
-                                "anyOf": [{"format": "date"}, {"format": "date-time"}],
-                            },
+                            "schema": _INSTANT,
                         },
                         {
                             "name": "before",
                             "in": "query",
                             "description": "RFC 3339 date (midnight UTC) or date-time; exclusive",
-                            "schema": {
-                                "type": "string",
-                                "anyOf": [{"format": "date"}, {"format": "date-time"}],
-                            },
+                            "schema": _INSTANT,
                         },
                         {
                             "name": "limit",
@@ -493,7 +493,7 @@ def document() -> JSON:
                             "name": "cursor",
                             "in": "query",
                             "description": "next_cursor of the previous page",
-                            "schema": _ID,
+                            "schema": _SEQ,
                         },
                     ],
                 )

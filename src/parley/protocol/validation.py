@@ -46,6 +46,11 @@ WHITESPACE = (
 )
 """What ``str.strip()`` removes, spelled out: JSON Schema's ``\\s`` is not quite the same."""
 USERNAME = r"[A-Za-z0-9_.-]{3,32}"
+RFC3339 = (
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}"
+    r"(?:T[0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]{1,6})?(?:Z|[+-][0-9]{2}:[0-9]{2}))?"
+)
+"""An RFC 3339 full-date, or date-time with an upper-case T and Z and at most microseconds."""
 DIGITS = r"[0-9]{1,19}"
 """A decimal id or seq as text: ASCII digits only, and too short for ``int`` to work hard."""
 
@@ -58,10 +63,7 @@ _LINE_REFUSED = re.compile(f"[{CONTROLS}{BIDI}{_SURROGATES}]")
 _USERNAME = re.compile(USERNAME)
 _DIGITS = re.compile(DIGITS)
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_RFC3339 = re.compile(
-    r"[0-9]{4}-[0-9]{2}-[0-9]{2}"
-    r"(?:T[0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]{1,6})?(?:Z|[+-][0-9]{2}:[0-9]{2}))?"
-)
+_RFC3339 = re.compile(RFC3339)
 
 
 def body(value: Any, client_id: str | None = None) -> str:
