@@ -51,6 +51,14 @@ async def test_search_opens_the_conversation_at_the_message(
     await expect(results.first.locator("b")).to_have_count(0)
     await assert_accessible(page, "search results")
 
+    # A date filter that leaves nothing, then back to any date.
+    await dialog.get_by_label("Before").fill("2000-01-01")
+    await field.press("Enter")
+    await expect(dialog.get_by_text("No messages found.")).to_be_visible()
+    await dialog.get_by_label("Before").fill("")
+    await field.press("Enter")
+    await expect(results).to_have_count(1)
+
     await results.first.focus()
     await page.keyboard.press("Enter")
     await expect(dialog).to_have_count(0)

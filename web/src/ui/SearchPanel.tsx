@@ -46,12 +46,16 @@ export function SearchPanel({ onClose }: { onClose: () => void }) {
   const [text, setText] = useState('');
   const [room, setRoom] = useState('');
   const [sender, setSender] = useState('');
+  const [after, setAfter] = useState('');
+  const [before, setBefore] = useState('');
   const [found, setFound] = useState<Found | null>(null);
   const [state, setState] = useState<'idle' | 'loading' | 'error'>('idle');
   const [error, setError] = useState('');
   const textId = useId();
   const roomId = useId();
   const senderId = useId();
+  const afterId = useId();
+  const beforeId = useId();
 
   const run = (query: SearchQuery, more: boolean) => {
     setState('loading');
@@ -74,7 +78,7 @@ export function SearchPanel({ onClose }: { onClose: () => void }) {
   const submit = (e: FormEvent) => {
     e.preventDefault();
     if (!text.trim()) return;
-    run({ q: text.trim(), room, sender: sender.replace(/^@/, ''), limit: PAGE }, false);
+    run({ q: text.trim(), room, sender: sender.replace(/^@/, ''), after, before, limit: PAGE }, false);
   };
 
   const myId = me?.id ?? null;
@@ -128,7 +132,7 @@ export function SearchPanel({ onClose }: { onClose: () => void }) {
           </div>
           <div className="min-w-0 flex-1">
             <label htmlFor={senderId} className="block text-xs font-medium text-zinc-600 dark:text-zinc-400">
-              From (username)
+              Sender (username)
             </label>
             <input
               id={senderId}
@@ -138,6 +142,32 @@ export function SearchPanel({ onClose }: { onClose: () => void }) {
               autoComplete="off"
               autoCapitalize="none"
               spellCheck={false}
+              className="w-full rounded-lg border border-zinc-300 bg-white px-2 py-1.5 text-sm dark:border-zinc-700 dark:bg-zinc-950"
+            />
+          </div>
+        </div>
+        <div className="flex gap-2">
+          <div className="min-w-0 flex-1">
+            <label htmlFor={afterId} className="block text-xs font-medium text-zinc-600 dark:text-zinc-400">
+              On or after
+            </label>
+            <input
+              id={afterId}
+              type="date"
+              value={after}
+              onChange={(e) => setAfter(e.target.value)}
+              className="w-full rounded-lg border border-zinc-300 bg-white px-2 py-1.5 text-sm dark:border-zinc-700 dark:bg-zinc-950"
+            />
+          </div>
+          <div className="min-w-0 flex-1">
+            <label htmlFor={beforeId} className="block text-xs font-medium text-zinc-600 dark:text-zinc-400">
+              Before
+            </label>
+            <input
+              id={beforeId}
+              type="date"
+              value={before}
+              onChange={(e) => setBefore(e.target.value)}
               className="w-full rounded-lg border border-zinc-300 bg-white px-2 py-1.5 text-sm dark:border-zinc-700 dark:bg-zinc-950"
             />
           </div>
