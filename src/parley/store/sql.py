@@ -10,7 +10,7 @@ import asyncio
 from collections import defaultdict
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from contextlib import asynccontextmanager, contextmanager
-from typing import Any, Unpack
+from typing import Any
 
 import asyncpg
 from sqlalchemy import and_, event, func, select
@@ -104,7 +104,7 @@ def _outage_is_store_failed() -> Iterator[None]:
         raise
 
 
-def _user(row: Row[Unpack[tuple[Any, ...]]], prefix: str = "") -> User:
+def _user(row: Row[*tuple[Any, ...]], prefix: str = "") -> User:
     mapping = row._mapping
     return User(
         id=mapping[f"{prefix}id"],
