@@ -214,6 +214,9 @@ class Room:
     last_message: Message | None
     mentions: int = 0
     """Unread messages that mention the viewer."""
+    roles: tuple[tuple[int, str], ...] = ()
+    """(user id, role) of the members whose role is more than "member": what a client
+    needs to offer the actions a role allows (an owner deletes any message)."""
 
     def to_json(self) -> JSON:
         return {
@@ -221,6 +224,7 @@ class Room:
             "kind": self.kind,
             "name": self.name,
             "members": [m.to_json() for m in self.members],
+            "roles": {str(user): role for user, role in self.roles},
             "last_seq": self.last_seq,
             "unread": self.unread,
             "mentions": self.mentions,

@@ -291,3 +291,36 @@ async def test_on_a_touch_phone_a_long_press_shows_the_actions(
     await cdp.send("Input.dispatchTouchEvent", {"type": "touchEnd", "touchPoints": []})
     await toolbar.get_by_role("button", name="React with 👍").tap()
     await expect(message.get_by_test_id("reactions")).to_contain_text("👍1")
+
+
+async def test_a_groups_owner_deletes_a_members_message_and_a_member_cannot(
+    server: ServerProcess, people: PersonFactory
+) -> None:
+    ana = await (await people(server.url, "ana")).sign_up("Ana Lima")
+    ben = await (await people(server.url, "ben")).sign_up("Ben Okafor")
+    await ana.create_group("Launch", ben)  # ana created it: she owns it
+    await ben.open_room("Launch")
+    await ben.send("an off-topic remark")
+    await ana.send("the plan")
+    await expect(ana.message("off-topic")).to_have_count(1)
+
+    # Ben may not delete Ana's message, nor edit it.
+    await ben.message("the plan").hover()
+    toolbar = ben.message("the plan").get_by_role("toolbar", name="Message actions")
+    await expect(toolbar.get_by_role("button", name="Reply")).to_be_visible()
+    await expect(toolbar.get_by_role("button", name="Delete")).to_have_count(0)
+
+    # Ana may delete Ben's message (but not edit it).
+    await ana.message("off-topic").hover()
+    toolbar = ana.message("off-topic").get_by_role("toolbar", name="Message actions")
+    await expect(toolbar.get_by_role("button", name="Edit")).to_have_count(0)
+    await action(ana, ana.message("off-topic"), "Delete")
+    await (
+        ana.page.get_by_role("dialog", name="Delete message?")
+        .get_by_role("button", name="Delete")
+        .click()
+    )
+    for person in (ana, ben):
+        await expect(person.messages.get_by_test_id("tombstone")).to_have_count(1)
+        await expect(person.message("off-topic")).to_have_count(0)
+        await expect(person.message("the plan")).to_have_count(1)

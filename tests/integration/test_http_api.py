@@ -134,6 +134,7 @@ async def test_rooms_direct_and_group(new_user: UserFactory) -> None:
         "POST", "/api/rooms", {"kind": "direct", "members": [bob.username]}, expect=201
     )
     assert direct["kind"] == "direct" and {m["id"] for m in direct["members"]} == {ana.id, bob.id}
+    assert direct["roles"] == {}
     same = await bob.call(
         "POST", "/api/rooms", {"kind": "direct", "members": [ana.username]}, expect=200
     )
@@ -141,6 +142,8 @@ async def test_rooms_direct_and_group(new_user: UserFactory) -> None:
 
     group = await ana.group("Team", bob)
     assert group["name"] == "Team" and group["last_seq"] == 0 and group["last_message"] is None
+    assert group["roles"] == {ana.id: "owner"}  # the creator owns it, whoever looks
+    assert (await bob.call("GET", f"/api/rooms/{group['id']}"))["roles"] == {ana.id: "owner"}
     assert await status_of(cy.call("GET", f"/api/rooms/{group['id']}")) == (404, "not_found")
     assert await status_of(cy.call("GET", "/api/rooms/999999")) == (404, "not_found")
     assert await status_of(cy.call("GET", "/api/rooms/abc")) == (404, "not_found")

@@ -50,12 +50,19 @@ from parley.store.rows import (
     message_query,
     preview,
 )
-from parley.store.schema import members, mentions, messages, reactions, room_events, rooms, users
+from parley.store.schema import (
+    OWNER,
+    members,
+    mentions,
+    messages,
+    reactions,
+    room_events,
+    rooms,
+    users,
+)
 
 Key = tuple[int, int, str]
 """(room, sender, client_id): what makes a retried send the same entry."""
-
-OWNER = "owner"
 
 
 class Fallback(Exception):

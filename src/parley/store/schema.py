@@ -20,6 +20,10 @@ metadata = MetaData()
 # SQLite only auto-increments a column declared exactly INTEGER PRIMARY KEY.
 Id = BigInteger().with_variant(Integer(), "sqlite")
 
+OWNER = "owner"
+MEMBER = "member"
+"""The roles of a room's members (``members.role``)."""
+
 users = Table(
     "users",
     metadata,
@@ -50,10 +54,10 @@ members = Table(
     Column("user_id", Id, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
     Column("last_read_seq", BigInteger, nullable=False, server_default="0"),
     Column("joined_at", BigInteger, nullable=False),
-    Column("role", String(8), nullable=False, server_default="member"),
+    Column("role", String(8), nullable=False, server_default=MEMBER),
     Index("ix_members_user", "user_id"),
 )
-"""``role``: "owner" for a group's creator (who may delete any message), else "member"."""
+"""``role``: ``OWNER`` for a group's creator (who may delete any message), else ``MEMBER``."""
 
 messages = Table(
     "messages",

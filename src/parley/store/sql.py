@@ -52,6 +52,8 @@ from parley.store.base import (
 )
 from parley.store.rows import event_from_row, event_query, message_query, read_messages
 from parley.store.schema import (
+    MEMBER,
+    OWNER,
     identities,
     members,
     mentions,
@@ -114,7 +116,7 @@ def _outage_is_store_failed() -> Iterator[None]:
         raise
 
 
-def _user(row: Row[Any, Any, Any, Any] | Row[Any], prefix: str = "") -> User:
+def _user(row: Row[*tuple[Any, ...]], prefix: str = "") -> User:
     mapping = row._mapping
     return User(
         id=mapping[f"{prefix}id"],
@@ -491,7 +493,7 @@ class SqlStore:
                         "room_id": room_id,
                         "user_id": uid,
                         "joined_at": now,
-                        "role": "owner" if n == 0 and columns["kind"] == "group" else "member",
+                        "role": OWNER if n == 0 and columns["kind"] == "group" else MEMBER,
                     }
                     for n, uid in enumerate(dict.fromkeys(member_ids))
                 ],
@@ -552,13 +554,22 @@ class SqlStore:
                 return []
             ids = [h.id for h in heads]
             roster: dict[int, list[User]] = defaultdict(list)
+            roles: dict[int, list[tuple[int, str]]] = defaultdict(list)
             for row in await conn.execute(
-                select(members.c.room_id, users.c.id, users.c.username, users.c.display_name)
+                select(
+                    members.c.room_id,
+                    members.c.role,
+                    users.c.id,
+                    users.c.username,
+                    users.c.display_name,
+                )
                 .join(users, users.c.id == members.c.user_id)
                 .where(members.c.room_id.in_(ids))
                 .order_by(members.c.room_id, users.c.username)
             ):
                 roster[row.room_id].append(_user(row))
+                if row.role != MEMBER:
+                    roles[row.room_id].append((row.id, row.role))
             newest = (
                 select(messages.c.room_id, func.max(messages.c.seq).label("seq"))
                 .where(messages.c.room_id.in_(ids))
@@ -588,6 +599,7 @@ class SqlStore:
                 unread=unread.get(h.id, 0),
                 last_message=latest.get(h.id),
                 mentions=mentioned.get(h.id, 0),
+                roles=tuple(roles[h.id]),
             )
             for h in heads
         ]

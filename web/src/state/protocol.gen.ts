@@ -328,6 +328,12 @@ export interface Room {
   name: string | null;
   members: User[];
   /**
+   * Members whose role is more than member, by user id: a group's creator is its owner, who may delete any message. Direct rooms have none.
+   */
+  roles: {
+    [k: string]: 'owner';
+  };
+  /**
    * A position in a room's stream of entries (messages and room events); 0 means before the first.
    */
   last_seq: number;

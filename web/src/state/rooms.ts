@@ -78,6 +78,7 @@ export function placeholderRoom(id: string, now: number): RoomState {
     kind: 'group',
     name: null,
     members: [],
+    roles: {},
     last_seq: 0,
     mentions: 0,
     unread: 0,

@@ -38,6 +38,7 @@ export function room(id: string, extra: Partial<Room> = {}): Room {
     kind: 'group',
     name: `Room ${id}`,
     members: [ana, ben],
+    roles: {},
     last_seq: 0,
     unread: 0,
     mentions: 0,

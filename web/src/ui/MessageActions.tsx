@@ -32,7 +32,18 @@ const TOOL =
  * The message's actions: shown on hover, when focus is inside the message
  * (keyboard), or after a long press (touch, `open`).
  */
-export function MessageToolbar({ message, mine, open }: { message: Message; mine: boolean; open: boolean }) {
+/** `canDelete`: my own message, or any in a group I own. */
+export function MessageToolbar({
+  message,
+  mine,
+  canDelete,
+  open,
+}: {
+  message: Message;
+  mine: boolean;
+  canDelete: boolean;
+  open: boolean;
+}) {
   const chat = useSession();
   const actions = useRoomActions();
   const [picking, setPicking] = useState(false);
@@ -70,14 +81,14 @@ export function MessageToolbar({ message, mine, open }: { message: Message; mine
           Copy link
         </button>
         {mine && (
-          <>
-            <button type="button" className={TOOL} onClick={() => actions.setEditing(message.seq)}>
-              Edit
-            </button>
-            <button type="button" className={`${TOOL} text-red-700 dark:text-red-300`} onClick={() => setConfirming(true)}>
-              Delete
-            </button>
-          </>
+          <button type="button" className={TOOL} onClick={() => actions.setEditing(message.seq)}>
+            Edit
+          </button>
+        )}
+        {canDelete && (
+          <button type="button" className={`${TOOL} text-red-700 dark:text-red-300`} onClick={() => setConfirming(true)}>
+            Delete
+          </button>
         )}
       </div>
       {picking && (

@@ -39,6 +39,7 @@ const MessageRow = memo(function MessageRow({
   const name = message.sender.display_name || message.sender.username;
   const myId = useChat((s) => s.me?.id ?? null);
   const members = useChat((s) => s.rooms[message.room]?.members);
+  const owner = useChat((s) => myId !== null && s.rooms[message.room]?.roles[myId] === 'owner');
   const { editing } = useRoomActions();
   const mentions = useMemo(() => mentionNames(message, members, myId), [message, members, myId]);
   const mentionsMe = myId !== null && message.mentions.includes(myId);
@@ -118,7 +119,7 @@ const MessageRow = memo(function MessageRow({
         )}
         {!message.deleted && <Reactions message={message} />}
       </div>
-      {!message.deleted && <MessageToolbar message={message} mine={mine} open={pressed} />}
+      {!message.deleted && <MessageToolbar message={message} mine={mine} canDelete={mine || owner} open={pressed} />}
     </div>
   );
 });
