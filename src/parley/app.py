@@ -15,6 +15,7 @@ from aiohttp import web
 from parley.announcer import Announcer
 from parley.api import headers, http, ops, proxy, static
 from parley.api.accounts import Accounts
+from parley.api.admin import AdminApi
 from parley.api.routes import Api
 from parley.auth import AuthService
 from parley.auth.oauth import Provider
@@ -65,7 +66,7 @@ def components(settings: Settings) -> Components:
     Kafka set: the Kafka log (its acks come back over Redis, so it needs Redis);
     otherwise the direct log, which on PostgreSQL is the "no Kafka" cluster mode.
     """
-    store = SqlStore(settings.database_url)
+    store = SqlStore(settings.database_url, first_user_admin=settings.is_sqlite)
     bus: Bus = MemoryBus()
     presence: Presence = LocalPresence()
     limiter: Limiter = MemoryLimiter()
@@ -193,6 +194,7 @@ def build(
         ).routes()
     )
     app.add_routes(Accounts(parts.store, auth, oauth, settings.refresh_token_ttl).routes())
+    app.add_routes(AdminApi(parts.store, auth).routes())
     app.add_routes(ops.Ops(metrics, checks, settings.metrics_token).routes())
     app.add_routes([web.get("/ws", gateway.handle)])
     app.add_routes(static.routes(settings.web_dir))
