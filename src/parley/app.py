@@ -194,7 +194,7 @@ def build(
         ).routes()
     )
     app.add_routes(Accounts(parts.store, auth, oauth, settings.refresh_token_ttl).routes())
-    app.add_routes(AdminApi(parts.store, auth).routes())
+    app.add_routes(AdminApi(parts.store, auth, sending).routes())
     app.add_routes(ops.Ops(metrics, checks, settings.metrics_token).routes())
     app.add_routes([web.get("/ws", gateway.handle)])
     app.add_routes(static.routes(settings.web_dir))

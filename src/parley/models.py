@@ -282,6 +282,13 @@ class Draft:
     kind: DraftKind = "message"
     target: int | None = None
     emoji: str | None = None
+    moderator: bool = False
+    """A delete by a site admin (the admin API's moderation): allowed in any room, whoever
+    sent the message and whether or not the admin is a member. Ignored for other kinds."""
+
+    @property
+    def moderated(self) -> bool:
+        return self.moderator and self.kind == "delete"
 
     @property
     def plain(self) -> bool:

@@ -197,3 +197,31 @@ async def test_the_first_user_of_an_empty_embedded_install_is_an_admin(
         ) as response:
             statuses.append(response.status)
     assert sorted(statuses) == [200, 403]
+
+
+async def test_an_admin_deletes_any_message_and_members_get_the_normal_delete_event(
+    new_user: UserFactory, admin: Client
+) -> None:
+    owner, bob = await new_user(), await new_user()
+    room = (await owner.group(unique_name("mod"), bob))["id"]
+    watching = await owner.connect()
+    await bob.call("POST", f"/api/rooms/{room}/messages", {"body": "spam"}, expect=201)
+    assert (await watching.entries(room, 1))[0]["body"] == "spam"
+
+    deleted = await admin.call("DELETE", f"{PREFIX}/rooms/{room}/messages/1", expect=200)
+    event = deleted["event"]
+    assert (event["kind"], event["target"], event["seq"]) == ("delete", 1, 2)
+    assert event["sender"]["id"] == admin.id
+    assert (await watching.entries(room, 1))[0] == event
+    tomb = (await bob.history(room))["messages"][0]
+    assert tomb["deleted"] is True and tomb["body"] == ""
+    # The admin is no member: moderation does not let them read or write the room.
+    await admin.call("GET", f"/api/rooms/{room}/messages", expect=404)
+    await admin.call("DELETE", f"/api/rooms/{room}/messages/1", expect=404)
+    # A deleted message or a missing one is not found, and nothing is stored for it.
+    for seq in ("1", "99", "x"):
+        await admin.call("DELETE", f"{PREFIX}/rooms/{room}/messages/{seq}", expect=404)
+    assert (await owner.call("GET", f"/api/rooms/{room}"))["last_seq"] == 2
+    audit = await admin.call("GET", f"{PREFIX}/audit?limit=1")
+    assert audit["entries"][0]["action"] == "message.delete"
+    assert audit["entries"][0]["target"] == f"room:{room}/seq:1"

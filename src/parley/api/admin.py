@@ -14,9 +14,11 @@ from enum import StrEnum
 from aiohttp import web
 
 from parley.api.http import bearer, json
+from parley.api.routes import room_in_path, seq_in_path
 from parley.auth import Access, AuthService
 from parley.protocol import validation
 from parley.protocol.errors import ProtocolError, invalid
+from parley.sending import SendPipeline
 from parley.store import Store
 
 PREFIX = "/api/admin"
@@ -29,6 +31,7 @@ class AuditAction(StrEnum):
     DISABLE = "user.disable"
     ENABLE = "user.enable"
     LOGOUT_ALL = "user.logout_all"
+    DELETE_MESSAGE = "message.delete"
 
 
 def _page_size(raw: str | None) -> int:
@@ -51,9 +54,10 @@ def _user_id(request: web.Request) -> int:
 
 
 class AdminApi:
-    def __init__(self, store: Store, auth: AuthService) -> None:
+    def __init__(self, store: Store, auth: AuthService, sending: SendPipeline) -> None:
         self.store = store
         self.auth = auth
+        self.sending = sending
 
     def routes(self) -> list[web.RouteDef]:
         return [
@@ -62,6 +66,7 @@ class AdminApi:
             web.post(f"{PREFIX}/users/{{user}}/enable", self.enable),
             web.post(f"{PREFIX}/users/{{user}}/logout-all", self.logout_all),
             web.get(f"{PREFIX}/rooms", self.rooms),
+            web.delete(f"{PREFIX}/rooms/{{room}}/messages/{{seq}}", self.delete_message),
             web.get(f"{PREFIX}/audit", self.audit),
         ]
 
@@ -133,6 +138,17 @@ class AdminApi:
                 "next_offset": offset + limit if len(found) > limit else None,
             }
         )
+
+    async def delete_message(self, request: web.Request) -> web.Response:
+        """Moderation: the normal room ``delete`` event, sent by the admin through the send
+        pipeline, so members see it as they see any delete (and resumes replay it)."""
+        access = await self._admin(request)
+        room_id, seq = room_in_path(request), seq_in_path(request)
+        event = await self.sending.send(
+            access.user, room_id, "", None, kind="delete", target=seq, moderator=True
+        )
+        await self._audit(request, access, AuditAction.DELETE_MESSAGE, f"room:{room_id}/seq:{seq}")
+        return json({"event": None if event is None else event.to_json()})
 
     async def audit(self, request: web.Request) -> web.Response:
         await self._admin(request)
