@@ -18,6 +18,7 @@ from parley.config import Settings
 from tests.conftest import UserFactory
 from tests.integration.test_sessions import closed_with, post, second_session, still_open
 from tests.support.client import Client, unique_name
+from tests.support.cluster import eventually
 from tests.support.server import FAST_HASHING, ServerProcess, inherited_env
 
 
@@ -225,3 +226,23 @@ async def test_an_admin_deletes_any_message_and_members_get_the_normal_delete_ev
     audit = await admin.call("GET", f"{PREFIX}/audit?limit=1")
     assert audit["entries"][0]["action"] == "message.delete"
     assert audit["entries"][0]["target"] == f"room:{room}/seq:1"
+
+
+async def test_the_overview_shows_this_gateways_live_figures(
+    new_user: UserFactory, admin: Client
+) -> None:
+    ana = await new_user()
+    sock = await ana.connect()
+    room = (await ana.group(unique_name("busy")))["id"]
+    await ana.call("POST", f"/api/rooms/{room}/messages", {"body": "hi"}, expect=201)
+
+    async def counted() -> bool:
+        overview = await admin.call("GET", f"{PREFIX}/overview")
+        [gateway] = overview["gateways"]
+        return bool(gateway["connections"] >= 1 and gateway["messages_stored"] >= 1)
+
+    await eventually(counted, what="the socket and the message in the overview")
+    overview = await admin.call("GET", f"{PREFIX}/overview")
+    assert overview["totals"]["gateways"] == 1 and overview["interval_seconds"] == 2
+    assert set(overview["gateways"][0]["ack_ms"]) == {"p50", "p95", "p99"}
+    await sock.close()

@@ -1,5 +1,6 @@
-"""The admin API under ``/api/admin``: users (search, disable, enable, sign out everywhere)
-and the audit log of every admin action.
+"""The admin API under ``/api/admin``: the live overview of every gateway, users (search,
+disable, enable, sign out everywhere), rooms, moderation (delete any message) and the
+audit log of every admin action.
 
 Every route starts with ``_admin``: no token is 401, a member's token 403, so a
 route added here without it is caught by the test that walks the app's router.
@@ -16,6 +17,7 @@ from aiohttp import web
 from parley.api.http import bearer, json
 from parley.api.routes import room_in_path, seq_in_path
 from parley.auth import Access, AuthService
+from parley.figures import Board
 from parley.protocol import validation
 from parley.protocol.errors import ProtocolError, invalid
 from parley.sending import SendPipeline
@@ -54,13 +56,23 @@ def _user_id(request: web.Request) -> int:
 
 
 class AdminApi:
-    def __init__(self, store: Store, auth: AuthService, sending: SendPipeline) -> None:
+    def __init__(
+        self,
+        store: Store,
+        auth: AuthService,
+        sending: SendPipeline,
+        board: Board,
+        interval: float,
+    ) -> None:
         self.store = store
         self.auth = auth
         self.sending = sending
+        self.board = board
+        self.interval = interval
 
     def routes(self) -> list[web.RouteDef]:
         return [
+            web.get(f"{PREFIX}/overview", self.overview),
             web.get(f"{PREFIX}/users", self.users),
             web.post(f"{PREFIX}/users/{{user}}/disable", self.disable),
             web.post(f"{PREFIX}/users/{{user}}/enable", self.enable),
@@ -81,6 +93,24 @@ class AdminApi:
     ) -> None:
         client = (request.remote or "unknown")[:64]
         await self.store.record_audit(access.user.id, action.value, target, client)
+
+    async def overview(self, request: web.Request) -> web.Response:
+        """Every live gateway's latest figures (the whole cluster's, through the board) and
+        their sums; ``interval_seconds`` is how often they change, for the page's polling."""
+        await self._admin(request)
+        gateways = await self.board.gateways()
+        return json(
+            {
+                "gateways": [g.to_json() for g in gateways],
+                "totals": {
+                    "gateways": len(gateways),
+                    "connections": sum(g.connections for g in gateways),
+                    "messages_per_second": round(sum(g.messages_per_second for g in gateways), 2),
+                    "send_errors": sum(g.send_errors for g in gateways),
+                },
+                "interval_seconds": self.interval,
+            }
+        )
 
     async def users(self, request: web.Request) -> web.Response:
         await self._admin(request)
