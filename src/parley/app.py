@@ -124,6 +124,7 @@ def persister(settings: Settings) -> Persister:
     if not settings.kafka_bootstrap or not settings.redis_url:
         raise ConfigError("the persister needs PARLEY_KAFKA_BOOTSTRAP and PARLEY_REDIS_URL")
     from parley.bus.redis import RedisBus
+    from parley.figures.redis import RedisBoard
     from parley.log.kafka.persister import Persister
 
     return Persister(
@@ -135,6 +136,8 @@ def persister(settings: Settings) -> Persister:
         dead_letter_topic=settings.kafka_dead_letter_topic,
         instance_id=settings.persister_id,
         metrics=PersisterMetrics(),
+        board=RedisBoard(settings.redis_url),
+        figures_interval=FIGURES_INTERVAL_SECONDS,
     )
 
 

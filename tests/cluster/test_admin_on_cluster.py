@@ -67,7 +67,21 @@ async def test_the_overview_served_by_one_gateway_lists_every_gateway(
     async def both() -> bool:
         overview = await admin.call("GET", f"{PREFIX}/overview")
         by_connections = sorted(g["connections"] for g in overview["gateways"])
-        return overview["totals"]["gateways"] == 2 and by_connections == [0, 1]
+        return (
+            overview["totals"]["gateways"] == 2
+            and by_connections == [0, 1]
+            and len(overview["persisters"]) == 1
+        )
 
     await eventually(both, what="both gateways, the socket on the second, in the overview")
+    room = (await ana.group(unique_name("lag")))["id"]
+    await ana.call("POST", f"/api/rooms/{room}/messages", {"body": "stored"}, expect=201)
+
+    async def caught_up() -> bool:
+        overview = await admin.call("GET", f"{PREFIX}/overview")
+        [worker] = overview["persisters"]
+        stored = sum(g["messages_stored"] for g in overview["gateways"])
+        return bool(stored >= 1 and worker["lag"] == 0 and worker["dead_letters"] == 0)
+
+    await eventually(caught_up, what="the stored message and a persister with no lag")
     await sock.close()

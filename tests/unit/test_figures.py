@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
+from typing import cast
 
 import pytest
+from aiokafka import AIOKafkaConsumer, TopicPartition
 
-from parley.figures import GatewayFigures, LocalBoard, Sampler
+from parley.bus import Bus
+from parley.figures import GatewayFigures, LocalBoard, Sampler, WorkerFigures
 from parley.figures.base import percentile
-from parley.metrics import Metrics
+from parley.log.kafka.persister import Persister
+from parley.metrics import Metrics, PersisterMetrics
+from parley.store import Store
 
 
 def test_a_percentile_is_the_bound_of_the_bucket_it_falls_in() -> None:
@@ -50,3 +56,55 @@ async def test_the_local_board_keeps_the_latest_figures_while_live(ttl: float) -
     newer = dataclasses.replace(sample, connections=5)
     await board.publish(newer, ttl)
     assert await board.gateways() == ([newer] if ttl > 0 else [])
+
+
+class _Consumer:
+    """What the persister's reporter reads of an AIOKafkaConsumer."""
+
+    def __init__(self) -> None:
+        self.parts = {TopicPartition("t", 0): (10, 4), TopicPartition("t", 1): (None, 0)}
+
+    def assignment(self) -> set[TopicPartition]:
+        return set(self.parts)
+
+    def highwater(self, tp: TopicPartition) -> int | None:
+        return self.parts[tp][0]
+
+    async def position(self, tp: TopicPartition) -> int:
+        return self.parts[tp][1]
+
+
+class _Board(LocalBoard):
+    def __init__(self) -> None:
+        super().__init__()
+        self.published: asyncio.Queue[WorkerFigures] = asyncio.Queue()
+
+    async def publish_worker(self, figures: WorkerFigures, ttl: float) -> None:
+        await self.published.put(figures)
+
+
+async def test_a_persister_reports_its_lag_and_dead_letters() -> None:
+    metrics = PersisterMetrics()
+    metrics.dead_letters.inc(2)
+    board = _Board()
+    persister = Persister(
+        cast(Store, None),
+        cast(Bus, None),
+        bootstrap="unused",
+        topic="t",
+        group="g",
+        dead_letter_topic="t.dead",
+        metrics=metrics,
+        instance_id="p-1",
+        board=board,
+    )
+    reporting = asyncio.create_task(persister._report(cast(AIOKafkaConsumer, _Consumer())))
+    figures = await asyncio.wait_for(board.published.get(), 5)
+    reporting.cancel()
+    assert (figures.worker, figures.lag, figures.dead_letters, figures.store_retries) == (
+        "p-1",
+        6,
+        2,
+        0,
+    )
+    assert WorkerFigures.from_json(figures.to_json()) == figures

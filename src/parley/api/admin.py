@@ -99,14 +99,18 @@ class AdminApi:
         their sums; ``interval_seconds`` is how often they change, for the page's polling."""
         await self._admin(request)
         gateways = await self.board.gateways()
+        workers = await self.board.workers()
         return json(
             {
                 "gateways": [g.to_json() for g in gateways],
+                "persisters": [w.to_json() for w in workers],
                 "totals": {
                     "gateways": len(gateways),
                     "connections": sum(g.connections for g in gateways),
                     "messages_per_second": round(sum(g.messages_per_second for g in gateways), 2),
                     "send_errors": sum(g.send_errors for g in gateways),
+                    "persister_lag": sum(w.lag for w in workers),
+                    "dead_letters": sum(w.dead_letters for w in workers),
                 },
                 "interval_seconds": self.interval,
             }

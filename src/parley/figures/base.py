@@ -50,12 +50,41 @@ class GatewayFigures:
         )
 
 
+@dataclass(frozen=True, slots=True)
+class WorkerFigures:
+    """A persister's figures: how far it is behind Kafka, what it gave up on."""
+
+    worker: str
+    lag: int
+    """Records in its partitions not yet stored (high watermark minus position)."""
+    dead_letters: int
+    store_retries: int
+    at: float
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @staticmethod
+    def from_json(data: dict[str, Any]) -> WorkerFigures:
+        return WorkerFigures(
+            worker=str(data["worker"]),
+            lag=int(data["lag"]),
+            dead_letters=int(data["dead_letters"]),
+            store_retries=int(data["store_retries"]),
+            at=float(data["at"]),
+        )
+
+
 class Board(Protocol):
     async def publish(self, figures: GatewayFigures, ttl: float) -> None:
         """Replace this gateway's figures; they count as live for ``ttl`` seconds."""
 
     async def gateways(self) -> list[GatewayFigures]:
         """The live figures of every gateway, by gateway id."""
+
+    async def publish_worker(self, figures: WorkerFigures, ttl: float) -> None: ...
+    async def workers(self) -> list[WorkerFigures]:
+        """The live figures of every persister (none embedded: there is no Kafka)."""
 
     async def close(self) -> None: ...
 
@@ -84,7 +113,8 @@ def _histogram(metrics: Metrics) -> list[tuple[float, float]]:
     return found
 
 
-def _total(counter: Any) -> int:
+def total(counter: Any) -> int:
+    """A prometheus_client counter's value, over all its labels."""
     return int(
         sum(s.value for f in counter.collect() for s in f.samples if s.name.endswith("_total"))
     )
@@ -111,7 +141,7 @@ class Sampler:
 
     def sample(self) -> GatewayFigures:
         now = time.time()
-        stored = _total(self._metrics.messages_stored)
+        stored = total(self._metrics.messages_stored)
         buckets = _histogram(self._metrics)
         before = dict(self._last_buckets)
         recent = [(bound, count - before.get(bound, 0.0)) for bound, count in buckets]
@@ -122,7 +152,7 @@ class Sampler:
             users=self._users(),
             messages_per_second=round((stored - self._last_stored) / elapsed, 2),
             messages_stored=stored,
-            send_errors=_total(self._metrics.send_errors),
+            send_errors=total(self._metrics.send_errors),
             ack_ms={
                 f"p{round(share * 100)}": None
                 if (p := percentile(recent, share)) is None

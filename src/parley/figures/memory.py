@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from parley.figures.base import GatewayFigures
+from parley.figures.base import GatewayFigures, WorkerFigures
 
 
 class LocalBoard:
@@ -18,6 +18,12 @@ class LocalBoard:
     async def gateways(self) -> list[GatewayFigures]:
         live = self._latest is not None and time.time() < self._until
         return [self._latest] if live and self._latest is not None else []
+
+    async def publish_worker(self, figures: WorkerFigures, ttl: float) -> None:
+        return None  # the embedded install runs no workers
+
+    async def workers(self) -> list[WorkerFigures]:
+        return []
 
     async def close(self) -> None:
         return None

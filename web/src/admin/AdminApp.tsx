@@ -140,6 +140,13 @@ function OverviewPage({ onError }: PageProps) {
       })),
     [points],
   );
+  const lag = useMemo(
+    () => [
+      { label: 'records behind', values: points.map((p) => p.overview.totals.persister_lag), color: '#b45309' },
+      { label: 'dead letters', values: points.map((p) => p.overview.totals.dead_letters), color: '#be123c' },
+    ],
+    [points],
+  );
   const latest = points.at(-1)?.overview;
   return (
     <div className="flex flex-col gap-4">
@@ -147,6 +154,9 @@ function OverviewPage({ onError }: PageProps) {
         <LiveChart title="Messages per second" labels={labels} series={rate} />
         <LiveChart title="Connections" labels={labels} series={connections} />
         <LiveChart title="Send to ack latency" labels={labels} series={latency} />
+        {latest && latest.persisters.length > 0 && (
+          <LiveChart title="Persister lag and dead letters" labels={labels} series={lag} />
+        )}
       </div>
       <table className="w-full text-sm">
         <caption className="mb-2 text-left font-semibold">Gateways</caption>
@@ -177,6 +187,32 @@ function OverviewPage({ onError }: PageProps) {
           ))}
         </tbody>
       </table>
+      {latest && latest.persisters.length > 0 && (
+        <table className="w-full text-sm">
+          <caption className="mb-2 text-left font-semibold">Persisters</caption>
+          <thead>
+            <tr>
+              {['Persister', 'Records behind Kafka', 'Dead letters', 'Store retries'].map((h) => (
+                <th key={h} scope="col" className={cell}>
+                  {h}
+                </th>
+              ))}
+            </tr>
+          </thead>
+          <tbody>
+            {latest.persisters.map((w) => (
+              <tr key={w.worker}>
+                <th scope="row" className={cell}>
+                  {w.worker}
+                </th>
+                <td className={cell}>{w.lag}</td>
+                <td className={cell}>{w.dead_letters}</td>
+                <td className={cell}>{w.store_retries}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
     </div>
   );
 }

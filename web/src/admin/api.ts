@@ -13,9 +13,25 @@ export interface GatewayFigures {
   at: number;
 }
 
+export interface WorkerFigures {
+  worker: string;
+  lag: number;
+  dead_letters: number;
+  store_retries: number;
+  at: number;
+}
+
 export interface Overview {
   gateways: GatewayFigures[];
-  totals: { gateways: number; connections: number; messages_per_second: number; send_errors: number };
+  persisters: WorkerFigures[];
+  totals: {
+    gateways: number;
+    connections: number;
+    messages_per_second: number;
+    send_errors: number;
+    persister_lag: number;
+    dead_letters: number;
+  };
   interval_seconds: number;
 }
 
