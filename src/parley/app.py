@@ -6,6 +6,9 @@ Kafka log), so every other module depends on interfaces alone.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -15,12 +18,14 @@ from aiohttp import web
 from parley.announcer import Announcer
 from parley.api import headers, http, ops, proxy, static
 from parley.api.accounts import Accounts
+from parley.api.admin import AdminApi
 from parley.api.routes import Api
 from parley.auth import AuthService
 from parley.auth.oauth import Provider
 from parley.auth.oauth.service import OAuthService
 from parley.bus import Bus, MemoryBus
 from parley.config import ConfigError, Settings
+from parley.figures import Board, LocalBoard, Sampler
 from parley.gateway.connection import Flusher
 from parley.gateway.endpoint import Gateway
 from parley.gateway.hub import Hub
@@ -36,6 +41,13 @@ if TYPE_CHECKING:
     from parley.bus.redis import RedisBus
     from parley.log.kafka.persister import Persister
 
+logger = logging.getLogger(__name__)
+
+FIGURES_INTERVAL_SECONDS = 2.0
+"""How often a gateway publishes its overview figures (the admin page polls as often)."""
+FIGURES_TTL_SECONDS = 3 * FIGURES_INTERVAL_SECONDS
+"""A gateway that missed three publishes drops out of the overview."""
+
 
 @dataclass
 class Components:
@@ -46,6 +58,7 @@ class Components:
     log: MessageLog
     limiter: Limiter
     announcer: Announcer
+    board: Board
 
     async def start(self) -> None:
         await self.presence.start(self.announcer.presence_changed)
@@ -56,6 +69,7 @@ class Components:
         await self.presence.close()
         await self.bus.close()
         await self.limiter.close()
+        await self.board.close()
         await self.store.close()
 
 
@@ -65,14 +79,16 @@ def components(settings: Settings) -> Components:
     Kafka set: the Kafka log (its acks come back over Redis, so it needs Redis);
     otherwise the direct log, which on PostgreSQL is the "no Kafka" cluster mode.
     """
-    store = SqlStore(settings.database_url)
+    store = SqlStore(settings.database_url, first_user_admin=settings.is_sqlite)
     bus: Bus = MemoryBus()
     presence: Presence = LocalPresence()
     limiter: Limiter = MemoryLimiter()
+    board: Board = LocalBoard()
     redis_bus: RedisBus | None = None
     if settings.redis_url:
         # Imported here so the embedded default never loads the cluster clients.
         from parley.bus.redis import RedisBus
+        from parley.figures.redis import RedisBoard
         from parley.presence.redis import RedisPresence
         from parley.ratelimit.redis import RedisLimiter
 
@@ -81,6 +97,7 @@ def components(settings: Settings) -> Components:
             settings.redis_url, settings.gateway_id, settings.presence_ttl_seconds
         )
         limiter = RedisLimiter(settings.redis_url)
+        board = RedisBoard(settings.redis_url)
     log: MessageLog = DirectLog(store, bus)
     if settings.kafka_bootstrap:
         if redis_bus is None:
@@ -97,7 +114,9 @@ def components(settings: Settings) -> Components:
             store=store,
             acks=redis_bus,
         )
-    return Components(settings, store, bus, presence, log, limiter, Announcer(store, bus, presence))
+    return Components(
+        settings, store, bus, presence, log, limiter, Announcer(store, bus, presence), board
+    )
 
 
 def persister(settings: Settings) -> Persister:
@@ -105,6 +124,7 @@ def persister(settings: Settings) -> Persister:
     if not settings.kafka_bootstrap or not settings.redis_url:
         raise ConfigError("the persister needs PARLEY_KAFKA_BOOTSTRAP and PARLEY_REDIS_URL")
     from parley.bus.redis import RedisBus
+    from parley.figures.redis import RedisBoard
     from parley.log.kafka.persister import Persister
 
     return Persister(
@@ -116,6 +136,8 @@ def persister(settings: Settings) -> Persister:
         dead_letter_topic=settings.kafka_dead_letter_topic,
         instance_id=settings.persister_id,
         metrics=PersisterMetrics(),
+        board=RedisBoard(settings.redis_url),
+        figures_interval=FIGURES_INTERVAL_SECONDS,
     )
 
 
@@ -193,14 +215,28 @@ def build(
         ).routes()
     )
     app.add_routes(Accounts(parts.store, auth, oauth, settings.refresh_token_ttl).routes())
+    app.add_routes(
+        AdminApi(parts.store, auth, sending, parts.board, FIGURES_INTERVAL_SECONDS).routes()
+    )
     app.add_routes(ops.Ops(metrics, checks, settings.metrics_token).routes())
     app.add_routes([web.get("/ws", gateway.handle)])
     app.add_routes(static.routes(settings.web_dir))
 
+    sampler = Sampler(
+        settings.gateway_id,
+        metrics,
+        lambda: hub.connections,
+        lambda: sum(1 for conns in hub.users.values() if conns),
+    )
+
     async def lifecycle(app: web.Application) -> AsyncIterator[None]:
         await parts.start()
         await hub.start()
+        reporting = asyncio.create_task(report_figures(sampler, parts.board))
         yield
+        reporting.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await reporting
         await hub.close()
         await parts.close()
 
@@ -210,3 +246,17 @@ def build(
     app.cleanup_ctx.append(lifecycle)
     app.on_shutdown.append(on_shutdown)
     return app
+
+
+async def report_figures(sampler: Sampler, board: Board) -> None:
+    """Publish this gateway's figures for the admin overview, for as long as it runs.
+
+    A failed publish (Redis down) only leaves a gap in the overview; it is logged
+    and the next interval tries again.
+    """
+    while True:
+        try:
+            await board.publish(sampler.sample(), FIGURES_TTL_SECONDS)
+        except Exception as exc:
+            logger.warning("could not publish the overview figures: %s", exc)
+        await asyncio.sleep(FIGURES_INTERVAL_SECONDS)

@@ -16,6 +16,7 @@ from parley.config import ConfigError, Settings
 
 if TYPE_CHECKING:
     from parley.log.kafka.persister import Persister
+    from parley.models import SiteRole
 
 logger = logging.getLogger("parley")
 
@@ -96,7 +97,7 @@ async def _create_user(settings: Settings, username: str, password: str, display
     from parley.ratelimit import MemoryLimiter
     from parley.store import SqlStore
 
-    store = SqlStore(settings.database_url)
+    store = SqlStore(settings.database_url, first_user_admin=settings.is_sqlite)
     try:
         auth = AuthService(settings, store, MemoryLimiter())
         session = await auth.register(username, password, display, client="cli")
@@ -126,6 +127,35 @@ def _cmd_user_create(args: argparse.Namespace) -> None:
     except ProtocolError as exc:
         raise SystemExit(f"error: {exc.message}") from None
     asyncio.run(_create_user(settings, username, password, display))
+
+
+async def _set_role(settings: Settings, username: str, role: SiteRole) -> None:
+    from parley.store import SqlStore
+
+    store = SqlStore(settings.database_url)
+    try:
+        if not await store.set_role(username, role):
+            raise SystemExit(f"error: no user named {username}")
+    finally:
+        await store.close()
+    print(f"{username} is now {'an admin' if role == 'admin' else 'a member'}")
+
+
+def _cmd_admin(args: argparse.Namespace) -> None:
+    """``parley admin grant|revoke USERNAME``: the one way to make an admin in a cluster.
+
+    The role is read from the database on every request, so it takes effect at
+    once on every gateway without a restart.
+    """
+    from parley.protocol import validation
+    from parley.protocol.errors import ProtocolError
+
+    try:
+        username = validation.username(args.username)
+    except ProtocolError as exc:
+        raise SystemExit(f"error: {exc.message}") from None
+    role: SiteRole = "admin" if args.action == "grant" else "member"
+    asyncio.run(_set_role(Settings.from_env(), username, role))
 
 
 async def _persist(worker: Persister, settings: Settings) -> None:
@@ -187,6 +217,13 @@ def parser() -> argparse.ArgumentParser:
     create.add_argument("--display-name")
     create.add_argument("--password", help="prefer stdin; arguments show up in ps")
     create.set_defaults(func=_cmd_user_create)
+
+    admin = sub.add_parser("admin", help="grant or revoke the admin role")
+    roles = admin.add_subparsers(dest="action", required=True)
+    for action, text in (("grant", "make USERNAME an admin"), ("revoke", "make them a member")):
+        command = roles.add_parser(action, help=text)
+        command.add_argument("username")
+        command.set_defaults(func=_cmd_admin)
     return top
 
 

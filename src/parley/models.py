@@ -16,6 +16,7 @@ RoomKind = Literal["group", "direct"]
 EventKind = Literal["edit", "delete", "react", "unreact"]
 DraftKind = Literal["message", "edit", "delete", "react", "unreact"]
 Role = Literal["owner", "member"]
+SiteRole = Literal["admin", "member"]
 JSON = dict[str, Any]
 
 PREVIEW_CHARS = 200
@@ -49,6 +50,75 @@ class User:
 
     def to_json(self) -> JSON:
         return {"id": str(self.id), "username": self.username, "display_name": self.display_name}
+
+
+@dataclass(frozen=True, slots=True)
+class Account:
+    """A user as the admin pages and the token checks see them: role and disabled mark."""
+
+    user: User
+    role: SiteRole
+    disabled_at: int | None
+    created_at: int
+
+    @property
+    def admin(self) -> bool:
+        return self.role == "admin"
+
+    def to_json(self) -> JSON:
+        return {
+            **self.user.to_json(),
+            "role": self.role,
+            "disabled": self.disabled_at is not None,
+            "disabled_at": None if self.disabled_at is None else rfc3339(self.disabled_at),
+            "created_at": rfc3339(self.created_at),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class AuditEntry:
+    """One admin action (``store.schema.admin_audit``)."""
+
+    id: int
+    actor: User
+    action: str
+    target: str
+    client: str
+    created_at: int
+
+    def to_json(self) -> JSON:
+        return {
+            "id": str(self.id),
+            "actor": self.actor.to_json(),
+            "action": self.action,
+            "target": self.target,
+            "client": self.client,
+            "created_at": rfc3339(self.created_at),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class RoomStats:
+    """A room as the admin's rooms page lists it."""
+
+    id: int
+    kind: RoomKind
+    name: str | None
+    members: int
+    messages: int
+    last_seq: int
+    last_activity_at: int
+
+    def to_json(self) -> JSON:
+        return {
+            "id": str(self.id),
+            "kind": self.kind,
+            "name": self.name,
+            "members": self.members,
+            "messages": self.messages,
+            "last_seq": self.last_seq,
+            "last_activity_at": rfc3339(self.last_activity_at),
+        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -248,6 +318,13 @@ class Draft:
     kind: DraftKind = "message"
     target: int | None = None
     emoji: str | None = None
+    moderator: bool = False
+    """A delete by a site admin (the admin API's moderation): allowed in any room, whoever
+    sent the message and whether or not the admin is a member. Ignored for other kinds."""
+
+    @property
+    def moderated(self) -> bool:
+        return self.moderator and self.kind == "delete"
 
     @property
     def plain(self) -> bool:

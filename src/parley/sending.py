@@ -62,6 +62,7 @@ class SendPipeline:
         kind: DraftKind = "message",
         target: int | None = None,
         emoji: str | None = None,
+        moderator: bool = False,
     ) -> Pending:
         """Put an entry in line; entries submitted one after another are stored in that order.
 
@@ -78,9 +79,10 @@ class SendPipeline:
             kind=kind,
             target=target,
             emoji=emoji,
+            moderator=moderator,
         )
         try:
-            future = await self._log.submit(draft, seen_member=seen_member)
+            future = await self._log.submit(draft, seen_member=seen_member or draft.moderated)
         except (NotMember, Unavailable, Refused) as exc:
             raise self._refused(exc, client_id) from None
         return Pending(future, client_id, started)
@@ -105,10 +107,18 @@ class SendPipeline:
         kind: DraftKind = "message",
         target: int | None = None,
         emoji: str | None = None,
+        moderator: bool = False,
     ) -> Entry | None:
         """Submit and wait: the HTTP path, one entry per request."""
         pending = await self.submit(
-            user, room_id, body, client_id, kind=kind, target=target, emoji=emoji
+            user,
+            room_id,
+            body,
+            client_id,
+            kind=kind,
+            target=target,
+            emoji=emoji,
+            moderator=moderator,
         )
         with contextlib.suppress(Exception):
             await pending.future

@@ -31,6 +31,15 @@ def test_a_record_carries_the_draft_and_the_waiting_gateway() -> None:
             decode_record(bad)
 
 
+def test_a_moderators_delete_keeps_its_flag_and_nothing_else_gains_one() -> None:
+    moderated = Draft(3, ANA, "", "c1", 1, "delete", 9, moderator=True)
+    assert decode_record(encode_record(moderated, "c1", "gw-a")).draft == moderated
+    plain = dataclasses.replace(moderated, moderator=False)
+    assert b"moderator" not in encode_record(plain, "c1", "gw-a")
+    forged = orjson.loads(encode_record(plain, "c1", "gw-a")) | {"moderator": "yes"}
+    assert not decode_record(orjson.dumps(forged)).draft.moderator
+
+
 def test_an_ack_names_the_send_and_carries_the_exact_stored_message() -> None:
     draft = Draft(3, ANA, "hi", "c1", 1)
     stored = Message(41, 3, 9, ANA, "hi", 1_700_000_000_123_456, "c1")

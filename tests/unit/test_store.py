@@ -1,6 +1,8 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+from pathlib import Path
 
 import pytest
 
@@ -17,6 +19,7 @@ from parley.store import (
     StoreRefused,
     UsernameTaken,
 )
+from parley.store.migrate import upgrade_async
 from parley.store.sql import GroupCommit
 from tests.unit.conftest import make_user
 
@@ -434,6 +437,62 @@ async def test_only_the_sender_edits_and_only_sender_or_owner_deletes(store: Sql
         with pytest.raises(NoTarget):
             await store.append(change(room, bob, "react", target, emoji="👍"))
     assert (await store.last_seqs([room]))[room] == 4
+
+
+async def test_a_moderator_deletes_in_any_room_but_nothing_else(store: SqlStore) -> None:
+    ana, bob, mod = [await make_user(store, n) for n in ("ana", "bob", "mod")]
+    room = await store.create_group("team", [ana.id, bob.id])  # mod is no member
+    await store.append(draft(room, bob, "spam"))
+    moderated = dataclasses.replace(change(room, mod, "delete", 1), moderator=True)
+    deleted = await store.append(moderated)
+    assert isinstance(deleted, RoomEvent) and (deleted.seq, deleted.sender) == (2, mod)
+    assert (await stored_message(store, room, 1)).deleted
+    # The flag lets a moderator delete, nothing else: their edit or message is a non-member's.
+    for kind in ("edit", "react"):
+        with pytest.raises(NotMember):
+            await store.append(
+                dataclasses.replace(change(room, mod, kind, 1, emoji="👍"), moderator=True)
+            )
+    with pytest.raises(NotMember):
+        await store.append(dataclasses.replace(draft(room, mod), moderator=True))
+    with pytest.raises(NoTarget):
+        await store.append(moderated)  # already deleted
+    assert (await store.last_seqs([room]))[room] == 2
+
+
+async def test_accounts_roles_disabling_and_the_audit_log(store: SqlStore) -> None:
+    ana, bob = await make_user(store, "ana"), await make_user(store, "bobby")
+    assert await store.set_role("ana", "admin") and not await store.set_role("nobody", "admin")
+    found = await store.accounts("BB", offset=0, limit=10)
+    assert [(a.user, a.role, a.disabled_at) for a in found] == [(bob, "member", None)]
+    assert [a.user for a in await store.accounts("", offset=1, limit=10)] == [bob]
+    assert [a.user for a in await store.accounts("%", offset=0, limit=10)] == []
+    disabled = await store.set_disabled(bob.id, 123)
+    assert disabled is not None and disabled.disabled_at == 123
+    account = await store.account(ana.id)
+    assert account is not None and account.admin
+    assert await store.set_disabled(999, 1) is None
+    for action in ("user.disable", "user.enable", "user.logout_all"):
+        await store.record_audit(ana.id, action, f"user:{bob.id}", "127.0.0.1")
+    newest = await store.audit(before=None, limit=2)
+    assert [e.action for e in newest] == ["user.logout_all", "user.enable"]
+    assert newest[0].actor == ana and newest[0].client == "127.0.0.1"
+    older = await store.audit(before=newest[-1].id, limit=2)
+    assert [e.action for e in older] == ["user.disable"]
+
+
+async def test_the_first_user_is_an_admin_only_when_asked(tmp_path: Path) -> None:
+    for first_admin in (True, False):
+        url = f"sqlite+aiosqlite:///{tmp_path}/first-{first_admin}.db"
+        await upgrade_async(url)
+        store = SqlStore(url, first_user_admin=first_admin)
+        try:
+            users = await asyncio.gather(*(make_user(store, f"user{i}") for i in range(4)))
+            accounts = [await store.account(u.id) for u in users]
+            admins = [a for a in accounts if a is not None and a.admin]
+            assert len(admins) == (1 if first_admin else 0)
+        finally:
+            await store.close()
 
 
 async def test_a_batch_checks_each_event_against_the_ones_before_it(store: SqlStore) -> None:

@@ -174,7 +174,7 @@ class Api:
 
     async def room(self, request: web.Request) -> web.Response:
         user = await self._user(request)
-        room = await self.store.room(_room_id(request), user.id)
+        room = await self.store.room(room_in_path(request), user.id)
         if room is None:
             raise not_found()
         return json(room.to_json())
@@ -205,7 +205,7 @@ class Api:
 
     async def add_member(self, request: web.Request) -> web.Response:
         user = await self._user(request)
-        room_id = _room_id(request)
+        room_id = room_in_path(request)
         data = await read_json(request)
         room = await self.store.room(room_id, user.id)
         if room is None:
@@ -229,7 +229,7 @@ class Api:
 
     async def leave(self, request: web.Request) -> web.Response:
         user = await self._user(request)
-        room_id = _room_id(request)
+        room_id = room_in_path(request)
         room = await self.store.room(room_id, user.id)
         if room is None:
             raise not_found()
@@ -249,7 +249,7 @@ class Api:
 
     async def messages(self, request: web.Request) -> web.Response:
         user = await self._user(request)
-        room_id = _room_id(request)
+        room_id = room_in_path(request)
         before = _cursor(request.query.get("before"), "before")
         after = _cursor(request.query.get("after"), "after")
         around = _cursor(request.query.get("around"), "around")
@@ -296,7 +296,7 @@ class Api:
     async def events(self, request: web.Request) -> web.Response:
         """The stream after a seq, messages and room events, for a resume past the replay cap."""
         user = await self._user(request)
-        room_id = _room_id(request)
+        room_id = room_in_path(request)
         after = _cursor(request.query.get("after"), "after") or 0
         limit = _limit(request.query.get("limit"))
         if not await self.store.is_member(room_id, user.id):
@@ -315,7 +315,7 @@ class Api:
 
     async def post_message(self, request: web.Request) -> web.Response:
         user = await self._user(request)
-        room_id = _room_id(request)
+        room_id = room_in_path(request)
         data = await read_json(request)
         client_id = validation.client_id(data.get("client_id"), required=False)
         body = validation.body(data.get("body"), client_id)
@@ -329,7 +329,7 @@ class Api:
 
     async def edit_message(self, request: web.Request) -> web.Response:
         user = await self._user(request)
-        room_id, seq = _room_id(request), _seq(request)
+        room_id, seq = room_in_path(request), seq_in_path(request)
         data = await read_json(request)
         client_id = validation.client_id(data.get("client_id"), required=False)
         body = validation.body(data.get("body"), client_id)
@@ -337,7 +337,7 @@ class Api:
 
     async def delete_message(self, request: web.Request) -> web.Response:
         user = await self._user(request)
-        room_id, seq = _room_id(request), _seq(request)
+        room_id, seq = room_in_path(request), seq_in_path(request)
         raw = request.query.get("client_id")
         client_id = None if raw is None else validation.client_id(raw, required=True)
         return await self._change(user, room_id, "", client_id, kind="delete", target=seq)
@@ -350,7 +350,7 @@ class Api:
 
     async def _reaction(self, request: web.Request, kind: DraftKind) -> web.Response:
         user = await self._user(request)
-        room_id, seq = _room_id(request), _seq(request)
+        room_id, seq = room_in_path(request), seq_in_path(request)
         emoji = validation.emoji(request.match_info["emoji"])
         return await self._change(user, room_id, "", None, kind=kind, target=seq, emoji=emoji)
 
@@ -381,7 +381,7 @@ def _other_kind(client_id: str | None) -> ProtocolError:
     return invalid("this client_id already names another kind of entry in this room", client_id)
 
 
-def _seq(request: web.Request) -> int:
+def seq_in_path(request: web.Request) -> int:
     """A message seq in the path; anything else names no message (404)."""
     try:
         return validation.whole_number(request.match_info["seq"], "seq", 1)
@@ -389,7 +389,7 @@ def _seq(request: web.Request) -> int:
         raise ProtocolError("not_found", "no such message in this room") from None
 
 
-def _room_id(request: web.Request) -> int:
+def room_in_path(request: web.Request) -> int:
     """A path that names no room the way ids are written names no room: 404, like a missing one."""
     try:
         return validation.object_id(request.match_info["room"], "room")

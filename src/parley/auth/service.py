@@ -56,6 +56,7 @@ class Access:
     user: User
     family: str | None
     expires_at: int
+    admin: bool = False
 
 
 class Revocations(Protocol):
@@ -64,6 +65,12 @@ class Revocations(Protocol):
     async def sessions_revoked(
         self, user_id: int, families: Iterable[str], *, every: bool = False
     ) -> None: ...
+
+
+def _disabled(code: str = "unauthorized") -> AuthError:
+    """A disabled account's tokens are ``unauthorized`` (the client signs out); a sign-in
+    with the right password is ``forbidden``, which says why instead of "wrong password"."""
+    return AuthError(code, "this account is disabled")
 
 
 class AuthService:
@@ -114,6 +121,7 @@ class AuthService:
         if not ok or found is None:
             logger.info("failed sign-in for %r from %s", username, client)
             raise AuthError("invalid_credentials", "wrong username or password")
+        await self._enabled(found[0].id)
         # A success is no failure: its reservation is taken back (the per-address one stays).
         try:
             await self._limiter.release(lockout, ticket)
@@ -131,6 +139,7 @@ class AuthService:
         user = await self._store.identity_user(account.issuer, account.subject)
         if user is None:
             user = await self._create_from(account)
+        await self._enabled(user.id)
         return await self._session(user, tokens.new_family())
 
     async def _create_from(self, account: ExternalAccount) -> User:
@@ -212,10 +221,12 @@ class AuthService:
             raise AuthError("unauthorized", "refresh token is invalid, expired or revoked")
         if use.outcome not in ("rotated", "replayed") or use.user_id is None:
             raise AuthError("unauthorized", "refresh token is invalid, expired or revoked")
-        user = await self._store.user(use.user_id)
-        if user is None:
+        found = await self._store.account(use.user_id)
+        if found is None:
             raise AuthError("unauthorized", "the account no longer exists")
-        return self._issue(user, successor, use.family)
+        if found.disabled_at is not None:
+            raise _disabled()
+        return self._issue(found.user, successor, use.family)
 
     async def logout(self, refresh_token: str) -> None:
         ended = await self._store.revoke_refresh_family(
@@ -246,10 +257,32 @@ class AuthService:
             claims = tokens.verify_access(self._settings.secret_key, access_token)
         except tokens.InvalidToken:
             raise AuthError("unauthorized", "access token is invalid or expired") from None
-        user = await self._store.user(claims.user_id)
-        if user is None:
+        # The account row is read on every request anyway (the user's name and role), so a
+        # disabled account is refused here at no extra cost: no cache to invalidate.
+        found = await self._store.account(claims.user_id)
+        if found is None:
             raise AuthError("unauthorized", "the account no longer exists")
-        return Access(user, claims.family, claims.expires_at)
+        if found.disabled_at is not None:
+            raise _disabled()
+        return Access(found.user, claims.family, claims.expires_at, found.admin)
+
+    async def set_disabled(self, user_id: int, disabled: bool) -> bool:
+        """Disable or enable an account; disabling ends all its sessions and sockets at once.
+
+        False when there is no such user. The mark is stored before the sessions end,
+        so a refresh racing the disable is refused by one check or the other.
+        """
+        found = await self._store.set_disabled(user_id, now_micros() if disabled else None)
+        if found is None:
+            return False
+        if disabled:
+            await self.revoke_all(user_id)
+        return True
+
+    async def _enabled(self, user_id: int) -> None:
+        found = await self._store.account(user_id)
+        if found is not None and found.disabled_at is not None:
+            raise _disabled("forbidden")
 
     async def _admit(self, hits: Sequence[Hit]) -> str:
         """Count one attempt against ``hits`` or refuse it; the ticket names the attempt."""

@@ -152,7 +152,7 @@ async def append_many(
     fresh: list[int] = []
     first: dict[Key, int] = {}
     for i, d in enumerate(drafts):
-        if (d.room_id, d.sender.id) not in roles:
+        if (d.room_id, d.sender.id) not in roles and not d.moderated:
             outcome[i] = Refusal.NOT_MEMBER
             continue
         if d.client_id is not None:
@@ -249,9 +249,9 @@ async def _check(
             outcome[i] = Refusal.NO_TARGET
             continue
         mine = found.sender_id == d.sender.id
-        if (d.kind == "edit" and not mine) or (
-            d.kind == "delete" and not mine and roles[(d.room_id, d.sender.id)] != OWNER
-        ):
+        # A site admin's moderation delete may be of anyone's message, in any room.
+        may_delete = mine or d.moderated or roles.get((d.room_id, d.sender.id)) == OWNER
+        if (d.kind == "edit" and not mine) or (d.kind == "delete" and not may_delete):
             outcome[i] = Refusal.NOT_ALLOWED
             continue
         reaction = (found.message_id, d.emoji or "", d.sender.id)

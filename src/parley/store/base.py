@@ -8,14 +8,18 @@ from enum import Enum
 from typing import Literal, Protocol
 
 from parley.models import (
+    Account,
+    AuditEntry,
     Draft,
     Entry,
     Identity,
     Message,
     Room,
     RoomEvent,
+    RoomStats,
     SearchFilter,
     SearchHit,
+    SiteRole,
     User,
 )
 
@@ -125,6 +129,24 @@ class Store(Protocol):
     async def user(self, user_id: int) -> User | None: ...
     async def users_named(self, usernames: Sequence[str]) -> list[User]: ...
     async def search_users(self, prefix: str, limit: int) -> list[User]: ...
+
+    # accounts: the site-wide role and the disabled mark
+    async def account(self, user_id: int) -> Account | None: ...
+    async def accounts(self, query: str, *, offset: int, limit: int) -> list[Account]:
+        """Users whose username or display name contains ``query`` (any case), by username."""
+
+    async def set_role(self, username: str, role: SiteRole) -> bool:
+        """False when there is no such user."""
+
+    async def set_disabled(self, user_id: int, disabled_at: int | None) -> Account | None:
+        """Disable (a time) or enable (None) the user; None when there is no such user."""
+
+    async def record_audit(self, actor_id: int, action: str, target: str, client: str) -> None: ...
+    async def audit(self, *, before: int | None, limit: int) -> list[AuditEntry]:
+        """Admin actions, newest first; ``before``: an entry id, for the next page."""
+
+    async def room_stats(self, *, offset: int, limit: int) -> list[RoomStats]:
+        """Every room with its member and (undeleted) message counts, latest activity first."""
 
     # identities: provider accounts that sign a user in, found by (issuer, subject) only
     async def identity_user(self, issuer: str, subject: str) -> User | None: ...

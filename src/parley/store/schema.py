@@ -32,8 +32,12 @@ users = Table(
     Column("display_name", String(64), nullable=False),
     Column("password_hash", Text),
     Column("created_at", BigInteger, nullable=False),
+    Column("role", String(8), nullable=False, server_default="member"),
+    Column("disabled_at", BigInteger),
 )
-"""``password_hash`` is NULL for a user who signs in only through providers (``identities``)."""
+"""``password_hash`` is NULL for a user who signs in only through providers (``identities``).
+``role``: "admin" or "member" (the site-wide role, not a room's); ``disabled_at``: when an
+admin disabled the account (NULL: it may sign in)."""
 
 rooms = Table(
     "rooms",
@@ -155,3 +159,16 @@ refresh_tokens = Table(
     Column("expires_at", BigInteger, nullable=False),
     Column("used_at", BigInteger),
 )
+
+admin_audit = Table(
+    "admin_audit",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("actor_id", Id, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("action", String(32), nullable=False),
+    Column("target", String(64), nullable=False),
+    Column("client", String(64), nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+)
+"""Every admin action: who (``actor_id``), what, on what (``target``: "user:7",
+"room:3/seq:12"), from which client address, when. Rows are only ever added."""

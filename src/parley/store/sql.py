@@ -26,14 +26,18 @@ from sqlalchemy.exc import InterfaceError as SqlInterfaceError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from parley.models import (
+    Account,
+    AuditEntry,
     Draft,
     Entry,
     Identity,
     Message,
     Room,
     RoomKind,
+    RoomStats,
     SearchFilter,
     SearchHit,
+    SiteRole,
     User,
     now_micros,
 )
@@ -54,6 +58,7 @@ from parley.store.rows import event_from_row, event_query, message_query, read_m
 from parley.store.schema import (
     MEMBER,
     OWNER,
+    admin_audit,
     identities,
     members,
     mentions,
@@ -125,6 +130,15 @@ def _user(row: Row[*tuple[Any, ...]], prefix: str = "") -> User:
     )
 
 
+def _account(row: Row[Any]) -> Account:
+    return Account(
+        user=_user(row),
+        role="admin" if row.role == "admin" else "member",
+        disabled_at=row.disabled_at,
+        created_at=row.created_at,
+    )
+
+
 class GroupCommit:
     """Appends that arrive while a transaction is committing share the next one.
 
@@ -180,8 +194,11 @@ class GroupCommit:
 
 
 class SqlStore:
-    def __init__(self, url: str, *, pool_size: int = 10) -> None:
+    def __init__(self, url: str, *, pool_size: int = 10, first_user_admin: bool = False) -> None:
+        """``first_user_admin``: the first user of an empty database becomes an admin (the
+        embedded install, where nobody else could run ``parley admin grant`` first)."""
         self.sqlite = url.startswith("sqlite")
+        self._first_user_admin = first_user_admin
         self.engine: AsyncEngine = (
             create_async_engine(url)
             if self.sqlite
@@ -240,7 +257,9 @@ class SqlStore:
     ) -> User:
         try:
             async with self._write() as conn:
-                return await _insert_user(conn, username, display_name, password_hash)
+                return await _insert_user(
+                    conn, username, display_name, password_hash, self._first_user_admin
+                )
         except IntegrityError:
             raise UsernameTaken(username) from None
 
@@ -276,6 +295,129 @@ class SqlStore:
             )
             return [_user(r) for r in rows]
 
+    # accounts: roles and the disabled mark, for the admin pages and the token checks
+
+    async def account(self, user_id: int) -> Account | None:
+        async with self._connect() as conn:
+            row = (await conn.execute(select(users).where(users.c.id == user_id))).first()
+        return None if row is None else _account(row)
+
+    async def accounts(self, query: str, *, offset: int, limit: int) -> list[Account]:
+        escaped = query.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        pattern = f"%{escaped.lower()}%"
+        async with self._connect() as conn:
+            rows = await conn.execute(
+                select(users)
+                .where(
+                    func.lower(users.c.username).like(pattern, escape="\\")
+                    | func.lower(users.c.display_name).like(pattern, escape="\\")
+                )
+                .order_by(users.c.username)
+                .offset(offset)
+                .limit(limit)
+            )
+            return [_account(r) for r in rows]
+
+    async def set_role(self, username: str, role: SiteRole) -> bool:
+        async with self._single_write() as conn:
+            result = await conn.execute(
+                users.update().where(users.c.username == username).values(role=role)
+            )
+        return bool(result.rowcount)
+
+    async def set_disabled(self, user_id: int, disabled_at: int | None) -> Account | None:
+        async with self._single_write() as conn:
+            row = (
+                await conn.execute(
+                    users.update()
+                    .where(users.c.id == user_id)
+                    .values(disabled_at=disabled_at)
+                    .returning(*users.c)
+                )
+            ).first()
+        return None if row is None else _account(row)
+
+    async def record_audit(self, actor_id: int, action: str, target: str, client: str) -> None:
+        async with self._single_write() as conn:
+            await conn.execute(
+                admin_audit.insert().values(
+                    actor_id=actor_id,
+                    action=action,
+                    target=target,
+                    client=client,
+                    created_at=now_micros(),
+                )
+            )
+
+    async def audit(self, *, before: int | None, limit: int) -> list[AuditEntry]:
+        a = admin_audit.c
+        query = (
+            select(
+                a.id.label("entry_id"),
+                a.action,
+                a.target,
+                a.client,
+                a.created_at.label("at"),
+                users.c.id,
+                users.c.username,
+                users.c.display_name,
+            )
+            .join(users, users.c.id == a.actor_id)
+            .order_by(a.id.desc())
+            .limit(limit)
+        )
+        if before is not None:
+            query = query.where(a.id < before)
+        async with self._connect() as conn:
+            rows = await conn.execute(query)
+            return [
+                AuditEntry(
+                    r.entry_id,
+                    User(r.id, r.username, r.display_name),
+                    r.action,
+                    r.target,
+                    r.client,
+                    r.at,
+                )
+                for r in rows
+            ]
+
+    async def room_stats(self, *, offset: int, limit: int) -> list[RoomStats]:
+        m = messages.c
+        counted = (
+            select(func.count())
+            .where(m.room_id == rooms.c.id, m.deleted_at.is_(None))
+            .scalar_subquery()
+        )
+        joined = select(func.count()).where(members.c.room_id == rooms.c.id).scalar_subquery()
+        async with self._connect() as conn:
+            rows = await conn.execute(
+                select(
+                    rooms.c.id,
+                    rooms.c.kind,
+                    rooms.c.name,
+                    joined.label("members"),
+                    counted.label("messages"),
+                    rooms.c.last_seq,
+                    rooms.c.last_activity_at,
+                )
+                .order_by(rooms.c.last_activity_at.desc(), rooms.c.id.desc())
+                .offset(offset)
+                .limit(limit)
+            )
+            return [
+                RoomStats(
+                    r.id,
+                    _kind(r.kind),
+                    r.name,
+                    r.members,
+                    r.messages,
+                    r.last_seq,
+                    r.last_activity_at,
+                )
+                for r in rows
+            ]
+
     # identities
 
     async def identity_user(self, issuer: str, subject: str) -> User | None:
@@ -296,7 +438,9 @@ class SqlStore:
         # No savepoints: SQLite's driver would commit the user at the first RELEASE.
         try:
             async with self._write() as conn:
-                user = await _insert_user(conn, username, display_name, None)
+                user = await _insert_user(
+                    conn, username, display_name, None, self._first_user_admin
+                )
                 await _insert_identity(conn, user.id, issuer, subject, label)
         except IntegrityError:
             owner = await self._identity_owner(issuer, subject)
@@ -780,8 +924,18 @@ class SqlStore:
 
 
 async def _insert_user(
-    conn: AsyncConnection, username: str, display_name: str, password_hash: str | None
+    conn: AsyncConnection,
+    username: str,
+    display_name: str,
+    password_hash: str | None,
+    first_admin: bool = False,
 ) -> User:
+    """``first_admin``: an admin if no user exists yet. Checked inside the write transaction,
+    which on SQLite (the only store that asks) holds the single writer: two first
+    registrations at once cannot both see an empty table."""
+    role: SiteRole = "member"
+    if first_admin and await conn.scalar(select(func.count()).select_from(users)) == 0:
+        role = "admin"
     result = await conn.execute(
         users.insert()
         .values(
@@ -789,6 +943,7 @@ async def _insert_user(
             display_name=display_name,
             password_hash=password_hash,
             created_at=now_micros(),
+            role=role,
         )
         .returning(users.c.id)
     )

@@ -1,7 +1,10 @@
+import { isAdminPath } from '../admin/route';
 import { AuthScreen } from './AuthScreen';
 import { ChatLayout } from './ChatLayout';
-import { useSyncExternalStore } from 'react';
+import { lazy, Suspense, useSyncExternalStore } from 'react';
 import { SessionContext, useChat, useStore } from './hooks';
+
+const AdminApp = lazy(() => import('../admin/AdminApp').then((m) => ({ default: m.AdminApp })));
 
 export function App() {
   const store = useStore();
@@ -20,7 +23,13 @@ export function App() {
   // Keyed by session: a new sign-in mounts the chat afresh, with nothing of the last user's.
   return (
     <SessionContext key={session.id} value={session}>
-      <ChatLayout />
+      {isAdminPath(window.location.pathname) ? (
+        <Suspense fallback={<p role="status">Loading the admin pages…</p>}>
+          <AdminApp />
+        </Suspense>
+      ) : (
+        <ChatLayout />
+      )}
     </SessionContext>
   );
 }

@@ -28,6 +28,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import secrets
+import time
 from collections.abc import Sequence
 from functools import partial
 from typing import Any
@@ -36,6 +38,8 @@ from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
 from aiokafka.errors import KafkaError
 
 from parley.bus.base import Bus
+from parley.figures import Board, WorkerFigures
+from parley.figures.base import total
 from parley.log.base import REFUSED_MESSAGE
 from parley.log.kafka.bisect import Isolated, append_isolating
 from parley.log.kafka.deadletter import DeadLetters
@@ -79,6 +83,8 @@ class Persister:
         dead_letter_topic: str,
         metrics: PersisterMetrics,
         instance_id: str | None = None,
+        board: Board | None = None,
+        figures_interval: float = 2.0,
     ) -> None:
         """``store`` and ``bus`` come from the composition root (``app.persister``).
 
@@ -99,6 +105,9 @@ class Persister:
         self._dead_letters = DeadLetters(bootstrap, dead_letter_topic, metrics.dead_letters.inc)
         self.batches = 0
         self.stored = 0
+        self._board = board
+        self._figures_interval = figures_interval
+        self._worker = instance_id or f"persister-{secrets.token_hex(4)}"
 
     async def run(self, stop: asyncio.Event) -> None:
         """Consume until ``stop`` is set; a batch in progress is finished or left uncommitted."""
@@ -114,17 +123,52 @@ class Persister:
                 self._group,
                 self._bootstrap,
             )
-            while not stop.is_set():
-                batch = await consumer.getmany(timeout_ms=POLL_MS, max_records=MAX_RECORDS)
-                if batch and not stop.is_set():
-                    await self._handle(consumer, batch, stop)
+            reporting = asyncio.create_task(self._report(consumer))
+            try:
+                while not stop.is_set():
+                    batch = await consumer.getmany(timeout_ms=POLL_MS, max_records=MAX_RECORDS)
+                    if batch and not stop.is_set():
+                        await self._handle(consumer, batch, stop)
+            finally:
+                reporting.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await reporting
         finally:
             if consumer is not None:
                 await stop_client(consumer, "the consumer")
             await self._dead_letters.close()
             await self._bus.close()
+            if self._board is not None:
+                await self._board.close()
             await self._store.close()
             logger.info("persister stopped: %d batches, %d messages", self.batches, self.stored)
+
+    async def _report(self, consumer: AIOKafkaConsumer) -> None:
+        """Publish this worker's lag and dead letters for the admin overview, every interval.
+
+        Lag is what its partitions hold past its position, from the high watermarks the
+        last fetches reported (a partition not fetched yet counts nothing).
+        """
+        if self._board is None:
+            return
+        while True:
+            try:
+                lag = 0
+                for tp in consumer.assignment():
+                    highwater = consumer.highwater(tp)
+                    if highwater is not None:
+                        lag += max(0, highwater - await consumer.position(tp))
+                figures = WorkerFigures(
+                    worker=self._worker,
+                    lag=lag,
+                    dead_letters=total(self.metrics.dead_letters),
+                    store_retries=total(self.metrics.store_retries),
+                    at=time.time(),
+                )
+                await self._board.publish_worker(figures, 3 * self._figures_interval)
+            except Exception as exc:
+                logger.warning("could not publish the persister's figures: %s", exc)
+            await asyncio.sleep(self._figures_interval)
 
     async def _handle(
         self,

@@ -86,6 +86,8 @@ def encode_record(draft: Draft, client_id: str, gateway: str) -> bytes:
         record.update(
             v=STREAM_RECORD_VERSION, kind=draft.kind, target=draft.target, emoji=draft.emoji
         )
+        if draft.moderated:
+            record["moderator"] = True
     return orjson.dumps(record)
 
 
@@ -110,6 +112,7 @@ def decode_record(raw: bytes) -> Record:
             kind=kind,
             target=None if target is None else int(target),
             emoji=None if emoji is None else str(emoji),
+            moderator=data.get("moderator") is True,
         )
         return Record(draft, str(data["gateway"]))
     except (orjson.JSONDecodeError, KeyError, TypeError, AttributeError) as exc:

@@ -1,0 +1,6 @@
+"""Each gateway's live figures for the admin overview, shared across the cluster."""
+
+from parley.figures.base import Board, GatewayFigures, Sampler, WorkerFigures
+from parley.figures.memory import LocalBoard
+
+__all__ = ["Board", "GatewayFigures", "LocalBoard", "Sampler", "WorkerFigures"]
