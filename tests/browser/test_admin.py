@@ -9,6 +9,7 @@ import aiohttp
 import pytest
 from playwright.async_api import expect
 
+from tests.browser.axe import assert_accessible
 from tests.browser.conftest import PersonFactory, csp_violations
 from tests.browser.test_screens import api_user, as_person
 from tests.integration.test_admin import parley_admin
@@ -33,6 +34,7 @@ async def test_an_admin_disables_a_user_and_sees_the_audit_entry(
     # The gateways table fills from the live figures (polled every 2 s).
     await expect(page.get_by_role("table").get_by_role("row")).not_to_have_count(1)
     await person.shot(f"admin-overview-{scheme}")
+    await assert_accessible(page, "admin overview")
 
     nav = page.get_by_role("navigation", name="Admin pages")
     await nav.get_by_role("link", name="Users").click()
@@ -40,6 +42,7 @@ async def test_an_admin_disables_a_user_and_sees_the_audit_entry(
     await page.get_by_role("button", name=f"Disable {victim.username}").click()
     await expect(page.get_by_role("status")).to_have_text(f"{victim.username} disabled")
     await expect(page.get_by_role("button", name=f"Enable {victim.username}")).to_be_visible()
+    await assert_accessible(page, "admin users")
     # The victim's socket is closed by the disable.
     closed = await victim_socket.ws.receive(timeout=10)
     assert closed.type is aiohttp.WSMsgType.CLOSE and int(closed.data) == 4401
@@ -50,6 +53,11 @@ async def test_an_admin_disables_a_user_and_sees_the_audit_entry(
     await expect(row).to_contain_text(boss.username)
     await expect(row).to_contain_text("127.0.0.1")
     await person.shot(f"admin-audit-{scheme}")
+    await assert_accessible(page, "admin audit log")
+
+    await nav.get_by_role("link", name="Rooms").click()
+    await expect(page.get_by_role("heading", name="Rooms")).to_be_visible()
+    await assert_accessible(page, "admin rooms")
     assert csp_violations(person.console) == []
 
 
@@ -62,3 +70,4 @@ async def test_a_member_is_told_the_admin_pages_need_an_admin(
     await person.sign_in()
     await person.page.goto(server.url + "/admin/users")
     await expect(person.page.get_by_role("alert")).to_have_text("This needs an admin account.")
+    await assert_accessible(person.page, "admin pages for a member")

@@ -298,7 +298,7 @@ function UsersPage({ onError }: PageProps) {
                 <button
                   type="button"
                   className={button}
-                  aria-label={`Sign ${u.username} out everywhere`}
+                  aria-label={`Sign out everywhere: ${u.username}`}
                   onClick={() => void act(`${u.username} signed out everywhere`, () => admin.logoutAll(u.id))}
                 >
                   Sign out everywhere
