@@ -16,12 +16,25 @@ from aiokafka.admin import AIOKafkaAdminClient
 
 from tests.support.client import Client
 from tests.support.cluster import send_acked, wait_ready
-from tests.support.supervised import SupervisedCluster, alive
+from tests.support.supervised import SupervisedCluster, alive, ephemeral_low
 
 pytestmark = pytest.mark.cluster
 
 COMEBACK_TIMEOUT = 30.0
 """A gateway process starts in 1-3 s when the machine is idle; CI machines are busy."""
+
+
+async def test_the_cluster_listens_below_the_ephemeral_port_range() -> None:
+    """A client reconnecting to a restarting gateway cannot be handed the gateway's port
+    as its own source port, connect to itself and keep the new process from binding it."""
+    made = SupervisedCluster({}, gateways=3, persisters=1)
+    try:
+        first = made.gateway_ports[0]
+        assert made.gateway_ports == [first, first + 1, first + 2]
+        assert max(*made.gateway_ports, made.port) < ephemeral_low()
+        assert made.port not in made.gateway_ports
+    finally:
+        await made.close()
 
 
 async def test_a_killed_gateway_is_restarted_and_serves_again(

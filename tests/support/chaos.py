@@ -28,7 +28,7 @@ import os
 import random
 import time
 from collections import deque
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -49,6 +49,9 @@ RETRY_BASE_SECONDS, RETRY_MAX_SECONDS = 0.5, 2.0
 """Back-off after ``unavailable``: tighter than the web client's 1-10 s, so that the recovery
 time measures the service rather than the client's patience."""
 RECONNECT_BASE_SECONDS, RECONNECT_MAX_SECONDS = 0.25, 4.0
+STOP_SECONDS = 10.0
+"""A client's tasks not gone this long after being cancelled fail the run (one that
+swallowed its cancellation would otherwise keep the test waiting forever)."""
 CHAOS_SETTINGS = {
     # Every client signs up from 127.0.0.1; the per-address limit has tests of its own.
     "PARLEY_AUTH_ADDRESS_LIMIT": "1000000",
@@ -78,6 +81,9 @@ class Profile:
     recovery_limit: float
     """A fault not recovered from after this long is a failure (and the run goes on)."""
     drain_timeout: float
+    deadline: float
+    """The whole run, faults and drain included, fails after this long, well within the
+    test's own timeout, with every client's state printed."""
     kafka_down: float = 10.0
     postgres_down: float = 8.0
 
@@ -94,6 +100,7 @@ PROFILES = {
         settle=2.0,
         recovery_limit=60.0,
         drain_timeout=90.0,
+        deadline=600.0,
     ),
     "full": Profile(
         "full",
@@ -106,6 +113,7 @@ PROFILES = {
         settle=10.0,
         recovery_limit=90.0,
         drain_timeout=120.0,
+        deadline=1500.0,
     ),
 }
 
@@ -169,18 +177,48 @@ class ChaosClient:
         self._tasks: list[asyncio.Task[None]] = []
 
     def start(self, rate: float) -> None:
+        name = self.user.username
         self._tasks = [
-            asyncio.create_task(self._connection()),
-            asyncio.create_task(self._talk(rate)),
-            *(asyncio.create_task(self._pump(r)) for r in self.rooms),
+            asyncio.create_task(self._connection(), name=f"{name} connection"),
+            asyncio.create_task(self._talk(rate), name=f"{name} talk"),
+            *(asyncio.create_task(self._pump(r), name=f"{name} pump {r}") for r in self.rooms),
         ]
 
+    @property
+    def tasks(self) -> list[asyncio.Task[None]]:
+        """The client's tasks: each runs until stopped, so one that ends has died."""
+        return list(self._tasks)
+
     async def stop(self) -> None:
+        if not self._tasks:
+            return
         for task in self._tasks:
             task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        _, stuck = await asyncio.wait(self._tasks, timeout=STOP_SECONDS)
         if self.ws is not None:
             await self.ws.close()
+        if stuck:
+            raise RuntimeError(
+                f"{self.user.username}: tasks still running {STOP_SECONDS:g} s after "
+                f"being cancelled: {sorted(t.get_name() for t in stuck)}"
+            )
+
+    def state(self) -> str:
+        """One line for a failed run: the socket, what is queued, how each task ended."""
+        tasks = []
+        for task in self._tasks:
+            name = task.get_name().removeprefix(f"{self.user.username} ")
+            if not task.done():
+                tasks.append(f"{name}: running")
+            elif task.cancelled():
+                tasks.append(f"{name}: cancelled")
+            else:
+                tasks.append(f"{name}: ended, {task.exception()!r}")
+        return (
+            f"{self.user.username}: socket {'open' if self.ws is not None else 'none'}, "
+            f"{self.connects} connects, {self.pending} unacked, talking {self.talking}, "
+            f"last seq {self.last_seq}; {'; '.join(tasks)}"
+        )
 
     @property
     def pending(self) -> int:
@@ -293,7 +331,12 @@ class ChaosClient:
             frame = {"type": "send", "room": room, "body": send.body, "client_id": send.client_id}
             try:
                 await ws.send_str(orjson.dumps(frame).decode())
-                outcome = await asyncio.wait_for(answer, ACK_WAIT_SECONDS)
+                # Not asyncio.wait_for: on Python 3.11 it returns the answer instead of
+                # raising CancelledError when the task is cancelled just as the answer is
+                # settled, as stop() does (``_connection`` fails every answer as it ends),
+                # and this loop would then wait for ``ready`` forever.
+                async with asyncio.timeout(ACK_WAIT_SECONDS):
+                    outcome = await answer
             except (ConnectionError, aiohttp.ClientError, TimeoutError):
                 self.answers.pop(send.client_id, None)
                 continue  # the same client_id again, on this socket or the next
@@ -447,26 +490,67 @@ class ChaosRun:
         ]
 
     async def run(self, http: aiohttp.ClientSession, say: Callable[[str], None]) -> Outcome:
+        """The whole run within ``plan.deadline``; a client task that dies fails it at once."""
         plan = self.plan
-        await self.populate(http)
-        for client in self.clients:
-            client.start(plan.rate)
         try:
-            await asyncio.wait_for(asyncio.gather(*(c.ready.wait() for c in self.clients)), 60)
-            await asyncio.sleep(plan.warmup)  # steady load before the first fault
-            for round_ in range(1, plan.rounds + 1):
-                for name, inject in self.faults():
-                    result = await self.play(name, round_, inject)
-                    say(f"{name}: recovery {result.recovery} s")
-                    await self.healthy()
-                    await asyncio.sleep(plan.settle)
-            history = await self.drain(http)
+            async with asyncio.timeout(plan.deadline):
+                await self.populate(http)
+                for client in self.clients:
+                    client.start(plan.rate)
+                history = await self.watched(self.play_all(http, say))
+        except TimeoutError as exc:
+            say(self.states())
+            raise AssertionError(f"the chaos run took longer than {plan.deadline:g} s") from exc
+        except BaseException:
+            say(self.states())
+            raise
         finally:
-            for client in self.clients:
-                await client.stop()
+            await asyncio.gather(*(c.stop() for c in self.clients))
         outcome = Outcome(plan, self.results, [s for c in self.clients for s in c.sends], history)
         outcome.problems = self.check(history)
         return outcome
+
+    async def play_all(
+        self, http: aiohttp.ClientSession, say: Callable[[str], None]
+    ) -> dict[str, list[dict[str, Any]]]:
+        """Warm up, play every fault of every round, drain: the history of every room."""
+        plan = self.plan
+        async with asyncio.timeout(60):
+            await asyncio.gather(*(c.ready.wait() for c in self.clients))
+        await asyncio.sleep(plan.warmup)  # steady load before the first fault
+        for round_ in range(1, plan.rounds + 1):
+            for name, inject in self.faults():
+                result = await self.play(name, round_, inject)
+                say(f"{name}: recovery {result.recovery} s")
+                await self.healthy()
+                await asyncio.sleep(plan.settle)
+        return await self.drain(http)
+
+    async def watched(
+        self, body: Coroutine[Any, Any, dict[str, list[dict[str, Any]]]]
+    ) -> dict[str, list[dict[str, Any]]]:
+        """``body``'s result, unless a client's task ends first: that fails the run with its
+        exception (a client without its connection task would otherwise sit out the run)."""
+        main = asyncio.ensure_future(body)
+        tasks = [t for c in self.clients for t in c.tasks]
+        try:
+            await asyncio.wait([main, *tasks], return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            if not main.done():
+                main.cancel()
+                await asyncio.wait([main])
+        if not main.cancelled() and main.exception() is None:
+            return main.result()
+        dead = [t for t in tasks if t.done()]
+        if not dead:
+            return main.result()  # raises body's exception
+        task = dead[0]
+        if task.cancelled() or task.exception() is None:
+            raise RuntimeError(f"chaos client task {task.get_name()!r} ended")
+        raise RuntimeError(f"chaos client task {task.get_name()!r} died") from task.exception()
+
+    def states(self) -> str:
+        return "\n".join(["chaos clients:", *(c.state() for c in self.clients)])
 
     async def play(
         self, name: str, round_: int, inject: Callable[[], Awaitable[None]]

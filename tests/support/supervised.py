@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import random
 import shutil
 import signal
 import socket
@@ -29,28 +30,47 @@ from typing import Any
 import psutil
 
 from tests.support.cluster import eventually
-from tests.support.server import FAST_HASHING, free_port, inherited_env, log_tail
+from tests.support.server import FAST_HASHING, inherited_env, log_tail
 
 REPO = Path(__file__).resolve().parents[2]
 CLUSTER_SCRIPT = REPO / "scripts" / "cluster"
 START_TIMEOUT = 120.0
 STOP_TIMEOUT = 60.0
 UP_BANNER = "Parley cluster is up"
+EPHEMERAL_RANGE = Path("/proc/sys/net/ipv4/ip_local_port_range")
+PORTS_FROM, PORTS_BELOW = 10000, 20000
+"""Where the cluster's ports are picked: below the ephemeral range and below the
+services' ports (``scripts/lib-services.sh``: 2xxxx)."""
+
+
+def ephemeral_low() -> int:
+    """The first of the local ports the kernel gives outgoing connections."""
+    try:
+        return int(EPHEMERAL_RANGE.read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768
 
 
 def free_ports(count: int) -> list[int]:
-    """``count`` consecutive free ports (scripts/cluster numbers its gateways from the first)."""
-    for _ in range(100):
-        first = free_port()
+    """``count`` consecutive free ports (scripts/cluster numbers its gateways from the first).
+
+    Below the ephemeral range, as ``scripts/lib-services.sh`` keeps the services' ports:
+    a client reconnecting in a loop to a port inside it, while the program behind it is
+    restarting, can be handed that very port as its own source port and connect to
+    itself, and the new process then fails to bind its port (``address already in use``).
+    """
+    high = min(PORTS_BELOW, ephemeral_low())
+    for _ in range(200):
+        first = random.randrange(PORTS_FROM, high - count)
         ports = list(range(first, first + count))
         try:
-            for port in ports[1:]:
+            for port in ports:
                 with socket.socket() as sock:
                     sock.bind(("127.0.0.1", port))
         except OSError:
             continue
         return ports
-    raise RuntimeError(f"no {count} consecutive free ports")
+    raise RuntimeError(f"no {count} consecutive free ports in {PORTS_FROM}-{high - 1}")
 
 
 def alive(pid: int) -> bool:
@@ -67,7 +87,7 @@ class SupervisedCluster:
     def __init__(self, env: dict[str, str], gateways: int = 2, persisters: int = 1) -> None:
         self.dir = Path(tempfile.mkdtemp(prefix="parley-cluster-"))
         self.gateway_ports = free_ports(gateways)
-        self.port = free_port()
+        self.port = free_ports(1)[0]
         self.env = {
             **inherited_env(),
             **FAST_HASHING,
