@@ -6,16 +6,25 @@ persister and nginx, as ``make cluster`` runs them.
 
 from __future__ import annotations
 
+import asyncio
+
+import aiohttp
 import pytest
 from playwright.async_api import expect
 
 from tests.browser.conftest import Person, PersonFactory
+from tests.browser.test_oauth import sign_in_with_provider
+from tests.browser.test_screens import api_user, as_person
 from tests.cluster.conftest import (  # noqa: F401 - fixtures used by name below
     cluster,
     cluster_env,
     topics,
 )
+from tests.integration.test_admin import parley_admin
+from tests.support.client import Client, unique_name
 from tests.support.cluster import Cluster, Nginx
+from tests.support.oidc import OidcProvider, server_env
+from tests.support.server import free_port
 
 pytestmark = [pytest.mark.browser, pytest.mark.cluster]
 
@@ -92,3 +101,64 @@ async def test_edit_react_reply_and_delete_across_gateways(
     await ben.page.reload()
     await expect(ben.messages.get_by_test_id("tombstone")).to_have_count(1)
     await expect(ben.message("Ready on my side")).to_have_count(1)
+
+
+async def test_sign_in_with_a_provider_through_the_load_balancer(
+    cluster: Cluster,  # noqa: F811 - the fixture imported above
+    oidc_provider: OidcProvider,
+    people: PersonFactory,
+) -> None:
+    """The provider's callback comes back through nginx, to whichever gateway it picks."""
+    balancer = free_port()
+    env = await server_env(oidc_provider, f"http://127.0.0.1:{balancer}")
+    gw1, gw2 = await asyncio.gather(cluster.gateway(**env), cluster.gateway(**env))
+    await cluster.persister()
+    nginx = Nginx(cluster.root, [gw1.port, gw2.port])
+    nginx.port = balancer
+    await nginx.start()
+    try:
+        ana = await people(nginx.url, "ana")
+        await sign_in_with_provider(ana, unique_name("ana.lima"))
+        ben = await (await people(nginx.url, "ben")).sign_up("Ben Okafor")
+        await ana.create_group("Signed in by a provider", ben)
+        await ana.send("here through nginx")
+        await ben.open_room("Signed in by a provider")
+        await expect(ben.message("here through nginx")).to_have_count(1)
+        await ana.page.reload()
+        await expect(ana.me_name).to_have_text(ana.display_name)
+    finally:
+        await nginx.stop()
+
+
+async def test_the_admin_overview_shows_both_gateways_and_disables_across_them(
+    cluster: Cluster,  # noqa: F811 - the fixture imported above
+    people: PersonFactory,
+    http: aiohttp.ClientSession,
+) -> None:
+    gw1, gw2 = await cluster.start(gateways=2, persisters=1)
+    nginx = Nginx(cluster.root, [gw1.port, gw2.port])
+    await nginx.start()
+    try:
+        boss = await api_user(http, gw1, "Ada Admin")
+        await asyncio.to_thread(parley_admin, gw1, "grant", boss.username)
+        victim = await Client(http, gw2.url).register()
+        victim_socket = await victim.connect()
+        person = as_person(await people(nginx.url, "ada"), boss, "Ada Admin")
+        await person.sign_in()
+        page = person.page
+        await page.goto(nginx.url + "/admin")
+        gateways = page.get_by_role("table", name="Gateways")
+        # A header row and one row per gateway: the page sees the whole cluster.
+        await expect(gateways.get_by_role("row")).to_have_count(3)
+
+        await (
+            page.get_by_role("navigation", name="Admin pages")
+            .get_by_role("link", name="Users")
+            .click()
+        )
+        await page.get_by_label("Search users").fill(victim.username)
+        await page.get_by_role("button", name=f"Disable {victim.username}").click()
+        closed = await victim_socket.ws.receive(timeout=10)
+        assert closed.type is aiohttp.WSMsgType.CLOSE and int(closed.data) == 4401
+    finally:
+        await nginx.stop()
