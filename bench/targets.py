@@ -9,11 +9,14 @@ users and rooms are just ids handed to it in the Socket.IO connect auth.
 from __future__ import annotations
 
 import os
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
 from bench import api
 from bench.common import free_port, log
+from bench.dbs import ScratchPostgres, scratch_postgres
 from bench.peers import venv
 from bench.server import ParleyServer, Server, cleanup, scratch_dir
 
@@ -83,6 +86,26 @@ class ParleyTarget(Target):
         sizes = [len(set(g)) for g in groups] + [2 for _ in directs]
         self.room_sizes = dict(zip(self.room_ids, sizes, strict=True))
         return [{"user": u.id, "token": u.token, "rooms": u.rooms} for u in people]
+
+
+@asynccontextmanager
+async def parley_on_store(
+    data_base: str | None, database_url: str | None
+) -> AsyncIterator[tuple[ParleyTarget, ScratchPostgres | None]]:
+    """A started Parley on its own SQLite file, or on a scratch PostgreSQL database next to
+    ``database_url`` (migrated first); stopped, and the scratch database dropped, on the way
+    out. The store scenarios (history, search) seed rows straight into it."""
+    pg = await scratch_postgres(database_url) if database_url else None
+    target = ParleyTarget(data_base, {} if pg is None else {"PARLEY_DATABASE_URL": pg.url})
+    try:
+        if pg is not None:
+            await pg.migrate(target.server.env)
+        await target.start()
+        yield target, pg
+    finally:
+        await target.stop()
+        if pg is not None:
+            await pg.drop()
 
 
 class SocketIOTarget(Target):

@@ -20,7 +20,6 @@ import aiohttp
 
 from bench import api, targets
 from bench.common import Window, cdf_points, log, percentiles, write_result
-from bench.dbs import scratch_postgres
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -86,17 +85,8 @@ async def seed_postgres(url: str, rooms: list[int], sender: int, per_room: int) 
 
 
 async def run(a: argparse.Namespace) -> dict[str, Any]:
-    env: dict[str, str] = {}
-    pg = None
-    if a.database_url:
-        pg = await scratch_postgres(a.database_url)
-        env["PARLEY_DATABASE_URL"] = pg.url
-    target = targets.ParleyTarget(a.data_base, env)
     figures: dict[str, Any] = {}
-    try:
-        if pg is not None:
-            await pg.migrate(target.server.env)
-        await target.start()
+    async with targets.parley_on_store(a.data_base, a.database_url) as (target, pg):
         people = await api.register_users(target.url, 1)
         ids = await api.create_rooms(target.url, people, [[0] for _ in range(a.rooms)], [])
         rooms = [int(i) for i in ids]
@@ -177,10 +167,6 @@ async def run(a: argparse.Namespace) -> dict[str, Any]:
             f"history page ({a.limit}) at {figures['rows']:,} rows: p50 {figures['latency_ms']['p50']} ms, "
             f"p99 {figures['latency_ms']['p99']} ms, {figures['server_cpu_us_per_request']} us CPU/request"
         )
-    finally:
-        await target.stop()
-        if pg is not None:
-            await pg.drop()
     params = {k: v for k, v in vars(a).items() if k != "func"}
     write_result("history", params, figures, a.out)
     return {"failed": not figures.get("ok")}

@@ -25,7 +25,6 @@ import orjson
 
 from bench import api, targets
 from bench.common import Window, cdf_points, log, percentiles, write_result
-from bench.dbs import scratch_postgres
 
 VOCABULARY = 5000
 CONSONANTS = "bdfgklmnprtvz"
@@ -135,17 +134,8 @@ def queries(words: list[str], count: int, rooms: list[int]) -> list[dict[str, st
 
 
 async def run(a: argparse.Namespace) -> dict[str, Any]:
-    env: dict[str, str] = {}
-    pg = None
-    if a.database_url:
-        pg = await scratch_postgres(a.database_url)
-        env["PARLEY_DATABASE_URL"] = pg.url
-    target = targets.ParleyTarget(a.data_base, env)
     figures: dict[str, Any] = {}
-    try:
-        if pg is not None:
-            await pg.migrate(target.server.env)
-        await target.start()
+    async with targets.parley_on_store(a.data_base, a.database_url) as (target, pg):
         people = await api.register_users(target.url, 2)
         half = max(1, a.rooms // 2)
         ids = await api.create_rooms(
@@ -213,10 +203,6 @@ async def run(a: argparse.Namespace) -> dict[str, Any]:
             f"search at {figures['rows']:,} rows ({figures['database']}): "
             f"p50 {figures['latency_ms']['p50']} ms, p99 {figures['latency_ms']['p99']} ms"
         )
-    finally:
-        await target.stop()
-        if pg is not None:
-            await pg.drop()
     params = {k: v for k, v in vars(a).items() if k != "func"}
     write_result("search", params, figures, a.out)
     return {"failed": not figures.get("ok")}
