@@ -16,7 +16,7 @@ web_script = $(shell node -e 'process.exit((require("./web/package.json").script
 	2>/dev/null && echo yes)
 
 .PHONY: run check test env lint lint-python lint-shell lint-web typecheck unit-test web web-deps \
-	web-test services services-down cluster chaos bench bench-report clean
+	web-test services services-down cluster chaos bench bench-report centrifugo clean
 
 run: env web
 	$(UV) run parley migrate
@@ -97,6 +97,11 @@ bench: env
 
 bench-report: env
 	$(UV) run python -m bench report
+
+## The Centrifugo bench peer, built once with Go into ~/.cache/parley/go (the bench builds
+## it on first use too): `python -m bench fanout --targets parley,centrifugo`.
+centrifugo: env
+	$(UV) run python -c 'from bench.peers import centrifugo; print(centrifugo.binary())'
 
 clean:
 	rm -rf .venv web/dist web/node_modules .pytest_cache .mypy_cache .ruff_cache .coverage .coverage.*

@@ -66,20 +66,6 @@ def cpu_split(procs: list[psutil.Process]) -> tuple[float, float]:
     return user, system
 
 
-def service_processes() -> dict[str, list[psutil.Process]]:
-    """The processes of the cluster services (``scripts/services``), by service."""
-    found: dict[str, list[psutil.Process]] = {"kafka": [], "postgres": [], "redis": []}
-    for p in psutil.process_iter(["name", "cmdline"]):
-        name = p.info["name"] or ""
-        if name.startswith("postgres"):
-            found["postgres"].append(p)
-        elif name.startswith("redis-server"):
-            found["redis"].append(p)
-        elif name == "java" and any("kafka" in part for part in p.info["cmdline"] or ()):
-            found["kafka"].append(p)
-    return found
-
-
 def cpu_seconds(procs: list[psutil.Process]) -> float:
     """user + sys of the given processes (children that exited are not counted)."""
     total = 0.0

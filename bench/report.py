@@ -46,6 +46,25 @@ def _label(name: str) -> str:
     return name
 
 
+def groups_table(rows: list[tuple[str, dict[str, float]]]) -> list[str]:
+    """CPU µs per delivered event of each process group, one row per target (or step)."""
+    rows = [(label, g) for label, g in rows if g]
+    if not rows:
+        return []
+    groups = [k for k in dict.fromkeys(k for _, g in rows for k in g) if k != "total"]
+    lines = [
+        "",
+        "CPU µs per delivered event, by process group:",
+        "",
+        "| | " + " | ".join(groups) + " | total |",
+        "|---" * (len(groups) + 2) + "|",
+    ]
+    for label, g in rows:
+        cells = [_fmt(g[k]) if k in g else "–" for k in groups]
+        lines.append(f"| {label} | " + " | ".join(cells) + f" | {_fmt(g.get('total', 0.0))} |")
+    return lines
+
+
 def fanout_section(doc: dict[str, Any], out: Path, plt: Any) -> list[str]:
     s = doc["figures"]["summary"]
     p = doc["params"]
@@ -75,6 +94,13 @@ def fanout_section(doc: dict[str, Any], out: Path, plt: Any) -> list[str]:
                 f"{_label(k[6:])} ÷ parley CPU per message: **{v['cpu_per_msg_peer_over_parley']}×**; "
                 f"parley ÷ {_label(k[6:])} throughput: {v['throughput_parley_over_peer']}×"
             )
+    lines += groups_table(
+        [
+            (_label(n), s[n].get("cpu_us_per_delivery_by_group", {}))
+            for n in names
+            if s[n].get("ok_runs")
+        ]
+    )
     runs = doc["figures"]["runs"]
     fig, ax = plt.subplots(figsize=(6, 3.6))
     for n in names:
@@ -152,6 +178,13 @@ def ramp_section(name: str, doc: dict[str, Any], out: Path, plt: Any) -> list[st
                 "o-",
                 label=_label(t["target"]),
             )
+    lines += groups_table(
+        [
+            (f"{_label(t['target'])} step {s['step']}", s.get("cpu_us_per_delivery_by_group", {}))
+            for t in doc["figures"]["targets"]
+            for s in t.get("steps", [])
+        ]
+    )
     for t in doc["figures"]["targets"]:
         lines.append("")
         lines.append(

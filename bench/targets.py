@@ -4,6 +4,8 @@
 default), users registered and rooms created through its HTTP API.
 ``sio``: the python-socketio peer (bench/peers/sio_server.py) in its own venv;
 users and rooms are just ids handed to it in the Socket.IO connect auth.
+``centrifugo``: Centrifugo (bench/peers/centrifugo.py, built with Go on first use) in
+insecure client mode; a room is a channel, each connection subscribes to its rooms.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from typing import Any
 from bench import api
 from bench.common import free_port, log
 from bench.dbs import ScratchPostgres, scratch_postgres
-from bench.peers import venv
+from bench.peers import centrifugo, venv
 from bench.server import ParleyServer, Server, cleanup, scratch_dir
 
 
@@ -141,18 +143,61 @@ class SocketIOTarget(Target):
     async def populate(
         self, users: int, groups: list[list[int]], directs: list[tuple[int, int]]
     ) -> list[dict[str, Any]]:
-        rooms: list[list[str]] = [[] for _ in range(users)]
-        self.room_ids = [str(k + 1) for k in range(len(groups) + len(directs))]
-        for k, g in enumerate(groups):
-            for m in g:
-                rooms[m].append(self.room_ids[k])
-        for k, (a, b) in enumerate(directs):
-            rid = self.room_ids[len(groups) + k]
-            rooms[a].append(rid)
-            rooms[b].append(rid)
-        sizes = [len(set(g)) for g in groups] + [2 for _ in directs]
-        self.room_sizes = dict(zip(self.room_ids, sizes, strict=True))
-        return [{"user": str(i + 1), "token": "", "rooms": rooms[i]} for i in range(users)]
+        return _ids_only(self, users, groups, directs)
+
+
+class CentrifugoTarget(Target):
+    name = "centrifugo"
+    proto = "centrifugo"
+
+    def __init__(self, redis: str | None = None, log_dir: str | None = None) -> None:
+        port = free_port()
+        self.log_dir = scratch_dir("centrifugo-bench-", log_dir)
+        conf = centrifugo.write_config(self.log_dir / "config.json", port, redis)
+        argv = [str(centrifugo.binary()), "--config", str(conf)]
+        # GOMAXPROCS is left to Go (every core), as a deployment would.
+        self.server = Server(argv, dict(os.environ), port, self.log_dir / "peer.log", "/health")
+        self.room_sizes = {}
+        self.room_ids = []
+
+    async def start(self) -> None:
+        await self.server.start()
+        log(f"Centrifugo peer serving on {self.server.url} (pid {self.server.pid})")
+
+    async def stop(self) -> None:
+        await self.server.stop()
+        cleanup(self.log_dir)
+
+    @property
+    def pid(self) -> int:
+        return self.server.pid
+
+    @property
+    def ws_url(self) -> str:
+        return f"ws://127.0.0.1:{self.server.port}/connection/websocket"
+
+    async def populate(
+        self, users: int, groups: list[list[int]], directs: list[tuple[int, int]]
+    ) -> list[dict[str, Any]]:
+        return _ids_only(self, users, groups, directs)
+
+
+def _ids_only(
+    t: Target, users: int, groups: list[list[int]], directs: list[tuple[int, int]]
+) -> list[dict[str, Any]]:
+    """Rooms as plain ids for a peer without accounts: each user's list of its rooms."""
+    rooms: list[list[str]] = [[] for _ in range(users)]
+    t.room_ids = [str(k + 1) for k in range(len(groups) + len(directs))]
+    for k, g in enumerate(groups):
+        for m in g:
+            rooms[m].append(t.room_ids[k])
+    for k, (a, b) in enumerate(directs):
+        rid = t.room_ids[len(groups) + k]
+        rooms[a].append(rid)
+        rooms[b].append(rid)
+    sizes = [len(set(g)) for g in groups] + [2 for _ in directs]
+    t.room_sizes = dict(zip(t.room_ids, sizes, strict=True))
+    return [{"user": str(i + 1), "token": "", "rooms": rooms[i]} for i in range(users)]
 
 
 def make(name: str, **kw: Any) -> Target:
@@ -169,4 +214,6 @@ def make(name: str, **kw: Any) -> Target:
         return t
     if name in ("sio", "socketio", "peer"):
         return SocketIOTarget(kw.get("redis"))
+    if name in ("centrifugo", "cf"):
+        return CentrifugoTarget(kw.get("redis"))
     raise ValueError(f"unknown target {name!r}")

@@ -2,8 +2,10 @@
 
 Started by the driver as ``python -m bench.worker``; talks JSON lines:
 stdin gets one config line, then commands; stdout gets ``READY``, ``DONE`` and
-``STATS`` lines. Speaks Parley's protocol (``proto=parley``) or Socket.IO v5 over a
-websocket-only Engine.IO v4 transport (``proto=sio``) for the python-socketio peer.
+``STATS`` lines. Speaks Parley's protocol (``proto=parley``), Socket.IO v5 over a
+websocket-only Engine.IO v4 transport (``proto=sio``) for the python-socketio peer, or
+Centrifugo's JSON client protocol (``proto=centrifugo``: connect, subscribe to each room's
+channel, publish, and the empty ``{}`` ping answered with ``{}``).
 
 Every connection counts the ``message`` events it receives, checks that each
 room's seq grows by exactly one, and measures send -> receive latency from the
@@ -143,6 +145,9 @@ class Conn(WSListener):
         self.gw = int(spec.get("gw", 0))
         self.gw_bytes = str(self.gw).encode()
         self.sio = w.proto == "sio"
+        self.cf = w.proto == "centrifugo"
+        self.cmd_ids = itertools.count(1)
+        self.subscribing = 0
         self.t: WSTransport | None = None
         self.ready: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self.last_seq: dict[bytes, int] = {}
@@ -159,7 +164,9 @@ class Conn(WSListener):
 
     def on_ws_connected(self, transport: WSTransport) -> None:
         self.t = transport
-        if not self.sio:
+        if self.cf:
+            transport.send(TEXT, orjson.dumps({"id": next(self.cmd_ids), "connect": {}}))
+        elif not self.sio:
             transport.send(TEXT, orjson.dumps({"type": "auth", "token": self.token}))
 
     def on_ws_disconnected(self, transport: WSTransport) -> None:
@@ -180,6 +187,11 @@ class Conn(WSListener):
                 transport.disconnect()
             return
         p: bytes = frame.get_payload_as_bytes()
+        if self.cf:
+            # Centrifugo may put several newline-separated replies and pushes in one frame.
+            for line in p.split(b"\n") if b"\n" in p else (p,):
+                self._centrifugo(transport, line)
+            return
         if self.sio:
             if p.startswith(b'42["message"'):
                 self._message(p)
@@ -214,6 +226,44 @@ class Conn(WSListener):
                 self._window_check()
             if ev.get("code") == "unauthorized" and not self.ready.done():
                 self.ready.set_exception(ConnectionError("unauthorized"))
+        else:
+            self.st.other_events += 1
+
+    def _centrifugo(self, transport: WSTransport, p: bytes) -> None:
+        if p.startswith(b'{"push":'):
+            if b'"pub":' in p:
+                self._message(p)
+            else:
+                self.st.other_events += 1
+            return
+        if p == b"{}":  # the server's ping: unanswered, it closes the connection
+            transport.send(TEXT, b"{}")
+            return
+        if not p:
+            return
+        ev = orjson.loads(p)
+        if "error" in ev:
+            self.st.error(str(ev["error"].get("code", "?")))
+            cid = str(ev.get("id"))
+            if self.pending.pop(cid, None) is not None:
+                self._window_check()
+            elif not self.ready.done():
+                self.ready.set_exception(ConnectionError(p.decode()))
+        elif "publish" in ev:
+            self._ack(str(ev["id"]), {})
+        elif "connect" in ev:
+            self.subscribing = len(self.rooms)
+            if not self.rooms:
+                self._ready()
+            frames = [
+                orjson.dumps({"id": next(self.cmd_ids), "subscribe": {"channel": room}})
+                for room in self.rooms
+            ]
+            transport.send(TEXT, b"\n".join(frames))
+        elif "subscribe" in ev:
+            self.subscribing -= 1
+            if self.subscribing == 0:
+                self._ready()
         else:
             self.st.other_events += 1
 
@@ -269,13 +319,23 @@ class Conn(WSListener):
 
     def send_message(self, room: str) -> None:
         assert self.t is not None
-        cid = str(self.w.wid * 1_000_000_000 + next(self.w.ids))  # numeric: a Socket.IO ack id
+        if self.cf:  # Centrifugo's command id: a uint32, unique per connection
+            cid = str(next(self.cmd_ids))
+        else:  # numeric: a Socket.IO ack id
+            cid = str(self.w.wid * 1_000_000_000 + next(self.w.ids))
         t = now_ns()
         body = f"t{t} g{self.gw} {FILLER}"
         self.pending[cid] = t
         self.st.sent += 1
         self.active_room = room
-        if self.sio:
+        if self.cf:
+            frame = orjson.dumps(
+                {
+                    "id": int(cid),
+                    "publish": {"channel": room, "data": {"room": room, "body": body}},
+                }
+            )
+        elif self.sio:
             frame = (
                 b"42"
                 + cid.encode()

@@ -21,6 +21,7 @@ from typing import Any
 from bench import targets
 from bench.common import Window, cdf_points, log, percentiles, write_result
 from bench.pool import Pool, merge_stats
+from bench.roles import RoleWindow, per_event
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -71,7 +72,10 @@ async def ramp(
     pool: Pool,
     a: argparse.Namespace,
     server_pids: list[int],
+    groups: dict[str, list[int]] | None = None,
 ) -> dict[str, Any]:
+    """Offered load in steps until the p99 limit is passed; ``groups`` (role -> pids,
+    default: the servers as ``gateways``) are accounted separately, with the clients."""
     steps: list[dict[str, Any]] = []
     rate = a.start_rate
     held: dict[str, Any] | None = None
@@ -80,6 +84,7 @@ async def ramp(
     await pool.collect("RESET", 60)
     for step in range(a.max_steps):
         win = Window(server_pids)
+        roles = RoleWindow({**(groups or {"gateways": server_pids}), "clients": pool.pids})
         ccpu0 = pool.cpu()
         per = rate / pool.k
         await pool.broadcast(
@@ -94,6 +99,7 @@ async def ramp(
         )
         docs = await pool.collect("STEP", a.duration + 120)
         w = win.stop()
+        by_role = roles.stop()
         st = merge_stats(docs)
         lat = st.get("latencies", [])
         pct = percentiles(lat)
@@ -126,6 +132,7 @@ async def ramp(
                 w["cpu_s"] * 1e6 / max(delivered + st["other_events"], 1), 2
             ),
             "client_util": round((pool.cpu() - ccpu0) / w["wall_s"], 3),
+            "cpu_us_per_delivery_by_group": per_event(by_role, delivered + st["other_events"]),
             "latency_cdf": cdf_points(lat, 100),
         }
         problems = []
@@ -147,6 +154,7 @@ async def ramp(
             f"server {s['server_util']:.2f} core, {s['cpu_us_per_delivery']} us/delivery"
             + ("" if not problems else "  -> " + "; ".join(problems))
         )
+        log(f"{name} step {step}: CPU us per delivery by group {s['cpu_us_per_delivery_by_group']}")
         if problems:
             break
         held = s

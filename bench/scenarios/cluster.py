@@ -17,6 +17,7 @@ from bench.cluster import Cluster, check
 from bench.common import free_port, log, write_result
 from bench.peers import venv
 from bench.pool import Pool
+from bench.roles import service_pids
 from bench.scenarios import chat
 from bench.server import Server, base_env, cleanup, scratch_dir
 
@@ -71,7 +72,12 @@ async def parley(
         ready = await pool.start(timeout=900)
         log(f"parley cluster: {ready['ok']} connected in {time.monotonic() - t0:.1f}s")
         await asyncio.sleep(1.0)
-        return await chat.ramp("parley", None, pool, a, cluster.pids)  # type: ignore[arg-type]
+        by_role = {
+            "gateways": [g.pid for g in cluster.gateways],
+            "persisters": [p.pid for p in cluster.persisters],
+            **service_pids(cluster.env),
+        }
+        return await chat.ramp("parley", None, pool, a, cluster.pids, by_role)  # type: ignore[arg-type]
     finally:
         if pool is not None:
             await pool.stop()
@@ -111,7 +117,9 @@ async def peer(
         pool = Pool("sio", specs[0]["url"], specs, a.processes, room_sizes=t.room_sizes)
         await pool.start(timeout=900)
         await asyncio.sleep(1.0)
-        return await chat.ramp("sio", None, pool, a, [s.pid for s in servers])  # type: ignore[arg-type]
+        pids = [s.pid for s in servers]
+        by_role = {"gateways": pids, **service_pids(services)}
+        return await chat.ramp("sio", None, pool, a, pids, by_role)  # type: ignore[arg-type]
     finally:
         if pool is not None:
             await pool.stop()

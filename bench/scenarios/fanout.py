@@ -4,7 +4,10 @@ Primary figure: the gateway's CPU time (user+sys of the server process tree, fro
 /proc) per delivered message, over the window from the first send until the last
 member has every message. Also delivered msg/s and send -> receive latency.
 With ``--peer`` the same workload runs against python-socketio too, interleaved
-repetitions in one invocation, and the Parley / peer ratios are reported.
+repetitions in one invocation, and the Parley / peer ratios are reported;
+``--targets parley,centrifugo,sio`` picks the systems (Centrifugo is built with Go on
+first use). ``--publishers 1 --window 8`` is the saturating case of issue 15 and
+``--publishers 1 --window 1 --rate 8`` the paced one (one message at a time).
 """
 
 from __future__ import annotations
@@ -16,8 +19,9 @@ from typing import Any
 
 from bench import targets
 from bench.common import Window, cdf_points, log, median, percentiles, rss_bytes, tree, write_result
-from bench.peers import venv
+from bench.peers import centrifugo, venv
 from bench.pool import Pool, merge_stats
+from bench.roles import RoleWindow, per_event
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -39,7 +43,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--sample", type=int, default=1, help="measure latency on every k-th connection")
     p.add_argument("--reps", type=int, default=3)
     p.add_argument("--peer", action="store_true", help="also run python-socketio, interleaved")
-    p.add_argument("--targets", default=None, help="comma list: parley,sio (overrides --peer)")
+    p.add_argument(
+        "--targets",
+        default=None,
+        help="comma list of parley, parley@SRC, sio, centrifugo (overrides --peer)",
+    )
     p.add_argument(
         "--profile", default=None, help="py-spy record the server into this SVG/speedscope file"
     )
@@ -75,7 +83,7 @@ async def one_run(name: str, a: argparse.Namespace, rep: int) -> dict[str, Any]:
 
         async def round_(
             count: int, measure: bool
-        ) -> tuple[list[dict[str, Any]], dict[str, float] | None]:
+        ) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
             docs = []
             for wi in range(pool.k):
                 mine = [pool.local_index(g)[1] for g in range(pubs) if pool.local_index(g)[0] == wi]
@@ -99,16 +107,18 @@ async def one_run(name: str, a: argparse.Namespace, rep: int) -> dict[str, Any]:
             await pool.broadcast({"cmd": "reset"})
             await pool.collect("RESET", 30)
             win = Window([target.pid]) if measure else None
+            roles = RoleWindow({"gateway": [target.pid], "clients": pool.pids})
             ccpu0 = pool.cpu()
             t_start = time.monotonic()
             await pool.broadcast(docs)
             out = await pool.collect("DONE", 600)
             if win is None:
                 return out, None
-            w = win.stop()
+            w: dict[str, Any] = dict(win.stop())
             t_end = max(d["t_last_receive"] for d in out) or time.monotonic()
             w["wall_s"] = max(1e-6, t_end - t_start)
             w["client_cpu_s"] = pool.cpu() - ccpu0
+            w["by_group"] = roles.stop()
             return out, w
 
         await round_(max(1, a.warmup // pubs), measure=False)
@@ -154,6 +164,7 @@ async def one_run(name: str, a: argparse.Namespace, rep: int) -> dict[str, Any]:
                     w["other_threads_s"] * 1e6 / max(delivered, 1), 3
                 ),
                 "client_cpu_us_per_msg": round(w["client_cpu_s"] * 1e6 / max(delivered, 1), 3),
+                "cpu_us_per_delivery_by_group": per_event(w["by_group"], delivered),
                 "machine_busy_s": round(w["machine_busy_s"], 3),
                 "steal_s": round(w["steal_s"], 3),
                 "latency_ms": percentiles(lat),
@@ -206,6 +217,10 @@ def summarize(runs: list[dict[str, Any]], names: list[str]) -> dict[str, Any]:
             "other_threads_us_per_msg": median(
                 [r.get("other_threads_us_per_msg", float("nan")) for r in rs]
             ),
+            "cpu_us_per_delivery_by_group": {
+                g: median([r["cpu_us_per_delivery_by_group"][g] for r in rs])
+                for g in rs[0]["cpu_us_per_delivery_by_group"]
+            },
         }
     if "parley" in summary and summary["parley"].get("ok_runs"):
         p = summary["parley"]
@@ -249,5 +264,7 @@ async def run(a: argparse.Namespace) -> dict[str, Any]:
     params = {k: v for k, v in vars(a).items() if k != "func"}
     if "sio" in names:
         params["peer_versions"] = venv.versions()
+    if "centrifugo" in names:
+        params["centrifugo_version"] = centrifugo.version()
     write_result("fanout", params, {"summary": summary, "runs": runs}, a.out)
     return summary

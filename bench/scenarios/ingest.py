@@ -20,11 +20,11 @@ from bench.common import (
     cpu_seconds,
     log,
     percentiles,
-    service_processes,
     tree,
     write_result,
 )
 from bench.pool import Pool, merge_stats
+from bench.roles import service_pids
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -84,7 +84,10 @@ async def run(a: argparse.Namespace) -> dict[str, Any]:
         roles = {
             "gateway": tree(cluster.gateways[0].pid),
             "persisters": [q for p in cluster.persisters for q in tree(p.pid)],
-            **service_processes(),
+            **{
+                role: [q for pid in pids for q in tree(pid)]
+                for role, pids in service_pids(cluster.env).items()
+            },
         }
         roles_cpu0 = {role: cpu_seconds(procs) for role, procs in roles.items()}
         clients_cpu0 = pool.cpu()
