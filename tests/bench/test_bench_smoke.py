@@ -56,6 +56,9 @@ def check_fanout_run(run: dict[str, Any]) -> None:
     assert run["seq_gaps"] == run["seq_dups"] == 0
     assert run["cpu_us_per_msg"] > 0
     assert run["latency_ms"]["n"] > 0
+    groups = run["cpu_us_per_delivery_by_group"]
+    assert set(groups) == {"gateway", "clients", "total"}
+    assert groups["total"] >= groups["gateway"] > 0
 
 
 def test_fanout(tmp_path: Path) -> None:
@@ -74,7 +77,9 @@ def test_fanout_with_the_socketio_peer(tmp_path: Path) -> None:
     assert doc["figures"]["summary"]["ratio_sio"]["cpu_per_msg_peer_over_parley"] > 0
 
 
-def check_ramp(doc: dict[str, Any], targets: list[str]) -> None:
+def check_ramp(doc: dict[str, Any], targets: list[str], groups: set[str] | None = None) -> None:
+    """``groups``: the process groups each step accounts CPU to (gateways and clients
+    unless given)."""
     results = doc["figures"]["targets"]
     assert [r["target"] for r in results] == targets
     for r in results:
@@ -85,6 +90,9 @@ def check_ramp(doc: dict[str, Any], targets: list[str]) -> None:
             assert not step["errors"], step
             assert step["seq_gaps"] == step["seq_dups"] == 0, step
             assert step["typing_sent"] > 0
+            by_group = step["cpu_us_per_delivery_by_group"]
+            assert set(by_group) == (groups or {"gateways", "clients"}) | {"total"}, by_group
+            assert by_group["gateways"] > 0
 
 
 def test_chat_with_the_socketio_peer(tmp_path: Path) -> None:
@@ -163,8 +171,10 @@ def test_ingest(tmp_path: Path, cluster_services: Services) -> None:
     assert f["ok"], f
     assert f["acked"] == f["messages"] == 300
     assert not f["errors"]
+    assert set(f["cpu_us_per_message_by_role"]) >= {"gateway", "kafka", "postgres", "redis"}
 
 
 @pytest.mark.cluster
 def test_cluster_chat(tmp_path: Path, cluster_services: Services) -> None:
-    check_ramp(bench(tmp_path, "cluster"), ["parley"])
+    every_part = {"gateways", "persisters", "kafka", "postgres", "redis", "clients"}
+    check_ramp(bench(tmp_path, "cluster"), ["parley"], every_part)
