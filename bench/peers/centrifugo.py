@@ -50,13 +50,13 @@ def config(port: int, redis_url: str | None = None) -> dict[str, Any]:
     History, presence and join/leave are left off: a plain PUB/SUB fan-out.
     """
     doc: dict[str, Any] = {
-        "http_server": {"address": "127.0.0.1", "port": str(port)},
+        "http_server": {"address": "127.0.0.1", "port": port},
         "client": {"insecure": True, "allowed_origins": ["*"]},
         "health": {"enabled": True},
         "log": {"level": "error"},
     }
     if redis_url:
-        doc["engine"] = {"type": "redis", "redis": {"address": redis_url}}
+        doc["engine"] = {"type": "redis", "redis": {"address": [redis_url]}}
     return doc
 
 
@@ -66,7 +66,8 @@ def write_config(path: Path, port: int, redis_url: str | None = None) -> Path:
 
 
 def version() -> str:
+    """The module version built (``go install`` leaves the binary's own version at v0.0.0)."""
     out = subprocess.run(
         [str(binary()), "version"], capture_output=True, text=True, check=False
     ).stdout
-    return out.strip()
+    return f"{VERSION} ({out.strip()})"
