@@ -101,7 +101,12 @@ async def one_run(name: str, a: argparse.Namespace, rep: int) -> dict[str, Any]:
                         "window": a.window,
                         "rate": a.rate / pubs if a.rate else 0,
                         "expect": count * pubs,
-                        "timeout": max(60.0, 5 * count * pubs / max(a.rate, 50)),
+                        # A slow peer at ~2k deliveries/s still finishes a 1000-member run.
+                        "timeout": max(
+                            60.0,
+                            5 * count * pubs / max(a.rate, 50),
+                            count * pubs * a.members / 1000,
+                        ),
                     }
                 )
             await pool.broadcast({"cmd": "reset"})
