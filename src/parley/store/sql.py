@@ -194,16 +194,31 @@ class GroupCommit:
 
 
 class SqlStore:
-    def __init__(self, url: str, *, pool_size: int = 10, first_user_admin: bool = False) -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        pool_size: int = 10,
+        first_user_admin: bool = False,
+        pre_ping: bool = True,
+    ) -> None:
         """``first_user_admin``: the first user of an empty database becomes an admin (the
-        embedded install, where nobody else could run ``parley admin grant`` first)."""
+        embedded install, where nobody else could run ``parley admin grant`` first).
+
+        ``pre_ping``: test each PostgreSQL connection with a round trip before
+        lending it, so a connection the server dropped is replaced instead of
+        failing a request. A caller that retries a failed transaction anyway (the
+        persister) turns it off and saves that round trip on every batch: the
+        first use of a dead connection fails, SQLAlchemy discards the pool's
+        connections, and the retry gets a fresh one.
+        """
         self.sqlite = url.startswith("sqlite")
         self._first_user_admin = first_user_admin
         self.engine: AsyncEngine = (
             create_async_engine(url)
             if self.sqlite
             else create_async_engine(
-                url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True
+                url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=pre_ping
             )
         )
         # SQLite allows one writer; queueing here beats spinning on SQLITE_BUSY.
