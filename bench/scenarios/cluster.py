@@ -12,7 +12,7 @@ import asyncio
 import time
 from typing import Any
 
-from bench import api
+from bench import api, hops
 from bench.cluster import Cluster, check
 from bench.common import free_port, log, write_result
 from bench.peers import venv
@@ -71,7 +71,10 @@ async def parley(
         ready = await pool.start(timeout=900)
         log(f"parley cluster: {ready['ok']} connected in {time.monotonic() - t0:.1f}s")
         await asyncio.sleep(1.0)
-        return await chat.ramp("parley", None, pool, a, cluster.pids)  # type: ignore[arg-type]
+        result: dict[str, Any] = await chat.ramp("parley", None, pool, a, cluster.pids)  # type: ignore[arg-type]
+        result["hops"] = await hops.scrape(cluster.metrics_urls)
+        log(f"parley cluster: latency by hop over the run {result['hops']}")
+        return result
     finally:
         if pool is not None:
             await pool.stop()
