@@ -402,6 +402,9 @@ class Persister:
                 session_timeout_ms=SESSION_TIMEOUT_MS,
                 heartbeat_interval_ms=SESSION_TIMEOUT_MS // 4,
                 max_poll_interval_ms=30 * 60 * 1000,
+                # The broker answers a fetch as soon as one record is there; the wait
+                # only bounds an empty poll (docs/reliability.md, durability settings).
+                fetch_min_bytes=1,
                 fetch_max_wait_ms=100,
                 **BACKOFF,
             )
