@@ -106,12 +106,12 @@ async def test_one_message_is_one_trace_across_gateways_and_persister_and_every_
     sent = await send_acked(a, room, "follow me", "t1")
     assert await b.entries(room, 1) == [sent]
 
-    def spans_of_the_message() -> dict[tuple[str, str], ReceivedSpan]:
+    def in_the_trace() -> list[ReceivedSpan]:
         sends = [s for s in kept.spans if s.name == "send"]
-        if len(sends) != 1:
-            return {}
-        trace = sends[0].trace_id
-        return {(s.service, s.name): s for s in kept.spans if s.trace_id == trace}
+        return [s for s in kept.spans if len(sends) == 1 and s.trace_id == sends[0].trace_id]
+
+    def spans_of_the_message() -> dict[tuple[str, str], ReceivedSpan]:
+        return {(s.service, s.name): s for s in in_the_trace()}
 
     want = {
         ("parley-gateway", "send"),
@@ -123,7 +123,9 @@ async def test_one_message_is_one_trace_across_gateways_and_persister_and_every_
     }
 
     async def all_exported() -> bool:
-        return want <= spans_of_the_message().keys()
+        # Both gateways follow the room: each fans the message out under the same publish.
+        delivers = [s for s in in_the_trace() if s.name == "deliver"]
+        return want <= spans_of_the_message().keys() and len(delivers) == 2
 
     await eventually(all_exported, timeout=15, what="the message's spans")
     spans = spans_of_the_message()
@@ -137,10 +139,8 @@ async def test_one_message_is_one_trace_across_gateways_and_persister_and_every_
     parent((ps, "store"), (ps, "consume"))
     parent((ps, "publish"), (ps, "consume"))
     parent((gw, "deliver"), (ps, "publish"))
-    # Both gateways follow the room: each fans the message out under the same publish.
-    trace = spans[gw, "send"].trace_id
-    delivers = [s for s in kept.spans if s.name == "deliver" and s.trace_id == trace]
-    assert len(delivers) == 2
+    publish = spans[ps, "publish"].span_id
+    assert {s.parent_id for s in in_the_trace() if s.name == "deliver"} == {publish}
 
     async with http.get(gw1.url + "/metrics", headers=OPERATOR) as response:
         sending_gateway = await response.text()

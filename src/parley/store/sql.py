@@ -209,8 +209,8 @@ class SqlStore:
         lending it, so a connection the server dropped is replaced instead of
         failing a request. A caller that retries a failed transaction anyway (the
         persister) turns it off and saves that round trip on every batch: the
-        first use of a dead connection fails, SQLAlchemy discards the pool's
-        connections, and the retry gets a fresh one.
+        first use of a dead connection fails and the connection is discarded
+        (``invalidate``), so a retry gets a fresh one.
         """
         self.sqlite = url.startswith("sqlite")
         self._first_user_admin = first_user_admin
@@ -846,8 +846,15 @@ class SqlStore:
                     # SQLAlchemy has not begun a transaction on this connection, and
                     # will not: every statement goes straight to asyncpg.
                     raw: asyncpg.Connection = (await conn.get_raw_connection()).driver_connection
-                    async with raw.transaction():
-                        return await append_many(PostgresStatements(raw), drafts)
+                    try:
+                        async with raw.transaction():
+                            return await append_many(PostgresStatements(raw), drafts)
+                    except (*_OUTAGES, asyncpg.InterfaceError):
+                        # "connection is closed": SQLAlchemy never saw the error, so
+                        # it would pool the dead connection again; without pre-ping
+                        # (the persister) every retry would meet it.
+                        await conn.invalidate()
+                        raise
             except Fallback:
                 pass  # rolled back; the general path below stores the batch
         async with self._write() as conn:
