@@ -17,6 +17,7 @@ from pathlib import Path
 
 from bench.common import free_port, log
 from bench.dbs import ScratchPostgres, scratch_postgres, services_env
+from bench.hops import METRICS_TOKEN
 from bench.server import (
     BENCH_ENV,
     ParleyServer,
@@ -66,6 +67,8 @@ class Cluster:
         self.gateways: list[ParleyServer] = []
         self.persisters: list[asyncio.subprocess.Process] = []
         self.env: dict[str, str] = {}
+        self.metrics_urls: list[str] = []
+        """Every gateway's and persister's /metrics (``bench.hops``)."""
 
     async def start(self) -> None:
         services = check(self.kafka)
@@ -78,6 +81,7 @@ class Cluster:
             "PARLEY_DATABASE_URL": self.pg.url,
             "PARLEY_REDIS_URL": services["PARLEY_REDIS_URL"],
             "PARLEY_SECRET_KEY": "bench-" + secrets.token_hex(24),
+            "PARLEY_METRICS_TOKEN": METRICS_TOKEN,
         }
         if self.kafka:
             self.env["PARLEY_KAFKA_BOOTSTRAP"] = services["PARLEY_KAFKA_BOOTSTRAP"]
@@ -87,9 +91,13 @@ class Cluster:
             self.env.pop("PARLEY_KAFKA_BOOTSTRAP", None)
         await self.pg.migrate(self.env)
         for i in range(self.n_persisters):
+            port = free_port()
+            self.metrics_urls.append(f"http://127.0.0.1:{port}/metrics")
             self.persisters.append(
                 await run_module(
-                    ["-m", "parley", "worker", "persist"], self.env, self.dir / f"persister-{i}.log"
+                    ["-m", "parley", "worker", "persist"],
+                    {**self.env, "PARLEY_WORKER_METRICS_PORT": str(port)},
+                    self.dir / f"persister-{i}.log",
                 )
             )
         for i in range(self.n_gateways):
@@ -104,6 +112,7 @@ class Cluster:
         await asyncio.gather(*(gw.start(timeout=120) for gw in self.gateways))
         for i, gw in enumerate(self.gateways):
             log(f"gateway {i} on {gw.url} (pid {gw.pid})")
+            self.metrics_urls.append(f"{gw.url}/metrics")
         await asyncio.sleep(1.0)
         for p in self.persisters:
             if p.returncode is not None:

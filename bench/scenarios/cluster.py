@@ -12,7 +12,7 @@ import asyncio
 import time
 from typing import Any
 
-from bench import api
+from bench import api, hops
 from bench.cluster import Cluster, check
 from bench.common import free_port, log, write_result
 from bench.peers import venv
@@ -77,7 +77,10 @@ async def parley(
             "persisters": [p.pid for p in cluster.persisters],
             **service_pids(cluster.env),
         }
-        return await chat.ramp("parley", None, pool, a, cluster.pids, by_role)  # type: ignore[arg-type]
+        result: dict[str, Any] = await chat.ramp("parley", None, pool, a, cluster.pids, by_role)  # type: ignore[arg-type]
+        result["hops"] = await hops.scrape(cluster.metrics_urls)
+        log(f"parley cluster: latency by hop over the run {result['hops']}")
+        return result
     finally:
         if pool is not None:
             await pool.stop()

@@ -10,7 +10,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from aiohttp import web
@@ -30,12 +30,15 @@ from parley.gateway.connection import Flusher
 from parley.gateway.endpoint import Gateway
 from parley.gateway.hub import Hub
 from parley.gcpolicy import GcPolicy
+from parley.hops import Hops
 from parley.log import DirectLog, MessageLog
 from parley.metrics import Metrics, PersisterMetrics
 from parley.presence import LocalPresence, Presence
 from parley.ratelimit import Action, Limiter, MemoryLimiter, UserLimits, Window
 from parley.sending import SendPipeline
 from parley.store import SqlStore, Store
+from parley.tracing import Tracing
+from parley.tracing import configure as configure_tracing
 
 if TYPE_CHECKING:
     from parley.bus.redis import RedisBus
@@ -59,6 +62,8 @@ class Components:
     limiter: Limiter
     announcer: Announcer
     board: Board
+    hops: Hops = field(default_factory=Hops)
+    tracing: Tracing | None = None
 
     async def start(self) -> None:
         await self.presence.start(self.announcer.presence_changed)
@@ -71,6 +76,8 @@ class Components:
         await self.limiter.close()
         await self.board.close()
         await self.store.close()
+        if self.tracing is not None:
+            await self.tracing.close()
 
 
 def components(settings: Settings) -> Components:
@@ -98,7 +105,11 @@ def components(settings: Settings) -> Components:
         )
         limiter = RedisLimiter(settings.redis_url)
         board = RedisBoard(settings.redis_url)
-    log: MessageLog = DirectLog(store, bus)
+    hops = Hops()
+    tracing = configure_tracing(
+        settings.otel_endpoint, "parley-gateway", {"service.instance.id": settings.gateway_id}
+    )
+    log: MessageLog = DirectLog(store, bus, hops=hops, tracing=tracing)
     if settings.kafka_bootstrap:
         if redis_bus is None:
             raise ConfigError(
@@ -113,9 +124,20 @@ def components(settings: Settings) -> Components:
             ack_timeout=settings.ack_timeout_seconds,
             store=store,
             acks=redis_bus,
+            hops=hops,
+            tracing=tracing,
         )
     return Components(
-        settings, store, bus, presence, log, limiter, Announcer(store, bus, presence), board
+        settings,
+        store,
+        bus,
+        presence,
+        log,
+        limiter,
+        Announcer(store, bus, presence),
+        board,
+        hops,
+        tracing,
     )
 
 
@@ -128,7 +150,7 @@ def persister(settings: Settings) -> Persister:
     from parley.log.kafka.persister import Persister
 
     return Persister(
-        SqlStore(settings.database_url, pool_size=2),
+        SqlStore(settings.database_url, pool_size=2, pre_ping=False),
         RedisBus(settings.redis_url, name="parley-persister"),
         bootstrap=settings.kafka_bootstrap,
         topic=settings.kafka_topic,
@@ -137,6 +159,11 @@ def persister(settings: Settings) -> Persister:
         instance_id=settings.persister_id,
         metrics=PersisterMetrics(),
         board=RedisBoard(settings.redis_url),
+        tracing=configure_tracing(
+            settings.otel_endpoint,
+            "parley-persister",
+            {"service.instance.id": settings.persister_id or "persister"},
+        ),
         figures_interval=FIGURES_INTERVAL_SECONDS,
     )
 
@@ -175,9 +202,17 @@ def build(
 ) -> web.Application:
     """``gc_policy``: the process's collector policy, shown in /metrics (``parley serve``)."""
     parts = parts or components(settings)
-    hub = Hub(parts.store, parts.bus, parts.presence, parts.announcer, settings.resume_cap)
+    hub = Hub(
+        parts.store,
+        parts.bus,
+        parts.presence,
+        parts.announcer,
+        settings.resume_cap,
+        hops=parts.hops,
+        tracing=parts.tracing,
+    )
     flusher = Flusher()
-    metrics = Metrics(lambda: hub.connections, lambda: flusher.frames, gc_policy)
+    metrics = Metrics(lambda: hub.connections, lambda: flusher.frames, gc_policy, parts.hops)
     auth = AuthService(settings, parts.store, parts.limiter, parts.announcer)
     oauth = OAuthService(
         settings.secret_key,
@@ -187,7 +222,7 @@ def build(
         parts.limiter,
     )
     limits = user_limits(settings, parts.limiter)
-    sending = SendPipeline(parts.log, metrics, limits)
+    sending = SendPipeline(parts.log, metrics, limits, parts.tracing)
     gateway = Gateway(
         hub=hub,
         store=parts.store,

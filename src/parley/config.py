@@ -125,6 +125,23 @@ def _url(env: Mapping[str, str], name: str, *, required: bool = False) -> str | 
     return raw.rstrip("/")
 
 
+def _otel_endpoint(env: Mapping[str, str]) -> str | None:
+    """The OTLP/HTTP collector's base URL: ``PARLEY_OTEL_ENDPOINT``, else the standard variable.
+
+    Plain http is allowed anywhere: a collector is usually a sidecar or a
+    service on the private network.
+    """
+    for name in ("PARLEY_OTEL_ENDPOINT", "OTEL_EXPORTER_OTLP_ENDPOINT"):
+        raw = (env.get(name) or "").strip()
+        if not raw:
+            continue
+        parts = urlsplit(raw)
+        if parts.scheme not in ("http", "https") or not parts.hostname or parts.query:
+            raise ConfigError(f"{name} must be an http(s):// base URL, got {raw!r}")
+        return raw.rstrip("/")
+    return None
+
+
 def _public_url(env: Mapping[str, str]) -> str | None:
     raw = (env.get("PARLEY_PUBLIC_URL") or "").strip()
     if not raw:
@@ -295,6 +312,8 @@ class Settings:
     ack_timeout_seconds: float = 10.0
     presence_ttl_seconds: int = 30
     gc_sweep_interval_seconds: float = 300.0
+    otel_endpoint: str | None = None
+    """Where traces go (OTLP/HTTP); None: tracing off (``parley.tracing``)."""
     gateway_id: str = field(default_factory=lambda: secrets.token_hex(4))
 
     @property
@@ -356,6 +375,7 @@ class Settings:
             ack_timeout_seconds=_float(env, "PARLEY_ACK_TIMEOUT", 10.0, 0.1, 600),
             presence_ttl_seconds=_int(env, "PARLEY_PRESENCE_TTL", 30, 2, 3600),
             gc_sweep_interval_seconds=_float(env, "PARLEY_GC_SWEEP_INTERVAL", 300.0, 0, 86400),
+            otel_endpoint=_otel_endpoint(env),
             gateway_id=env.get("PARLEY_GATEWAY_ID") or secrets.token_hex(4),
         )
 

@@ -19,6 +19,7 @@ from prometheus_client.core import (
 from prometheus_client.registry import Collector
 
 from parley.gcpolicy import GcPolicy
+from parley.hops import Hops, bucket_label
 
 
 class _Live(Collector):
@@ -56,7 +57,7 @@ class _Gc(Collector):
         for generation, stats in self._policy.pauses.items():
             pauses.add_metric(
                 [str(generation)],
-                buckets=[(_le(bound), n) for bound, n in stats.cumulative()],
+                buckets=[(bucket_label(bound), n) for bound, n in stats.cumulative()],
                 sum_value=stats.total,
             )
         yield pauses
@@ -72,19 +73,18 @@ class _Gc(Collector):
         )
 
 
-def _le(bound: float) -> str:
-    return "+Inf" if bound == float("inf") else repr(bound)
-
-
 class Metrics:
     def __init__(
         self,
         connections: Callable[[], int],
         frames_out: Callable[[], int],
         gc_policy: GcPolicy | None = None,
+        hops: Hops | None = None,
     ) -> None:
         self.registry = CollectorRegistry()
         self.registry.register(_Live(connections, frames_out))
+        self.hops = hops or Hops()
+        self.registry.register(self.hops)
         if gc_policy is not None:
             self.registry.register(_Gc(gc_policy))
         self.frames_in = Counter(
@@ -120,6 +120,8 @@ class PersisterMetrics:
 
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
+        self.hops = Hops()
+        self.registry.register(self.hops)
         self.dead_letters = Counter(
             "parley_persister_dead_letters",
             "Records moved to the dead-letter topic: refused by the database, or unreadable",

@@ -17,6 +17,7 @@ from parley.models import Draft, DraftKind, Entry, User, now_micros
 from parley.protocol.errors import ProtocolError, not_found
 from parley.ratelimit import Action, UserLimits
 from parley.store import NotAllowed, NoTarget, NotMember
+from parley.tracing import SpanKind, Tracing, end
 
 Failure = NotMember | NoTarget | NotAllowed | Unavailable | Refused
 
@@ -35,10 +36,17 @@ class Pending:
 
 
 class SendPipeline:
-    def __init__(self, log: MessageLog, metrics: Metrics, limits: UserLimits) -> None:
+    def __init__(
+        self,
+        log: MessageLog,
+        metrics: Metrics,
+        limits: UserLimits,
+        tracing: Tracing | None = None,
+    ) -> None:
         self._log = log
         self._metrics = metrics
         self._limits = limits
+        self._tracing = tracing
 
     async def admit(self, user: User, client_id: str | None) -> None:
         """Apply the user's send budget, shared by all their connections and gateways.
@@ -81,8 +89,21 @@ class SendPipeline:
             emoji=emoji,
             moderator=moderator,
         )
+        seen_member = seen_member or draft.moderated
+        tracing = self._tracing
         try:
-            future = await self._log.submit(draft, seen_member=seen_member or draft.moderated)
+            if tracing is None:
+                future = await self._log.submit(draft, seen_member=seen_member)
+            else:
+                span = tracing.start("send", kind=SpanKind.SERVER)
+                span.set_attribute("parley.room", room_id)
+                try:
+                    with tracing.within(span):
+                        future = await self._log.submit(draft, seen_member=seen_member)
+                except BaseException as exc:
+                    end(span, exc)
+                    raise
+                tracing.end_when_done(span, future)
         except (NotMember, Unavailable, Refused) as exc:
             raise self._refused(exc, client_id) from None
         return Pending(future, client_id, started)

@@ -177,4 +177,8 @@ def test_ingest(tmp_path: Path, cluster_services: Services) -> None:
 @pytest.mark.cluster
 def test_cluster_chat(tmp_path: Path, cluster_services: Services) -> None:
     every_part = {"gateways", "persisters", "kafka", "postgres", "redis", "clients"}
-    check_ramp(bench(tmp_path, "cluster"), ["parley"], every_part)
+    result = bench(tmp_path, "cluster")
+    check_ramp(result, ["parley"], every_part)
+    hops = result["figures"]["targets"][0]["hops"]
+    assert hops.keys() == {"produce", "consume", "store", "bus", "fanout"}, hops
+    assert all(h["count"] > 0 and 0 < h["p50_ms"] <= h["p99_ms"] for h in hops.values()), hops

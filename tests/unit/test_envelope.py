@@ -78,3 +78,24 @@ def test_revoked_covers_its_families_or_every_other_one() -> None:
         True,
         True,
     )
+
+
+def test_a_stamp_carries_publish_time_and_trace_and_read_skips_it() -> None:
+    built = envelope.message(7, 3, EVENT)
+    parent = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
+    traced = envelope.stamped(built, 1_700_000_000_123_456, parent)
+    assert traced == b"^1700000000123456 " + parent.encode() + b" " + built
+    assert envelope.read_stamped(traced) == (
+        envelope.read(built),
+        envelope.Stamp(1_700_000_000_123_456, parent),
+    )
+    untraced = envelope.stamped(built, 5)
+    assert envelope.read_stamped(untraced)[1] == envelope.Stamp(5, None)
+    assert envelope.read(untraced) == envelope.read(built)
+    assert envelope.read_stamped(built) == (envelope.read(built), None)
+
+
+@pytest.mark.parametrize("bad", [b"^", b"^x - M1 2 {}", b"^1 - ", b"^1 \xff M1 2 {}", b"^1 M1 2"])
+def test_a_garbled_stamp_is_refused_with_value_error(bad: bytes) -> None:
+    with pytest.raises(ValueError):
+        envelope.read_stamped(bad)

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections import defaultdict
 from collections.abc import Coroutine, Iterable, Iterator
 from itertools import chain
@@ -24,12 +25,14 @@ from typing import Any
 from parley.announcer import Announcer
 from parley.bus import Bus
 from parley.gateway.connection import Connection
+from parley.hops import Hops
 from parley.models import Entry
 from parley.presence import Presence
 from parley.protocol import envelope, events, resume, wsframe
 from parley.protocol.sequencer import Sequencer
 from parley.protocol.status import REVOKED_REASON, CloseCode
 from parley.store import Store
+from parley.tracing import SpanKind, Tracing
 
 logger = logging.getLogger(__name__)
 
@@ -74,8 +77,18 @@ class Feed:
 
 class Hub:
     def __init__(
-        self, store: Store, bus: Bus, presence: Presence, announcer: Announcer, resume_cap: int
+        self,
+        store: Store,
+        bus: Bus,
+        presence: Presence,
+        announcer: Announcer,
+        resume_cap: int,
+        *,
+        hops: Hops | None = None,
+        tracing: Tracing | None = None,
     ) -> None:
+        self.hops = hops or Hops()
+        self._tracing = tracing
         self.store = store
         self.bus = bus
         self.presence = presence
@@ -263,13 +276,16 @@ class Hub:
     def on_bus(self, channel: str, payload: bytes) -> None:
         """Deliver one envelope by the rule of its kind: one case, one method, per kind."""
         try:
-            env = envelope.read(payload)
+            env, stamp = envelope.read_stamped(payload)
         except ValueError:
             logger.warning("dropping malformed bus message on %s", channel)
             return
         match env:
             case envelope.Message():
-                self._on_message(channel, env)
+                if stamp is None:
+                    self._on_message(channel, env)
+                else:
+                    self._on_stamped_message(channel, env, stamp)
             case envelope.RoomEvent():
                 self._on_room_event(_channel_id(channel), env)
             case envelope.Presence():
@@ -293,6 +309,23 @@ class Hub:
         if feed.sequencer.gap() is not None and not feed.filling:
             feed.filling = True
             self._spawn(self._fill(feed))
+
+    def _on_stamped_message(
+        self, channel: str, env: envelope.Message, stamp: envelope.Stamp
+    ) -> None:
+        """A stored entry with its publish time: time the bus and fan-out hops, trace it."""
+        received = time.perf_counter()
+        self.hops.bus(max(0.0, time.time() - stamp.published / 1e6))
+        tracing = self._tracing
+        if tracing is None or stamp.traceparent is None:
+            self._on_message(channel, env)
+        else:
+            span = tracing.start("deliver", parent=stamp.traceparent, kind=SpanKind.CONSUMER)
+            try:
+                self._on_message(channel, env)
+            finally:
+                span.end()
+        self.hops.fanout(time.perf_counter() - received)
 
     def _on_room_event(self, room_id: int, env: envelope.RoomEvent) -> None:
         """Every local follower of the room but ``skip_user``'s connections."""

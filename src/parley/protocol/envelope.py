@@ -7,6 +7,12 @@ wire an envelope is ``<kind letter><first> <second> <payload>``; each kind names
 what its two numbers mean, with one builder (bytes out) and one class (what
 ``read`` returns) per kind.
 
+An envelope may be stamped (``stamped``): ``^<published µs> <traceparent or -> `` in
+front of it says when it was published and, when tracing is on, the W3C trace
+context of the publish, so a gateway can time the bus hop and continue the
+message's trace (``read_stamped``). Stored entries are stamped; ``read`` skips a
+stamp, so readers that need neither ignore it.
+
 Channels: ``room.<id>`` (stream entries, room events), ``user.<id>`` (rooms a user
 joins, sessions revoked), ``presence`` (users coming and going), ``gateway.<id>`` (acks routed to
 the gateway that holds the sender).
@@ -126,6 +132,26 @@ class Revoked:
 Envelope = Message | RoomEvent | MemberAdded | MemberLeft | Joined | Presence | Ack | Revoked
 
 
+@dataclass(frozen=True, slots=True)
+class Stamp:
+    """When an envelope was published, and in which trace."""
+
+    published: int
+    """Wall clock, microseconds since the epoch."""
+    traceparent: str | None
+    """The W3C ``traceparent`` of the publish span; None when tracing is off."""
+
+
+_STAMP = b"^"
+_NO_TRACE = b"-"
+
+
+def stamped(data: bytes, published: int, traceparent: str | None = None) -> bytes:
+    """``data`` (a built envelope) with a stamp in front."""
+    parent = traceparent.encode() if traceparent else _NO_TRACE
+    return b"^%d %s " % (published, parent) + data
+
+
 def _pack(letter: bytes, first: int, second: int, payload: bytes) -> bytes:
     return b"%s%d %d " % (letter, first, second) + payload
 
@@ -193,6 +219,19 @@ _READERS: dict[int, Callable[[int, int, bytes], Envelope]] = {
 
 def read(data: bytes) -> Envelope:
     """Raise ValueError on anything malformed, so a bad peer cannot crash the gateway."""
+    return read_stamped(data)[0]
+
+
+def read_stamped(data: bytes) -> tuple[Envelope, Stamp | None]:
+    """The envelope and its stamp (None when unstamped); ValueError when malformed."""
+    stamp = None
+    if data[:1] == _STAMP:
+        published, parent, data = data.split(b" ", 2)
+        stamp = Stamp(int(published[1:]), None if parent == _NO_TRACE else parent.decode())
+    return _read(data), stamp
+
+
+def _read(data: bytes) -> Envelope:
     head, second, payload = data.split(b" ", 2)
     reader = _READERS.get(head[0]) if head else None
     if reader is None:

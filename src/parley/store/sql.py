@@ -194,16 +194,31 @@ class GroupCommit:
 
 
 class SqlStore:
-    def __init__(self, url: str, *, pool_size: int = 10, first_user_admin: bool = False) -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        pool_size: int = 10,
+        first_user_admin: bool = False,
+        pre_ping: bool = True,
+    ) -> None:
         """``first_user_admin``: the first user of an empty database becomes an admin (the
-        embedded install, where nobody else could run ``parley admin grant`` first)."""
+        embedded install, where nobody else could run ``parley admin grant`` first).
+
+        ``pre_ping``: test each PostgreSQL connection with a round trip before
+        lending it, so a connection the server dropped is replaced instead of
+        failing a request. A caller that retries a failed transaction anyway (the
+        persister) turns it off and saves that round trip on every batch: the
+        first use of a dead connection fails and the connection is discarded
+        (``invalidate``), so a retry gets a fresh one.
+        """
         self.sqlite = url.startswith("sqlite")
         self._first_user_admin = first_user_admin
         self.engine: AsyncEngine = (
             create_async_engine(url)
             if self.sqlite
             else create_async_engine(
-                url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True
+                url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=pre_ping
             )
         )
         # SQLite allows one writer; queueing here beats spinning on SQLITE_BUSY.
@@ -831,8 +846,15 @@ class SqlStore:
                     # SQLAlchemy has not begun a transaction on this connection, and
                     # will not: every statement goes straight to asyncpg.
                     raw: asyncpg.Connection = (await conn.get_raw_connection()).driver_connection
-                    async with raw.transaction():
-                        return await append_many(PostgresStatements(raw), drafts)
+                    try:
+                        async with raw.transaction():
+                            return await append_many(PostgresStatements(raw), drafts)
+                    except (*_OUTAGES, asyncpg.InterfaceError):
+                        # "connection is closed": SQLAlchemy never saw the error, so
+                        # it would pool the dead connection again; without pre-ping
+                        # (the persister) every retry would meet it.
+                        await conn.invalidate()
+                        raise
             except Fallback:
                 pass  # rolled back; the general path below stores the batch
         async with self._write() as conn:

@@ -11,7 +11,11 @@ partitions. Per batch of records:
    (``MESSAGE``) and each record's outcome to the gateway waiting for it (``ACK``:
    the stored entry, the original one for a duplicate, or why it was refused);
 3. commit the offsets, only now: a worker killed anywhere before this point
-   leaves the batch to be replayed, which step 1 makes harmless.
+   leaves the batch to be replayed, which step 1 makes harmless. The commit
+   runs beside the next batch (``_commit_later``) rather than before it: the
+   order holds (a commit is only sent for batches stored and published), it
+   just no longer adds a Kafka round trip to every batch's latency. Commits
+   follow one another, the newest offsets merged into the next.
 
 When PostgreSQL is down (``StoreFailed``) the same batch is retried with
 backoff and nothing is committed, so records wait in Kafka, in order. A record
@@ -50,6 +54,7 @@ from parley.metrics import PersisterMetrics
 from parley.models import Draft, Message, RoomEvent
 from parley.protocol import envelope
 from parley.store import Outcome, Store, StoreRefused
+from parley.tracing import HEADER, Span, SpanKind, Tracing
 
 logger = logging.getLogger(__name__)
 
@@ -85,6 +90,7 @@ class Persister:
         instance_id: str | None = None,
         board: Board | None = None,
         figures_interval: float = 2.0,
+        tracing: Tracing | None = None,
     ) -> None:
         """``store`` and ``bus`` come from the composition root (``app.persister``).
 
@@ -108,6 +114,9 @@ class Persister:
         self._board = board
         self._figures_interval = figures_interval
         self._worker = instance_id or f"persister-{secrets.token_hex(4)}"
+        self._tracing = tracing
+        self._to_commit: dict[TopicPartition, int] = {}
+        self._committing: asyncio.Task[None] | None = None
 
     async def run(self, stop: asyncio.Event) -> None:
         """Consume until ``stop`` is set; a batch in progress is finished or left uncommitted."""
@@ -133,6 +142,8 @@ class Persister:
                 reporting.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await reporting
+                if self._committing is not None:
+                    await self._committing
         finally:
             if consumer is not None:
                 await stop_client(consumer, "the consumer")
@@ -141,6 +152,8 @@ class Persister:
             if self._board is not None:
                 await self._board.close()
             await self._store.close()
+            if self._tracing is not None:
+                await self._tracing.close()
             logger.info("persister stopped: %d batches, %d messages", self.batches, self.stored)
 
     async def _report(self, consumer: AIOKafkaConsumer) -> None:
@@ -176,39 +189,102 @@ class Persister:
         batch: dict[TopicPartition, list[Any]],
         stop: asyncio.Event,
     ) -> None:
+        polled_ns = time.time_ns()
+        consumed = self.metrics.hops.consume
         records: list[Record] = []
         sources: list[Any] = []
         dead: list[tuple[Any, str]] = []
         offsets: dict[TopicPartition, int] = {}
         for tp, items in batch.items():
             for item in items:
+                consumed(max(0.0, polled_ns / 1e9 - item.timestamp / 1000))
                 try:
                     records.append(decode_record(item.value))
                     sources.append(item)
                 except ValueError as exc:
                     dead.append((item, str(exc)))
             offsets[tp] = items[-1].offset + 1
+        spans = self._consume_spans(sources, polled_ns)
         try:
+            stored_from = time.time_ns()
             outcomes = await append_isolating(
                 partial(self._append, stop=stop), [r.draft for r in records]
             )
         except _Stopping:
+            self._end(spans)
             return  # stopping while the store is down: leave the batch to the next worker
+        self._trace_store(spans, stored_from)
         dead += [
             (item, str(outcome))
             for item, outcome in zip(sources, outcomes, strict=True)
             if isinstance(outcome, StoreRefused)
         ]
         if dead and not await self._dead_letters.send(dead, stop):
+            self._end(spans)
             return  # stopping while Kafka is down: the batch is replayed, dead letters too
-        await self._announce(records, outcomes)
-        try:
-            await consumer.commit(offsets)
-        except KafkaError as exc:
-            # The partitions moved to another worker, which replays the batch idempotently.
-            logger.warning("offset commit failed, the batch will be replayed: %r", exc)
+        await self._announce(records, outcomes, spans)
+        self._end(spans)
+        self._commit_later(consumer, offsets)
         self.batches += 1
         self.stored += sum(1 for m in outcomes if isinstance(m, Message | RoomEvent))
+
+    def _commit_later(self, consumer: AIOKafkaConsumer, offsets: dict[TopicPartition, int]) -> None:
+        """Commit ``offsets`` (of a batch stored and published) without waiting for Kafka.
+
+        One commit at a time: offsets that come while one is on its way are
+        merged (newest wins per partition) into the next. A worker that dies
+        before a commit lands replays from the previous one, as it would have
+        dying a moment earlier.
+        """
+        self._to_commit.update(offsets)
+        if self._committing is None or self._committing.done():
+            self._committing = asyncio.create_task(self._commit(consumer))
+
+    async def _commit(self, consumer: AIOKafkaConsumer) -> None:
+        while self._to_commit:
+            offsets, self._to_commit = self._to_commit, {}
+            try:
+                await consumer.commit(offsets)
+            except KafkaError as exc:
+                # The partitions moved to another worker, which replays the batch idempotently.
+                logger.warning("offset commit failed, the batch will be replayed: %r", exc)
+
+    # tracing: a ``consume`` span per traced record, ``store`` and ``publish`` under it
+
+    def _consume_spans(self, sources: Sequence[Any], polled_ns: int) -> list[Span | None] | None:
+        """The ``consume`` span of each record whose header carries a trace; None untraced."""
+        tracing = self._tracing
+        if tracing is None:
+            return None
+        spans: list[Span | None] = []
+        for item in sources:
+            parent = next((value for key, value in item.headers or () if key == HEADER), None)
+            spans.append(
+                None
+                if parent is None
+                else tracing.start(
+                    "consume",
+                    parent=parent.decode("ascii", "replace"),
+                    kind=SpanKind.CONSUMER,
+                    start_ns=polled_ns,
+                )
+            )
+        return spans
+
+    def _trace_store(self, spans: list[Span | None] | None, started_ns: int) -> None:
+        """The batch's transaction as a ``store`` span under each traced record's ``consume``."""
+        if spans is None or self._tracing is None:
+            return
+        now = time.time_ns()
+        for span in spans:
+            if span is not None:
+                self._tracing.start("store", parent=span, start_ns=started_ns).end(now)
+
+    @staticmethod
+    def _end(spans: list[Span | None] | None) -> None:
+        for span in spans or ():
+            if span is not None:
+                span.end()
 
     async def _append(self, drafts: Sequence[Draft], stop: asyncio.Event) -> list[Outcome]:
         """Store with retries while the store is unreachable; a refusal goes to the caller.
@@ -221,7 +297,9 @@ class Persister:
         failures = 0
         while True:
             try:
+                started = time.perf_counter()
                 stored = await self._store.append_many(drafts)
+                self.metrics.hops.store(time.perf_counter() - started)
             except StoreRefused:
                 raise
             except Exception as exc:
@@ -240,18 +318,33 @@ class Persister:
                 logger.warning("stored %d waiting messages after %d retries", len(drafts), failures)
             return stored
 
-    async def _announce(self, records: Sequence[Record], outcomes: Sequence[Isolated]) -> None:
+    async def _announce(
+        self,
+        records: Sequence[Record],
+        outcomes: Sequence[Isolated],
+        spans: Sequence[Span | None] | None = None,
+    ) -> None:
         """Entries on their rooms first, then each outcome to the gateway that waits for it.
 
         A room event record is applied like a message one (``append_many``
-        stores it and changes its target) and published the same way.
+        stores it and changes its target) and published the same way. A traced
+        record's entry carries its ``publish`` span's context to the gateways.
         """
         out: list[tuple[str, bytes]] = []
         seen: set[tuple[int, int]] = set()
-        for entry in outcomes:
+        published: list[Span] = []
+        for i, entry in enumerate(outcomes):
             if isinstance(entry, Message | RoomEvent) and (entry.room_id, entry.seq) not in seen:
                 seen.add((entry.room_id, entry.seq))
-                out.append((envelope.room_channel(entry.room_id), entry_envelope(entry)))
+                traceparent = None
+                parent = None if spans is None else spans[i]
+                if parent is not None and self._tracing is not None:
+                    span = self._tracing.start("publish", parent=parent, kind=SpanKind.PRODUCER)
+                    published.append(span)
+                    traceparent = self._tracing.traceparent(span)
+                out.append(
+                    (envelope.room_channel(entry.room_id), entry_envelope(entry, traceparent))
+                )
         for record, outcome in zip(records, outcomes, strict=True):
             answer = Unstorable(REFUSED_MESSAGE) if isinstance(outcome, StoreRefused) else outcome
             try:
@@ -260,6 +353,13 @@ class Persister:
                 logger.warning("cannot answer a refused record: %r", exc)
                 continue
             out.append((envelope.gateway_channel(record.gateway), ack))
+        try:
+            await self._publish(out)
+        finally:
+            for span in published:
+                span.end()
+
+    async def _publish(self, out: list[tuple[str, bytes]]) -> None:
         for attempt, delay in enumerate((*PUBLISH_RETRY_DELAYS_SECONDS, None)):
             try:
                 await self._bus.publish_many(out)
@@ -302,6 +402,9 @@ class Persister:
                 session_timeout_ms=SESSION_TIMEOUT_MS,
                 heartbeat_interval_ms=SESSION_TIMEOUT_MS // 4,
                 max_poll_interval_ms=30 * 60 * 1000,
+                # The broker answers a fetch as soon as one record is there; the wait
+                # only bounds an empty poll (docs/reliability.md, durability settings).
+                fetch_min_bytes=1,
                 fetch_max_wait_ms=100,
                 **BACKOFF,
             )

@@ -53,6 +53,7 @@ from aiokafka.partitioner import DefaultPartitioner
 from aiokafka.producer.message_accumulator import BatchBuilder
 
 from parley.bus.base import Handler
+from parley.hops import Hops
 from parley.log.base import Refused, Unavailable
 from parley.log.kafka.records import Unstorable, decode_ack, encode_record
 from parley.log.kafka.topics import BACKOFF, stop_client
@@ -60,6 +61,7 @@ from parley.models import Draft, Entry
 from parley.protocol import envelope
 from parley.store import Refusal, Store
 from parley.store.base import NotMember, refusal_error
+from parley.tracing import HEADER, Span, SpanKind, Tracing, end
 
 logger = logging.getLogger(__name__)
 
@@ -102,6 +104,8 @@ class _InFlight:
     started: float
     delivered: bool = False
     """Kafka confirmed it has the record."""
+    span: Span | None = None
+    """The ``produce`` span, when traced: it ends when Kafka has the record."""
 
 
 @dataclass(slots=True, eq=False)
@@ -134,7 +138,11 @@ class KafkaLog:
         store: Store,
         acks: AckChannel,
         send_timeout: float = SEND_TIMEOUT_SECONDS,
+        hops: Hops | None = None,
+        tracing: Tracing | None = None,
     ) -> None:
+        self._hops = hops or Hops()
+        self._tracing = tracing
         self._bootstrap = bootstrap
         self._topic = topic
         self._gateway = gateway_id
@@ -209,12 +217,20 @@ class KafkaLog:
         entry = _InFlight(
             (draft.room_id, draft.sender.id, client_id), loop.create_future(), loop.time()
         )
+        headers: list[tuple[str, bytes]] = []
+        tracing = self._tracing
+        if tracing is not None:
+            entry.span = tracing.start("produce", kind=SpanKind.PRODUCER)
+            traceparent = tracing.traceparent(entry.span)
+            if traceparent is not None:
+                headers.append((HEADER, traceparent.encode()))
         self._add(
             producer,
             partition,
             str(draft.room_id).encode(),
             encode_record(draft, client_id, self._gateway),
             entry,
+            headers,
         )
         # The record is in its partition's batch: its order is fixed.
         self._waiters.setdefault(entry.key, []).append(entry)
@@ -239,17 +255,25 @@ class KafkaLog:
         return found
 
     def _add(
-        self, producer: AIOKafkaProducer, partition: int, key: bytes, value: bytes, entry: _InFlight
+        self,
+        producer: AIOKafkaProducer,
+        partition: int,
+        key: bytes,
+        value: bytes,
+        entry: _InFlight,
+        headers: list[tuple[str, bytes]],
     ) -> None:
         """Append to the partition's open batch; open batches go out at the end of this turn."""
         batch = self._open.get(partition)
-        if batch is not None and batch.builder.append(timestamp=None, key=key, value=value):
+        if batch is not None and batch.builder.append(
+            timestamp=None, key=key, value=value, headers=headers
+        ):
             batch.entries.append(entry)
         else:
             if batch is not None:  # full: it goes first, the new one after it
                 self._unsent.append(batch)
             batch = _Batch(partition, producer.create_batch(), [entry])
-            if not batch.builder.append(timestamp=None, key=key, value=value):
+            if not batch.builder.append(timestamp=None, key=key, value=value, headers=headers):
                 raise Unavailable("the message is too large for the message log")
             self._open[partition] = batch
         self._unsent_records += 1
@@ -300,8 +324,14 @@ class KafkaLog:
     ) -> None:
         exc = report.exception() if not report.cancelled() else KafkaError("cancelled")
         if exc is None:
+            now = asyncio.get_running_loop().time()
+            produced = self._hops.produce
             for entry in entries:
                 entry.delivered = True
+                produced(now - entry.started)
+                if entry.span is not None:
+                    entry.span.end()
+                    entry.span = None
             return
         self._check_fatal(exc, producer)
         failed = self._failed(exc, producer)
@@ -332,6 +362,9 @@ class KafkaLog:
     def _settle(self, entry: _InFlight, outcome: Entry | Exception | None) -> None:
         """Resolve a send once: the first of ack, delivery failure or deadline wins."""
         self._forget(entry)
+        if entry.span is not None:
+            end(entry.span, outcome if isinstance(outcome, Exception) else None)
+            entry.span = None
         if entry.result.done():
             return
         if isinstance(outcome, BaseException):
@@ -479,7 +512,7 @@ class KafkaLog:
             client_id=f"parley-gateway-{self._gateway}",
             acks="all",
             enable_idempotence=True,
-            linger_ms=1,
+            linger_ms=0,  # batches are built per loop turn (_seal): lingering only delays
             max_batch_size=64 * 1024,
             request_timeout_ms=int(self._send_timeout * 1000),
             **BACKOFF,
