@@ -6,6 +6,7 @@ import { Avatar } from './Avatar';
 import { Dialog } from './Dialog';
 import { useChat, useSession } from './hooks';
 import { IconLogOut, IconUserPlus, IconX } from './icons';
+import { GroupSettings, HideConversation, MemberActions, runsGroup } from './RoomSettings';
 import { UserPicker } from './UserPicker';
 
 function message(e: unknown): string {
@@ -236,6 +237,7 @@ export function RoomDetailsDialog({
       description={isGroup ? `${room.members.length} members` : 'Direct message'}
       onClose={onClose}
     >
+      <GroupSettings room={room} />
       <h3 className="mb-2 text-xs font-semibold tracking-wide text-zinc-500 dark:text-zinc-400 uppercase">Members</h3>
       <ul className="max-h-72 space-y-0.5 overflow-y-auto" aria-label="Members">
         {sorted.map((u) => {
@@ -252,6 +254,7 @@ export function RoomDetailsDialog({
                   @{u.username} · {online ? 'online' : 'offline'}
                 </span>
               </span>
+              <MemberActions room={room} user={u} />
             </li>
           );
         })}
@@ -261,11 +264,16 @@ export function RoomDetailsDialog({
           {error}
         </p>
       )}
+      <HideConversation room={room} onHidden={onLeft} />
       {isGroup && (
         <div className="mt-5 flex flex-wrap justify-between gap-2 border-t border-zinc-200 pt-4 dark:border-zinc-800">
-          <button type="button" className={secondary} onClick={onAdd}>
-            <IconUserPlus size={16} /> Add people
-          </button>
+          {runsGroup(room, me?.id ?? null) ? (
+            <button type="button" className={secondary} onClick={onAdd}>
+              <IconUserPlus size={16} /> Add people
+            </button>
+          ) : (
+            <span />
+          )}
           {confirm ? (
             <span className="flex items-center gap-2">
               <span className="text-sm text-zinc-600 dark:text-zinc-400">Leave this group?</span>
