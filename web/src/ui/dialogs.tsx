@@ -38,6 +38,8 @@ export function NewChatDialog({
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | null>(null);
   const nameId = useId();
+  const publicId = useId();
+  const [isPublic, setPublic] = useState(false);
 
   const startDirect = async (u: User) => {
     setBusy(true);
@@ -54,7 +56,7 @@ export function NewChatDialog({
     setBusy(true);
     setError(null);
     try {
-      onOpen(await chat.rooms.createGroup(name.trim(), picked.map((u) => u.username)));
+      onOpen(await chat.rooms.createGroup(name.trim(), picked.map((u) => u.username), isPublic));
     } catch (e) {
       setError(message(e));
       setBusy(false);
@@ -106,6 +108,12 @@ export function NewChatDialog({
             placeholder="e.g. Weekend trip"
             className="w-full rounded-lg border border-zinc-300 bg-white px-3 py-2 text-[15px] outline-none placeholder:text-zinc-400 focus:border-indigo-500 focus:ring-2 focus:ring-indigo-500/20 dark:border-zinc-700 dark:bg-zinc-950"
           />
+          <div className="mt-2 flex items-center gap-2">
+            <input id={publicId} type="checkbox" checked={isPublic} onChange={(e) => setPublic(e.target.checked)} />
+            <label htmlFor={publicId} className="text-sm text-zinc-700 dark:text-zinc-300">
+              Public: listed in Browse rooms, anyone can join
+            </label>
+          </div>
           {picked.length > 0 && (
             <ul aria-label="Selected people" className="mt-3 flex flex-wrap gap-1.5">
               {picked.map((u) => (
@@ -144,7 +152,7 @@ export function NewChatDialog({
           <button
             type="button"
             className={primary}
-            disabled={busy || !name.trim() || picked.length === 0}
+            disabled={busy || !name.trim() || (picked.length === 0 && !isPublic)}
             onClick={() => void createGroup()}
           >
             {busy ? 'Creating…' : 'Create group'}
