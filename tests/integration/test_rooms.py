@@ -124,10 +124,11 @@ async def test_a_removed_member_hears_left_and_can_no_longer_read_send_or_fetch(
 async def test_an_admin_deletes_anyones_message_a_member_only_their_own(
     new_user: UserFactory,
 ) -> None:
-    room, (owner, admin, member, extra, _outsider) = await team(new_user)
+    room, (owner, admin, member, extra, outsider) = await team(new_user)
     for who in (owner, member, extra):
         await who.call("POST", f"/api/rooms/{room}/messages", {"body": "hi"}, expect=201)
     assert await status(member.call("DELETE", f"/api/rooms/{room}/messages/3")) == 403
+    assert await status(outsider.call("DELETE", f"/api/rooms/{room}/messages/3")) == 404
     deleted = await admin.call("DELETE", f"/api/rooms/{room}/messages/1")
     assert deleted["event"]["kind"] == "delete"
     await admin.call("DELETE", f"/api/rooms/{room}/messages/2")
