@@ -2,7 +2,7 @@
 
 Messages are announced by the message log once they are durable
 (``log/publish.py``, the persister). Everything else a client hears about
-(typing, read markers, rooms created, members added and gone, presence) is
+(typing, read markers, rooms created and changed, members added and gone, presence) is
 produced here, by whoever caused it: the HTTP API, a socket's frames, the hub
 as connections come and go, cluster presence. Each method encodes its client
 event once and wraps it in the envelope whose kind says how gateways deliver it
@@ -62,6 +62,11 @@ class Announcer:
         """``room`` as it is without them; their own connections stop following it."""
         event = await self._room_event(room)
         await self._publish(envelope.room_channel(room.id), envelope.member_left(user_id, event))
+
+    async def room_updated(self, room: Room, by: User) -> None:
+        """A rename, topic, visibility or role change: to every follower of the room."""
+        event = events.room_updated(room, by)
+        await self._publish(envelope.room_channel(room.id), envelope.room_event(event))
 
     async def presence(self, user: User, *, online: bool) -> None:
         event = events.presence(user, online)

@@ -19,6 +19,7 @@ from parley.announcer import Announcer
 from parley.api import headers, http, ops, proxy, static
 from parley.api.accounts import Accounts
 from parley.api.admin import AdminApi
+from parley.api.rooms import RoomsApi
 from parley.api.routes import Api
 from parley.auth import AuthService
 from parley.auth.oauth import Provider
@@ -244,6 +245,7 @@ def build(
         client_max_size=http.MAX_BODY_BYTES,
     )
     app.on_response_prepare.append(headers.add)
+    app.add_routes(RoomsApi(parts.store, auth, parts.announcer, limits).routes())
     app.add_routes(
         Api(
             parts.store, auth, parts.announcer, sending, limits, settings.refresh_token_ttl

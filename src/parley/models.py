@@ -15,7 +15,7 @@ from typing import Any, Literal
 RoomKind = Literal["group", "direct"]
 EventKind = Literal["edit", "delete", "react", "unreact"]
 DraftKind = Literal["message", "edit", "delete", "react", "unreact"]
-Role = Literal["owner", "member"]
+RoomRole = Literal["owner", "admin", "member"]
 SiteRole = Literal["admin", "member"]
 JSON = dict[str, Any]
 
@@ -119,6 +119,19 @@ class RoomStats:
             "last_seq": self.last_seq,
             "last_activity_at": rfc3339(self.last_activity_at),
         }
+
+
+@dataclass(frozen=True, slots=True)
+class DirectoryRoom:
+    """A public group as the room directory lists it, for people not in it yet."""
+
+    id: int
+    name: str
+    topic: str | None
+    members: int
+
+    def to_json(self) -> JSON:
+        return {"id": str(self.id), "name": self.name, "topic": self.topic, "members": self.members}
 
 
 @dataclass(frozen=True, slots=True)
@@ -286,7 +299,10 @@ class Room:
     """Unread messages that mention the viewer."""
     roles: tuple[tuple[int, str], ...] = ()
     """(user id, role) of the members whose role is more than "member": what a client
-    needs to offer the actions a role allows (an owner deletes any message)."""
+    needs to offer the actions a role allows (owners and admins run the group)."""
+    topic: str | None = None
+    public: bool = False
+    """A public group is listed in the directory and anyone may join it."""
 
     def to_json(self) -> JSON:
         return {
@@ -295,6 +311,8 @@ class Room:
             "name": self.name,
             "members": [m.to_json() for m in self.members],
             "roles": {str(user): role for user, role in self.roles},
+            "topic": self.topic,
+            "public": self.public,
             "last_seq": self.last_seq,
             "unread": self.unread,
             "mentions": self.mentions,

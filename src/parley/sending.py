@@ -158,7 +158,9 @@ class SendPipeline:
         if isinstance(exc, NotAllowed):
             self._metrics.send_errors.labels("forbidden").inc()
             return ProtocolError(
-                "forbidden", "only its sender (or the room's owner, to delete) may", client_id
+                "forbidden",
+                "only its sender (or the room's owner or an admin, to delete) may",
+                client_id,
             )
         self._metrics.send_errors.labels("unavailable").inc()
         return ProtocolError("unavailable", str(exc), client_id)

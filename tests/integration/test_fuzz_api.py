@@ -108,9 +108,10 @@ CONFIG = schemathesis.Config.from_dict(
         "operations": [
             {
                 # Rules JSON Schema cannot state: a user that does not exist, a direct
-                # room where only a group will do, before and after together, text that
-                # is not one emoji, a client_id already used for the other kind of entry,
-                # a date that does not exist (2026-02-30).
+                # room where only a group will do (or a group where only a direct room
+                # will), before and after together, text that is not one emoji, a
+                # client_id already used for the other kind of entry, a date that does
+                # not exist (2026-02-30).
                 "include-name": [
                     "POST /api/rooms",
                     "POST /api/rooms/{room}/members",
@@ -122,6 +123,7 @@ CONFIG = schemathesis.Config.from_dict(
                     "PUT /api/rooms/{room}/messages/{seq}/reactions/{emoji}",
                     "DELETE /api/rooms/{room}/messages/{seq}/reactions/{emoji}",
                     "GET /api/search",
+                    "POST /api/rooms/{room}/hide",
                 ],
                 "checks": {
                     "positive_data_acceptance": {

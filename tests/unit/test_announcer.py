@@ -40,6 +40,7 @@ async def test_each_event_goes_out_once_in_the_envelope_that_says_how_to_deliver
     await announcer.room_created(room)
     await announcer.member_added(room, bob.id)
     await announcer.member_left(room, bob.id)
+    await announcer.room_updated(room, ana)
     await announcer.presence_changed([bob.id, 999], online=False)
 
     kinds = [(channel, type(env).__name__) for channel, env in bus.published]
@@ -51,12 +52,16 @@ async def test_each_event_goes_out_once_in_the_envelope_that_says_how_to_deliver
         (f"room.{room_id}", "MemberAdded"),
         (f"user.{bob.id}", "Joined"),
         (f"room.{room_id}", "MemberLeft"),
+        (f"room.{room_id}", "RoomEvent"),
         ("presence", "Presence"),  # user 999 does not exist: nothing to say
     ]
     typing = bus.published[0][1]
     assert isinstance(typing, envelope.RoomEvent) and typing.skip_user == ana.id
     joined = bus.published[2][1]
     assert isinstance(joined, envelope.Joined) and b'"online":["%d"]' % bob.id in joined.event
+    updated = bus.published[-2][1]
+    assert isinstance(updated, envelope.RoomEvent) and updated.skip_user == 0
+    assert b'"type":"room_updated"' in updated.event
     gone = bus.published[-1][1]
     assert isinstance(gone, envelope.Presence) and (gone.user, gone.online) == (bob.id, False)
 
@@ -72,5 +77,6 @@ async def test_announcements_survive_a_bus_outage(store: SqlStore) -> None:
     await announcer.room_created(room)
     await announcer.member_added(room, ana.id)
     await announcer.member_left(room, ana.id)
+    await announcer.room_updated(room, ana)
     await announcer.presence(ana, online=True)
     await announcer.presence_changed([ana.id], online=False)

@@ -43,6 +43,16 @@ def test_events_encode_the_documented_shapes() -> None:
     assert orjson.loads(events.room(room, [1]))["online"] == ["1"]
     assert orjson.loads(events.message(msg))["message"]["body"] == "hi"
     assert orjson.loads(events.PONG) == {"type": "pong"}
+    changed = Room(2, "group", "Core", (ANA,), 9, 3, msg, roles=((1, "owner"),), topic="t")
+    assert orjson.loads(events.room_updated(changed, ANA)) == {
+        "type": "room_updated",
+        "room": "2",
+        "name": "Core",
+        "topic": "t",
+        "public": False,
+        "roles": {"1": "owner"},
+        "by": ANA.to_json(),
+    }
 
 
 def test_room_events_travel_as_event_frames_and_their_acks() -> None:

@@ -206,6 +206,21 @@ ENCODERS: dict[str, Callable[[JSON], bytes]] = {
     "read": lambda e: events.read(int(e["room"]), user(e["user"]), e["seq"]),
     "presence": lambda e: events.presence(user(e["user"]), e["status"] == "online"),
     "room": lambda e: events.room(room(e["room"]), ids(e["online"])),
+    "room_updated": lambda e: events.room_updated(
+        Room(
+            int(e["room"]),
+            "group",
+            e["name"],
+            (),
+            0,
+            0,
+            None,
+            roles=tuple((int(u), r) for u, r in e["roles"].items()),
+            topic=e["topic"],
+            public=e["public"],
+        ),
+        user(e["by"]),
+    ),
     "left": lambda e: events.left(int(e["room"])),
     "error": lambda e: events.error(
         e["code"], e["message"], e.get("client_id"), e.get("retry_after")

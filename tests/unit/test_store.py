@@ -5,6 +5,7 @@ import dataclasses
 from pathlib import Path
 
 import pytest
+from sqlalchemy.exc import IntegrityError
 
 from parley.models import Draft, DraftKind, Message, RoomEvent, User, now_micros
 from parley.store import (
@@ -15,11 +16,13 @@ from parley.store import (
     NotMember,
     Outcome,
     Refusal,
+    RoomChange,
     SqlStore,
     StoreRefused,
     UsernameTaken,
 )
 from parley.store.migrate import upgrade_async
+from parley.store.schema import ADMIN, OWNER, members
 from parley.store.sql import GroupCommit
 from tests.unit.conftest import make_user
 
@@ -145,6 +148,69 @@ async def test_membership_changes(store: SqlStore) -> None:
     assert await store.room_ids(ana.id) == [room]
     assert await store.is_member(room, ana.id)
     assert not await store.is_member(room, bob.id)
+
+
+async def test_roles_one_owner_and_who_inherits_a_group(store: SqlStore) -> None:
+    ana, bob, cy, dee = [await make_user(store, n) for n in ("ana", "bob", "cy", "dee")]
+    room = await store.create_group("r", [ana.id, bob.id, cy.id, dee.id], public=True, topic="t")
+    with pytest.raises(NotAllowed):
+        await store.add_member(room, bob.id, bob.id)
+    await store.set_member_role(room, ana.id, dee.id, "admin")
+    with pytest.raises(NotAllowed):
+        await store.set_member_role(room, dee.id, bob.id, "admin")
+    with pytest.raises(NotAllowed):
+        await store.expel_member(room, dee.id, ana.id)
+    await store.update_room(room, dee.id, RoomChange(topic="", public=False))
+    seen = await store.room(room, bob.id)
+    assert seen is not None and (seen.topic, seen.public) == (None, False)
+    # Two hand-overs at once: the second finds its actor no longer the owner.
+    outcome = await asyncio.gather(
+        store.transfer_ownership(room, ana.id, bob.id),
+        store.transfer_ownership(room, ana.id, cy.id),
+        return_exceptions=True,
+    )
+    assert sum(isinstance(o, NotAllowed) for o in outcome) == 1
+    roles = dict((await store.room(room, ana.id)).roles)  # type: ignore[union-attr]
+    assert list(roles.values()).count(OWNER) == 1 and roles[ana.id] == ADMIN
+    owner = next(u for u, r in roles.items() if r == OWNER)
+    # The database itself refuses a second owner, whatever the code above it does.
+    with pytest.raises(IntegrityError):
+        async with store.engine.begin() as conn:
+            await conn.execute(
+                members.update()
+                .where(members.c.room_id == room, members.c.user_id == ana.id)
+                .values(role=OWNER)
+            )
+    # The owner leaves: the longest-standing admin inherits (ana and dee joined together;
+    # the lower id first), then, with no admin left, the longest-standing member.
+    await store.remove_member(room, owner)
+    roles = dict((await store.room(room, ana.id)).roles)  # type: ignore[union-attr]
+    assert roles[min(ana.id, dee.id)] == OWNER
+
+
+async def test_hidden_rooms_and_the_directory(store: SqlStore) -> None:
+    ana, bob = await make_user(store, "ana"), await make_user(store, "bob")
+    direct, _ = await store.direct_room(ana.id, bob.id)
+    await store.append(draft(direct, bob))
+    await store.hide_room(direct, ana.id)
+    assert await store.rooms(ana.id) == [] and await store.room(direct, ana.id) is not None
+    await store.append(draft(direct, bob))
+    assert [r.id for r in await store.rooms(ana.id)] == [direct]
+    with pytest.raises(NotMember):
+        await store.hide_room(direct, 999)
+    public = [
+        await store.create_group(name, [ana.id], public=True) for name in ("50%", "5_0", "abc")
+    ]
+    await store.create_group("50% closed", [ana.id])
+    found, more = await store.directory("50%", after=None, limit=10)
+    assert [r.id for r in found] == [public[0]] and not more
+    assert [r.name for r in (await store.directory("", after=None, limit=2))[0]] == ["50%", "5_0"]
+    rest, more = await store.directory("", after=public[1], limit=2)
+    assert [r.id for r in rest] == [public[2]] and rest[0].members == 1 and not more
+    assert await store.join_room(public[2], bob.id)
+    assert not await store.join_room(public[2], bob.id)
+    with pytest.raises(NotMember):
+        await store.join_room(direct, bob.id)
 
 
 YEAR = 365 * 24 * 3600 * 10**6

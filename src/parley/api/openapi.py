@@ -52,7 +52,9 @@ _ERROR_TEXT = {
     "403": "Session cookie from another origin, or without the X-Parley-Session header",
     "404": "Unknown room, or you are not a member",
     "404/message": "Unknown room (or not a member), or no such message in it (or deleted)",
-    "403/message": "Not yours to edit (or to delete: only the room's owner deletes others')",
+    "403/message": "Not yours to edit (or to delete: only the room's owner or admins delete "
+    "others')",
+    "403/role": "Your role in the room does not allow it",
     "409": "Username taken",
     "413": "Body over 64 KiB",
     "422": "A field is missing or invalid",
@@ -150,6 +152,7 @@ _USERNAME = {"type": "string", "pattern": f"^{validation.USERNAME}$"}
 _PASSWORD = _text(validation.MAX_PASSWORD, validation.CONTROLS, shortest=validation.MIN_PASSWORD)
 _DISPLAY_NAME = _text(validation.MAX_DISPLAY_NAME, _LINE, blank=False)
 _ROOM_NAME = _text(validation.MAX_ROOM_NAME, _LINE, blank=False)
+_ROOM_TOPIC = _text(validation.MAX_ROOM_TOPIC, _LINE, shortest=0)
 _BODY_TEXT = _text(validation.MAX_BODY, validation.BODY_CONTROLS, blank=False)
 _CLIENT_ID = _text(validation.MAX_CLIENT_ID, _LINE)
 _TOKEN = _text(validation.MAX_TOKEN, _LINE)
@@ -187,6 +190,14 @@ _ROOM_ID = {
 }
 
 
+_USER_PATH = {
+    "name": "user",
+    "in": "path",
+    "required": True,
+    "description": "A member's user id",
+    "schema": _ID,
+}
+
 _DIRECT = {
     "type": "object",
     "required": ["kind", "members"],
@@ -200,10 +211,12 @@ _GROUP = _obj(
     kind={"const": "group"},
     name=_ROOM_NAME,
     members={"type": "array", "items": _USERNAME, "maxItems": validation.MAX_GROUP_MEMBERS},
+    topic=_ROOM_TOPIC,
+    public={"type": "boolean"},
 )
 
 # Shapes shared with the WebSocket protocol, described once in parley/protocol/schema.
-_SHARED = ("User", "Message", "RoomEvent", "Room", "Error", "SearchPage")
+_SHARED = ("User", "Message", "RoomEvent", "Room", "Error", "SearchPage", "DirectoryPage")
 
 
 @cache
@@ -424,20 +437,57 @@ def document() -> JSON:
                     body={"oneOf": [_GROUP, _DIRECT]},
                 ),
             },
+            "/api/rooms/directory": {
+                "get": _op(
+                    "Public groups whose name or topic contains q, by id",
+                    {
+                        **_ok("200", "A page of the directory", _ref("DirectoryPage")),
+                        **_errors("401", "422"),
+                    },
+                    params=[
+                        {
+                            "name": "q",
+                            "in": "query",
+                            "schema": _text(validation.MAX_SEARCH, _LINE, shortest=0),
+                        },
+                        {
+                            "name": "cursor",
+                            "in": "query",
+                            "schema": _ID,
+                            "description": "next_cursor of the previous page",
+                        },
+                        {
+                            "name": "limit",
+                            "in": "query",
+                            "schema": {"type": "integer", "minimum": 1, "maximum": 50},
+                        },
+                    ],
+                )
+            },
             "/api/rooms/{room}": {
                 "get": _op(
                     "One room",
                     {**_ok("200", "Room", _ref("Room")), **_errors("401", "404")},
                     params=[_ROOM_ID],
-                )
+                ),
+                "patch": _op(
+                    "Rename a group, set or clear its topic, make it public or invite-only "
+                    "(owners and admins); members hear room_updated",
+                    {
+                        **_ok("200", "The group as it is now", _ref("Room")),
+                        **_errors("401", "403/role", "404", "413", "422"),
+                    },
+                    body=_obj([], name=_ROOM_NAME, topic=_ROOM_TOPIC, public={"type": "boolean"}),
+                    params=[_ROOM_ID],
+                ),
             },
             "/api/rooms/{room}/members": {
                 "post": _op(
-                    "Add a member to a group",
+                    "Add a member to a group (owners and admins)",
                     {
                         **_ok("201", "Added", _ref("Room")),
                         **_ok("200", "Already a member", _ref("Room")),
-                        **_errors("401", "404", "413", "422", "429"),
+                        **_errors("401", "403/role", "404", "413", "422", "429"),
                     },
                     body=_obj(["username"], username=_USERNAME),
                     params=[_ROOM_ID],
@@ -445,8 +495,57 @@ def document() -> JSON:
             },
             "/api/rooms/{room}/members/me": {
                 "delete": _op(
-                    "Leave a group",
+                    "Leave a group; an owner's passes to the longest-standing admin, else member",
                     {"204": {"description": "Left"}, **_errors("401", "404", "422")},
+                    params=[_ROOM_ID],
+                )
+            },
+            "/api/rooms/{room}/members/{user}": {
+                "delete": _op(
+                    "Remove a member (the owner: admins and members; an admin: members); "
+                    "their sockets hear left",
+                    {"204": {"description": "Removed"}, **_errors("401", "403/role", "404", "422")},
+                    params=[_ROOM_ID, _USER_PATH],
+                )
+            },
+            "/api/rooms/{room}/members/{user}/role": {
+                "put": _op(
+                    "Make a member an admin, or an admin a member (the owner)",
+                    {
+                        **_ok("200", "The group as it is now", _ref("Room")),
+                        **_errors("401", "403/role", "404", "413", "422"),
+                    },
+                    body=_obj(["role"], role={"enum": ["admin", "member"]}),
+                    params=[_ROOM_ID, _USER_PATH],
+                )
+            },
+            "/api/rooms/{room}/owner": {
+                "post": _op(
+                    "Hand the group over to a member (the owner, who becomes an admin)",
+                    {
+                        **_ok("200", "The group as it is now", _ref("Room")),
+                        **_errors("401", "403/role", "404", "413", "422"),
+                    },
+                    body=_obj(["user"], user=_ID),
+                    params=[_ROOM_ID],
+                )
+            },
+            "/api/rooms/{room}/join": {
+                "post": _op(
+                    "Join a public group",
+                    {
+                        **_ok("201", "Joined", _ref("Room")),
+                        **_ok("200", "Already a member", _ref("Room")),
+                        **_error("403", "The group is invite-only"),
+                        **_errors("401", "404", "429"),
+                    },
+                    params=[_ROOM_ID],
+                )
+            },
+            "/api/rooms/{room}/hide": {
+                "post": _op(
+                    "Hide a direct conversation from your room list until its next message",
+                    {"204": {"description": "Hidden"}, **_errors("401", "404", "422")},
                     params=[_ROOM_ID],
                 )
             },

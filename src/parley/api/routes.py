@@ -3,8 +3,6 @@ send pipeline or the announcer, and answers."""
 
 from __future__ import annotations
 
-import dataclasses
-
 from aiohttp import web
 
 from parley.announcer import Announcer
@@ -16,7 +14,7 @@ from parley.protocol import validation
 from parley.protocol.errors import ProtocolError, invalid, not_found
 from parley.ratelimit import Action, UserLimits
 from parley.sending import SendPipeline
-from parley.store import NotMember, Store
+from parley.store import Store
 
 USER_SEARCH_LIMIT = 20
 MAX_SEARCH_RESULTS = 50
@@ -80,8 +78,6 @@ class Api:
             web.get("/api/rooms", self.rooms),
             web.post("/api/rooms", self.create_room),
             web.get("/api/rooms/{room}", self.room),
-            web.post("/api/rooms/{room}/members", self.add_member),
-            web.delete("/api/rooms/{room}/members/me", self.leave),
             web.get("/api/rooms/{room}/messages", self.messages),
             web.patch("/api/rooms/{room}/messages/{seq}", self.edit_message),
             web.delete("/api/rooms/{room}/messages/{seq}", self.delete_message),
@@ -187,6 +183,8 @@ class Api:
             raise invalid("kind must be 'group' or 'direct'")
         wanted = validation.members(data.get("members"), direct=kind == "direct")
         group_name = validation.room_name(data.get("name")) if kind == "group" else None
+        public = validation.flag(data.get("public", False), "public")
+        topic = validation.room_topic(data.get("topic", ""))
         found = await self.store.users_named(wanted)
         missing = sorted(set(wanted) - {u.username for u in found})
         if missing:
@@ -196,54 +194,15 @@ class Api:
             room_id, created = await self.store.direct_room(user.id, found[0].id)
         else:
             members = [user.id, *(u.id for u in found)]
-            room_id, created = await self.store.create_group(group_name, members), True
+            room_id = await self.store.create_group(
+                group_name, members, public=public, topic=topic or None
+            )
+            created = True
         room = await self.store.room(room_id, user.id)
         assert room is not None
         if created:
             await self.announcer.room_created(room)
         return json(room.to_json(), 201 if created else 200)
-
-    async def add_member(self, request: web.Request) -> web.Response:
-        user = await self._user(request)
-        room_id = room_in_path(request)
-        data = await read_json(request)
-        room = await self.store.room(room_id, user.id)
-        if room is None:
-            raise not_found()
-        if room.kind != "group":
-            raise invalid("members can only be added to a group")
-        username = validation.username(data.get("username"))
-        found = await self.store.users_named([username])
-        if not found:
-            raise invalid(f"unknown user: {username}")
-        await self.limits.take(Action.MEMBER, user.id)
-        try:
-            added = await self.store.add_member(room_id, user.id, found[0].id)
-        except NotMember:
-            raise not_found() from None
-        room = await self.store.room(room_id, user.id)
-        assert room is not None
-        if added:
-            await self.announcer.member_added(room, found[0].id)
-        return json(room.to_json(), 201 if added else 200)
-
-    async def leave(self, request: web.Request) -> web.Response:
-        user = await self._user(request)
-        room_id = room_in_path(request)
-        room = await self.store.room(room_id, user.id)
-        if room is None:
-            raise not_found()
-        if room.kind != "group":
-            raise invalid("you cannot leave a direct conversation")
-        try:
-            await self.store.remove_member(room_id, user.id)
-        except NotMember:
-            raise not_found() from None
-        remaining = tuple(m for m in room.members if m.id != user.id)
-        await self.announcer.member_left(
-            dataclasses.replace(room, members=remaining, unread=0), user.id
-        )
-        return web.Response(status=204)
 
     # messages
 

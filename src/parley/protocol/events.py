@@ -68,6 +68,22 @@ def room(value: Room, online: Iterable[int] = ()) -> bytes:
     return encode({"type": "room", "room": value.to_json(), "online": [str(u) for u in online]})
 
 
+def room_updated(value: Room, by: User) -> bytes:
+    """A group's settings or roles changed: what every member sees alike, not the viewer's
+    unread counts, so one encoding serves them all."""
+    return encode(
+        {
+            "type": "room_updated",
+            "room": str(value.id),
+            "name": value.name,
+            "topic": value.topic,
+            "public": value.public,
+            "roles": {str(user): role for user, role in value.roles},
+            "by": by.to_json(),
+        }
+    )
+
+
 def left(room_id: int) -> bytes:
     return encode({"type": "left", "room": str(room_id)})
 

@@ -26,6 +26,7 @@ MAX_BODY = 4000
 MAX_CLIENT_ID = 64
 MAX_DISPLAY_NAME = 64
 MAX_ROOM_NAME = 80
+MAX_ROOM_TOPIC = 250
 MAX_SEARCH = 32
 MAX_SEARCH_TEXT = 200
 MAX_GROUP_MEMBERS = 1000
@@ -189,6 +190,20 @@ def display_name(value: Any, fallback: str) -> str:
 
 def room_name(value: Any) -> str:
     return _name(value, "name", MAX_ROOM_NAME)
+
+
+def room_topic(value: Any) -> str:
+    """One line of at most 250 characters; "" (or only spaces) clears the topic."""
+    if value == "":
+        return ""
+    return _line(value, "topic", MAX_ROOM_TOPIC).strip()
+
+
+def flag(value: Any, field: str) -> bool:
+    """A JSON boolean; 0, 1, "true" and null are refused, not guessed at."""
+    if not isinstance(value, bool):
+        raise invalid(f"{field} must be true or false")
+    return value
 
 
 def search_prefix(value: str) -> str:

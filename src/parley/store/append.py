@@ -51,6 +51,7 @@ from parley.store.rows import (
     preview,
 )
 from parley.store.schema import (
+    ADMIN,
     OWNER,
     members,
     mentions,
@@ -250,7 +251,7 @@ async def _check(
             continue
         mine = found.sender_id == d.sender.id
         # A site admin's moderation delete may be of anyone's message, in any room.
-        may_delete = mine or d.moderated or roles.get((d.room_id, d.sender.id)) == OWNER
+        may_delete = mine or d.moderated or roles.get((d.room_id, d.sender.id)) in (OWNER, ADMIN)
         if (d.kind == "edit" and not mine) or (d.kind == "delete" and not may_delete):
             outcome[i] = Refusal.NOT_ALLOWED
             continue

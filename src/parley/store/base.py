@@ -10,18 +10,29 @@ from typing import Literal, Protocol
 from parley.models import (
     Account,
     AuditEntry,
+    DirectoryRoom,
     Draft,
     Entry,
     Identity,
     Message,
     Room,
     RoomEvent,
+    RoomRole,
     RoomStats,
     SearchFilter,
     SearchHit,
     SiteRole,
     User,
 )
+
+
+@dataclass(frozen=True, slots=True)
+class RoomChange:
+    """What a room update sets; None leaves a field as it is (``topic`` "" clears it)."""
+
+    name: str | None = None
+    topic: str | None = None
+    public: bool | None = None
 
 
 class UsernameTaken(Exception):
@@ -49,7 +60,8 @@ class NoTarget(Exception):
 
 
 class NotAllowed(Exception):
-    """Editing someone else's message, or deleting it without owning the room: ``forbidden``."""
+    """Not for the user's role: editing someone else's message, deleting it without running
+    the room, changing a group as a plain member: ``forbidden``."""
 
 
 class Refusal(Enum):
@@ -203,10 +215,49 @@ class Store(Protocol):
         """Whether the session exists and is not revoked (an access token's ``sid``)."""
 
     # rooms and members
-    async def create_group(self, name: str, member_ids: Sequence[int]) -> int: ...
+    async def create_group(
+        self,
+        name: str,
+        member_ids: Sequence[int],
+        *,
+        public: bool = False,
+        topic: str | None = None,
+    ) -> int: ...
     async def direct_room(self, a: int, b: int) -> tuple[int, bool]: ...
-    async def add_member(self, room_id: int, actor_id: int, user_id: int) -> bool: ...
-    async def remove_member(self, room_id: int, user_id: int) -> None: ...
+    async def add_member(self, room_id: int, actor_id: int, user_id: int) -> bool:
+        """An owner or admin adds someone (``NotAllowed`` for anyone else); False when they
+        were in already."""
+
+    async def remove_member(self, room_id: int, user_id: int) -> None:
+        """The user leaves; a leaving owner's group passes to the longest-standing admin,
+        else member."""
+
+    async def expel_member(self, room_id: int, actor_id: int, user_id: int) -> None:
+        """The owner removes an admin or member, an admin a member (else ``NotAllowed``)."""
+
+    async def update_room(self, room_id: int, actor_id: int, change: RoomChange) -> None:
+        """Rename, set the topic or the visibility: owners and admins only."""
+
+    async def set_member_role(
+        self, room_id: int, actor_id: int, user_id: int, role: RoomRole
+    ) -> None:
+        """The owner makes a member an admin or an admin a member."""
+
+    async def transfer_ownership(self, room_id: int, actor_id: int, user_id: int) -> None:
+        """The owner hands the group to a member and becomes an admin; one owner at a time
+        even when two hand-overs race."""
+
+    async def join_room(self, room_id: int, user_id: int) -> bool:
+        """Join a public group (``NotAllowed``: invite-only); False when already in."""
+
+    async def hide_room(self, room_id: int, user_id: int) -> None:
+        """Out of ``rooms(user_id)`` until the room's next message."""
+
+    async def directory(
+        self, text: str, *, after: int | None, limit: int
+    ) -> tuple[list[DirectoryRoom], bool]:
+        """Public groups whose name or topic contains ``text``, by id after ``after``."""
+
     async def room(self, room_id: int, viewer_id: int) -> Room | None: ...
     async def rooms(self, viewer_id: int) -> list[Room]: ...
     async def is_member(self, room_id: int, user_id: int) -> bool: ...

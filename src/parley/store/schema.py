@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     Column,
     ForeignKey,
     Index,
@@ -13,6 +14,8 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    false,
+    text,
 )
 
 metadata = MetaData()
@@ -21,8 +24,9 @@ metadata = MetaData()
 Id = BigInteger().with_variant(Integer(), "sqlite")
 
 OWNER = "owner"
+ADMIN = "admin"
 MEMBER = "member"
-"""The roles of a room's members (``members.role``)."""
+"""The roles of a room's members (``members.role``): a group has exactly one owner."""
 
 users = Table(
     "users",
@@ -49,7 +53,10 @@ rooms = Table(
     Column("last_seq", BigInteger, nullable=False, server_default="0"),
     Column("last_activity_at", BigInteger, nullable=False),
     Column("created_at", BigInteger, nullable=False),
+    Column("topic", String(250)),
+    Column("public", Boolean, nullable=False, server_default=false()),
 )
+"""``public``: a group listed in the directory that anyone may join (else invite-only)."""
 
 members = Table(
     "members",
@@ -59,9 +66,20 @@ members = Table(
     Column("last_read_seq", BigInteger, nullable=False, server_default="0"),
     Column("joined_at", BigInteger, nullable=False),
     Column("role", String(8), nullable=False, server_default=MEMBER),
+    Column("hidden_seq", BigInteger),
     Index("ix_members_user", "user_id"),
+    Index(
+        "uq_members_owner",
+        "room_id",
+        unique=True,
+        postgresql_where=text("role = 'owner'"),
+        sqlite_where=text("role = 'owner'"),
+    ),
 )
-"""``role``: ``OWNER`` for a group's creator (who may delete any message), else ``MEMBER``."""
+"""``role``: ``OWNER`` (a group's creator until they hand it over; one per room, which
+``uq_members_owner`` holds even against a bug), ``ADMIN`` or ``MEMBER``. ``hidden_seq``: the
+stream's last seq when the member hid the (direct) room; it stays out of their room list
+until a message comes after it."""
 
 messages = Table(
     "messages",

@@ -28,12 +28,14 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_en
 from parley.models import (
     Account,
     AuditEntry,
+    DirectoryRoom,
     Draft,
     Entry,
     Identity,
     Message,
     Room,
     RoomKind,
+    RoomRole,
     RoomStats,
     SearchFilter,
     SearchHit,
@@ -41,6 +43,7 @@ from parley.models import (
     User,
     now_micros,
 )
+from parley.store import rooms as room_rules
 from parley.store.append import CoreStatements, Fallback, PostgresStatements, append_many
 from parley.store.base import (
     IdentityTaken,
@@ -49,6 +52,7 @@ from parley.store.base import (
     Outcome,
     RefreshUse,
     Refusal,
+    RoomChange,
     StoreFailed,
     StoreRefused,
     UsernameTaken,
@@ -618,9 +622,18 @@ class SqlStore:
 
     # rooms and members
 
-    async def create_group(self, name: str, member_ids: Sequence[int]) -> int:
+    async def create_group(
+        self,
+        name: str,
+        member_ids: Sequence[int],
+        *,
+        public: bool = False,
+        topic: str | None = None,
+    ) -> int:
         """The first of ``member_ids`` is the creator, who owns the group."""
-        return await self._create_room(member_ids, kind="group", name=name)
+        return await self._create_room(
+            member_ids, kind="group", name=name, public=public, topic=topic
+        )
 
     async def direct_room(self, a: int, b: int) -> tuple[int, bool]:
         key = f"{min(a, b)}:{max(a, b)}"
@@ -635,7 +648,7 @@ class SqlStore:
             assert found is not None
             return found, False
 
-    async def _create_room(self, member_ids: Sequence[int], **columns: str) -> int:
+    async def _create_room(self, member_ids: Sequence[int], **columns: object) -> int:
         now = now_micros()
         async with self._write() as conn:
             room_id: int = (
@@ -668,28 +681,43 @@ class SqlStore:
 
     async def add_member(self, room_id: int, actor_id: int, user_id: int) -> bool:
         async with self._write() as conn:
-            if not await _is_member(conn, room_id, actor_id):
-                raise NotMember
-            if await _is_member(conn, room_id, user_id):
-                return False
-            last_seq = (
-                await conn.execute(select(rooms.c.last_seq).where(rooms.c.id == room_id))
-            ).scalar_one()
-            # A new member starts with the history marked read, not hundreds unread.
-            await conn.execute(
-                members.insert().values(
-                    room_id=room_id, user_id=user_id, joined_at=now_micros(), last_read_seq=last_seq
-                )
-            )
-        return True
+            return await room_rules.add(conn, room_id, actor_id, user_id)
 
     async def remove_member(self, room_id: int, user_id: int) -> None:
         async with self._write() as conn:
-            result = await conn.execute(
-                members.delete().where(members.c.room_id == room_id, members.c.user_id == user_id)
-            )
-            if result.rowcount == 0:
-                raise NotMember
+            await room_rules.leave(conn, room_id, user_id)
+
+    async def expel_member(self, room_id: int, actor_id: int, user_id: int) -> None:
+        async with self._write() as conn:
+            await room_rules.expel(conn, room_id, actor_id, user_id)
+
+    async def update_room(self, room_id: int, actor_id: int, change: RoomChange) -> None:
+        async with self._write() as conn:
+            await room_rules.update(conn, room_id, actor_id, change)
+
+    async def set_member_role(
+        self, room_id: int, actor_id: int, user_id: int, role: RoomRole
+    ) -> None:
+        async with self._write() as conn:
+            await room_rules.promote(conn, room_id, actor_id, user_id, role)
+
+    async def transfer_ownership(self, room_id: int, actor_id: int, user_id: int) -> None:
+        async with self._write() as conn:
+            await room_rules.transfer(conn, room_id, actor_id, user_id)
+
+    async def join_room(self, room_id: int, user_id: int) -> bool:
+        async with self._write() as conn:
+            return await room_rules.join(conn, room_id, user_id)
+
+    async def hide_room(self, room_id: int, user_id: int) -> None:
+        async with self._write() as conn:
+            await room_rules.hide(conn, room_id, user_id)
+
+    async def directory(
+        self, text: str, *, after: int | None, limit: int
+    ) -> tuple[list[DirectoryRoom], bool]:
+        async with self._connect() as conn:
+            return await room_rules.directory(conn, text, after=after, limit=limit)
 
     async def room(self, room_id: int, viewer_id: int) -> Room | None:
         found = await self._rooms(viewer_id, room_id)
@@ -700,7 +728,7 @@ class SqlStore:
 
     async def _rooms(self, viewer_id: int, only: int | None) -> list[Room]:
         query = (
-            select(rooms, members.c.last_read_seq)
+            select(rooms, members.c.last_read_seq, members.c.hidden_seq)
             .join(members, members.c.room_id == rooms.c.id)
             .where(members.c.user_id == viewer_id)
             .order_by(rooms.c.last_activity_at.desc(), rooms.c.id.desc())
@@ -759,8 +787,11 @@ class SqlStore:
                 last_message=latest.get(h.id),
                 mentions=mentioned.get(h.id, 0),
                 roles=tuple(roles[h.id]),
+                topic=h.topic,
+                public=bool(h.public),
             )
             for h in heads
+            if only is not None or not _hidden(h.hidden_seq, latest.get(h.id))
         ]
 
     async def is_member(self, room_id: int, user_id: int) -> bool:
@@ -1029,6 +1060,11 @@ async def _is_member(conn: AsyncConnection, room_id: int, user_id: int) -> bool:
         )
     ).first()
     return found is not None
+
+
+def _hidden(hidden_seq: int | None, last_message: Message | None) -> bool:
+    """Hidden from the room list: no message came since the member hid the room."""
+    return hidden_seq is not None and (last_message is None or last_message.seq <= hidden_seq)
 
 
 def _kind(value: str) -> RoomKind:

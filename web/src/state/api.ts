@@ -1,6 +1,7 @@
 import { searchPath, type SearchQuery } from './search';
 import type {
   AuthResponse,
+  DirectoryPage,
   EntriesPage,
   ErrorBody,
   ErrorCode,
@@ -97,6 +98,13 @@ export function makeLogoutRequest(fetchFn: FetchLike, baseUrl = '') {
     const res = await postSession(fetchFn, `${baseUrl}/api/auth/logout`, {});
     if (!res.ok) throw await decodeError(res);
   };
+}
+
+/** `PATCH /api/rooms/{id}`: the fields to change; a missing one stays as it is. */
+export interface RoomChange {
+  name?: string;
+  topic?: string;
+  public?: boolean;
 }
 
 export interface HistoryQuery {
@@ -214,8 +222,8 @@ export class ApiClient {
     return this.request('GET', `/api/rooms/${encodeURIComponent(id)}`);
   }
 
-  createGroup(name: string, members: string[]): Promise<Room> {
-    return this.request('POST', '/api/rooms', { kind: 'group', name, members });
+  createGroup(name: string, members: string[], isPublic = false): Promise<Room> {
+    return this.request('POST', '/api/rooms', { kind: 'group', name, members, public: isPublic });
   }
 
   createDirect(username: string): Promise<Room> {
@@ -226,6 +234,45 @@ export class ApiClient {
     return this.request('POST', `/api/rooms/${encodeURIComponent(roomId)}/members`, {
       username,
     });
+  }
+
+  /** Rename, set the topic or the visibility (owners and admins; "" clears the topic). */
+  updateRoom(roomId: string, change: RoomChange): Promise<Room> {
+    return this.request('PATCH', `/api/rooms/${encodeURIComponent(roomId)}`, change);
+  }
+
+  setRole(roomId: string, userId: string, role: 'admin' | 'member'): Promise<Room> {
+    return this.request(
+      'PUT',
+      `/api/rooms/${encodeURIComponent(roomId)}/members/${encodeURIComponent(userId)}/role`,
+      { role },
+    );
+  }
+
+  transferOwnership(roomId: string, userId: string): Promise<Room> {
+    return this.request('POST', `/api/rooms/${encodeURIComponent(roomId)}/owner`, { user: userId });
+  }
+
+  async removeMember(roomId: string, userId: string): Promise<void> {
+    await this.request(
+      'DELETE',
+      `/api/rooms/${encodeURIComponent(roomId)}/members/${encodeURIComponent(userId)}`,
+    );
+  }
+
+  joinRoom(roomId: string): Promise<Room> {
+    return this.request('POST', `/api/rooms/${encodeURIComponent(roomId)}/join`);
+  }
+
+  async hideRoom(roomId: string): Promise<void> {
+    await this.request('POST', `/api/rooms/${encodeURIComponent(roomId)}/hide`);
+  }
+
+  /** Public groups whose name or topic contains `q`; `cursor` is the previous page's next_cursor. */
+  directory(q: string, cursor: string | null): Promise<DirectoryPage> {
+    const params = new URLSearchParams({ q });
+    if (cursor) params.set('cursor', cursor);
+    return this.request('GET', `/api/rooms/directory?${params}`);
   }
 
   async leaveRoom(roomId: string): Promise<void> {

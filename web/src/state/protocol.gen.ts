@@ -3,7 +3,7 @@
 /**
  * The one description of Parley's wire shapes: the objects, the WebSocket frames in both directions, and the error and close codes. The web client's types are generated from this file; tests check the server's parser, encoder and docs/protocol.md against it.
  */
-export type ParleyProtocol = ClientFrame | ServerEvent | ErrorBody | CloseCode | SearchPage;
+export type ParleyProtocol = ClientFrame | ServerEvent | ErrorBody | CloseCode | SearchPage | DirectoryPage;
 /**
  * A frame from the client to the server.
  */
@@ -48,6 +48,7 @@ export type ServerEvent =
   | ReadEvent
   | PresenceEvent
   | RoomUpdateEvent
+  | RoomUpdatedEvent
   | LeftEvent
   | ErrorEvent
   | PongEvent;
@@ -97,6 +98,10 @@ export type AckEvent1 = {
   [k: string]: unknown;
 };
 export type RoomKind = 'group' | 'direct';
+/**
+ * A member's role in a group; plain members are not listed in Room.roles.
+ */
+export type RoomRole = 'owner' | 'admin';
 /**
  * The machine-readable codes of the HTTP API's error bodies and of the WebSocket's error events.
  */
@@ -328,10 +333,10 @@ export interface Room {
   name: string | null;
   members: User[];
   /**
-   * Members whose role is more than member, by user id: a group's creator is its owner, who may delete any message. Direct rooms have none.
+   * Members whose role is more than member, by user id: a group has exactly one owner (its creator until handed over) and any number of admins; owners and admins rename the group, set its topic and visibility, add and remove members and delete any message. Direct rooms have none.
    */
   roles: {
-    [k: string]: 'owner';
+    [k: string]: RoomRole;
   };
   /**
    * A position in a room's stream of entries (messages and room events); 0 means before the first.
@@ -349,9 +354,34 @@ export interface Room {
    * The newest message, in its current state.
    */
   last_message: Message | null;
+  /**
+   * A group's topic, one line; null when unset (always null for a direct room).
+   */
+  topic: string | null;
+  /**
+   * A public group is listed in the directory (GET /api/rooms/directory) and anyone may join it; otherwise it is invite-only.
+   */
+  public: boolean;
 }
 /**
- * You left the room on another connection; its events stop.
+ * A group's settings or roles changed (by an owner or admin): its name, topic, visibility and roles as they are now, the same for every member. Live only: a client that reconnects gets them in the rooms it refetches.
+ */
+export interface RoomUpdatedEvent {
+  type: 'room_updated';
+  room: Id;
+  name: string | null;
+  /**
+   * A group's topic, one line; null when unset (always null for a direct room).
+   */
+  topic: string | null;
+  public: boolean;
+  roles: {
+    [k: string]: RoomRole;
+  };
+  by: User;
+}
+/**
+ * You left the room on another connection, or an owner or admin removed you; its events stop.
  */
 export interface LeftEvent {
   type: 'left';
@@ -405,4 +435,29 @@ export interface SearchResult {
 export interface SnippetPart {
   text: string;
   hit: boolean;
+}
+/**
+ * The answer of GET /api/rooms/directory: public groups by id; next_cursor, null on the last page, is the cursor of the next page.
+ */
+export interface DirectoryPage {
+  /**
+   * @maxItems 50
+   */
+  rooms: DirectoryRoom[];
+  next_cursor: Id | null;
+}
+/**
+ * A public group as the directory lists it.
+ */
+export interface DirectoryRoom {
+  id: Id;
+  name: string;
+  /**
+   * A group's topic, one line; null when unset (always null for a direct room).
+   */
+  topic: string | null;
+  /**
+   * How many members it has.
+   */
+  members: number;
 }

@@ -16,6 +16,8 @@ export interface RoomState extends Room {
   activity: number;
   /** Created locally from an event, details not fetched yet. */
   placeholder: boolean;
+  /** A direct conversation I hid: out of the list until its next message. */
+  hidden?: boolean;
 }
 
 const LIVE_CAP = 1000;
@@ -79,6 +81,8 @@ export function placeholderRoom(id: string, now: number): RoomState {
     name: null,
     members: [],
     roles: {},
+    topic: null,
+    public: false,
     last_seq: 0,
     mentions: 0,
     unread: 0,
@@ -110,6 +114,7 @@ export function applyMessageToRoom(
   const t = Date.parse(msg.created_at);
   return {
     ...room,
+    hidden: false,
     last_seq: msg.seq,
     last_message: msg,
     unread: counts ? room.unread + 1 : room.unread,

@@ -39,6 +39,8 @@ export function room(id: string, extra: Partial<Room> = {}): Room {
     name: `Room ${id}`,
     members: [ana, ben],
     roles: {},
+    topic: null,
+    public: false,
     last_seq: 0,
     unread: 0,
     mentions: 0,

@@ -3,6 +3,7 @@ import { nav } from '../app';
 import { stepRoom } from '../state/search';
 import { ConnectionBanner } from './ConnectionBanner';
 import { AddMemberDialog, NewChatDialog, RoomDetailsDialog } from './dialogs';
+import { DirectoryDialog } from './RoomSettings';
 import { navigate, useChat, useRouteRoom, useSession } from './hooks';
 import { IconX } from './icons';
 import { QuickSwitcher, useNavigationKeys } from './QuickSwitcher';
@@ -15,6 +16,7 @@ type DialogState =
   | { kind: 'details' }
   | { kind: 'add' }
   | { kind: 'search' }
+  | { kind: 'directory' }
   | { kind: 'switcher' }
   | null;
 
@@ -96,6 +98,7 @@ export function ChatLayout() {
             onOpen={open}
             onNew={(mode) => setDialog({ kind: 'new', mode })}
             onSearch={() => setDialog({ kind: 'search' })}
+            onBrowse={() => setDialog({ kind: 'directory' })}
           />
         </aside>
         <main className={`${routeRoom ? 'flex' : 'hidden md:flex'} min-w-0 flex-1 flex-col bg-white dark:bg-zinc-950`}>
@@ -137,6 +140,15 @@ export function ChatLayout() {
       )}
       {dialog?.kind === 'add' && room && <AddMemberDialog room={room} onClose={() => setDialog(null)} />}
       {dialog?.kind === 'search' && <SearchPanel onClose={() => setDialog(null)} />}
+      {dialog?.kind === 'directory' && (
+        <DirectoryDialog
+          onClose={() => setDialog(null)}
+          onOpen={(id) => {
+            setDialog(null);
+            open(id);
+          }}
+        />
+      )}
       {dialog?.kind === 'switcher' && <QuickSwitcher onClose={() => setDialog(null)} onOpen={open} />}
       <Toast />
     </div>

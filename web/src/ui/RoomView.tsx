@@ -1,6 +1,7 @@
 import { directPeer, roomTitle } from '../state/rooms';
 import { activeTyping, typingLabel } from '../state/typing';
 import { Avatar } from './Avatar';
+import { runsGroup } from './RoomSettings';
 import { Composer } from './Composer';
 import { useCallback, useEffect, useMemo, useState } from 'react';
 import type { Message } from '../state/types';
@@ -80,7 +81,7 @@ export function RoomView({
     ? presence[peer.id] === 'online'
       ? 'Online'
       : 'Offline'
-    : `${room.members.length} members${onlineCount > 0 ? ` · ${onlineCount} online` : ''}`;
+    : `${room.members.length} members${onlineCount > 0 ? ` · ${onlineCount} online` : ''}${room.topic ? ` · ${room.topic}` : ''}`;
 
   return (
     <section aria-label={`Conversation: ${title}`} className="flex h-full min-h-0 flex-col">
@@ -117,7 +118,7 @@ export function RoomView({
             </p>
           </span>
         </button>
-        {room.kind === 'group' && (
+        {runsGroup(room, myId) && (
           <button
             type="button"
             onClick={onAdd}

@@ -5,7 +5,7 @@ import { activeTyping } from '../state/typing';
 import { AccountSettings } from './AccountSettings';
 import { Avatar } from './Avatar';
 import { useChat, useNow, useStore } from './hooks';
-import { IconBell, IconChat, IconLogOut, IconPlus, IconSearch, IconSliders, IconUsers } from './icons';
+import { IconBell, IconChat, IconCompass, IconLogOut, IconPlus, IconSearch, IconSliders, IconUsers } from './icons';
 
 function notificationPermission(): NotificationPermission | 'unsupported' {
   return typeof Notification === 'undefined' ? 'unsupported' : Notification.permission;
@@ -144,11 +144,13 @@ export function Sidebar({
   onOpen,
   onNew,
   onSearch,
+  onBrowse,
 }: {
   activeRoom: string | null;
   onOpen: (id: string) => void;
   onNew: (mode: 'direct' | 'group') => void;
   onSearch: () => void;
+  onBrowse: () => void;
 }) {
   const me = useChat((s) => s.me);
   const order = useChat((s) => s.order);
@@ -162,7 +164,7 @@ export function Sidebar({
   // Back from linking an account at a provider: the settings open to say how it went.
   const [settingsOpen, setSettingsOpen] = useState(() => store.getState().oauth !== null);
   const myId = me?.id ?? null;
-  const ids = order.filter((id) => filter === 'all' || rooms[id]?.kind === filter);
+  const ids = order.filter((id) => !rooms[id]?.hidden && (filter === 'all' || rooms[id]?.kind === filter));
   const nowMs = now.getTime();
 
   const filterBtn = (f: typeof filter, text: string) => (
@@ -196,6 +198,16 @@ export function Sidebar({
           className="rounded-lg p-2 text-zinc-600 hover:bg-zinc-200/70 dark:text-zinc-400 dark:hover:bg-zinc-800"
         >
           <IconSearch size={18} />
+        </button>
+        <button
+          type="button"
+          onClick={onBrowse}
+          aria-label="Browse rooms"
+          title="Browse public rooms"
+          data-testid="browse-rooms"
+          className="rounded-lg p-2 text-zinc-600 hover:bg-zinc-200/70 dark:text-zinc-400 dark:hover:bg-zinc-800"
+        >
+          <IconCompass size={18} />
         </button>
         <button
           type="button"

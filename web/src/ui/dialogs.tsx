@@ -6,6 +6,7 @@ import { Avatar } from './Avatar';
 import { Dialog } from './Dialog';
 import { useChat, useSession } from './hooks';
 import { IconLogOut, IconUserPlus, IconX } from './icons';
+import { GroupSettings, HideConversation, MemberActions, runsGroup } from './RoomSettings';
 import { UserPicker } from './UserPicker';
 
 function message(e: unknown): string {
@@ -37,6 +38,8 @@ export function NewChatDialog({
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | null>(null);
   const nameId = useId();
+  const publicId = useId();
+  const [isPublic, setPublic] = useState(false);
 
   const startDirect = async (u: User) => {
     setBusy(true);
@@ -53,7 +56,7 @@ export function NewChatDialog({
     setBusy(true);
     setError(null);
     try {
-      onOpen(await chat.rooms.createGroup(name.trim(), picked.map((u) => u.username)));
+      onOpen(await chat.rooms.createGroup(name.trim(), picked.map((u) => u.username), isPublic));
     } catch (e) {
       setError(message(e));
       setBusy(false);
@@ -105,6 +108,12 @@ export function NewChatDialog({
             placeholder="e.g. Weekend trip"
             className="w-full rounded-lg border border-zinc-300 bg-white px-3 py-2 text-[15px] outline-none placeholder:text-zinc-400 focus:border-indigo-500 focus:ring-2 focus:ring-indigo-500/20 dark:border-zinc-700 dark:bg-zinc-950"
           />
+          <div className="mt-2 flex items-center gap-2">
+            <input id={publicId} type="checkbox" checked={isPublic} onChange={(e) => setPublic(e.target.checked)} />
+            <label htmlFor={publicId} className="text-sm text-zinc-700 dark:text-zinc-300">
+              Public: listed in Browse rooms, anyone can join
+            </label>
+          </div>
           {picked.length > 0 && (
             <ul aria-label="Selected people" className="mt-3 flex flex-wrap gap-1.5">
               {picked.map((u) => (
@@ -143,7 +152,7 @@ export function NewChatDialog({
           <button
             type="button"
             className={primary}
-            disabled={busy || !name.trim() || picked.length === 0}
+            disabled={busy || !name.trim() || (picked.length === 0 && !isPublic)}
             onClick={() => void createGroup()}
           >
             {busy ? 'Creating…' : 'Create group'}
@@ -236,6 +245,7 @@ export function RoomDetailsDialog({
       description={isGroup ? `${room.members.length} members` : 'Direct message'}
       onClose={onClose}
     >
+      <GroupSettings room={room} />
       <h3 className="mb-2 text-xs font-semibold tracking-wide text-zinc-500 dark:text-zinc-400 uppercase">Members</h3>
       <ul className="max-h-72 space-y-0.5 overflow-y-auto" aria-label="Members">
         {sorted.map((u) => {
@@ -252,6 +262,7 @@ export function RoomDetailsDialog({
                   @{u.username} · {online ? 'online' : 'offline'}
                 </span>
               </span>
+              <MemberActions room={room} user={u} />
             </li>
           );
         })}
@@ -261,11 +272,16 @@ export function RoomDetailsDialog({
           {error}
         </p>
       )}
+      <HideConversation room={room} onHidden={onLeft} />
       {isGroup && (
         <div className="mt-5 flex flex-wrap justify-between gap-2 border-t border-zinc-200 pt-4 dark:border-zinc-800">
-          <button type="button" className={secondary} onClick={onAdd}>
-            <IconUserPlus size={16} /> Add people
-          </button>
+          {runsGroup(room, me?.id ?? null) ? (
+            <button type="button" className={secondary} onClick={onAdd}>
+              <IconUserPlus size={16} /> Add people
+            </button>
+          ) : (
+            <span />
+          )}
           {confirm ? (
             <span className="flex items-center gap-2">
               <span className="text-sm text-zinc-600 dark:text-zinc-400">Leave this group?</span>

@@ -95,3 +95,7 @@ export const IconSliders = make(
   ['M20 7h-9', 'M14 17H5', 'M17 20a3 3 0 1 0 0-6 3 3 0 0 0 0 6z', 'M7 10a3 3 0 1 0 0-6 3 3 0 0 0 0 6z'],
   'IconSliders',
 );
+export const IconCompass = make(
+  ['M12 22a10 10 0 1 0 0-20 10 10 0 0 0 0 20z', 'm16.24 7.76-2.12 6.36-6.36 2.12 2.12-6.36z'],
+  'IconCompass',
+);

@@ -48,4 +48,37 @@ describe('rooms', () => {
     expect(t.s().order).toEqual([]);
     expect(t.s().activeRoom).toBeNull();
   });
+
+  it('takes a room_updated event: name, topic, visibility and roles, keeping my counters', async () => {
+    const t = await setup({ rooms: [room('r1', { last_seq: 5, unread: 2 })] });
+    t.conn.serverSends({
+      type: 'room_updated',
+      room: 'r1',
+      name: 'Core',
+      topic: 'Ship it',
+      public: true,
+      roles: { [ben.id]: 'owner', [ana.id]: 'admin' },
+      by: ben,
+    });
+    expect(t.s().rooms.r1).toMatchObject({ name: 'Core', topic: 'Ship it', public: true, unread: 2 });
+    expect(t.s().rooms.r1!.roles).toEqual({ [ben.id]: 'owner', [ana.id]: 'admin' });
+    t.conn.serverSends({ type: 'room_updated', room: 'r404', name: 'x', topic: null, public: false, roles: {}, by: ben });
+    expect(t.s().rooms.r404).toBeUndefined();
+  });
+
+  it('saving the settings takes the room the server answers', async () => {
+    const t = await setup({ rooms: [r1] });
+    await t.chat.rooms.update('r1', { name: 'Renamed', topic: 'New topic' });
+    expect(t.s().rooms.r1).toMatchObject({ name: 'Renamed', topic: 'New topic' });
+  });
+
+  it('a hidden conversation comes back with its next message', async () => {
+    const t = await setup({ rooms: [room('r1', { kind: 'direct', last_seq: 1 })] });
+    t.chat.timeline.open('r1');
+    await t.chat.rooms.hide('r1');
+    expect(t.s().rooms.r1!.hidden).toBe(true);
+    expect(t.s().activeRoom).toBeNull();
+    t.conn.serverSends({ type: 'message', message: { ...msg(2), room: 'r1' } });
+    expect(t.s().rooms.r1!.hidden).toBe(false);
+  });
 });

@@ -1,8 +1,8 @@
-import { ApiError } from '../api';
+import { ApiError, type RoomChange } from '../api';
 import { mergeServerRoom, placeholderRoom, sortRooms, type RoomState } from '../rooms';
 import { SessionExpiredError } from '../tokens';
 import type { SearchQuery } from '../search';
-import type { Room, SearchPage, User } from '../types';
+import type { DirectoryPage, Room, RoomUpdatedEvent, SearchPage, User } from '../types';
 import { errorText } from './errors';
 import type { UserSession } from './session';
 
@@ -55,8 +55,27 @@ export class RoomsSlice {
     }
     // A membership change broadcast to every member: its unread count is not
     // mine, so take only the room's details and keep my counters.
-    this.set({ ...local, kind: room.kind, name: room.name, members: room.members }, false);
+    this.set(
+      {
+        ...local,
+        kind: room.kind,
+        name: room.name,
+        topic: room.topic,
+        public: room.public,
+        members: room.members,
+        roles: room.roles,
+      },
+      false,
+    );
     if (room.last_seq > local.last_seq) void this.refresh(room.id);
+  }
+
+  /** A rename, topic, visibility or role change, the same for every member. */
+  onRoomUpdated(event: RoomUpdatedEvent): void {
+    const local = this.chat.state.rooms[event.room];
+    if (!local) return;
+    const { name, topic, roles } = event;
+    this.set({ ...local, name, topic, public: event.public, roles }, false);
   }
 
   private merge(server: Room): void {
@@ -149,14 +168,48 @@ export class RoomsSlice {
     return this.added(await this.chat.deps.api.createDirect(username));
   }
 
-  async createGroup(name: string, usernames: string[]): Promise<string> {
-    return this.added(await this.chat.deps.api.createGroup(name, usernames));
+  async createGroup(name: string, usernames: string[], isPublic = false): Promise<string> {
+    return this.added(await this.chat.deps.api.createGroup(name, usernames, isPublic));
   }
 
   async addMember(roomId: string, username: string): Promise<void> {
     const res = await this.chat.deps.api.addMember(roomId, username);
     if (res) this.merge(res);
     else await this.refresh(roomId);
+  }
+
+  /** The server's answer is the room as it is now; the event reaches the other members. */
+  async update(roomId: string, change: RoomChange): Promise<void> {
+    this.merge(await this.chat.deps.api.updateRoom(roomId, change));
+  }
+
+  async setRole(roomId: string, userId: string, role: 'admin' | 'member'): Promise<void> {
+    this.merge(await this.chat.deps.api.setRole(roomId, userId, role));
+  }
+
+  async transferOwnership(roomId: string, userId: string): Promise<void> {
+    this.merge(await this.chat.deps.api.transferOwnership(roomId, userId));
+  }
+
+  async removeMember(roomId: string, userId: string): Promise<void> {
+    await this.chat.deps.api.removeMember(roomId, userId);
+    await this.refresh(roomId);
+  }
+
+  directory(q: string, cursor: string | null): Promise<DirectoryPage> {
+    return this.chat.deps.api.directory(q, cursor);
+  }
+
+  async join(roomId: string): Promise<string> {
+    return this.added(await this.chat.deps.api.joinRoom(roomId));
+  }
+
+  /** Out of the list until the conversation's next message (which clears `hidden`). */
+  async hide(roomId: string): Promise<void> {
+    await this.chat.deps.api.hideRoom(roomId);
+    const local = this.chat.state.rooms[roomId];
+    if (local) this.set({ ...local, hidden: true }, false);
+    this.chat.set((s) => ({ activeRoom: s.activeRoom === roomId ? null : s.activeRoom }));
   }
 
   async leave(roomId: string): Promise<void> {

@@ -224,6 +224,9 @@ export class UserSession {
         this.rooms.onRoomEvent(event.room);
         this.presence.markOnline(event.online);
         break;
+      case 'room_updated':
+        this.rooms.onRoomUpdated(event);
+        break;
       case 'left':
         this.rooms.forget(event.room);
         break;

@@ -62,6 +62,12 @@ export class FakeApi {
     return { entries: rest.slice(0, limit).map((message) => ({ message })), last_seq: all.at(-1)?.seq ?? 0 };
   }
   async leaveRoom() {}
+  async hideRoom() {}
+  async updateRoom(id: string, change: Partial<Room>): Promise<Room> {
+    const r = { ...(await this.getRoom(id)), ...change };
+    this.rooms.set(id, r);
+    return r;
+  }
 }
 
 export class FakeConn implements ConnectionLike {
