@@ -19,6 +19,7 @@ from parley.announcer import Announcer
 from parley.api import headers, http, ops, proxy, static
 from parley.api.accounts import Accounts
 from parley.api.admin import AdminApi
+from parley.api.reads import ReadsApi
 from parley.api.routes import Api
 from parley.auth import AuthService
 from parley.auth.oauth import Provider
@@ -28,7 +29,7 @@ from parley.config import ConfigError, Settings
 from parley.figures import Board, LocalBoard, Sampler
 from parley.gateway.connection import Flusher
 from parley.gateway.endpoint import Gateway
-from parley.gateway.hub import Hub
+from parley.gateway.hub import Hub, Scope
 from parley.gcpolicy import GcPolicy
 from parley.log import DirectLog, MessageLog
 from parley.metrics import Metrics, PersisterMetrics
@@ -115,7 +116,14 @@ def components(settings: Settings) -> Components:
             acks=redis_bus,
         )
     return Components(
-        settings, store, bus, presence, log, limiter, Announcer(store, bus, presence), board
+        settings,
+        store,
+        bus,
+        presence,
+        log,
+        limiter,
+        Announcer(store, bus, presence, settings.presence_push_max_members),
+        board,
     )
 
 
@@ -175,9 +183,18 @@ def build(
 ) -> web.Application:
     """``gc_policy``: the process's collector policy, shown in /metrics (``parley serve``)."""
     parts = parts or components(settings)
-    hub = Hub(parts.store, parts.bus, parts.presence, parts.announcer, settings.resume_cap)
+    hub = Hub(
+        parts.store,
+        parts.bus,
+        parts.presence,
+        parts.announcer,
+        settings.resume_cap,
+        Scope(settings.typing_max_members, settings.presence_push_max_members),
+    )
     flusher = Flusher()
-    metrics = Metrics(lambda: hub.connections, lambda: flusher.frames, gc_policy)
+    metrics = Metrics(
+        lambda: hub.connections, lambda: flusher.frames, gc_policy, lambda: flusher.dropped
+    )
     auth = AuthService(settings, parts.store, parts.limiter, parts.announcer)
     oauth = OAuthService(
         settings.secret_key,
@@ -215,6 +232,7 @@ def build(
         ).routes()
     )
     app.add_routes(Accounts(parts.store, auth, oauth, settings.refresh_token_ttl).routes())
+    app.add_routes(ReadsApi(parts.store, auth).routes())
     app.add_routes(
         AdminApi(parts.store, auth, sending, parts.board, FIGURES_INTERVAL_SECONDS).routes()
     )
