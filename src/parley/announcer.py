@@ -29,22 +29,34 @@ logger = logging.getLogger(__name__)
 
 
 class Announcer:
-    def __init__(self, store: Store, bus: Bus, presence: Presence) -> None:
+    def __init__(
+        self, store: Store, bus: Bus, presence: Presence, presence_push_max: int = 100
+    ) -> None:
         self._store = store
         self._bus = bus
         self._presence = presence
+        self._presence_push_max = presence_push_max
+        """Rooms with more members carry no ``online`` list: clients subscribe instead."""
 
     async def typing(self, user: User, room_id: int) -> None:
-        """To the room's followers except the typist's own connections."""
+        """To the room's followers except the typist's own connections; droppable.
+
+        The caller checks the room's size (``Hub.typing_allowed``): big rooms get none.
+        """
         event = events.typing(room_id, user)
         await self._publish(
-            envelope.room_channel(room_id), envelope.room_event(event, skip_user=user.id)
+            envelope.room_channel(room_id),
+            envelope.room_event(event, skip_user=user.id, droppable=True),
         )
 
-    async def read(self, user: User, room_id: int, seq: int) -> None:
-        """A read marker moved: to every follower of the room, the reader's other tabs too."""
+    async def read(self, user: User, room_id: int, seq: int, partner: int | None = None) -> None:
+        """A read marker moved: to the reader's own connections on every gateway (their
+        other tabs clear the room's badge), and to the other member of a direct room
+        (``partner``). In a group others fetch markers on demand (``GET .../reads``)."""
         event = events.read(room_id, user, seq)
-        await self._publish(envelope.room_channel(room_id), envelope.room_event(event))
+        await self._publish(envelope.user_channel(user.id), envelope.user_event(user.id, event))
+        if partner is not None and partner != user.id:
+            await self._publish(envelope.user_channel(partner), envelope.user_event(partner, event))
 
     async def room_created(self, room: Room) -> None:
         """Each member's connections start following the new room."""
@@ -97,6 +109,10 @@ class Announcer:
         )
 
     async def _room_event(self, room: Room) -> bytes:
+        """The room with who is online in it; none for a room past the presence push size,
+        whose members' presence a client subscribes to (``presence_subscribe``)."""
+        if len(room.members) > self._presence_push_max:
+            return events.room(room, [])
         try:
             online = sorted(await self._presence.online(m.id for m in room.members))
         except Exception as exc:  # presence is a hint; the room is not

@@ -19,6 +19,7 @@ from parley.announcer import Announcer
 from parley.api import headers, http, ops, proxy, static
 from parley.api.accounts import Accounts
 from parley.api.admin import AdminApi
+from parley.api.reads import ReadsApi
 from parley.api.rooms import RoomsApi
 from parley.api.routes import Api
 from parley.auth import AuthService
@@ -29,7 +30,7 @@ from parley.config import ConfigError, Settings
 from parley.figures import Board, LocalBoard, Sampler
 from parley.gateway.connection import Flusher
 from parley.gateway.endpoint import Gateway
-from parley.gateway.hub import Hub
+from parley.gateway.hub import Hub, Scope
 from parley.gcpolicy import GcPolicy
 from parley.hops import Hops
 from parley.log import DirectLog, MessageLog
@@ -135,7 +136,7 @@ def components(settings: Settings) -> Components:
         presence,
         log,
         limiter,
-        Announcer(store, bus, presence),
+        Announcer(store, bus, presence, settings.presence_push_max_members),
         board,
         hops,
         tracing,
@@ -209,11 +210,18 @@ def build(
         parts.presence,
         parts.announcer,
         settings.resume_cap,
+        Scope(settings.typing_max_members, settings.presence_push_max_members),
         hops=parts.hops,
         tracing=parts.tracing,
     )
     flusher = Flusher()
-    metrics = Metrics(lambda: hub.connections, lambda: flusher.frames, gc_policy, parts.hops)
+    metrics = Metrics(
+        lambda: hub.connections,
+        lambda: flusher.frames,
+        gc_policy,
+        parts.hops,
+        lambda: flusher.dropped,
+    )
     auth = AuthService(settings, parts.store, parts.limiter, parts.announcer)
     oauth = OAuthService(
         settings.secret_key,
@@ -252,6 +260,7 @@ def build(
         ).routes()
     )
     app.add_routes(Accounts(parts.store, auth, oauth, settings.refresh_token_ttl).routes())
+    app.add_routes(ReadsApi(parts.store, auth).routes())
     app.add_routes(
         AdminApi(parts.store, auth, sending, parts.board, FIGURES_INTERVAL_SECONDS).routes()
     )

@@ -308,6 +308,8 @@ class Settings:
     frame_burst: int = 200
     outgoing_queue_bytes: int = 4 * 1024 * 1024
     resume_cap: int = 500
+    typing_max_members: int = 100
+    presence_push_max_members: int = 100
     auth_timeout_seconds: float = 10.0
     ack_timeout_seconds: float = 10.0
     presence_ttl_seconds: int = 30
@@ -371,6 +373,8 @@ class Settings:
                 env, "PARLEY_OUTGOING_QUEUE_BYTES", 4 * 1024 * 1024, 1024 * 1024, 2**31
             ),
             resume_cap=_int(env, "PARLEY_RESUME_CAP", 500, 500, 100_000),
+            typing_max_members=_int(env, "PARLEY_TYPING_MAX_MEMBERS", 100, 0, 10**6),
+            presence_push_max_members=_int(env, "PARLEY_PRESENCE_PUSH_MAX_MEMBERS", 100, 0, 10**6),
             auth_timeout_seconds=_float(env, "PARLEY_AUTH_TIMEOUT", 10.0, 0.1, 600),
             ack_timeout_seconds=_float(env, "PARLEY_ACK_TIMEOUT", 10.0, 0.1, 600),
             presence_ttl_seconds=_int(env, "PARLEY_PRESENCE_TTL", 30, 2, 3600),

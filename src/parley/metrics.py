@@ -23,9 +23,15 @@ from parley.hops import Hops, bucket_label
 
 
 class _Live(Collector):
-    def __init__(self, connections: Callable[[], int], frames_out: Callable[[], int]) -> None:
+    def __init__(
+        self,
+        connections: Callable[[], int],
+        frames_out: Callable[[], int],
+        frames_dropped: Callable[[], int],
+    ) -> None:
         self._connections = connections
         self._frames_out = frames_out
+        self._frames_dropped = frames_dropped
 
     def collect(self) -> Iterator[Metric]:
         yield GaugeMetricFamily(
@@ -35,6 +41,11 @@ class _Live(Collector):
         )
         yield CounterMetricFamily(
             "parley_frames_out", "WebSocket frames sent to clients", value=self._frames_out()
+        )
+        yield CounterMetricFamily(
+            "parley_frames_dropped",
+            "Droppable frames (typing) not sent to sockets that were behind",
+            value=self._frames_dropped(),
         )
 
 
@@ -80,9 +91,10 @@ class Metrics:
         frames_out: Callable[[], int],
         gc_policy: GcPolicy | None = None,
         hops: Hops | None = None,
+        frames_dropped: Callable[[], int] = lambda: 0,
     ) -> None:
         self.registry = CollectorRegistry()
-        self.registry.register(_Live(connections, frames_out))
+        self.registry.register(_Live(connections, frames_out, frames_dropped))
         self.hops = hops or Hops()
         self.registry.register(self.hops)
         if gc_policy is not None:

@@ -53,6 +53,17 @@ class User:
 
 
 @dataclass(frozen=True, slots=True)
+class ReadMarker:
+    """How far one member has read a room: the "seen by" of a message at ``seq`` or before."""
+
+    user: User
+    seq: int
+
+    def to_json(self) -> JSON:
+        return {"user": self.user.to_json(), "seq": self.seq}
+
+
+@dataclass(frozen=True, slots=True)
 class Account:
     """A user as the admin pages and the token checks see them: role and disabled mark."""
 

@@ -48,9 +48,11 @@ async def test_users_on_two_gateways_chat(cluster: Cluster, http: aiohttp.Client
     await a.send({"type": "typing", "room": room})
     typing = await b.expect("typing")
     assert typing["user"] == ana.user
+    a2 = await ana.connect(ws_url=gw2.ws_url)
     await a.send({"type": "read", "room": room, "seq": 3})
-    read = await b.expect("read")
+    read = await a2.expect("read")  # the reader's other session; a group's others ask
     assert (read["user"]["id"], read["seq"]) == (ana.id, 3)
+    await a2.close()
 
     history = (await ana.history(room))["messages"]
     assert history == [sent, reply, posted]

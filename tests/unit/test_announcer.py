@@ -37,6 +37,7 @@ async def test_each_event_goes_out_once_in_the_envelope_that_says_how_to_deliver
 
     await announcer.typing(ana, room_id)
     await announcer.read(ana, room_id, 3)
+    await announcer.read(ana, room_id, 4, partner=bob.id)
     await announcer.room_created(room)
     await announcer.member_added(room, bob.id)
     await announcer.member_left(room, bob.id)
@@ -46,7 +47,9 @@ async def test_each_event_goes_out_once_in_the_envelope_that_says_how_to_deliver
     kinds = [(channel, type(env).__name__) for channel, env in bus.published]
     assert kinds == [
         (f"room.{room_id}", "RoomEvent"),
-        (f"room.{room_id}", "RoomEvent"),
+        (f"user.{ana.id}", "UserEvent"),  # a group's read: the reader's own connections
+        (f"user.{ana.id}", "UserEvent"),  # a direct room's: the reader's, then the partner's
+        (f"user.{bob.id}", "UserEvent"),
         (f"user.{ana.id}", "Joined"),
         (f"user.{bob.id}", "Joined"),
         (f"room.{room_id}", "MemberAdded"),
@@ -57,13 +60,30 @@ async def test_each_event_goes_out_once_in_the_envelope_that_says_how_to_deliver
     ]
     typing = bus.published[0][1]
     assert isinstance(typing, envelope.RoomEvent) and typing.skip_user == ana.id
-    joined = bus.published[2][1]
+    assert typing.droppable
+    to_partner = bus.published[3][1]
+    assert isinstance(to_partner, envelope.UserEvent) and to_partner.user == bob.id
+    joined = bus.published[4][1]
     assert isinstance(joined, envelope.Joined) and b'"online":["%d"]' % bob.id in joined.event
     updated = bus.published[-2][1]
     assert isinstance(updated, envelope.RoomEvent) and updated.skip_user == 0
     assert b'"type":"room_updated"' in updated.event
     gone = bus.published[-1][1]
     assert isinstance(gone, envelope.Presence) and (gone.user, gone.online) == (bob.id, False)
+
+
+async def test_a_room_past_the_presence_push_size_carries_no_online_list(
+    store: SqlStore,
+) -> None:
+    ana, bob, cy = [await make_user(store, name) for name in ("ana", "bob", "cy")]
+    room_id = await store.create_group("r", [ana.id, bob.id, cy.id])
+    room = await store.room(room_id, ana.id)
+    assert room is not None
+    bus, presence = RecordingBus(), LocalPresence()
+    await presence.connected(bob.id)
+    await Announcer(store, bus, presence, presence_push_max=2).room_created(room)
+    joined = bus.published[0][1]
+    assert isinstance(joined, envelope.Joined) and b'"online":[]' in joined.event
 
 
 async def test_announcements_survive_a_bus_outage(store: SqlStore) -> None:

@@ -19,6 +19,12 @@ EVENT = b'{"type":"message"} with spaces'
             b"E0 4 ",
             envelope.RoomEvent(skip_user=4, event=EVENT),
         ),
+        (
+            envelope.room_event(EVENT, skip_user=4, droppable=True),
+            b"E1 4 ",
+            envelope.RoomEvent(skip_user=4, event=EVENT, droppable=True),
+        ),
+        (envelope.user_event(6, EVENT), b"U6 0 ", envelope.UserEvent(user=6, event=EVENT)),
         (envelope.member_added(5, EVENT), b"A0 5 ", envelope.MemberAdded(user=5, event=EVENT)),
         (envelope.member_left(5, EVENT), b"L0 5 ", envelope.MemberLeft(user=5, event=EVENT)),
         (envelope.joined(9, EVENT), b"J9 0 ", envelope.Joined(room=9, event=EVENT)),

@@ -97,6 +97,19 @@ def test_send_rejects_long_client_id_and_long_body() -> None:
     assert "4000" in too_long.message
 
 
+def test_presence_subscribe_is_a_bounded_set_of_ids() -> None:
+    assert parse({"type": "presence_subscribe", "users": ["3", "4", "3"]}) == (
+        frames.PresenceSubscribe(frozenset({3, 4}))
+    )
+    assert parse({"type": "presence_subscribe", "users": []}) == frames.PresenceSubscribe(
+        frozenset()
+    )
+    many = [str(i) for i in range(1, frames.MAX_PRESENCE_SUBSCRIPTIONS + 2)]
+    assert "at most" in error_of(json.dumps({"type": "presence_subscribe", "users": many})).message
+    for bad in ("3", ["0"], [3.5], ["x\u0000"], None, [True]):
+        error_of(json.dumps({"type": "presence_subscribe", "users": bad}))
+
+
 def test_resume_map_is_bounded() -> None:
     rooms = {str(i): 0 for i in range(1, frames.MAX_RESUME_ROOMS + 2)}
     assert "at most" in error_of(orjson.dumps({"type": "resume", "rooms": rooms})).message

@@ -7,6 +7,7 @@ import pytest
 
 from parley.api.accounts import Accounts
 from parley.api.openapi import document
+from parley.api.reads import ReadsApi
 from parley.api.rooms import RoomsApi
 from parley.api.routes import Api
 from parley.config import ConfigError, Settings, normalise_database_url
@@ -18,6 +19,7 @@ def test_openapi_describes_exactly_the_api_routes() -> None:
         *Api.__new__(Api).routes(),
         *RoomsApi.__new__(RoomsApi).routes(),
         *Accounts.__new__(Accounts).routes(),
+        *ReadsApi.__new__(ReadsApi).routes(),
     ]
     routes = {(r.method.lower(), re.sub(r"\{(\w+):[^}]*\}", r"{\1}", r.path)) for r in defined}
     documented = {(m, p) for p, ops in document()["paths"].items() for m in ops}
@@ -70,6 +72,8 @@ def test_settings_from_env(tmp_path: Path) -> None:
         {"PARLEY_SECRET_KEY": "short"},
         {"PARLEY_DATABASE_URL": "mysql://x"},
         {"PARLEY_RESUME_CAP": "10"},
+        {"PARLEY_TYPING_MAX_MEMBERS": "-1"},
+        {"PARLEY_PRESENCE_PUSH_MAX_MEMBERS": "many"},
         {"PARLEY_GC_SWEEP_INTERVAL": "-1"},
         {"PARLEY_TRUSTED_PROXIES": "10.0.0.1, nginx"},
         {"PARLEY_METRICS_TOKEN": "too-short"},

@@ -216,7 +216,16 @@ _GROUP = _obj(
 )
 
 # Shapes shared with the WebSocket protocol, described once in parley/protocol/schema.
-_SHARED = ("User", "Message", "RoomEvent", "Room", "Error", "SearchPage", "DirectoryPage")
+_SHARED = (
+    "User",
+    "Message",
+    "RoomEvent",
+    "Room",
+    "Error",
+    "SearchPage",
+    "DirectoryPage",
+    "ReadMarkers",
+)
 
 
 @cache
@@ -676,6 +685,16 @@ def document() -> JSON:
                     "Remove your reaction (an unreact room event; null when there was none)",
                     {**_EVENT_ANSWER, **_errors("401", "404/message", "422", "429", "503")},
                     params=[_ROOM_ID, _SEQ_PATH, _EMOJI_PATH],
+                ),
+            },
+            "/api/rooms/{room}/reads": {
+                "get": _op(
+                    "Seen by: members whose read marker is at seq or beyond (all without seq)",
+                    {
+                        **_ok("200", "Read markers, highest first", _ref("ReadMarkers")),
+                        **_errors("401", "404", "422"),
+                    },
+                    params=[_ROOM_ID, {"name": "seq", "in": "query", "schema": _SEQ}],
                 ),
             },
             "/api/rooms/{room}/events": {

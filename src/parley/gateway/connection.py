@@ -3,7 +3,9 @@
 Frames are appended to the outbox and written once per event-loop turn, so a
 burst of events costs one socket write per connection, not one per event. The
 transport's buffer is the bounded outgoing queue: past the limit the client is
-too slow and is closed with 1013 so it never holds back anyone else.
+too slow and is closed with 1013 so it never holds back anyone else. Before
+that, a socket falling behind goes without droppable frames (typing notices):
+they are worth nothing late, and every byte they would take delays a message.
 """
 
 from __future__ import annotations
@@ -37,6 +39,10 @@ COALESCE_WINDOW_SECONDS = 0.1
 """Seconds over which the time spent flushing is averaged (exponential decay)."""
 COALESCE_BUSY = 0.2
 """Share of that time spent flushing above which the gateway counts as loaded."""
+DROPPABLE_BUFFER_BYTES = 64 * 1024
+"""Bytes waiting in a socket's buffer above which it gets no droppable frame (typing)."""
+DROPPABLE_QUEUED_FRAMES = 64
+"""Frames waiting in a connection's outbox above which it gets no droppable frame."""
 
 
 class Flusher:
@@ -62,6 +68,8 @@ class Flusher:
         self._dirty: list[Connection] = []
         self.frames = 0
         """Frames written to sockets so far, for /metrics."""
+        self.dropped = 0
+        """Droppable frames (typing) not sent to a socket that was behind, for /metrics."""
         self._ratio = ratio
         self._max_delay = max_delay
         self._window = window
@@ -181,6 +189,7 @@ class Connection:
         "live_from",
         "silent",
         "user",
+        "watching",
     )
 
     def __init__(
@@ -198,6 +207,8 @@ class Connection:
         self.live_from: dict[int, int] = {}
         """Room id -> the seq after which this connection gets every message live."""
         self.closed = False
+        self.watching: frozenset[int] = frozenset()
+        """Users whose presence this connection subscribed to (``presence_subscribe``)."""
         self._transport = transport
         self._flusher = flusher
         self._limit = limit
@@ -212,6 +223,21 @@ class Connection:
         out.append(frame)
         if len(out) == 1:
             self._flusher.mark(self)
+
+    def send_droppable(self, frame: bytes) -> None:
+        """Queue a frame worth sending only to a socket that keeps up (a typing notice).
+
+        A socket with more than ``DROPPABLE_BUFFER_BYTES`` unsent, or more than
+        ``DROPPABLE_QUEUED_FRAMES`` frames waiting for the flush, goes without
+        it: under backpressure typing is the first thing lost, never a message.
+        """
+        if (
+            len(self._out) > DROPPABLE_QUEUED_FRAMES
+            or self._transport.get_write_buffer_size() > DROPPABLE_BUFFER_BYTES
+        ):
+            self._flusher.dropped += 1
+            return
+        self.send(frame)
 
     def flush(self) -> None:
         out = self._out

@@ -323,7 +323,10 @@ class _Socket:
             if command.room not in self.conn.live_from:
                 raise not_found()
             gateway = self.gateway
-            if gateway.typing.allow((self.user.id, command.room)):
+            # A room past the typing size hears none: the notice is dropped, not refused.
+            if gateway.hub.typing_allowed(command.room) and gateway.typing.allow(
+                (self.user.id, command.room)
+            ):
                 await gateway.limits.take(Action.TYPING, self.user.id)
                 await gateway.announcer.typing(self.user, command.room)
         elif isinstance(command, frames.Read):
@@ -333,7 +336,11 @@ class _Socket:
             except NotMember:
                 raise not_found() from None
             if moved is not None:
-                await gateway.announcer.read(self.user, command.room, moved)
+                partner = gateway.hub.read_partner(command.room, self.user.id)
+                await gateway.announcer.read(self.user, command.room, moved, partner)
+        elif isinstance(command, frames.PresenceSubscribe):
+            users, online = await self.gateway.hub.watch(self.conn, command.users)
+            self.conn.send(wsframe.text(events.presence_subscribed(users, sorted(online))))
         elif isinstance(command, frames.Resume):
             incomplete = await self.gateway.hub.replay(self.conn, command.rooms)
             self.conn.send(wsframe.text(events.resumed(incomplete)))

@@ -7,6 +7,12 @@ framed once, to every local connection in the room. A
 connection replaying history (resume) is parked in ``holding`` so live
 messages wait behind the replay instead of overtaking it.
 
+Events are scoped as the big products scope them (issue 15): typing only in
+rooms up to ``Scope.typing_max_members``, presence pushed only to those sharing
+a room of up to ``Scope.presence_push_max_members`` with the user, and to the
+connections that subscribed to it (``presence_subscribe``); read markers travel
+on users' channels, not rooms'.
+
 The hub delivers; it does not decide what to say. Events are produced by the
 ``Announcer`` (and messages by the message log), and arrive here on the bus;
 ``on_bus`` holds the delivery rule of each envelope kind.
@@ -19,6 +25,7 @@ import logging
 import time
 from collections import defaultdict
 from collections.abc import Coroutine, Iterable, Iterator
+from dataclasses import dataclass
 from itertools import chain
 from typing import Any
 
@@ -40,11 +47,33 @@ GAP_RETRIES = 20
 GAP_RETRY_DELAY_SECONDS = 0.05
 
 
+@dataclass(frozen=True, slots=True)
+class Scope:
+    """How far ephemeral events reach, by room size (members)."""
+
+    typing_max_members: int = 100
+    """Rooms with more members get no typing notices (Zulip's default)."""
+    presence_push_max_members: int = 100
+    """Rooms with more members get no pushed presence: clients subscribe to whom they show."""
+
+
 class Feed:
-    __slots__ = ("filling", "holding", "live", "members", "ready", "refs", "room_id", "sequencer")
+    __slots__ = (
+        "direct",
+        "filling",
+        "holding",
+        "live",
+        "members",
+        "ready",
+        "refs",
+        "room_id",
+        "sequencer",
+    )
 
     def __init__(self, room_id: int) -> None:
         self.room_id = room_id
+        self.direct = False
+        """A direct room: a read marker also goes to the other member."""
         self.members: set[int] = set()
         self.live: set[Connection] = set()
         self.holding: dict[Connection, list[tuple[int, bytes]]] = {}
@@ -74,6 +103,12 @@ class Feed:
             if conn.user.id != skip_user:
                 conn.send(frame)
 
+    def broadcast_droppable(self, frame: bytes, skip_user: int = 0) -> None:
+        """``broadcast`` for a frame a socket that is behind goes without (typing)."""
+        for conn in (*self.live, *self.holding):
+            if conn.user.id != skip_user:
+                conn.send_droppable(frame)
+
 
 class Hub:
     def __init__(
@@ -83,6 +118,7 @@ class Hub:
         presence: Presence,
         announcer: Announcer,
         resume_cap: int,
+        scope: Scope | None = None,
         *,
         hops: Hops | None = None,
         tracing: Tracing | None = None,
@@ -94,8 +130,11 @@ class Hub:
         self.presence = presence
         self.announcer = announcer
         self.resume_cap = resume_cap
+        self.scope = scope or Scope()
         self.feeds: dict[int, Feed] = {}
         self.users: dict[int, set[Connection]] = defaultdict(set)
+        self.watchers: dict[int, set[Connection]] = defaultdict(set)
+        """User id -> local connections subscribed to that user's presence."""
         self._tasks: set[asyncio.Task[None]] = set()
 
     async def start(self) -> None:
@@ -134,7 +173,9 @@ class Hub:
             self._join(conn, feed, hold=feed.room_id in wanted)
         if await self.presence.connected(user_id):
             await self.announcer.presence(conn.user, online=True)
-        peers = set().union(*(f.members for f in feeds)) - {user_id}
+        push_max = self.scope.presence_push_max_members
+        peers = set().union(*(f.members for f in feeds if len(f.members) <= push_max))
+        peers.discard(user_id)
         conn.send(wsframe.text(events.ready(conn.user, sorted(await self.presence.online(peers)))))
         if resume_from is None:
             return []
@@ -142,6 +183,7 @@ class Hub:
 
     async def detach(self, conn: Connection) -> None:
         user_id = conn.user.id
+        self._unwatch(conn)
         for room_id in list(conn.live_from):
             feed = self.feeds.get(room_id)
             if feed is not None:
@@ -230,6 +272,7 @@ class Hub:
             ids = [f.room_id for f in new]
             seqs = await self.store.last_seqs(ids)
             rosters = await self.store.members_of(ids)
+            direct = await self.store.direct_rooms(ids)
         except BaseException:
             for feed in new:
                 if self.feeds.get(feed.room_id) is feed:
@@ -238,6 +281,7 @@ class Hub:
             raise
         for feed in new:
             feed.members = set(rosters.get(feed.room_id, ()))
+            feed.direct = feed.room_id in direct
             for seq, frame in feed.sequencer.start(seqs.get(feed.room_id, 0)):
                 feed.deliver(seq, frame)
             feed.ready.set()
@@ -298,6 +342,8 @@ class Hub:
                 self._spawn(self._on_joined(_channel_id(channel), env))
             case envelope.Revoked():
                 self._on_revoked(env)
+            case envelope.UserEvent():
+                self._on_user_event(env)
             case envelope.Ack():
                 pass  # acks have a listener of their own (the Kafka log)
 
@@ -330,8 +376,65 @@ class Hub:
     def _on_room_event(self, room_id: int, env: envelope.RoomEvent) -> None:
         """Every local follower of the room but ``skip_user``'s connections."""
         feed = self.feeds.get(room_id)
-        if feed is not None:
+        if feed is None:
+            return
+        if env.droppable:
+            feed.broadcast_droppable(wsframe.text(env.event), skip_user=env.skip_user)
+        else:
             feed.broadcast(wsframe.text(env.event), skip_user=env.skip_user)
+
+    def _on_user_event(self, env: envelope.UserEvent) -> None:
+        """Every local connection of the user, whichever rooms it follows."""
+        conns = self.users.get(env.user)
+        if conns:
+            frame = wsframe.text(env.event)
+            for conn in conns:
+                conn.send(frame)
+
+    # scoping: who hears typing, read markers and presence
+
+    def typing_allowed(self, room_id: int) -> bool:
+        """Typing notices only in rooms followed here of at most ``typing_max_members``."""
+        feed = self.feeds.get(room_id)
+        return feed is not None and len(feed.members) <= self.scope.typing_max_members
+
+    def read_partner(self, room_id: int, user_id: int) -> int | None:
+        """The other member of a direct room, who hears ``user_id``'s read markers."""
+        feed = self.feeds.get(room_id)
+        if feed is None or not feed.direct:
+            return None
+        others = feed.members - {user_id}
+        return next(iter(others)) if len(others) == 1 else None
+
+    async def watch(self, conn: Connection, users: frozenset[int]) -> tuple[list[int], set[int]]:
+        """Follow the presence of ``users`` on ``conn`` instead of whom it followed before.
+
+        Only people sharing a room with the connection's user count; the others
+        are left out without saying why. Returns the users followed now and
+        which of them are online: presence events carry the changes from here
+        on, on every gateway since each hears every presence change.
+        """
+        self._unwatch(conn)
+        shared: set[int] = set()
+        for room_id in conn.live_from:
+            feed = self.feeds.get(room_id)
+            if feed is not None:
+                shared |= users & feed.members
+        shared.discard(conn.user.id)
+        conn.watching = frozenset(shared)
+        for user_id in shared:
+            self.watchers[user_id].add(conn)
+        online = await self.presence.online(shared) if shared else set()
+        return sorted(shared), online
+
+    def _unwatch(self, conn: Connection) -> None:
+        for user_id in conn.watching:
+            watching = self.watchers.get(user_id)
+            if watching is not None:
+                watching.discard(conn)
+                if not watching:
+                    del self.watchers[user_id]
+        conn.watching = frozenset()
 
     async def _fill(self, feed: Feed) -> None:
         """Read a missing range from the store; a publish can trail its commit."""
@@ -357,11 +460,16 @@ class Hub:
             feed.push_stored(await self.store.between(room_id, feed.sequencer.last, last))
 
     def _on_presence(self, env: envelope.Presence) -> None:
+        """To whoever shares a small enough room with the user, and to its subscribers."""
         user_id = env.user
         frame = wsframe.text(env.event)
         seen: set[Connection] = set()
+        for conn in self.watchers.get(user_id, ()):
+            seen.add(conn)
+            conn.send(frame)
+        push_max = self.scope.presence_push_max_members
         for feed in self.feeds.values():
-            if user_id in feed.members:
+            if user_id in feed.members and len(feed.members) <= push_max:
                 for conn in (*feed.live, *feed.holding):
                     if conn.user.id != user_id and conn not in seen:
                         seen.add(conn)

@@ -14,8 +14,8 @@ message's trace (``read_stamped``). Stored entries are stamped; ``read`` skips a
 stamp, so readers that need neither ignore it.
 
 Channels: ``room.<id>`` (stream entries, room events), ``user.<id>`` (rooms a user
-joins, sessions revoked), ``presence`` (users coming and going), ``gateway.<id>`` (acks routed to
-the gateway that holds the sender).
+joins, sessions revoked, the user's read markers), ``presence`` (users coming and
+going), ``gateway.<id>`` (acks routed to the gateway that holds the sender).
 """
 
 from __future__ import annotations
@@ -32,7 +32,8 @@ class Kind(bytes, Enum):
     """A stored stream entry (a message, or an edit, delete, react, unreact), on its room's
     channel: ordered by seq, replayed on resume, held back during a replay."""
     ROOM_EVENT = b"E"
-    """An ephemeral room event (typing, read marker) for the room's followers."""
+    """An ephemeral room event (typing) for the room's followers; a droppable one is the
+    first thing a connection with a full buffer goes without."""
     MEMBER_ADDED = b"A"
     """Someone joined the room: followers add them to the roster."""
     MEMBER_LEFT = b"L"
@@ -45,6 +46,8 @@ class Kind(bytes, Enum):
     """The persister's outcome of one send, for the gateway that produced it."""
     REVOKED = b"R"
     """On a user's channel: sessions ended (logout, theft, sign out everywhere): close them."""
+    USER_EVENT = b"U"
+    """On a user's channel: an event for every connection of that user (a read marker)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +62,14 @@ class Message:
 class RoomEvent:
     skip_user: int
     """A user whose connections do not get the event (the typist), or 0."""
+    event: bytes
+    droppable: bool = False
+    """Worth less than anything else on a busy socket (typing): dropped, not queued, there."""
+
+
+@dataclass(frozen=True, slots=True)
+class UserEvent:
+    user: int
     event: bytes
 
 
@@ -129,7 +140,9 @@ class Revoked:
         return (family in self.families) is not self.every
 
 
-Envelope = Message | RoomEvent | MemberAdded | MemberLeft | Joined | Presence | Ack | Revoked
+Envelope = (
+    Message | RoomEvent | MemberAdded | MemberLeft | Joined | Presence | Ack | Revoked | UserEvent
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,14 +179,19 @@ _JOINED = Kind.JOINED.value
 _PRESENCE = Kind.PRESENCE.value
 _ACK = Kind.ACK.value
 _REVOKED = Kind.REVOKED.value
+_USER_EVENT = Kind.USER_EVENT.value
 
 
 def message(seq: int, sender: int, event: bytes) -> bytes:
     return _pack(_MESSAGE, seq, sender, event)
 
 
-def room_event(event: bytes, skip_user: int = 0) -> bytes:
-    return _pack(_ROOM_EVENT, 0, skip_user, event)
+def room_event(event: bytes, skip_user: int = 0, *, droppable: bool = False) -> bytes:
+    return _pack(_ROOM_EVENT, int(droppable), skip_user, event)
+
+
+def user_event(user: int, event: bytes) -> bytes:
+    return _pack(_USER_EVENT, user, 0, event)
 
 
 def member_added(user: int, event: bytes) -> bytes:
@@ -206,13 +224,14 @@ def _revoked(user: int, every: int, payload: bytes) -> Revoked:
 
 _READERS: dict[int, Callable[[int, int, bytes], Envelope]] = {
     _MESSAGE[0]: Message,
-    _ROOM_EVENT[0]: lambda _, skip, event: RoomEvent(skip, event),
+    _ROOM_EVENT[0]: lambda droppable, skip, event: RoomEvent(skip, event, droppable == 1),
     _MEMBER_ADDED[0]: lambda _, user, event: MemberAdded(user, event),
     _MEMBER_LEFT[0]: lambda _, user, event: MemberLeft(user, event),
     _JOINED[0]: lambda room, _, event: Joined(room, event),
     _PRESENCE[0]: lambda user, online, event: Presence(user, online == 1, event),
     _ACK[0]: Ack,
     _REVOKED[0]: _revoked,
+    _USER_EVENT[0]: lambda user, _, event: UserEvent(user, event),
 }
 """One reader per kind, keyed by the letter's byte value; each maps the header to names."""
 

@@ -63,6 +63,17 @@ def presence(user: User, online: bool) -> bytes:
     return encode({"type": "presence", "user": user.to_json(), "status": status})
 
 
+def presence_subscribed(users: Iterable[int], online: Iterable[int]) -> bytes:
+    """The answer to ``presence_subscribe``: whom it follows now, and who of them is online."""
+    return encode(
+        {
+            "type": "presence_subscribed",
+            "users": [str(u) for u in users],
+            "online": [str(u) for u in online],
+        }
+    )
+
+
 def room(value: Room, online: Iterable[int] = ()) -> bytes:
     """A room someone joined; ``online`` says which of its members are online now."""
     return encode({"type": "room", "room": value.to_json(), "online": [str(u) for u in online]})

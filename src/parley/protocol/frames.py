@@ -12,6 +12,8 @@ from parley.protocol.errors import invalid
 
 MAX_FRAME_BYTES = 64 * 1024
 MAX_RESUME_ROOMS = 1000
+MAX_PRESENCE_SUBSCRIPTIONS = 500
+"""Users one ``presence_subscribe`` may name: about what a member list shows at once."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,9 +82,16 @@ class Ping:
     pass
 
 
+@dataclass(frozen=True, slots=True)
+class PresenceSubscribe:
+    """The users whose presence the connection follows from now on, replacing the last set."""
+
+    users: frozenset[int]
+
+
 Change = Edit | Delete | React | Unreact
 """A frame that adds a room event to the stream."""
-Command = Auth | Send | Change | Resume | Typing | Read | Ping
+Command = Auth | Send | Change | Resume | Typing | Read | Ping | PresenceSubscribe
 
 
 def _resume_map(value: Any) -> dict[int, int]:
@@ -94,6 +103,15 @@ def _resume_map(value: Any) -> dict[int, int]:
         validation.object_id(room, "room"): validation.seq(last, "last seen seq")
         for room, last in value.items()
     }
+
+
+def _presence_subscribe(frame: dict[str, Any]) -> PresenceSubscribe:
+    value = frame.get("users")
+    if not isinstance(value, list):
+        raise invalid("users must be a list of user ids")
+    if len(value) > MAX_PRESENCE_SUBSCRIPTIONS:
+        raise invalid(f"subscribe to at most {MAX_PRESENCE_SUBSCRIPTIONS} users at once")
+    return PresenceSubscribe(frozenset(validation.object_id(u, "user") for u in value))
 
 
 def _client_id(frame: dict[str, Any]) -> str:
@@ -158,6 +176,8 @@ def parse(raw: bytes | str) -> Command:
         )
     if kind == "ping":
         return Ping()
+    if kind == "presence_subscribe":
+        return _presence_subscribe(frame)
     if kind == "resume":
         return Resume(rooms=_resume_map(frame.get("rooms")))
     if kind == "auth":

@@ -15,6 +15,7 @@ from parley.models import (
     Entry,
     Identity,
     Message,
+    ReadMarker,
     Room,
     RoomEvent,
     RoomRole,
@@ -264,6 +265,8 @@ class Store(Protocol):
     async def room_ids(self, user_id: int) -> list[int]: ...
     async def members_of(self, room_ids: Sequence[int]) -> dict[int, list[int]]: ...
     async def last_seqs(self, room_ids: Sequence[int]) -> dict[int, int]: ...
+    async def direct_rooms(self, room_ids: Sequence[int]) -> set[int]:
+        """Which of the rooms are direct: their read markers also go to the other member."""
 
     # the room stream: messages and room events
     async def append(self, draft: Draft) -> Entry | None:
@@ -286,6 +289,10 @@ class Store(Protocol):
         """Stream entries with after < seq <= until, in seq order (messages in current state)."""
 
     async def mark_read(self, room_id: int, user_id: int, seq: int) -> int | None: ...
+    async def read_markers(self, room_id: int, viewer_id: int, at_least: int) -> list[ReadMarker]:
+        """Members whose read marker is at ``at_least`` or beyond, highest first ("seen by");
+        raises ``NotMember`` when the viewer is not in the room."""
+
     async def search(self, wanted: SearchFilter) -> tuple[list[SearchHit], bool]:
         """Live messages matching the text in rooms the viewer is in now, newest first,
         and whether more follow the page."""

@@ -33,6 +33,7 @@ from parley.models import (
     Entry,
     Identity,
     Message,
+    ReadMarker,
     Room,
     RoomKind,
     RoomRole,
@@ -58,6 +59,7 @@ from parley.store.base import (
     UsernameTaken,
     refusal_error,
 )
+from parley.store.reads import direct_rooms, read_markers
 from parley.store.rows import event_from_row, event_query, message_query, read_messages
 from parley.store.schema import (
     MEMBER,
@@ -830,6 +832,10 @@ class SqlStore:
             )
             return {r.id: r.last_seq for r in rows}
 
+    async def direct_rooms(self, room_ids: Sequence[int]) -> set[int]:
+        async with self._connect() as conn:
+            return await direct_rooms(conn, room_ids)
+
     # messages
 
     async def append(self, draft: Draft) -> Entry | None:
@@ -952,6 +958,13 @@ class SqlStore:
     async def search(self, wanted: SearchFilter) -> tuple[list[SearchHit], bool]:
         async with self.engine.connect() as conn:
             return await search(conn, wanted, sqlite=self.sqlite)
+
+    async def read_markers(self, room_id: int, viewer_id: int, at_least: int) -> list[ReadMarker]:
+        async with self._connect() as conn:
+            found = await read_markers(conn, room_id, viewer_id, at_least)
+        if found is None:
+            raise NotMember
+        return found
 
     async def mark_read(self, room_id: int, user_id: int, seq: int) -> int | None:
         # One statement in the common case (the marker moves): reads are as

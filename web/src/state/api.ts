@@ -7,6 +7,7 @@ import type {
   ErrorCode,
   Message,
   MessagePage,
+  ReadMarkers,
   Room,
   SearchPage,
   User,
@@ -290,6 +291,12 @@ export class ApiClient {
       'GET',
       `/api/rooms/${encodeURIComponent(roomId)}/messages${qs ? `?${qs}` : ''}`,
     );
+  }
+
+  /** Who has read the room up to `seq` ("seen by"): others' markers are not pushed in groups. */
+  reads(roomId: string, seq: number): Promise<ReadMarkers> {
+    const qs = new URLSearchParams({ seq: String(seq) });
+    return this.request('GET', `/api/rooms/${encodeURIComponent(roomId)}/reads?${qs}`);
   }
 
   /** The stream's entries (messages and room events) after a seq, for closing a gap. */

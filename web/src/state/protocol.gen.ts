@@ -3,7 +3,8 @@
 /**
  * The one description of Parley's wire shapes: the objects, the WebSocket frames in both directions, and the error and close codes. The web client's types are generated from this file; tests check the server's parser, encoder and docs/protocol.md against it.
  */
-export type ParleyProtocol = ClientFrame | ServerEvent | ErrorBody | CloseCode | SearchPage | DirectoryPage;
+export type ParleyProtocol =
+  ClientFrame | ServerEvent | ErrorBody | CloseCode | SearchPage | DirectoryPage | ReadMarkers;
 /**
  * A frame from the client to the server.
  */
@@ -17,6 +18,7 @@ export type ClientFrame =
   | ResumeFrame
   | TypingFrame
   | ReadFrame
+  | PresenceSubscribeFrame
   | PingFrame;
 /**
  * A position in a room's stream of entries (messages and room events); 0 means before the first.
@@ -47,6 +49,7 @@ export type ServerEvent =
   | TypingEvent
   | ReadEvent
   | PresenceEvent
+  | PresenceSubscribedEvent
   | RoomUpdateEvent
   | RoomUpdatedEvent
   | LeftEvent
@@ -214,11 +217,21 @@ export interface ReadFrame {
   room: Id;
   seq: Seq;
 }
+/**
+ * Follow the presence of these users (at most 500; those sharing no room with you are left out), replacing the previous set; an empty list stops. For the members a client shows of a room too big for pushed presence.
+ */
+export interface PresenceSubscribeFrame {
+  type: 'presence_subscribe';
+  /**
+   * @maxItems 500
+   */
+  users: Id[];
+}
 export interface PingFrame {
   type: 'ping';
 }
 /**
- * The answer to auth; online lists the users sharing a room with you who are online now.
+ * The answer to auth; online lists the users online now among those whose presence is pushed to you: the members of your direct rooms and of groups up to PARLEY_PRESENCE_PUSH_MAX_MEMBERS (100).
  */
 export interface ReadyEvent {
   type: 'ready';
@@ -303,11 +316,17 @@ export interface ReauthedEvent {
   type: 'reauthed';
   expires_in: number;
 }
+/**
+ * Someone else is typing in a room of at most PARLEY_TYPING_MAX_MEMBERS (100) members; dropped first when your connection is behind.
+ */
 export interface TypingEvent {
   type: 'typing';
   room: Id;
   user: User;
 }
+/**
+ * A read marker moved: yours (from any of your sessions), or the other member's in a direct room. Group members' markers are fetched with GET /api/rooms/{room}/reads.
+ */
 export interface ReadEvent {
   type: 'read';
   room: Id;
@@ -320,7 +339,15 @@ export interface PresenceEvent {
   status: 'online' | 'offline';
 }
 /**
- * A room you were added to, or a membership change of one you are in; online lists its members online now.
+ * The answer to presence_subscribe: the users followed now and which of them are online; presence events carry their changes from then on.
+ */
+export interface PresenceSubscribedEvent {
+  type: 'presence_subscribed';
+  users: Id[];
+  online: Id[];
+}
+/**
+ * A room you were added to, or a membership change of one you are in; online lists its members online now (empty for a room past PARLEY_PRESENCE_PUSH_MAX_MEMBERS: subscribe to the members you show).
  */
 export interface RoomUpdateEvent {
   type: 'room';
@@ -460,4 +487,14 @@ export interface DirectoryRoom {
    * How many members it has.
    */
   members: number;
+}
+/**
+ * The answer of GET /api/rooms/{room}/reads: the members whose read marker is at seq or beyond (every member without seq), highest marker first, the caller included.
+ */
+export interface ReadMarkers {
+  room: Id;
+  reads: {
+    user: User;
+    seq: Seq;
+  }[];
 }

@@ -15,6 +15,7 @@ export type {
   Message,
   ReactFrame,
   Reaction,
+  ReadMarkers,
   ReplyPreview,
   Room,
   RoomEvent,
@@ -62,6 +63,7 @@ const SERVER_TYPES: Record<ServerEvent['type'], true> = {
   typing: true,
   read: true,
   presence: true,
+  presence_subscribed: true,
   pong: true,
   error: true,
 };

@@ -6,6 +6,7 @@ import { Avatar } from './Avatar';
 import { MessageBody } from './MessageBody';
 import { EditForm, Edited, MessageToolbar, Reactions, ReplyQuote, useRoomActions } from './MessageActions';
 import { useChat, useNow, useSession } from './hooks';
+import { SeenBy } from './SeenBy';
 import { IconAlert, IconArrowDown, IconClock, IconRetry, IconX } from './icons';
 
 const BOTTOM_SLACK = 48;
@@ -346,6 +347,9 @@ export function MessageList({ roomId, highlight }: { roomId: string; highlight: 
 
   // My unread count changed (e.g. the room list arrived): report what is on screen.
   const unreadNow = useChat((s) => s.rooms[roomId]?.unread ?? 0);
+  const group = useChat((s) => s.rooms[roomId]?.kind === 'group');
+  const lastRow = rows.at(-1);
+  const seenBySeq = group && me && lastRow?.kind === 'message' && lastRow.mine ? lastRow.message.seq : null;
   useEffect(() => {
     if (unreadNow > 0 && initialDone.current) reportRead();
   }, [unreadNow, reportRead]);
@@ -439,6 +443,7 @@ export function MessageList({ roomId, highlight }: { roomId: string; highlight: 
                 </div>
               ))}
             </div>
+            {seenBySeq !== null && me && <SeenBy key={seenBySeq} roomId={roomId} seq={seenBySeq} myId={me.id} />}
           </div>
         )}
       </div>

@@ -1,4 +1,5 @@
 import { directPeer, roomTitle } from '../state/rooms';
+import { PRESENCE_PUSH_MAX_MEMBERS } from '../state/slices/presence';
 import { activeTyping, typingLabel } from '../state/typing';
 import { Avatar } from './Avatar';
 import { runsGroup } from './RoomSettings';
@@ -63,6 +64,13 @@ export function RoomView({
     () => ({ roomId, replyTo, setReplyTo, editing, setEditing, jumpTo }),
     [roomId, replyTo, editing, jumpTo],
   );
+  // A room too big for pushed presence: follow its members' while it is open.
+  const members = room?.kind === 'group' ? room.members : null;
+  useEffect(() => {
+    if (!members || members.length <= PRESENCE_PUSH_MAX_MEMBERS) return;
+    chat.presence.watch(members.map((m) => m.id).filter((id) => id !== chat.myId));
+    return () => chat.presence.watch([]);
+  }, [chat, members]);
   // Opened by a link to a message: go to it once the room has loaded.
   const target = useRouteTarget();
   useEffect(() => {

@@ -19,4 +19,18 @@ describe('presence', () => {
     t.conn.serverSends({ type: 'ready', user: ana, online: ['u2'] });
     expect(t.s().presence).toEqual({ u2: 'online', u9: 'offline' });
   });
+
+  it('subscribes to the members shown, takes their state, and subscribes again on a new socket', async () => {
+    const t = await setup({ rooms: [r1] });
+    t.chat.presence.watch(['u2', 'u3']);
+    t.chat.presence.watch(['u2', 'u3']); // the same set: no new frame
+    expect(t.conn.sends('presence_subscribe')).toEqual([{ type: 'presence_subscribe', users: ['u2', 'u3'] }]);
+    t.conn.serverSends({ type: 'presence_subscribed', users: ['u2', 'u3'], online: ['u3'] });
+    expect(t.s().presence).toMatchObject({ u2: 'offline', u3: 'online' });
+    t.conn.drop();
+    t.conn.connectReady();
+    expect(t.conn.sends('presence_subscribe')).toHaveLength(2);
+    t.chat.presence.watch([]);
+    expect(t.conn.sends('presence_subscribe').at(-1)).toEqual({ type: 'presence_subscribe', users: [] });
+  });
 });

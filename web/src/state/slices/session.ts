@@ -239,6 +239,9 @@ export class UserSession {
       case 'presence':
         this.presence.onPresence(event.user, event.status);
         break;
+      case 'presence_subscribed':
+        this.presence.onSubscribed(event.users, event.online);
+        break;
       case 'error':
         this.onError(event.code, event.message, event.client_id);
         break;

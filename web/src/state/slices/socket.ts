@@ -67,6 +67,7 @@ export class SocketSlice {
     this.resuming = true;
     this.chat.set((s) => ({ me: { ...s.me, ...user } }));
     this.chat.presence.snapshot(online);
+    this.chat.presence.resubscribe();
     void this.chat.rooms.refreshAll();
     this.chat.outbox.flush();
     this.chat.actions.flush();
