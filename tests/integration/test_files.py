@@ -139,6 +139,7 @@ async def test_only_your_own_unsent_uploads_in_that_room(new_user: UserFactory) 
     before = (await ana.history(room))["messages"]
     # A refused send stored nothing and took no seq.
     assert before == []
+
     # Two sends at once: one message gets the file, the other is refused.
     async def attempt() -> bool:
         try:
