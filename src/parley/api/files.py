@@ -23,6 +23,7 @@ from collections.abc import Awaitable, Callable
 from urllib.parse import quote
 
 from aiohttp import BodyPartReader, web
+from aiohttp.http_exceptions import HttpProcessingError
 
 from parley.api.http import bearer, json
 from parley.api.routes import room_in_path
@@ -88,6 +89,8 @@ class FilesApi:
         if not await self.store.is_member(room_id, user.id):
             raise not_found()
         name, data = await self._read_upload(request, self.max_upload_bytes)
+        if not data:
+            raise invalid("the file is empty")
         found = await asyncio.to_thread(media.inspect, data)
         key = f"files/{secrets.token_hex(16)}"
         thumbnail_key = f"{key}-thumb" if found.thumbnail is not None else None
@@ -118,17 +121,23 @@ class FilesApi:
         # Multipart framing adds a few hundred bytes around the file itself.
         if length is not None and length > limit + 16 * 1024:
             raise too_large
-        if request.content_type == "multipart/form-data":
+        named = request.query.get("name")
+        if request.content_type != "multipart/form-data":
+            name = "file" if named is None else validation.file_name(named)
+            return name, await _read_limited(request.content.read, limit, too_large)
+        wanted = None if named is None else validation.file_name(named)
+        try:
             reader = await request.multipart()
             while (part := await reader.next()) is not None:
                 if isinstance(part, BodyPartReader) and part.filename is not None:
-                    name = validation.file_name(part.filename)
+                    name = wanted or validation.file_name(part.filename)
                     return name, await _read_limited(part.read_chunk, limit, too_large)
                 if isinstance(part, BodyPartReader):
                     await part.release()
-            raise invalid("the multipart body has no file part")
-        name = validation.file_name(request.query.get("name"))
-        return name, await _read_limited(request.content.read, limit, too_large)
+        except (ValueError, AssertionError, KeyError, HttpProcessingError) as exc:
+            # aiohttp's multipart reader: no boundary, a broken part header.
+            raise invalid(f"malformed multipart body: {exc}") from None
+        raise invalid("the multipart body has no file part")
 
     # serving
 
