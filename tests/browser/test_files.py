@@ -146,3 +146,29 @@ async def test_attach_send_view_and_download(
     assert (await opened.value).suggested_filename == "page.html"
     assert await tab.evaluate("() => window.pwned") is None
     assert await ben.page.evaluate("() => window.pwned") is None
+
+
+async def test_avatar_upload_shows_to_others(
+    small_limit_server: ServerProcess, people: PersonFactory
+) -> None:
+    ana: Person = await people(small_limit_server.url, "ana")
+    ben: Person = await people(small_limit_server.url, "ben")
+    await ana.sign_up("Ana Lima")
+    await ben.sign_up("Ben Okafor")
+    page = ana.page
+    await page.get_by_role("button", name="Account settings").click()
+    dialog = page.get_by_role("dialog", name="Account settings")
+    await dialog.get_by_test_id("avatar-input").set_input_files(
+        FilePayload(name="me.png", mimeType="image/png", buffer=png())
+    )
+    await expect(dialog.get_by_role("status")).to_have_text("Picture updated.")
+    picture = dialog.get_by_test_id("avatar-picture")
+    await expect(picture).to_have_attribute("src", re.compile("^blob:"))
+    assert await picture.evaluate("(img) => img.naturalWidth") == 256
+    await assert_accessible(page, "account settings with a picture")
+    await page.keyboard.press("Escape")
+    await ana.start_direct(ben)
+    await ana.send("see my picture")
+    await ben.open_room("Ana Lima")
+    await expect(ben.message("see my picture")).to_have_count(1)
+    await expect(ben.page.get_by_test_id("avatar-picture").first).to_be_visible()
