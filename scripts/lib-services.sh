@@ -1,6 +1,7 @@
 # shellcheck shell=bash
 # shellcheck disable=SC2034  # settings and *_NOTE results are read by scripts/services
-# Helpers for scripts/services: local PostgreSQL, Redis and Kafka (KRaft) for Parley.
+# Helpers for scripts/services: local PostgreSQL, Redis, Kafka (KRaft) and an
+# S3-compatible object store (S3Proxy) for Parley.
 #
 # Everything listens on 127.0.0.1 only, on non-default ports, and keeps its data,
 # logs and pid files under $PARLEY_SERVICES_DIR (default: <repo>/.parley/services).
@@ -24,6 +25,7 @@ PG_PORT="${PARLEY_POSTGRES_PORT:-25432}"
 REDIS_PORT="${PARLEY_REDIS_PORT:-26379}"
 KAFKA_PORT="${PARLEY_KAFKA_PORT:-29092}"
 KAFKA_CONTROLLER_PORT="${PARLEY_KAFKA_CONTROLLER_PORT:-29093}"
+S3_PORT="${PARLEY_S3_PORT:-29900}"
 
 PG_VERSION_MAJOR=15
 PG_BIN="${PARLEY_PG_BIN:-/usr/lib/postgresql/$PG_VERSION_MAJOR/bin}"
@@ -36,11 +38,16 @@ KAFKA_SCALA=2.13
 KAFKA_HEAP="${PARLEY_KAFKA_HEAP:--Xms256m -Xmx512m}"
 KAFKA_PARTITIONS="${PARLEY_KAFKA_PARTITIONS:-8}"
 
-SVC_ALL=(postgres redis kafka)
+S3PROXY_VERSION="${PARLEY_S3PROXY_VERSION:-2.6.0}"
+S3_ACCESS_KEY=parley
+S3_SECRET_KEY=parley-secret
+
+SVC_ALL=(postgres redis kafka s3)
 
 svc_database_url() { echo "postgresql://$PG_USER:$PG_PASSWORD@$SVC_HOST:$PG_PORT/$PG_DB"; }
 svc_redis_url()    { echo "redis://$SVC_HOST:$REDIS_PORT/0"; }
 svc_kafka_bootstrap() { echo "$SVC_HOST:$KAFKA_PORT"; }
+svc_s3_endpoint() { echo "http://$SVC_HOST:$S3_PORT"; }
 
 # ---------------------------------------------------------------- small helpers
 svc_say()  { printf '%s\n' "$*"; }
@@ -201,6 +208,13 @@ svc_missing_packages() {
                     command -v mvn >/dev/null 2>&1 || out+=(maven)
                 fi
                 command -v python3 >/dev/null 2>&1 || out+=(python3)
+                ;;
+            s3)
+                command -v java >/dev/null 2>&1 || out+=(openjdk-17-jre-headless)
+                if [[ ! -f "$(s3_libs_dir)/.complete" ]]; then
+                    command -v mvn >/dev/null 2>&1 || out+=(maven)
+                fi
+                command -v curl >/dev/null 2>&1 || out+=(curl)
                 ;;
         esac
     done
@@ -766,5 +780,133 @@ kafka_status_line() {
     else
         printf '%-9s DOWN  %s:%s\n' kafka "$SVC_HOST" "$KAFKA_PORT"
     fi
+    return 1
+}
+
+# ================================================================= S3Proxy (S3 API over a folder)
+# A real S3-compatible server (org.gaul:s3proxy from Maven Central) on its jclouds
+# "filesystem" backend: the S3 file store's tests and `make cluster` talk S3 to it.
+S3_HOME="$SVC_DIR/s3"
+S3_DATA="$S3_HOME/data"
+S3_PIDFILE="$S3_HOME/s3proxy.pid"
+S3_LOG="$S3_HOME/s3proxy.log"
+S3_PROPS="$S3_HOME/s3proxy.properties"
+
+s3_libs_dir() { echo "$SVC_CACHE_DIR/s3proxy-$S3PROXY_VERSION/libs"; }
+
+# s3_fetch: S3Proxy's jars from Maven Central, once, into the cache.
+s3_fetch() {
+    local libs top work log rc=0
+    libs="$(s3_libs_dir)"
+    [[ -f "$libs/.complete" ]] && return 0
+    top="$(dirname "$libs")"
+    mkdir -p "$top"
+    exec 8>"$top/.lock"
+    flock -w 600 8 || svc_die "s3: another process holds $top/.lock"
+    if [[ -f "$libs/.complete" ]]; then exec 8>&-; return 0; fi
+    svc_say "s3: fetching org.gaul:s3proxy:$S3PROXY_VERSION and its runtime dependencies with mvn into $libs"
+    work="$top/fetch"
+    log="$top/fetch.log"
+    rm -rf "$work" "$libs.tmp"
+    mkdir -p "$work" "$libs.tmp"
+    cat >"$work/pom.xml" <<EOF
+<project xmlns="http://maven.apache.org/POM/4.0.0">
+  <modelVersion>4.0.0</modelVersion>
+  <groupId>parley.local</groupId>
+  <artifactId>s3proxy-libs</artifactId>
+  <version>1</version>
+  <packaging>pom</packaging>
+  <dependencies>
+    <dependency>
+      <groupId>org.gaul</groupId>
+      <artifactId>s3proxy</artifactId>
+      <version>$S3PROXY_VERSION</version>
+    </dependency>
+  </dependencies>
+</project>
+EOF
+    (cd "$work" && mvn -B -q dependency:copy-dependencies -DincludeScope=runtime \
+        -DoutputDirectory="$libs.tmp") >"$log" 2>&1 || rc=$?
+    if ((rc != 0)) || [[ ! -f "$libs.tmp/s3proxy-$S3PROXY_VERSION.jar" ]]; then
+        svc_tail "$log"
+        exec 8>&-
+        svc_die "s3: could not fetch the S3Proxy $S3PROXY_VERSION jars with mvn (log: $log)"
+    fi
+    ls "$libs.tmp" >"$libs.tmp/.complete"
+    rm -rf "$libs"
+    mv "$libs.tmp" "$libs"
+    rm -rf "$work"
+    exec 8>&-
+    svc_say "s3: $(grep -c '\.jar$' "$libs/.complete") jars cached in $libs"
+}
+
+s3_pid() {
+    local pid
+    if pid="$(svc_pidfile_pid "$S3_PIDFILE")" && tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q 'org\.gaul\.s3proxy\.Main'; then
+        echo "$pid"
+        return 0
+    fi
+    return 1
+}
+
+# s3_ready: an unsigned request is answered by S3 (403 AccessDenied), not by nothing.
+s3_ready() {
+    local code
+    code="$(curl -s -o /dev/null -w '%{http_code}' --max-time 2 "$(svc_s3_endpoint)/" 2>/dev/null || true)"
+    [[ "$code" == 403 || "$code" == 200 ]]
+}
+
+s3_start() {
+    local t0 i
+    t0="$(svc_now)"
+    S3_NOTE=""
+    if s3_pid >/dev/null && s3_ready; then S3_NOTE="already running"; return 0; fi
+    s3_fetch
+    svc_port_free "$S3_PORT" s3 PARLEY_S3_PORT
+    mkdir -p "$S3_DATA"
+    cat >"$S3_PROPS" <<EOF
+# written by parley scripts/services
+s3proxy.endpoint=$(svc_s3_endpoint)
+s3proxy.authorization=aws-v2-or-v4
+s3proxy.identity=$S3_ACCESS_KEY
+s3proxy.credential=$S3_SECRET_KEY
+jclouds.provider=filesystem
+jclouds.filesystem.basedir=$S3_DATA
+EOF
+    [[ -f "$S3_LOG" ]] && mv -f "$S3_LOG" "$S3_LOG.1"
+    (
+        cd "$S3_HOME" || exit 1
+        # shellcheck disable=SC2016
+        exec setsid bash -c 'echo $$ >"$1"; shift; exec "$@"' _ "$S3_PIDFILE" \
+            java -Xms64m -Xmx256m -DLOG_LEVEL=warn -cp "$(s3_libs_dir)/*" \
+            org.gaul.s3proxy.Main --properties "$S3_PROPS"
+    ) </dev/null >"$S3_LOG" 2>&1 8>&- 9>&- &
+    disown 2>/dev/null || true
+    for ((i = 0; i < SVC_TIMEOUT * 10; i++)); do
+        if s3_ready; then S3_NOTE="started in $(svc_since "$t0")"; return 0; fi
+        if ((i > 10)) && ! s3_pid >/dev/null; then
+            svc_tail "$S3_LOG"
+            svc_die "s3: S3Proxy exited during startup (log: $S3_LOG)"
+        fi
+        sleep 0.1
+    done
+    svc_tail "$S3_LOG"
+    svc_die "s3: not answering on $(svc_s3_endpoint) after ${SVC_TIMEOUT}s (log: $S3_LOG)"
+}
+
+s3_stop() {
+    local pid
+    pid="$(s3_pid || true)"
+    if [[ -n "$pid" ]]; then svc_kill_pid "$pid" s3 15 || return 1; fi
+    rm -f "$S3_PIDFILE"
+}
+
+s3_status_line() {
+    if s3_pid >/dev/null && s3_ready; then
+        printf '%-9s up    %s:%-5s pid %-7s PARLEY_S3_ENDPOINT=%s (S3Proxy %s)\n' \
+            s3 "$SVC_HOST" "$S3_PORT" "$(s3_pid)" "$(svc_s3_endpoint)" "$S3PROXY_VERSION"
+        return 0
+    fi
+    printf '%-9s DOWN  %s:%s\n' s3 "$SVC_HOST" "$S3_PORT"
     return 1
 }

@@ -19,6 +19,7 @@ from parley.announcer import Announcer
 from parley.api import headers, http, ops, proxy, static
 from parley.api.accounts import Accounts
 from parley.api.admin import AdminApi
+from parley.api.files import FilesApi, sweep_forever
 from parley.api.reads import ReadsApi
 from parley.api.rooms import RoomsApi
 from parley.api.routes import Api
@@ -28,6 +29,7 @@ from parley.auth.oauth.service import OAuthService
 from parley.bus import Bus, MemoryBus
 from parley.config import ConfigError, Settings
 from parley.figures import Board, LocalBoard, Sampler
+from parley.files import DiskFileStore, FileStore
 from parley.gateway.connection import Flusher
 from parley.gateway.endpoint import Gateway
 from parley.gateway.hub import Hub, Scope
@@ -64,14 +66,17 @@ class Components:
     limiter: Limiter
     announcer: Announcer
     board: Board
+    files: FileStore
     hops: Hops = field(default_factory=Hops)
     tracing: Tracing | None = None
 
     async def start(self) -> None:
+        await self.files.start()
         await self.presence.start(self.announcer.presence_changed)
         await self.log.start()
 
     async def close(self) -> None:
+        await self.files.close()
         await self.log.close()
         await self.presence.close()
         await self.bus.close()
@@ -138,8 +143,29 @@ def components(settings: Settings) -> Components:
         limiter,
         Announcer(store, bus, presence, settings.presence_push_max_members),
         board,
+        file_store(settings),
         hops,
         tracing,
+    )
+
+
+def file_store(settings: Settings) -> FileStore:
+    """A folder under the data dir, or with ``PARLEY_S3_BUCKET`` an S3-compatible store that
+    gateways on different machines share."""
+    if not settings.s3_bucket:
+        return DiskFileStore(settings.files_dir)
+    # Imported here so the embedded default never loads botocore.
+    from parley.files.s3 import S3FileStore, S3Settings
+
+    return S3FileStore(
+        S3Settings(
+            endpoint=settings.s3_endpoint,
+            bucket=settings.s3_bucket,
+            region=settings.s3_region,
+            access_key=settings.s3_access_key,
+            secret_key=settings.s3_secret_key,
+            prefix=settings.s3_prefix,
+        )
     )
 
 
@@ -264,6 +290,14 @@ def build(
     app.add_routes(
         AdminApi(parts.store, auth, sending, parts.board, FIGURES_INTERVAL_SECONDS).routes()
     )
+    files = FilesApi(
+        parts.store,
+        parts.files,
+        auth,
+        max_upload_bytes=settings.max_upload_bytes,
+        upload_ttl_seconds=settings.upload_ttl_seconds,
+    )
+    app.add_routes(files.routes())
     app.add_routes(ops.Ops(metrics, checks, settings.metrics_token).routes())
     app.add_routes([web.get("/ws", gateway.handle)])
     app.add_routes(static.routes(settings.web_dir))
@@ -279,10 +313,12 @@ def build(
         await parts.start()
         await hub.start()
         reporting = asyncio.create_task(report_figures(sampler, parts.board))
+        sweeping = asyncio.create_task(sweep_forever(files, settings.upload_sweep_seconds))
         yield
-        reporting.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await reporting
+        for task in (reporting, sweeping):
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
         await hub.close()
         await parts.close()
 

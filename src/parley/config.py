@@ -317,6 +317,17 @@ class Settings:
     otel_endpoint: str | None = None
     """Where traces go (OTLP/HTTP); None: tracing off (``parley.tracing``)."""
     gateway_id: str = field(default_factory=lambda: secrets.token_hex(4))
+    files_dir: Path = Path(".parley/files")
+    s3_endpoint: str | None = None
+    s3_bucket: str | None = None
+    s3_region: str = "us-east-1"
+    s3_access_key: str | None = field(default=None, repr=False)
+    s3_secret_key: str | None = field(default=None, repr=False)
+    s3_prefix: str = ""
+    max_upload_bytes: int = 25 * 1024 * 1024
+    upload_ttl_seconds: int = 3600
+    """An upload not attached to a message within this long is deleted."""
+    upload_sweep_seconds: float = 300.0
 
     @property
     def is_sqlite(self) -> bool:
@@ -381,6 +392,18 @@ class Settings:
             gc_sweep_interval_seconds=_float(env, "PARLEY_GC_SWEEP_INTERVAL", 300.0, 0, 86400),
             otel_endpoint=_otel_endpoint(env),
             gateway_id=env.get("PARLEY_GATEWAY_ID") or secrets.token_hex(4),
+            files_dir=Path(env.get("PARLEY_FILES_DIR") or data_dir / "files"),
+            s3_endpoint=env.get("PARLEY_S3_ENDPOINT") or None,
+            s3_bucket=env.get("PARLEY_S3_BUCKET") or None,
+            s3_region=env.get("PARLEY_S3_REGION") or "us-east-1",
+            s3_access_key=env.get("PARLEY_S3_ACCESS_KEY") or None,
+            s3_secret_key=env.get("PARLEY_S3_SECRET_KEY") or None,
+            s3_prefix=env.get("PARLEY_S3_PREFIX", ""),
+            max_upload_bytes=_int(
+                env, "PARLEY_MAX_UPLOAD_BYTES", 25 * 1024 * 1024, 1024, 5 * 1024**3
+            ),
+            upload_ttl_seconds=_int(env, "PARLEY_UPLOAD_TTL", 3600, 1, 30 * 86400),
+            upload_sweep_seconds=_float(env, "PARLEY_UPLOAD_SWEEP_INTERVAL", 300.0, 0.05, 86400),
         )
 
 

@@ -190,6 +190,39 @@ class Reaction:
 
 
 @dataclass(frozen=True, slots=True)
+class Attachment:
+    """An uploaded file as a message carries it: enough to show it without fetching it.
+
+    ``width``/``height`` are set for the raster images Parley shows inline, which
+    also have a thumbnail; any other file is offered as a download.
+    """
+
+    id: int
+    name: str
+    content_type: str
+    size: int
+    width: int | None = None
+    height: int | None = None
+
+    @property
+    def image(self) -> bool:
+        return self.width is not None
+
+    def to_json(self) -> JSON:
+        url = f"/api/files/{self.id}"
+        return {
+            "id": str(self.id),
+            "name": self.name,
+            "content_type": self.content_type,
+            "size": self.size,
+            "width": self.width,
+            "height": self.height,
+            "url": url,
+            "thumbnail": f"{url}/thumbnail" if self.image else None,
+        }
+
+
+@dataclass(frozen=True, slots=True)
 class Message:
     """A message in its current state: room events (edits, deletes, reactions) folded in."""
 
@@ -205,6 +238,7 @@ class Message:
     edited_at: int | None = None
     deleted: bool = False
     reactions: tuple[Reaction, ...] = ()
+    attachments: tuple[Attachment, ...] = ()
 
     def to_json(self) -> JSON:
         return {
@@ -220,6 +254,7 @@ class Message:
             "edited_at": None if self.edited_at is None else rfc3339(self.edited_at),
             "deleted": self.deleted,
             "reactions": [r.to_json() for r in self.reactions],
+            "attachments": [a.to_json() for a in self.attachments],
         }
 
 
@@ -350,6 +385,8 @@ class Draft:
     moderator: bool = False
     """A delete by a site admin (the admin API's moderation): allowed in any room, whoever
     sent the message and whether or not the admin is a member. Ignored for other kinds."""
+    attachments: tuple[int, ...] = ()
+    """Ids of the sender's unattached uploads in the room that a new message carries."""
 
     @property
     def moderated(self) -> bool:
@@ -358,4 +395,9 @@ class Draft:
     @property
     def plain(self) -> bool:
         """A message with no reply and no possible mention: the store's fast path."""
-        return self.kind == "message" and self.target is None and "@" not in self.body
+        return (
+            self.kind == "message"
+            and self.target is None
+            and "@" not in self.body
+            and not self.attachments
+        )

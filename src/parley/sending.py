@@ -16,10 +16,10 @@ from parley.metrics import Metrics
 from parley.models import Draft, DraftKind, Entry, User, now_micros
 from parley.protocol.errors import ProtocolError, not_found
 from parley.ratelimit import Action, UserLimits
-from parley.store import NotAllowed, NoTarget, NotMember
+from parley.store import NoFile, NotAllowed, NoTarget, NotMember
 from parley.tracing import SpanKind, Tracing, end
 
-Failure = NotMember | NoTarget | NotAllowed | Unavailable | Refused
+Failure = NotMember | NoTarget | NotAllowed | NoFile | Unavailable | Refused
 
 
 @dataclass(slots=True)
@@ -71,6 +71,7 @@ class SendPipeline:
         target: int | None = None,
         emoji: str | None = None,
         moderator: bool = False,
+        attachments: tuple[int, ...] = (),
     ) -> Pending:
         """Put an entry in line; entries submitted one after another are stored in that order.
 
@@ -88,6 +89,7 @@ class SendPipeline:
             target=target,
             emoji=emoji,
             moderator=moderator,
+            attachments=attachments,
         )
         seen_member = seen_member or draft.moderated
         tracing = self._tracing
@@ -112,7 +114,7 @@ class SendPipeline:
         """The stored entry of a settled send, or the ``ProtocolError`` to answer with."""
         try:
             stored = pending.future.result()
-        except (NotMember, NoTarget, NotAllowed, Unavailable, Refused) as exc:
+        except (NotMember, NoTarget, NotAllowed, NoFile, Unavailable, Refused) as exc:
             raise self._refused(exc, pending.client_id) from None
         self._metrics.messages_stored.inc()
         self._metrics.ack_latency.observe(time.perf_counter() - pending.started)
@@ -129,6 +131,7 @@ class SendPipeline:
         target: int | None = None,
         emoji: str | None = None,
         moderator: bool = False,
+        attachments: tuple[int, ...] = (),
     ) -> Entry | None:
         """Submit and wait: the HTTP path, one entry per request."""
         pending = await self.submit(
@@ -140,6 +143,7 @@ class SendPipeline:
             target=target,
             emoji=emoji,
             moderator=moderator,
+            attachments=attachments,
         )
         with contextlib.suppress(Exception):
             await pending.future
@@ -155,6 +159,13 @@ class SendPipeline:
         if isinstance(exc, NoTarget):
             self._metrics.send_errors.labels("not_found").inc()
             return ProtocolError("not_found", "no such message in this room", client_id)
+        if isinstance(exc, NoFile):
+            self._metrics.send_errors.labels("invalid_input").inc()
+            return ProtocolError(
+                "invalid_input",
+                "attachments must be your own uploads in this room, not yet sent",
+                client_id,
+            )
         if isinstance(exc, NotAllowed):
             self._metrics.send_errors.labels("forbidden").inc()
             return ProtocolError(

@@ -50,6 +50,8 @@ async def cluster_env(services: Services, databases: Databases, topics: Topics) 
         "PARLEY_TYPING_LIMIT": "100000",
         "PARLEY_ROOM_CREATE_LIMIT": "100000",
         "PARLEY_MEMBER_ADD_LIMIT": "100000",
+        # Gateways share their files through the S3-compatible store, a bucket per test.
+        **services.s3_env(f"{topic.replace('.', '-').replace('_', '-').lower()[:50]}-files"),
     }
 
 

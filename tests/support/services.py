@@ -1,4 +1,5 @@
-"""PostgreSQL, Redis and Kafka as the cluster tests use them (started by ``scripts/services``).
+"""PostgreSQL, Redis, Kafka and the S3-compatible store as the cluster tests use them
+(started by ``scripts/services``).
 
 ``make test`` runs ``scripts/services up`` and exports their URLs; a plain
 ``pytest`` falls back to asking ``scripts/services env``. Every test session
@@ -16,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
+import aiohttp
 import asyncpg
 import pytest
 import redis.asyncio as aioredis
@@ -26,7 +28,14 @@ from parley.store.migrate import upgrade_async
 
 REPO = Path(__file__).resolve().parents[2]
 SERVICES_SCRIPT = REPO / "scripts" / "services"
-KEYS = ("PARLEY_DATABASE_URL", "PARLEY_REDIS_URL", "PARLEY_KAFKA_BOOTSTRAP")
+KEYS = (
+    "PARLEY_DATABASE_URL",
+    "PARLEY_REDIS_URL",
+    "PARLEY_KAFKA_BOOTSTRAP",
+    "PARLEY_S3_ENDPOINT",
+    "PARLEY_S3_ACCESS_KEY",
+    "PARLEY_S3_SECRET_KEY",
+)
 TEST_PARTITIONS = 4
 
 
@@ -36,6 +45,18 @@ class Services:
     """The ``parley`` role's own database: where test databases are created from."""
     redis_url: str
     kafka_bootstrap: str
+    s3_endpoint: str
+    s3_access_key: str
+    s3_secret_key: str
+
+    def s3_env(self, bucket: str) -> dict[str, str]:
+        """The settings that put a server's files in ``bucket`` of the S3-compatible store."""
+        return {
+            "PARLEY_S3_ENDPOINT": self.s3_endpoint,
+            "PARLEY_S3_ACCESS_KEY": self.s3_access_key,
+            "PARLEY_S3_SECRET_KEY": self.s3_secret_key,
+            "PARLEY_S3_BUCKET": bucket,
+        }
 
 
 def discover() -> Services | str:
@@ -58,7 +79,12 @@ def discover() -> Services | str:
     if not env["PARLEY_DATABASE_URL"].startswith(("postgresql://", "postgres://")):
         return f"PARLEY_DATABASE_URL is not PostgreSQL: {env['PARLEY_DATABASE_URL']}"
     return Services(
-        env["PARLEY_DATABASE_URL"], env["PARLEY_REDIS_URL"], env["PARLEY_KAFKA_BOOTSTRAP"]
+        env["PARLEY_DATABASE_URL"],
+        env["PARLEY_REDIS_URL"],
+        env["PARLEY_KAFKA_BOOTSTRAP"],
+        env["PARLEY_S3_ENDPOINT"],
+        env["PARLEY_S3_ACCESS_KEY"],
+        env["PARLEY_S3_SECRET_KEY"],
     )
 
 
@@ -84,6 +110,17 @@ async def problems(services: Services) -> list[str]:
         found.append(f"Kafka at {services.kafka_bootstrap}: {exc!r}")
     finally:
         await admin.close()
+    try:
+        async with (
+            aiohttp.ClientSession() as http,
+            http.get(
+                services.s3_endpoint + "/", timeout=aiohttp.ClientTimeout(total=5)
+            ) as response,
+        ):
+            if response.status not in (200, 403):
+                found.append(f"S3 at {services.s3_endpoint}: HTTP {response.status}")
+    except Exception as exc:
+        found.append(f"S3 at {services.s3_endpoint}: {exc!r}")
     return found
 
 

@@ -27,6 +27,15 @@ def test_send_is_parsed_and_trimmed() -> None:
     assert command == frames.Send(room=12, body="hi", client_id="c-1")
 
 
+def test_a_send_with_attachments_may_have_no_text() -> None:
+    frame = {"type": "send", "room": "12", "body": "", "client_id": "c-1"}
+    command = parse({**frame, "attachments": ["5", "6"]})
+    assert command == frames.Send(room=12, body="", client_id="c-1", attachments=(5, 6))
+    assert error_of(json.dumps({**frame, "attachments": []})).client_id == "c-1"  # text needed
+    repeated = {**frame, "body": "x", "attachments": ["5", "5"]}
+    assert error_of(json.dumps(repeated)).client_id == "c-1"
+
+
 def test_auth_with_and_without_resume() -> None:
     assert parse({"type": "auth", "token": "t"}) == frames.Auth(token="t", resume=None)
     assert parse({"type": "auth", "token": "t", "resume": {"3": 7}}) == frames.Auth(

@@ -14,7 +14,7 @@ from parley.log.kafka.records import (
     encode_ack,
     encode_record,
 )
-from parley.models import Draft, Message, Reaction, ReplyPreview, RoomEvent, User
+from parley.models import Attachment, Draft, Message, Reaction, ReplyPreview, RoomEvent, User
 from parley.protocol import envelope
 from parley.store import Refusal
 
@@ -106,3 +106,18 @@ def test_stream_records_and_acks_carry_kinds_and_folded_state() -> None:
         env = envelope.read(encode_ack(DRAFT, stored))
         assert isinstance(env, envelope.Ack)
         assert decode_ack(env.payload) == ("None", stored)  # DRAFT has no client_id
+
+
+def test_attachments_travel_in_the_record_and_back_in_the_ack() -> None:
+    draft = Draft(3, ANA, "", "c1", 1, attachments=(5, 6))
+    raw = encode_record(draft, "c1", "gw-a")
+    assert orjson.loads(raw)["v"] == 2  # a persister that cannot attach skips it
+    assert decode_record(raw).draft == draft
+    files = (
+        Attachment(5, "cat.png", "image/png", 4821, 1200, 800),
+        Attachment(6, "notes.pdf", "application/pdf", 90121),
+    )
+    stored = Message(41, 3, 9, ANA, "", 1, "c1", attachments=files)
+    env = envelope.read(encode_ack(draft, stored))
+    assert isinstance(env, envelope.Ack)
+    assert decode_ack(env.payload) == ("c1", stored)

@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 
 from parley.api.accounts import Accounts
+from parley.api.files import FilesApi
 from parley.api.openapi import document
 from parley.api.reads import ReadsApi
 from parley.api.rooms import RoomsApi
@@ -20,6 +21,7 @@ def test_openapi_describes_exactly_the_api_routes() -> None:
         *RoomsApi.__new__(RoomsApi).routes(),
         *Accounts.__new__(Accounts).routes(),
         *ReadsApi.__new__(ReadsApi).routes(),
+        *FilesApi.__new__(FilesApi).routes(),
     ]
     routes = {(r.method.lower(), re.sub(r"\{(\w+):[^}]*\}", r"{\1}", r.path)) for r in defined}
     documented = {(m, p) for p, ops in document()["paths"].items() for m in ops}

@@ -21,7 +21,16 @@ from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError
 
 from parley.api.openapi import document as openapi_document
-from parley.models import JSON, Message, Reaction, ReplyPreview, Room, RoomEvent, User
+from parley.models import (
+    JSON,
+    Attachment,
+    Message,
+    Reaction,
+    ReplyPreview,
+    Room,
+    RoomEvent,
+    User,
+)
 from parley.protocol import errors, events, frames, schema, status
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "protocol.md"
@@ -150,6 +159,12 @@ def message(data: JSON) -> Message:
         deleted=data["deleted"],
         reactions=tuple(
             Reaction(r["emoji"], r["count"], tuple(ids(r["users"]))) for r in data["reactions"]
+        ),
+        attachments=tuple(
+            Attachment(
+                int(a["id"]), a["name"], a["content_type"], a["size"], a["width"], a["height"]
+            )
+            for a in data["attachments"]
         ),
     )
 

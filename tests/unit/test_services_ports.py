@@ -12,7 +12,7 @@ import subprocess
 from pathlib import Path
 
 LIB = Path(__file__).resolve().parents[2] / "scripts" / "lib-services.sh"
-PORTS = ("PG_PORT", "REDIS_PORT", "KAFKA_PORT", "KAFKA_CONTROLLER_PORT")
+PORTS = ("PG_PORT", "REDIS_PORT", "KAFKA_PORT", "KAFKA_CONTROLLER_PORT", "S3_PORT")
 
 
 def default_ports() -> dict[str, int]:

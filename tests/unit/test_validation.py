@@ -261,3 +261,23 @@ def test_the_document_states_each_text_rule_exactly(
 ) -> None:
     """A client that validates against /openapi.json gets the server's verdict."""
     assert jsonschema_rs.validator_for(_schema(pointer)).is_valid(value) == _accepts(rule, value)
+
+
+def test_file_names_are_one_line_without_a_path() -> None:
+    assert validation.file_name(" notes.pdf ") == "notes.pdf"
+    for bad in (None, "", "  ", "a/b", "a\\b", "..", "a\0b", "a\u202eb", "x" * 256):
+        with pytest.raises(ProtocolError):
+            validation.file_name(bad)
+
+
+def test_attachments_are_distinct_ids_and_allow_an_empty_body() -> None:
+    assert validation.attachments(None) == ()
+    assert validation.attachments(["5", "6"]) == (5, 6)
+    for bad in ("5", [5], ["5", "5"], ["0"], [str(i) for i in range(1, 12)]):
+        with pytest.raises(ProtocolError):
+            validation.attachments(bad, "c1")
+    assert validation.body("", empty=True) == ""
+    assert validation.body(None, empty=True) == ""
+    assert validation.body(" hi ", empty=True) == "hi"
+    with pytest.raises(ProtocolError):
+        validation.body("", "c1")

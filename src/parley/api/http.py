@@ -29,6 +29,7 @@ _STATUS = {
     "invalid_credentials": 401,
     "username_taken": 409,
     "last_sign_in_method": 409,
+    "too_large": 413,
 }
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]

@@ -225,7 +225,89 @@ _SHARED = (
     "SearchPage",
     "DirectoryPage",
     "ReadMarkers",
+    "Attachment",
 )
+_FILE_ID = {
+    "name": "file",
+    "in": "path",
+    "required": True,
+    "description": "An upload's id; anything else is no file (404)",
+    "schema": _ID,
+}
+_USER_ID = {"name": "user", "in": "path", "required": True, "schema": _ID}
+_UPLOAD = {
+    "required": True,
+    "content": {
+        "multipart/form-data": {
+            "schema": _obj(["file"], file={"type": "string", "format": "binary"})
+        },
+        "application/octet-stream": {"schema": {"type": "string", "format": "binary"}},
+    },
+}
+_FILE_BYTES = {
+    "description": "The file, with nosniff, a sandbox CSP and, for anything but a PNG, "
+    "JPEG, GIF or WebP image, Content-Disposition: attachment",
+    "content": {"*/*": {"schema": {"type": "string", "format": "binary"}}},
+}
+
+
+def _file_routes() -> JSON:
+    too_large = _error("413", "Over PARLEY_MAX_UPLOAD_BYTES (too_large); nothing kept")
+    upload = _op(
+        "Upload a file to a room (sent later with a message's attachments)",
+        {
+            **_ok("201", "Uploaded", _ref("Attachment")),
+            **_errors("401", "404", "422"),
+            **too_large,
+        },
+        params=[
+            _ROOM_ID,
+            {
+                "name": "name",
+                "in": "query",
+                "description": "The file's name, for a raw body (multipart: the part's filename)",
+                "schema": _text(validation.MAX_FILE_NAME, _LINE, blank=False),
+            },
+        ],
+    )
+    upload["requestBody"] = _UPLOAD
+    avatar = _op(
+        "Set your avatar (a PNG, JPEG, GIF or WebP image; cropped to 256 px)",
+        {
+            **_ok("200", "Set", _obj(["avatar"], avatar=_STR)),
+            **_errors("401", "422"),
+            **_error("413", "Over 5 MiB (too_large)"),
+        },
+    )
+    avatar["requestBody"] = _UPLOAD
+    served = {"200": _FILE_BYTES, "206": _FILE_BYTES, **_errors("401")}
+    missing = _error("404", "No such file, or you may not see it")
+    return {
+        "/api/rooms/{room}/files": {"post": upload},
+        "/api/files/{file}": {
+            "get": _op("A file, to members of its room", {**served, **missing}, params=[_FILE_ID])
+        },
+        "/api/files/{file}/thumbnail": {
+            "get": _op(
+                "An image's thumbnail (WebP)",
+                {"200": _FILE_BYTES, **_errors("401"), **missing},
+                params=[_FILE_ID],
+            )
+        },
+        "/api/me/avatar": {
+            "put": avatar,
+            "delete": _op(
+                "Remove your avatar", {"204": {"description": "Removed"}, **_errors("401")}
+            ),
+        },
+        "/api/users/{user}/avatar": {
+            "get": _op(
+                "A user's avatar (WebP), to any signed-in user",
+                {"200": _FILE_BYTES, **_errors("401"), **_error("404", "No avatar")},
+                params=[_USER_ID],
+            )
+        },
+    }
 
 
 @cache
@@ -648,6 +730,12 @@ def document() -> JSON:
                         reply_to=_nullable(
                             {"type": "integer", "minimum": 1, "maximum": validation.MAX_ID}
                         ),
+                        attachments={
+                            "type": "array",
+                            "items": _ID,
+                            "maxItems": validation.MAX_ATTACHMENTS,
+                            "uniqueItems": True,
+                        },
                     ),
                     params=[_ROOM_ID],
                 ),
@@ -723,6 +811,7 @@ def document() -> JSON:
                     params=[_ROOM_ID, {"name": "after", "in": "query", "schema": _SEQ}, _LIMIT],
                 ),
             },
+            **_file_routes(),
         },
         "components": {
             "securitySchemes": {

@@ -277,11 +277,14 @@ class Api:
         room_id = room_in_path(request)
         data = await read_json(request)
         client_id = validation.client_id(data.get("client_id"), required=False)
-        body = validation.body(data.get("body"), client_id)
+        files = validation.attachments(data.get("attachments"), client_id)
+        body = validation.body(data.get("body"), client_id, empty=bool(files))
         reply_to = data.get("reply_to")
         target = None if reply_to is None else validation.target(reply_to, "reply_to", client_id)
         await self.sending.admit(user, client_id)
-        message = await self.sending.send(user, room_id, body, client_id, target=target)
+        message = await self.sending.send(
+            user, room_id, body, client_id, target=target, attachments=files
+        )
         if not isinstance(message, Message):
             raise _other_kind(client_id)
         return json(message.to_json(), 201)

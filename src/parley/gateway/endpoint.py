@@ -383,6 +383,7 @@ class _Socket:
                 command.client_id,
                 seen_member=seen,
                 target=command.reply_to,
+                attachments=command.attachments,
             )
         else:
             pending = await sending.submit(

@@ -14,6 +14,7 @@ ErrorCode = Literal[
     "username_taken",
     "invalid_credentials",
     "last_sign_in_method",
+    "too_large",
 ]
 
 

@@ -28,6 +28,7 @@ class Send:
     body: str
     client_id: str
     reply_to: int | None = None
+    attachments: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,11 +126,13 @@ def _send(frame: dict[str, Any]) -> Send:
     cid = _client_id(frame)
     room = validation.object_id(frame.get("room"), "room", cid)
     reply_to = frame.get("reply_to")
+    files = validation.attachments(frame.get("attachments"), cid)
     return Send(
         room=room,
-        body=validation.body(frame.get("body"), cid),
+        body=validation.body(frame.get("body"), cid, empty=bool(files)),
         client_id=cid,
         reply_to=None if reply_to is None else validation.target(reply_to, "reply_to", cid),
+        attachments=files,
     )
 
 

@@ -33,6 +33,9 @@ MAX_GROUP_MEMBERS = 1000
 MIN_PASSWORD, MAX_PASSWORD = 8, 256
 MAX_TOKEN = 1024
 MAX_EMOJI = 32
+MAX_FILE_NAME = 255
+MAX_ATTACHMENTS = 10
+"""Files one message may carry."""
 MAX_ID = 2**63 - 1
 """Ids and seqs are PostgreSQL BIGINTs."""
 
@@ -67,7 +70,10 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _RFC3339 = re.compile(RFC3339)
 
 
-def body(value: Any, client_id: str | None = None) -> str:
+def body(value: Any, client_id: str | None = None, *, empty: bool = False) -> str:
+    """``empty``: the message carries attachments, so it may have no text."""
+    if empty and value in (None, ""):
+        return ""
     if not isinstance(value, str):
         raise invalid("body must be a string", client_id)
     if len(value) > MAX_BODY:
@@ -96,6 +102,26 @@ def _name(value: Any, field: str, longest: int) -> str:
     if not text:
         raise invalid(f"{field} must not be blank")
     return text
+
+
+def file_name(value: Any) -> str:
+    """An upload's name as shown and offered for saving: one line, no path separators."""
+    name = _name(value, "name", MAX_FILE_NAME)
+    if "/" in name or "\\" in name or name in (".", ".."):
+        raise invalid("name must not contain a path")
+    return name
+
+
+def attachments(value: Any, client_id: str | None = None) -> tuple[int, ...]:
+    """Upload ids a message carries: absent or a list of distinct id strings."""
+    if value is None:
+        return ()
+    if not isinstance(value, list) or len(value) > MAX_ATTACHMENTS:
+        raise invalid(f"attachments must be a list of at most {MAX_ATTACHMENTS} ids", client_id)
+    ids = tuple(object_id(item, "attachments", client_id) for item in value)
+    if len(set(ids)) != len(ids):
+        raise invalid("attachments must not repeat an id", client_id)
+    return ids
 
 
 def client_id(value: Any, *, required: bool) -> str | None:

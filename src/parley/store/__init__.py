@@ -7,6 +7,7 @@ for SQLite (embedded default) and PostgreSQL (cluster) with one set of queries.
 from parley.store.base import (
     IdentityTaken,
     LastSignInMethod,
+    NoFile,
     NotAllowed,
     NoTarget,
     NotMember,
@@ -24,6 +25,7 @@ from parley.store.sql import SqlStore
 __all__ = [
     "IdentityTaken",
     "LastSignInMethod",
+    "NoFile",
     "NoTarget",
     "NotAllowed",
     "NotMember",

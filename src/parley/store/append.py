@@ -38,8 +38,17 @@ import asyncpg
 from sqlalchemy import and_, func, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from parley.models import Draft, Entry, EventKind, Message, ReplyPreview, RoomEvent
+from parley.models import (
+    Attachment,
+    Draft,
+    Entry,
+    EventKind,
+    Message,
+    ReplyPreview,
+    RoomEvent,
+)
 from parley.protocol.mentions import mentioned
+from parley.store import files as stored_files
 from parley.store.base import Outcome, Refusal
 from parley.store.rows import (
     decorate,
@@ -133,6 +142,15 @@ class StreamStatements(Statements, Protocol):
     async def apply(self, event: RoomEvent, message_id: int) -> None:
         """Change the target message's current state by one stored event."""
 
+    async def claimable(
+        self, ids: set[int], pairs: set[tuple[int, int]]
+    ) -> set[tuple[int, int, int]]:
+        """Which (file, room, uploader) of these files are unattached uploads of the pairs."""
+
+    async def attach(self, carried: dict[int, int]) -> dict[int, tuple[Attachment, ...]]:
+        """Mark each file of {file id: message id} carried by that message; return each
+        message's attachments."""
+
 
 async def append_many(
     db: Statements, drafts: Sequence[Draft], stream: StreamStatements | None = None
@@ -171,6 +189,7 @@ async def append_many(
     if rich and fresh:
         assert stream is not None
         fresh, targets = await _check(stream, drafts, fresh, roles, outcome)
+        fresh = await _claim(stream, drafts, fresh, outcome)
         with_at = {drafts[i].room_id for i in fresh if "@" in drafts[i].body}
         if with_at:
             names = await stream.usernames(with_at)
@@ -272,6 +291,34 @@ async def _check(
     return kept, targets
 
 
+async def _claim(
+    db: StreamStatements, drafts: Sequence[Draft], fresh: list[int], outcome: dict[int, Outcome]
+) -> list[int]:
+    """Refuse the messages whose attachments are not all the sender's unattached uploads in
+    the room, or are taken by an earlier message of the batch; keep the rest."""
+    carrying = [i for i in fresh if drafts[i].attachments]
+    if not carrying:
+        return fresh
+    free = {
+        file_id: (room_id, uploader_id)
+        for file_id, room_id, uploader_id in await db.claimable(
+            {f for i in carrying for f in drafts[i].attachments},
+            {(drafts[i].room_id, drafts[i].sender.id) for i in carrying},
+        )
+    }
+    kept: list[int] = []
+    for i in fresh:
+        d = drafts[i]
+        wanted = set(d.attachments)
+        if any(free.get(f) != (d.room_id, d.sender.id) for f in wanted):
+            outcome[i] = Refusal.NO_FILE
+            continue
+        for f in wanted:
+            del free[f]
+        kept.append(i)
+    return kept
+
+
 async def _store_messages(
     db: Statements,
     stream: StreamStatements | None,
@@ -288,8 +335,10 @@ async def _store_messages(
     ]
     mention_rows: list[tuple[int, int]] = []
     read_up_to: dict[tuple[int, int], int] = {}
+    carried: dict[int, int] = {}
     for i, message_id in zip(indices, await db.insert(rows), strict=True):
         d = drafts[i]
+        carried.update((f, message_id) for f in d.attachments)
         reply = targets.get((d.room_id, d.target)) if d.target is not None else None
         outcome[i] = Message(
             id=message_id,
@@ -309,6 +358,13 @@ async def _store_messages(
     if mention_rows:
         assert stream is not None
         await stream.insert_mentions(mention_rows)
+    if carried:
+        assert stream is not None
+        with_files = await stream.attach(carried)
+        for i in indices:
+            message = outcome[i]
+            if isinstance(message, Message) and message.id in with_files:
+                outcome[i] = dataclasses.replace(message, attachments=with_files[message.id])
     await db.mark_read(read_up_to)
 
 
@@ -534,6 +590,17 @@ class CoreStatements:
         await conn.execute(
             messages.update().where(target).values(body="", deleted_at=event.created_at)
         )
+
+    async def claimable(
+        self, ids: set[int], pairs: set[tuple[int, int]]
+    ) -> set[tuple[int, int, int]]:
+        return await stored_files.claimable(
+            self._conn, ids, pairs, lock=self._conn.dialect.name != "sqlite"
+        )
+
+    async def attach(self, carried: dict[int, int]) -> dict[int, tuple[Attachment, ...]]:
+        await stored_files.attach(self._conn, carried)
+        return await stored_files.of_messages(self._conn, sorted(set(carried.values())))
 
 
 class PostgresStatements:

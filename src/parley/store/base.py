@@ -5,10 +5,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import Enum
-from typing import Literal, Protocol
+from typing import TYPE_CHECKING, Literal, Protocol
 
 from parley.models import (
     Account,
+    Attachment,
     AuditEntry,
     DirectoryRoom,
     Draft,
@@ -25,6 +26,9 @@ from parley.models import (
     SiteRole,
     User,
 )
+
+if TYPE_CHECKING:
+    from parley.store.files import NewFile, StoredFile
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +64,10 @@ class NoTarget(Exception):
     """The seq is not a message of the room, or that message is deleted: ``not_found``."""
 
 
+class NoFile(Exception):
+    """An attachment that is not an unattached upload of the sender in the room."""
+
+
 class NotAllowed(Exception):
     """Not for the user's role: editing someone else's message, deleting it without running
     the room, changing a group as a plain member: ``forbidden``."""
@@ -73,6 +81,8 @@ class Refusal(Enum):
     NOT_ALLOWED = "not_allowed"
     UNCHANGED = "unchanged"
     """A react already there, or an unreact that is not: acked with no event, no seq taken."""
+    NO_FILE = "no_file"
+    """An attachment that is not the sender's unattached upload in the room."""
 
 
 Outcome = Message | RoomEvent | Refusal
@@ -87,6 +97,8 @@ def refusal_error(refusal: Refusal) -> Exception | None:
         return NoTarget()
     if refusal is Refusal.NOT_ALLOWED:
         return NotAllowed()
+    if refusal is Refusal.NO_FILE:
+        return NoFile()
     return None
 
 
@@ -292,6 +304,20 @@ class Store(Protocol):
     async def read_markers(self, room_id: int, viewer_id: int, at_least: int) -> list[ReadMarker]:
         """Members whose read marker is at ``at_least`` or beyond, highest first ("seen by");
         raises ``NotMember`` when the viewer is not in the room."""
+
+    # uploads and avatars (the bytes are in the file store, under the keys stored here)
+    async def add_file(self, new: NewFile) -> Attachment: ...
+    async def readable_file(self, file_id: int, viewer_id: int) -> StoredFile | None:
+        """The file, if the viewer is a member of its room now and it is their own upload
+        or carried by a message that is not deleted."""
+
+    async def sweep_files(self, older_than: int) -> list[str]:
+        """Delete the uploads never attached and created before ``older_than``; their keys."""
+
+    async def set_avatar(self, user_id: int, key: str | None, now: int) -> str | None:
+        """Set (or with None remove) the user's avatar; the key it replaces."""
+
+    async def avatar_key(self, user_id: int) -> str | None: ...
 
     async def search(self, wanted: SearchFilter) -> tuple[list[SearchHit], bool]:
         """Live messages matching the text in rooms the viewer is in now, newest first,

@@ -21,6 +21,7 @@ from parley.models import (
     RoomEvent,
     User,
 )
+from parley.store import files
 from parley.store.schema import mentions, messages, reactions, room_events, users
 
 MESSAGE_COLUMNS = (
@@ -113,7 +114,7 @@ async def read_messages(conn: AsyncConnection, query: Any) -> list[Message]:
 async def decorate(conn: AsyncConnection, rows: Sequence[Sequence[Any]]) -> list[Message]:
     """Messages from ``MESSAGE_COLUMNS`` rows with their mentions, reactions and replies.
 
-    Three queries for the whole list, none when no message has any of them to show.
+    Four queries for the whole list, none when no message has any of them to show.
     """
     found = [message_from_row(r) for r in rows]
     live = [m.id for m in found if not m.deleted]
@@ -137,6 +138,7 @@ async def decorate(conn: AsyncConnection, rows: Sequence[Sequence[Any]]) -> list
         (r[1], r[9]) for r, m in zip(rows, found, strict=True) if r[9] is not None and not m.deleted
     }
     previews = await reply_previews(conn, replies) if replies else {}
+    carried = await files.of_messages(conn, live)
     out: list[Message] = []
     for row, message in zip(rows, found, strict=True):
         if message.deleted:
@@ -151,6 +153,7 @@ async def decorate(conn: AsyncConnection, rows: Sequence[Sequence[Any]]) -> list
                     for emoji, who in reacted.get(message.id, {}).items()
                 ),
                 reply_to=previews.get((message.room_id, row[9])),
+                attachments=carried.get(message.id, ()),
             )
         )
     return out

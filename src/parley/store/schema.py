@@ -190,3 +190,35 @@ admin_audit = Table(
 )
 """Every admin action: who (``actor_id``), what, on what (``target``: "user:7",
 "room:3/seq:12"), from which client address, when. Rows are only ever added."""
+
+files = Table(
+    "files",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("uploader_id", Id, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("room_id", Id, ForeignKey("rooms.id", ondelete="CASCADE"), nullable=False),
+    Column("key", String(160), nullable=False, unique=True),
+    Column("thumbnail_key", String(160)),
+    Column("name", String(255), nullable=False),
+    Column("content_type", String(127), nullable=False),
+    Column("size", BigInteger, nullable=False),
+    Column("width", Integer),
+    Column("height", Integer),
+    Column("created_at", BigInteger, nullable=False),
+    Column("message_id", Id, ForeignKey("messages.id", ondelete="CASCADE")),
+    Index("ix_files_message", "message_id"),
+    Index("ix_files_created", "created_at"),
+)
+"""Uploads: the bytes live in the file store under ``key`` (and ``thumbnail_key`` for an
+image). ``message_id`` is NULL until a message of the uploader in ``room_id`` carries the
+file; an upload still unattached after ``PARLEY_UPLOAD_TTL`` is deleted."""
+
+avatars = Table(
+    "avatars",
+    metadata,
+    Column("user_id", Id, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    Column("key", String(160), nullable=False),
+    Column("version", BigInteger, nullable=False),
+)
+"""A user's picture in the file store; ``version`` (when it was set) makes its URL change
+with it, so caches never show the old one."""

@@ -27,6 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_en
 
 from parley.models import (
     Account,
+    Attachment,
     AuditEntry,
     DirectoryRoom,
     Draft,
@@ -44,6 +45,7 @@ from parley.models import (
     User,
     now_micros,
 )
+from parley.store import files as stored_files
 from parley.store import rooms as room_rules
 from parley.store.append import CoreStatements, Fallback, PostgresStatements, append_many
 from parley.store.base import (
@@ -59,6 +61,7 @@ from parley.store.base import (
     UsernameTaken,
     refusal_error,
 )
+from parley.store.files import NewFile, StoredFile
 from parley.store.reads import direct_rooms, read_markers
 from parley.store.rows import event_from_row, event_query, message_query, read_messages
 from parley.store.schema import (
@@ -965,6 +968,28 @@ class SqlStore:
         if found is None:
             raise NotMember
         return found
+
+    # uploads and avatars
+
+    async def add_file(self, new: NewFile) -> Attachment:
+        async with self._single_write() as conn:
+            return await stored_files.insert(conn, new)
+
+    async def readable_file(self, file_id: int, viewer_id: int) -> StoredFile | None:
+        async with self._connect() as conn:
+            return await stored_files.readable(conn, file_id, viewer_id)
+
+    async def sweep_files(self, older_than: int) -> list[str]:
+        async with self._single_write() as conn:
+            return await stored_files.sweep(conn, older_than)
+
+    async def set_avatar(self, user_id: int, key: str | None, now: int) -> str | None:
+        async with self._write() as conn:
+            return await stored_files.set_avatar(conn, user_id, key, now)
+
+    async def avatar_key(self, user_id: int) -> str | None:
+        async with self._connect() as conn:
+            return await stored_files.avatar_key(conn, user_id)
 
     async def mark_read(self, room_id: int, user_id: int, seq: int) -> int | None:
         # One statement in the common case (the marker moves): reads are as

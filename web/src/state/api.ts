@@ -1,5 +1,6 @@
 import { searchPath, type SearchQuery } from './search';
 import type {
+  Attachment,
   AuthResponse,
   DirectoryPage,
   EntriesPage,
@@ -148,6 +149,80 @@ export class ApiClient {
       const text = await res.text();
       return (text ? JSON.parse(text) : undefined) as T;
     }
+  }
+
+  /**
+   * Upload a file to a room with its progress (0–1): XMLHttpRequest, since fetch
+   * reports no upload progress. Resolves with the Attachment to send with a message.
+   */
+  async uploadFile(
+    roomId: string,
+    file: Blob,
+    name: string,
+    onProgress: (fraction: number) => void,
+    signal?: AbortSignal,
+  ): Promise<Attachment> {
+    const token = await this.tokens.getAccessToken();
+    const url = `${this.baseUrl}/api/rooms/${encodeURIComponent(roomId)}/files?name=${encodeURIComponent(name)}`;
+    return new Promise<Attachment>((resolve, reject) => {
+      const xhr = new XMLHttpRequest();
+      xhr.open('POST', url);
+      xhr.setRequestHeader('Authorization', `Bearer ${token}`);
+      xhr.setRequestHeader('Content-Type', 'application/octet-stream');
+      xhr.upload.onprogress = (e) => {
+        if (e.lengthComputable) onProgress(e.loaded / e.total);
+      };
+      xhr.onload = () => {
+        let body: unknown = null;
+        try {
+          body = JSON.parse(xhr.responseText);
+        } catch {
+          /* not JSON */
+        }
+        if (xhr.status === 201) return resolve(body as Attachment);
+        const error = (body as Partial<ErrorBody> | null)?.error;
+        reject(new ApiError(xhr.status, error?.code ?? `http_${xhr.status}`, error?.message ?? `HTTP ${xhr.status}`));
+      };
+      xhr.onerror = () => reject(new NetworkError('upload failed'));
+      xhr.onabort = () => reject(new NetworkError('upload cancelled'));
+      signal?.addEventListener('abort', () => xhr.abort());
+      xhr.send(file);
+    });
+  }
+
+  /** A file's bytes (files need the bearer token, so an <img> cannot load them by URL). */
+  async fileBlob(path: string): Promise<Blob> {
+    let token = await this.tokens.getAccessToken();
+    for (let attempt = 0; ; attempt++) {
+      const res = await doFetch(this.fetchFn, this.baseUrl + path, { headers: { Authorization: `Bearer ${token}` } });
+      if (res.status === 401 && attempt === 0) {
+        token = await this.tokens.refresh(token);
+        continue;
+      }
+      if (!res.ok) throw await decodeError(res);
+      return res.blob();
+    }
+  }
+
+  async setAvatar(file: Blob): Promise<string> {
+    let token = await this.tokens.getAccessToken();
+    for (let attempt = 0; ; attempt++) {
+      const res = await doFetch(this.fetchFn, `${this.baseUrl}/api/me/avatar`, {
+        method: 'PUT',
+        headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/octet-stream' },
+        body: file,
+      });
+      if (res.status === 401 && attempt === 0) {
+        token = await this.tokens.refresh(token);
+        continue;
+      }
+      if (!res.ok) throw await decodeError(res);
+      return ((await res.json()) as { avatar: string }).avatar;
+    }
+  }
+
+  async removeAvatar(): Promise<void> {
+    await this.request<void>('DELETE', '/api/me/avatar');
   }
 
   private async startSession(path: string, body: unknown): Promise<AuthResponse> {

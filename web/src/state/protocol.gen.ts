@@ -117,7 +117,8 @@ export type ErrorCode =
   | 'username_taken'
   | 'invalid_credentials'
   | 'forbidden'
-  | 'last_sign_in_method';
+  | 'last_sign_in_method'
+  | 'too_large';
 /**
  * WebSocket close codes the server uses: 1009 frame too big, 1012 restarting, 1013 could not keep up, 4401 not (or no longer) authenticated: reason 'unauthorized', 'token expired' or 'session revoked'.
  */
@@ -141,7 +142,7 @@ export interface SendFrame {
   type: 'send';
   room: Id;
   /**
-   * 1 to 4000 characters once surrounding whitespace is trimmed; no control characters but newline and tab.
+   * 1 to 4000 characters once surrounding whitespace is trimmed; no control characters but newline and tab. May be empty when the message carries attachments.
    */
   body: string;
   client_id: ClientId;
@@ -149,6 +150,10 @@ export interface SendFrame {
    * The seq of a message of the same room this one answers (null: none).
    */
   reply_to?: number | null;
+  /**
+   * Ids of your own uploads in this room not yet sent with a message (at most 10, no repeats). With attachments the body may be empty.
+   */
+  attachments?: Id[];
 }
 /**
  * Change the text of your own message.
@@ -248,7 +253,7 @@ export interface MessageEvent {
   message: Message;
 }
 /**
- * A message in its current state: the room events that changed it are folded in. A deleted message keeps id, seq, sender and created_at; its body is empty, and mentions, reactions and reply_to are empty.
+ * A message in its current state: the room events that changed it are folded in. A deleted message keeps id, seq, sender and created_at; its body is empty, and mentions, reactions, attachments and reply_to are empty.
  */
 export interface Message {
   id: Id;
@@ -275,6 +280,10 @@ export interface Message {
    * Ordered by first reaction time.
    */
   reactions: Reaction[];
+  /**
+   * The files the message carries, in upload order.
+   */
+  attachments: Attachment[];
 }
 /**
  * The message a reply answers, as it is now (body cut to 200 characters, empty once deleted).
@@ -294,6 +303,25 @@ export interface Reaction {
    * @maxItems 100
    */
   users: Id[];
+}
+/**
+ * An uploaded file (POST /api/rooms/{room}/files). An image (PNG, JPEG, GIF, WebP) has its size in pixels and a thumbnail and is shown inline; any other file is offered as a download. Both URLs need the bearer token and answer only members of the room.
+ */
+export interface Attachment {
+  id: Id;
+  name: string;
+  /**
+   * Sniffed from the bytes, never taken from the client.
+   */
+  content_type: string;
+  /**
+   * Bytes.
+   */
+  size: number;
+  width: number | null;
+  height: number | null;
+  url: string;
+  thumbnail: string | null;
 }
 /**
  * A room event (edit, delete, react, unreact), delivered in seq order with the room's messages.

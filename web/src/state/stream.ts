@@ -25,7 +25,7 @@ export function applyEventToMessage(msg: Message, ev: RoomEvent): Message {
       return { ...msg, body: ev.body ?? msg.body, mentions: ev.mentions ?? msg.mentions, edited_at: ev.created_at };
     case 'delete':
       if (msg.deleted) return msg;
-      return { ...msg, body: '', mentions: [], reactions: [], reply_to: null, deleted: true };
+      return { ...msg, body: '', mentions: [], reactions: [], reply_to: null, attachments: [], deleted: true };
     case 'react':
       return ev.emoji && !msg.deleted ? { ...msg, reactions: addReaction(msg.reactions, ev.emoji, ev.sender.id) } : msg;
     case 'unreact':

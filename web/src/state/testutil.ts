@@ -18,6 +18,7 @@ export function msg(seq: number, sender: User = ben, extra: Partial<Message> = {
     edited_at: null,
     deleted: false,
     reactions: [],
+    attachments: [],
     ...extra,
   };
 }

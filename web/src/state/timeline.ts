@@ -1,5 +1,5 @@
 import { applyEventToMessage, applyEventToReplies, entrySeq, type StreamEntry } from './stream';
-import type { Message, MessagePage, RoomEvent } from './types';
+import type { Attachment, Message, MessagePage, RoomEvent } from './types';
 
 /**
  * One room's timeline: the pure, immutable core of the client.
@@ -25,6 +25,8 @@ export interface PendingMessage {
   body: string;
   /** The seq of the message this one answers. */
   reply_to?: number;
+  /** Uploads sent with it. */
+  attachments?: Attachment[];
   /** Local creation time (ISO), for display. */
   created_at: string;
   status: PendingStatus;

@@ -4,6 +4,7 @@
 import type { Message, RoomEvent, ServerEvent, User } from './protocol.gen';
 
 export type {
+  Attachment,
   ClientFrame,
   CloseCode,
   DirectoryPage,

@@ -1,11 +1,14 @@
-import { useEffect, useId, useLayoutEffect, useMemo, useRef, useState, type KeyboardEvent } from 'react';
+import { useEffect, useId, useLayoutEffect, useMemo, useRef, useState, type ClipboardEvent, type DragEvent, type KeyboardEvent } from 'react';
+import { ApiError } from '../state/api';
 import { mentionAtCaret, mentionSuggestions } from '../state/mentions';
 import type { User } from '../state/types';
 import { useChat, useSession } from './hooks';
-import { IconSend, IconX } from './icons';
+import { UploadList, type Upload } from './Attachments';
+import { IconPaperclip, IconSend, IconX } from './icons';
 import { useRoomActions } from './MessageActions';
 
 const MAX_LEN = 4000;
+const MAX_FILES = 10;
 
 export function Composer({ roomId, placeholder }: { roomId: string; placeholder: string }) {
   const chat = useSession();
@@ -27,6 +30,66 @@ export function Composer({ roomId, placeholder }: { roomId: string; placeholder:
     [prefix, dismissed, members, myId],
   );
   const choice = suggestions.length > 0 ? Math.min(active, suggestions.length - 1) : -1;
+  const [uploads, setUploads] = useState<Upload[]>([]);
+  const [dragging, setDragging] = useState(false);
+  const fileInput = useRef<HTMLInputElement>(null);
+  const aborts = useRef(new Map<string, AbortController>());
+  const ready = uploads.filter((u) => u.attachment !== null);
+  const busy = uploads.some((u) => u.attachment === null && u.error === null);
+
+  useEffect(() => {
+    const pending = aborts.current;
+    return () => {
+      for (const a of pending.values()) a.abort();
+    };
+  }, []);
+
+  const patch = (key: string, change: Partial<Upload>) =>
+    setUploads((all) => all.map((u) => (u.key === key ? { ...u, ...change } : u)));
+
+  const attach = (files: File[]) => {
+    for (const file of files.slice(0, Math.max(0, MAX_FILES - uploads.length))) {
+      const key = chat.deps.newId();
+      const name = file.name || 'pasted file';
+      const abort = new AbortController();
+      aborts.current.set(key, abort);
+      setUploads((all) => [...all, { key, name, size: file.size, progress: 0, attachment: null, error: null }]);
+      chat.deps.api
+        .uploadFile(roomId, file, name, (progress) => patch(key, { progress }), abort.signal)
+        .then(
+          (attachment) => patch(key, { attachment, progress: 1 }),
+          (e: unknown) =>
+            patch(key, {
+              error:
+                e instanceof ApiError && e.code === 'too_large'
+                  ? `Too large: ${e.message}`
+                  : e instanceof Error
+                    ? e.message
+                    : 'Upload failed',
+            }),
+        )
+        .finally(() => aborts.current.delete(key));
+    }
+  };
+
+  const removeUpload = (key: string) => {
+    aborts.current.get(key)?.abort();
+    setUploads((all) => all.filter((u) => u.key !== key));
+  };
+
+  const onDrop = (e: DragEvent<HTMLFormElement>) => {
+    if (e.dataTransfer.files.length === 0) return;
+    e.preventDefault();
+    setDragging(false);
+    attach(Array.from(e.dataTransfer.files));
+  };
+
+  const onPaste = (e: ClipboardEvent<HTMLTextAreaElement>) => {
+    const files = Array.from(e.clipboardData.files);
+    if (files.length === 0) return;
+    e.preventDefault();
+    attach(files);
+  };
 
   useEffect(() => {
     if (replyTo) ref.current?.focus();
@@ -53,8 +116,14 @@ export function Composer({ roomId, placeholder }: { roomId: string; placeholder:
   };
 
   const send = () => {
-    if (!text.trim() || text.trim().length > MAX_LEN) return;
-    chat.outbox.send(roomId, text, replyTo?.seq);
+    if ((!text.trim() && ready.length === 0) || text.trim().length > MAX_LEN || busy) return;
+    chat.outbox.send(
+      roomId,
+      text,
+      replyTo?.seq,
+      ready.map((u) => u.attachment!),
+    );
+    setUploads([]);
     setReplyTo(null);
     update('');
     ref.current?.focus();
@@ -101,12 +170,21 @@ export function Composer({ roomId, placeholder }: { roomId: string; placeholder:
   const tooLong = text.trim().length > MAX_LEN;
   return (
     <form
-      className="px-4 pt-1 pb-4 md:px-6"
+      className={`px-4 pt-1 pb-4 md:px-6 ${dragging ? 'bg-indigo-50 dark:bg-indigo-500/10' : ''}`}
       onSubmit={(e) => {
         e.preventDefault();
         send();
       }}
+      onDragOver={(e) => {
+        if (!e.dataTransfer.types.includes('Files')) return;
+        e.preventDefault();
+        setDragging(true);
+      }}
+      onDragLeave={() => setDragging(false)}
+      onDrop={onDrop}
+      data-testid="composer-form"
     >
+      <UploadList uploads={uploads} onRemove={removeUpload} />
       {replyTo && (
         <div className="mb-1 flex items-center gap-2 px-1 text-[13px] text-zinc-700 dark:text-zinc-300" data-testid="replying-to">
           <span className="min-w-0 flex-1 truncate">
@@ -155,8 +233,29 @@ export function Composer({ roomId, placeholder }: { roomId: string; placeholder:
             : 'border-zinc-300 focus-within:border-indigo-500 focus-within:ring-indigo-500/15 dark:border-zinc-700'
         }`}
       >
+        <input
+          ref={fileInput}
+          type="file"
+          multiple
+          hidden
+          onChange={(e) => {
+            attach(Array.from(e.target.files ?? []));
+            e.target.value = '';
+          }}
+          data-testid="file-input"
+        />
+        <button
+          type="button"
+          onClick={() => fileInput.current?.click()}
+          aria-label="Attach files"
+          title="Attach files (or drop or paste them)"
+          className="mb-0.5 inline-flex h-8 w-8 shrink-0 items-center justify-center rounded-lg text-zinc-600 transition hover:bg-zinc-100 dark:text-zinc-400 dark:hover:bg-zinc-800"
+        >
+          <IconPaperclip size={16} />
+        </button>
         <textarea
           ref={ref}
+          onPaste={onPaste}
           rows={1}
           value={text}
           onChange={(e) => {
@@ -178,7 +277,7 @@ export function Composer({ roomId, placeholder }: { roomId: string; placeholder:
         />
         <button
           type="submit"
-          disabled={!text.trim() || tooLong}
+          disabled={(!text.trim() && ready.length === 0) || tooLong || busy}
           aria-label="Send message"
           title="Send (Enter)"
           className="mb-0.5 inline-flex h-8 w-8 shrink-0 items-center justify-center rounded-lg bg-indigo-600 text-white transition hover:bg-indigo-500 disabled:bg-zinc-200 disabled:text-zinc-400 dark:disabled:bg-zinc-800 dark:disabled:text-zinc-600"

@@ -3,6 +3,7 @@ import { buildRows, timeLabel, type Row } from '../state/format';
 import type { PendingMessage } from '../state/timeline';
 import type { Message, User } from '../state/types';
 import { Avatar } from './Avatar';
+import { Attachments } from './Attachments';
 import { MessageBody } from './MessageBody';
 import { EditForm, Edited, MessageToolbar, Reactions, ReplyQuote, useRoomActions } from './MessageActions';
 import { useChat, useNow, useSession } from './hooks';
@@ -118,6 +119,7 @@ const MessageRow = memo(function MessageRow({
             {message.edited_at && <Edited at={message.edited_at} />}
           </MessageBody>
         )}
+        {!message.deleted && <Attachments items={message.attachments} />}
         {!message.deleted && <Reactions message={message} />}
       </div>
       {!message.deleted && <MessageToolbar message={message} mine={mine} canDelete={mine || owner} open={pressed} />}
@@ -154,6 +156,7 @@ const PendingRow = memo(function PendingRow({
         )}
         <div className={failed ? '' : 'opacity-60'}>
           <MessageBody body={pending.body} />
+          {pending.attachments && <Attachments items={pending.attachments} />}
         </div>
         {failed ? (
           <div className="mt-1 flex flex-wrap items-center gap-x-3 gap-y-1 text-xs">

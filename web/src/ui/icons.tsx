@@ -29,6 +29,10 @@ function make(paths: string[], name: string) {
 }
 
 export const IconPlus = make(['M12 5v14', 'M5 12h14'], 'IconPlus');
+export const IconPaperclip = make(
+  ['m21.44 11.05-9.19 9.19a6 6 0 0 1-8.49-8.49l8.57-8.57A4 4 0 1 1 18 8.84l-8.59 8.57a2 2 0 0 1-2.83-2.83l8.49-8.48'],
+  'IconPaperclip',
+);
 export const IconSend = make(['M22 2 11 13', 'M22 2 15 22l-4-9-9-4 20-7z'], 'IconSend');
 export const IconSearch = make(['M21 21l-4.3-4.3', 'M11 19a8 8 0 1 0 0-16 8 8 0 0 0 0 16z'], 'IconSearch');
 export const IconX = make(['M18 6 6 18', 'M6 6l12 12'], 'IconX');

@@ -12,7 +12,7 @@ microseconds so the entry a gateway acks is exactly the stored one.
 A plain message is written as version 1, as before room events existed, so a
 persister of the previous release still stores messages during a rolling
 upgrade; a reply or a room event is version 2, which such a persister skips
-rather than store as a message.
+rather than store as a message. A message carrying attachments is version 2 as well.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from typing import Any, cast, get_args
 import orjson
 
 from parley.models import (
+    Attachment,
     Draft,
     DraftKind,
     Entry,
@@ -82,12 +83,14 @@ def encode_record(draft: Draft, client_id: str, gateway: str) -> bytes:
         "created_at": draft.created_at,
         "gateway": gateway,
     }
-    if draft.kind != "message" or draft.target is not None:
+    if draft.kind != "message" or draft.target is not None or draft.attachments:
         record.update(
             v=STREAM_RECORD_VERSION, kind=draft.kind, target=draft.target, emoji=draft.emoji
         )
         if draft.moderated:
             record["moderator"] = True
+        if draft.attachments:
+            record["attachments"] = list(draft.attachments)
     return orjson.dumps(record)
 
 
@@ -113,6 +116,7 @@ def decode_record(raw: bytes) -> Record:
             target=None if target is None else int(target),
             emoji=None if emoji is None else str(emoji),
             moderator=data.get("moderator") is True,
+            attachments=tuple(int(f) for f in data.get("attachments", ())),
         )
         return Record(draft, str(data["gateway"]))
     except (orjson.JSONDecodeError, KeyError, TypeError, AttributeError) as exc:
@@ -141,6 +145,9 @@ def _message(message: Message) -> dict[str, Any]:
         "edited_at": message.edited_at,
         "deleted": message.deleted,
         "reactions": [[r.emoji, r.count, list(r.users)] for r in message.reactions],
+        "attachments": [
+            [a.id, a.name, a.content_type, a.size, a.width, a.height] for a in message.attachments
+        ],
     }
 
 
@@ -166,6 +173,10 @@ def _message_from(data: Any) -> Message:
         reactions=tuple(
             Reaction(str(e), int(n), tuple(int(u) for u in users))
             for e, n, users in data.get("reactions", ())
+        ),
+        attachments=tuple(
+            Attachment(int(i), str(name), str(kind), int(size), width, height)
+            for i, name, kind, size, width, height in data.get("attachments", ())
         ),
     )
 

@@ -8,7 +8,7 @@ import {
   type PendingMessage,
   type Timeline,
 } from '../timeline';
-import type { ErrorCode, Message } from '../types';
+import type { Attachment, ErrorCode, Message } from '../types';
 import { applyMessageToRoom } from '../rooms';
 import type { UserSession } from './session';
 
@@ -35,17 +35,21 @@ export class OutboxSlice {
     this.inflight.clear();
   }
 
-  /** Send a message optimistically (an answer to `replyTo` when given). Returns its client_id, or null if empty. */
-  send(roomId: string, body: string, replyTo?: number): string | null {
+  /**
+   * Send a message optimistically (an answer to `replyTo` when given, carrying
+   * `attachments` when given). Returns its client_id, or null if empty.
+   */
+  send(roomId: string, body: string, replyTo?: number, attachments: Attachment[] = []): string | null {
     const chat = this.chat;
     const text = body.replace(/^\s+|\s+$/g, '');
-    if (text.length === 0) return null;
+    if (text.length === 0 && attachments.length === 0) return null;
     const clientId = chat.deps.newId();
     const p: PendingMessage = {
       client_id: clientId,
       room: roomId,
       body: text,
       ...(replyTo !== undefined && { reply_to: replyTo }),
+      ...(attachments.length > 0 && { attachments }),
       created_at: new Date(chat.now()).toISOString(),
       status: 'sending',
       final: false,
@@ -218,6 +222,7 @@ export class OutboxSlice {
       body: next.body,
       client_id: next.client_id,
       ...(next.reply_to !== undefined && { reply_to: next.reply_to }),
+      ...(next.attachments && { attachments: next.attachments.map((a) => a.id) }),
     } as const;
     if (!conn.send(frame)) return; // flushed again on the next `ready`
     this.inflight.set(roomId, next.client_id);
