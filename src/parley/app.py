@@ -19,6 +19,7 @@ from parley.announcer import Announcer
 from parley.api import headers, http, ops, proxy, static
 from parley.api.accounts import Accounts
 from parley.api.admin import AdminApi
+from parley.api.profiles import Profiles
 from parley.api.routes import Api
 from parley.auth import AuthService
 from parley.auth.oauth import Provider
@@ -215,6 +216,7 @@ def build(
         ).routes()
     )
     app.add_routes(Accounts(parts.store, auth, oauth, settings.refresh_token_ttl).routes())
+    app.add_routes(Profiles(parts.store, auth, parts.announcer, parts.presence).routes())
     app.add_routes(
         AdminApi(parts.store, auth, sending, parts.board, FIGURES_INTERVAL_SECONDS).routes()
     )

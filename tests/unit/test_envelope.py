@@ -32,6 +32,7 @@ EVENT = b'{"type":"message"} with spaces'
             b"P2 0 ",
             envelope.Presence(user=2, online=False, event=EVENT),
         ),
+        (envelope.user_updated(2, EVENT), b"U2 0 ", envelope.UserUpdated(user=2, event=EVENT)),
         (envelope.ack(3, 7, b"{}"), b"K3 7 ", envelope.Ack(room=3, sender=7, payload=b"{}")),
         (
             envelope.revoked(4, ["f1", "f2"]),

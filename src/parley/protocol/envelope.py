@@ -8,8 +8,8 @@ what its two numbers mean, with one builder (bytes out) and one class (what
 ``read`` returns) per kind.
 
 Channels: ``room.<id>`` (stream entries, room events), ``user.<id>`` (rooms a user
-joins, sessions revoked), ``presence`` (users coming and going), ``gateway.<id>`` (acks routed to
-the gateway that holds the sender).
+joins, sessions revoked), ``presence`` (users coming and going, profiles changed),
+``gateway.<id>`` (acks routed to the gateway that holds the sender).
 """
 
 from __future__ import annotations
@@ -35,6 +35,9 @@ class Kind(bytes, Enum):
     """On a user's channel: that user's connections start following a room."""
     PRESENCE = b"P"
     """A user came online or went offline everywhere."""
+    USER_UPDATED = b"U"
+    """On the presence channel: a user's profile changed. Like presence it reaches whoever
+    shares a room with them, and also their own other connections."""
     ACK = b"K"
     """The persister's outcome of one send, for the gateway that produced it."""
     REVOKED = b"R"
@@ -83,6 +86,12 @@ class Presence:
 
 
 @dataclass(frozen=True, slots=True)
+class UserUpdated:
+    user: int
+    event: bytes
+
+
+@dataclass(frozen=True, slots=True)
 class Ack:
     """Not a client event: the persister tells the gateway waiting for a send how it ended.
 
@@ -123,7 +132,9 @@ class Revoked:
         return (family in self.families) is not self.every
 
 
-Envelope = Message | RoomEvent | MemberAdded | MemberLeft | Joined | Presence | Ack | Revoked
+Envelope = (
+    Message | RoomEvent | MemberAdded | MemberLeft | Joined | Presence | UserUpdated | Ack | Revoked
+)
 
 
 def _pack(letter: bytes, first: int, second: int, payload: bytes) -> bytes:
@@ -138,6 +149,7 @@ _MEMBER_ADDED = Kind.MEMBER_ADDED.value
 _MEMBER_LEFT = Kind.MEMBER_LEFT.value
 _JOINED = Kind.JOINED.value
 _PRESENCE = Kind.PRESENCE.value
+_USER_UPDATED = Kind.USER_UPDATED.value
 _ACK = Kind.ACK.value
 _REVOKED = Kind.REVOKED.value
 
@@ -166,6 +178,10 @@ def presence(user: int, online: bool, event: bytes) -> bytes:
     return _pack(_PRESENCE, user, int(online), event)
 
 
+def user_updated(user: int, event: bytes) -> bytes:
+    return _pack(_USER_UPDATED, user, 0, event)
+
+
 def ack(room: int, sender: int, payload: bytes) -> bytes:
     return _pack(_ACK, room, sender, payload)
 
@@ -185,6 +201,7 @@ _READERS: dict[int, Callable[[int, int, bytes], Envelope]] = {
     _MEMBER_LEFT[0]: lambda _, user, event: MemberLeft(user, event),
     _JOINED[0]: lambda room, _, event: Joined(room, event),
     _PRESENCE[0]: lambda user, online, event: Presence(user, online == 1, event),
+    _USER_UPDATED[0]: lambda user, _, event: UserUpdated(user, event),
     _ACK[0]: Ack,
     _REVOKED[0]: _revoked,
 }

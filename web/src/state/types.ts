@@ -10,7 +10,9 @@ export type {
   EditFrame,
   ErrorBody,
   ErrorCode,
+  HourCycle,
   Message,
+  Profile,
   ReactFrame,
   Reaction,
   ReplyPreview,
@@ -20,7 +22,9 @@ export type {
   SearchPage,
   SearchResult,
   ServerEvent,
+  Settings,
   SnippetPart,
+  Theme,
   UnreactFrame,
   User,
 } from './protocol.gen';
@@ -57,6 +61,7 @@ const SERVER_TYPES: Record<ServerEvent['type'], true> = {
   typing: true,
   read: true,
   presence: true,
+  user_updated: true,
   pong: true,
   error: true,
 };

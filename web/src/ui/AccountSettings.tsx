@@ -1,7 +1,6 @@
 import { useCallback, useEffect, useId, useState, type FormEvent } from 'react';
 import { ApiError } from '../state/api';
 import { describeOAuthError, providerLabel, type SignInMethods } from '../state/oauth';
-import { Dialog } from './Dialog';
 import { useChat, useSession, useStore } from './hooks';
 
 const primary =
@@ -91,8 +90,10 @@ function PasswordForm({ hasPassword, onDone }: { hasPassword: boolean; onDone: (
   );
 }
 
-/** Sign-in methods: the password, and accounts at other services to link and unlink. */
-export function AccountSettings({ onClose }: { onClose: () => void }) {
+/** Sign-in methods: the password, and accounts at other services to link and unlink (a
+ * section of the settings page). Setting or changing the password signs out every other
+ * session. */
+export function AccountSettings() {
   const chat = useSession();
   const store = useStore();
   const providers = useChat((s) => s.providers);
@@ -120,11 +121,6 @@ export function AccountSettings({ onClose }: { onClose: () => void }) {
   const who = providerLabel(providers, oauth?.provider ?? null);
   const shownStatus = status ?? (oauth?.kind === 'linked' ? `Your ${who} account is linked.` : null);
   const shownError = error ?? (oauth?.kind === 'error' ? describeOAuthError(oauth.code, who) : null);
-
-  const close = () => {
-    store.dismissOAuth();
-    onClose();
-  };
 
   const link = async (provider: string) => {
     store.dismissOAuth();
@@ -156,7 +152,7 @@ export function AccountSettings({ onClose }: { onClose: () => void }) {
   const ways = methods ? methods.identities.length + (methods.has_password ? 1 : 0) : 0;
 
   return (
-    <Dialog title="Account settings" description="How you sign in to Parley." onClose={close}>
+    <>
       {shownStatus && (
         <p role="status" className="mb-3 rounded-lg bg-emerald-50 px-3 py-2 text-sm text-emerald-800 dark:bg-emerald-950/40 dark:text-emerald-200">
           {shownStatus}
@@ -221,6 +217,11 @@ export function AccountSettings({ onClose }: { onClose: () => void }) {
             <h3 id={headings.password} className="mb-2 text-sm font-semibold">
               Password
             </h3>
+            {methods.has_password && (
+              <p className="mb-2 text-sm text-zinc-500 dark:text-zinc-400">
+                Changing it signs you out everywhere else; this device stays signed in.
+              </p>
+            )}
             {!methods.has_password && (
               <p className="mb-2 text-sm text-zinc-500 dark:text-zinc-400">
                 You sign in through a linked account. A password lets you sign in without it.
@@ -237,6 +238,6 @@ export function AccountSettings({ onClose }: { onClose: () => void }) {
           </section>
         </div>
       )}
-    </Dialog>
+    </>
   );
 }

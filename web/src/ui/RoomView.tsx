@@ -1,3 +1,4 @@
+import { LastSeen } from './LastSeen';
 import { directPeer, roomTitle } from '../state/rooms';
 import { activeTyping, typingLabel } from '../state/typing';
 import { Avatar } from './Avatar';
@@ -76,11 +77,13 @@ export function RoomView({
   const title = roomTitle(room, myId);
   const peer = directPeer(room, myId);
   const onlineCount = room.members.filter((m) => m.id === myId || presence[m.id] === 'online').length;
-  const subtitle = peer
-    ? presence[peer.id] === 'online'
-      ? 'Online'
-      : 'Offline'
-    : `${room.members.length} members${onlineCount > 0 ? ` · ${onlineCount} online` : ''}`;
+  const subtitle = peer ? (
+    <span data-testid="peer-status" className="first-letter:uppercase inline-block">
+      <LastSeen userId={peer.id} online={presence[peer.id] === 'online'} />
+    </span>
+  ) : (
+    `${room.members.length} members${onlineCount > 0 ? ` · ${onlineCount} online` : ''}`
+  );
 
   return (
     <section aria-label={`Conversation: ${title}`} className="flex h-full min-h-0 flex-col">
