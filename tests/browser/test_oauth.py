@@ -100,7 +100,7 @@ async def test_link_and_unlink_an_account_in_settings(
     )
     linked = dialog.get_by_role("list", name="Linked accounts")
     await expect(linked.get_by_text(login)).to_be_visible()
-    await expect(bo.me_name).to_have_text("Bo Chen")
+    await expect(page.get_by_label("Display name")).to_have_value("Bo Chen")  # still Bo
 
     await dialog.get_by_role("button", name=f"Unlink {DISPLAY_NAME} ({login})").click()
     await expect(dialog.get_by_text("None yet.")).to_be_visible()
