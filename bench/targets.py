@@ -96,7 +96,8 @@ async def parley_on_store(
 ) -> AsyncIterator[tuple[ParleyTarget, ScratchPostgres | None]]:
     """A started Parley on its own SQLite file, or on a scratch PostgreSQL database next to
     ``database_url`` (migrated first); stopped, and the scratch database dropped, on the way
-    out. The store scenarios (history, search) seed rows straight into it."""
+    out (both kept with BENCH_KEEP_DATA=1, to EXPLAIN the queries afterwards). The store
+    scenarios (history, search) seed rows straight into it."""
     pg = await scratch_postgres(database_url) if database_url else None
     target = ParleyTarget(data_base, {} if pg is None else {"PARLEY_DATABASE_URL": pg.url})
     try:
@@ -106,8 +107,10 @@ async def parley_on_store(
         yield target, pg
     finally:
         await target.stop()
-        if pg is not None:
+        if pg is not None and os.environ.get("BENCH_KEEP_DATA") != "1":
             await pg.drop()
+        elif pg is not None:
+            log(f"kept database {pg.name} (BENCH_KEEP_DATA=1)")
 
 
 class SocketIOTarget(Target):

@@ -2,9 +2,9 @@
 
 Messages are announced by the message log once they are durable
 (``log/publish.py``, the persister). Everything else a client hears about
-(typing, read markers, rooms created and changed, members added and gone, presence) is
-produced here, by whoever caused it: the HTTP API, a socket's frames, the hub
-as connections come and go, cluster presence. Each method encodes its client
+(typing, read markers, rooms created and changed, members added and gone, presence,
+profile changes) is produced here, by whoever caused it: the HTTP API, a socket's frames,
+the hub as connections come and go, cluster presence. Each method encodes its client
 event once and wraps it in the envelope whose kind says how gateways deliver it
 (``protocol/envelope.py``; the rule for each kind is in ``Hub.on_bus``).
 
@@ -20,7 +20,7 @@ import logging
 from collections.abc import Iterable
 
 from parley.bus import Bus
-from parley.models import Room, User
+from parley.models import Room, User, now_micros
 from parley.presence import Presence
 from parley.protocol import envelope, events
 from parley.store import Store
@@ -81,8 +81,21 @@ class Announcer:
         await self._publish(envelope.room_channel(room.id), envelope.room_event(event))
 
     async def presence(self, user: User, *, online: bool) -> None:
-        event = events.presence(user, online)
+        """Going offline everywhere is also when "last seen" is stored: once per visit."""
+        last_seen = None
+        if not online:
+            last_seen = now_micros()
+            try:
+                await self._store.record_last_seen(user.id, last_seen)
+            except Exception as exc:  # the event still goes out; the time is a hint
+                logger.warning("could not store last seen of user %s: %s", user.id, exc)
+        event = events.presence(user, online, last_seen)
         await self._publish(envelope.PRESENCE, envelope.presence(user.id, online, event))
+
+    async def user_updated(self, user: User) -> None:
+        """A new display name, to everyone who shares a room with the user and their tabs."""
+        event = events.user_updated(user)
+        await self._publish(envelope.PRESENCE, envelope.user_updated(user.id, event))
 
     async def presence_changed(self, user_ids: Iterable[int], online: bool) -> None:
         """Users cluster presence found online or offline without a connect here (by id)."""

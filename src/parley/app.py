@@ -20,6 +20,7 @@ from parley.api import headers, http, ops, proxy, static
 from parley.api.accounts import Accounts
 from parley.api.admin import AdminApi
 from parley.api.files import FilesApi, sweep_forever
+from parley.api.profiles import Profiles
 from parley.api.reads import ReadsApi
 from parley.api.rooms import RoomsApi
 from parley.api.routes import Api
@@ -287,6 +288,7 @@ def build(
     )
     app.add_routes(Accounts(parts.store, auth, oauth, settings.refresh_token_ttl).routes())
     app.add_routes(ReadsApi(parts.store, auth).routes())
+    app.add_routes(Profiles(parts.store, auth, parts.announcer, parts.presence).routes())
     app.add_routes(
         AdminApi(parts.store, auth, sending, parts.board, FIGURES_INTERVAL_SECONDS).routes()
     )

@@ -52,6 +52,46 @@ class User:
         return {"id": str(self.id), "username": self.username, "display_name": self.display_name}
 
 
+Theme = Literal["light", "dark", "system"]
+HourCycle = Literal["auto", "12h", "24h"]
+THEMES: tuple[Theme, ...] = ("light", "dark", "system")
+HOUR_CYCLES: tuple[HourCycle, ...] = ("auto", "12h", "24h")
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """The web client's settings that follow a user across devices (``GET /api/me/settings``).
+
+    ``hour_cycle``: "auto" shows times as the browser's locale does.
+    """
+
+    theme: Theme = "system"
+    hour_cycle: HourCycle = "auto"
+
+    def to_json(self) -> JSON:
+        return {"theme": self.theme, "hour_cycle": self.hour_cycle}
+
+
+@dataclass(frozen=True, slots=True)
+class Profile:
+    """A user as someone who shares a room with them sees them (``GET /api/users/{id}``).
+
+    ``last_seen_at``: when their last connection closed, kept as long as they are offline;
+    None when they are online now or have not connected since it was recorded.
+    """
+
+    user: User
+    online: bool
+    last_seen_at: int | None
+
+    def to_json(self) -> JSON:
+        return {
+            "user": self.user.to_json(),
+            "online": self.online,
+            "last_seen": None if self.last_seen_at is None else rfc3339(self.last_seen_at),
+        }
+
+
 @dataclass(frozen=True, slots=True)
 class ReadMarker:
     """How far one member has read a room: the "seen by" of a message at ``seq`` or before."""

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import orjson
+
 from parley.announcer import Announcer
 from parley.bus import MemoryBus
+from parley.models import rfc3339
 from parley.presence import LocalPresence
 from parley.protocol import envelope
 from parley.store import SqlStore
@@ -100,3 +103,26 @@ async def test_announcements_survive_a_bus_outage(store: SqlStore) -> None:
     await announcer.room_updated(room, ana)
     await announcer.presence(ana, online=True)
     await announcer.presence_changed([ana.id], online=False)
+
+
+async def test_going_offline_stores_last_seen_once_and_tells_it_renamed_users_go_out_too(
+    store: SqlStore,
+) -> None:
+    ana = await make_user(store, "ana")
+    bus = RecordingBus()
+    announcer = Announcer(store, bus, LocalPresence())
+    await announcer.presence(ana, online=True)
+    assert (await store.visible_user(ana.id, ana.id)) == (ana, None)
+    await announcer.presence(ana, online=False)
+    found = await store.visible_user(ana.id, ana.id)
+    assert found is not None and found[1] is not None
+    gone = bus.published[-1][1]
+    assert isinstance(gone, envelope.Presence) and not gone.online
+    assert orjson.loads(gone.event)["last_seen"] == rfc3339(found[1])
+
+    renamed = await store.set_display_name(ana.id, "Ana B.")
+    assert renamed is not None
+    await announcer.user_updated(renamed)
+    channel, updated = bus.published[-1]
+    assert channel == "presence" and isinstance(updated, envelope.UserUpdated)
+    assert orjson.loads(updated.event)["user"]["display_name"] == "Ana B."

@@ -38,6 +38,7 @@ EVENT = b'{"type":"message"} with spaces'
             b"P2 0 ",
             envelope.Presence(user=2, online=False, event=EVENT),
         ),
+        (envelope.user_updated(2, EVENT), b"D2 0 ", envelope.UserUpdated(user=2, event=EVENT)),
         (envelope.ack(3, 7, b"{}"), b"K3 7 ", envelope.Ack(room=3, sender=7, payload=b"{}")),
         (
             envelope.revoked(4, ["f1", "f2"]),
@@ -105,3 +106,8 @@ def test_a_stamp_carries_publish_time_and_trace_and_read_skips_it() -> None:
 def test_a_garbled_stamp_is_refused_with_value_error(bad: bytes) -> None:
     with pytest.raises(ValueError):
         envelope.read_stamped(bad)
+
+
+def test_every_kind_has_a_letter_of_its_own() -> None:
+    """Two kinds given one letter would silently become aliases of one enum member."""
+    assert len(envelope.Kind.__members__) == len(set(envelope.Kind))

@@ -28,6 +28,10 @@ def test_events_encode_the_documented_shapes() -> None:
     assert (limited["retry_after"], "client_id" in limited) == (1.235, False)
     assert orjson.loads(events.reauthed(900)) == {"type": "reauthed", "expires_in": 900}
     assert orjson.loads(events.presence(ANA, False))["status"] == "offline"
+    gone = orjson.loads(events.presence(ANA, False, 1_700_000_000_123_000))
+    assert gone["last_seen"] == "2023-11-14T22:13:20.123Z"
+    assert "last_seen" not in orjson.loads(events.presence(ANA, True, 1_700_000_000_123_000))
+    assert orjson.loads(events.user_updated(ANA)) == {"type": "user_updated", "user": ANA.to_json()}
     assert orjson.loads(events.read(2, ANA, 4)) == {
         "type": "read",
         "room": "2",

@@ -8,6 +8,7 @@ import pytest
 from parley.api.accounts import Accounts
 from parley.api.files import FilesApi
 from parley.api.openapi import document
+from parley.api.profiles import Profiles
 from parley.api.reads import ReadsApi
 from parley.api.rooms import RoomsApi
 from parley.api.routes import Api
@@ -22,6 +23,7 @@ def test_openapi_describes_exactly_the_api_routes() -> None:
         *Accounts.__new__(Accounts).routes(),
         *ReadsApi.__new__(ReadsApi).routes(),
         *FilesApi.__new__(FilesApi).routes(),
+        *Profiles.__new__(Profiles).routes(),
     ]
     routes = {(r.method.lower(), re.sub(r"\{(\w+):[^}]*\}", r"{\1}", r.path)) for r in defined}
     documented = {(m, p) for p, ops in document()["paths"].items() for m in ops}

@@ -219,8 +219,13 @@ ENCODERS: dict[str, Callable[[JSON], bytes]] = {
     "reauthed": lambda e: events.reauthed(e["expires_in"]),
     "typing": lambda e: events.typing(int(e["room"]), user(e["user"])),
     "read": lambda e: events.read(int(e["room"]), user(e["user"]), e["seq"]),
-    "presence": lambda e: events.presence(user(e["user"]), e["status"] == "online"),
+    "presence": lambda e: events.presence(
+        user(e["user"]),
+        e["status"] == "online",
+        micros(e["last_seen"]) if "last_seen" in e else None,
+    ),
     "presence_subscribed": lambda e: events.presence_subscribed(ids(e["users"]), ids(e["online"])),
+    "user_updated": lambda e: events.user_updated(user(e["user"])),
     "room": lambda e: events.room(room(e["room"]), ids(e["online"])),
     "room_updated": lambda e: events.room_updated(
         Room(

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy.exc import IntegrityError
 
-from parley.models import Draft, DraftKind, Message, RoomEvent, User, now_micros
+from parley.models import Draft, DraftKind, Message, RoomEvent, Settings, User, now_micros
 from parley.store import (
     IdentityTaken,
     LastSignInMethod,
@@ -626,3 +626,24 @@ async def test_around_centres_on_a_seq(store: SqlStore) -> None:
     assert ([m.seq for m in page], older) == ([1, 2, 3, 4, 5, 6], False)
     page, older = await store.around(room, 10, 4)
     assert ([m.seq for m in page], older) == ([8, 9, 10], True)
+
+
+async def test_profiles_show_last_seen_only_to_people_who_share_a_room(store: SqlStore) -> None:
+    ana, bob, cy = [await make_user(store, n) for n in ("ana", "bob", "cy")]
+    await store.create_group("r", [ana.id, bob.id])
+    await store.record_last_seen(bob.id, 1_700_000_000_000_000)
+    assert await store.visible_user(ana.id, bob.id) == (bob, 1_700_000_000_000_000)
+    assert await store.visible_user(bob.id, bob.id) == (bob, 1_700_000_000_000_000)
+    assert await store.visible_user(cy.id, bob.id) is None  # no shared room
+    assert await store.visible_user(ana.id, 999) is None
+    renamed = await store.set_display_name(bob.id, "Bobby")
+    assert renamed == User(bob.id, "bob", "Bobby") and await store.user(bob.id) == renamed
+    assert await store.set_display_name(999, "Nobody") is None
+
+
+async def test_settings_default_then_replace(store: SqlStore) -> None:
+    ana = await make_user(store, "ana")
+    assert await store.settings(ana.id) == Settings("system", "auto")
+    await store.put_settings(ana.id, Settings("dark", "12h"))
+    await store.put_settings(ana.id, Settings("light", "24h"))
+    assert await store.settings(ana.id) == Settings("light", "24h")

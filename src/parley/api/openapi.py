@@ -226,6 +226,8 @@ _SHARED = (
     "DirectoryPage",
     "ReadMarkers",
     "Attachment",
+    "Profile",
+    "Settings",
 )
 _FILE_ID = {
     "name": "file",
@@ -434,6 +436,42 @@ def document() -> JSON:
             "/api/me": {
                 "get": _op(
                     "The signed-in user", {**_ok("200", "You", _ref("User")), **_errors("401")}
+                ),
+                "patch": _op(
+                    "Change your display name; people who share a room with you see it live",
+                    {**_ok("200", "You, renamed", _ref("User")), **_errors("401", "413", "422")},
+                    body=_obj(["display_name"], display_name=_DISPLAY_NAME),
+                ),
+            },
+            "/api/me/settings": {
+                "get": _op(
+                    "Your settings (the defaults until the first save)",
+                    {**_ok("200", "Settings", _ref("Settings")), **_errors("401")},
+                ),
+                "put": _op(
+                    "Save your settings: every field, no others",
+                    {**_ok("200", "Saved", _ref("Settings")), **_errors("401", "413", "422")},
+                    body=_ref("Settings"),
+                ),
+            },
+            "/api/users/{user}": {
+                "get": _op(
+                    "A user's profile with when they were last seen; only to people who share"
+                    " a room with them",
+                    {
+                        **_ok("200", "Profile", _ref("Profile")),
+                        **_errors("401"),
+                        **_error("404", "No such user, or you share no room with them"),
+                    },
+                    params=[
+                        {
+                            "name": "user",
+                            "in": "path",
+                            "required": True,
+                            "description": "A user's id",
+                            "schema": _ID,
+                        }
+                    ],
                 )
             },
             "/api/me/identities": {

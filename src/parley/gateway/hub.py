@@ -333,7 +333,9 @@ class Hub:
             case envelope.RoomEvent():
                 self._on_room_event(_channel_id(channel), env)
             case envelope.Presence():
-                self._on_presence(env)
+                self._to_peers(env.user, env.event, with_self=False)
+            case envelope.UserUpdated():
+                self._to_peers(env.user, env.event, with_self=True)
             case envelope.MemberAdded():
                 self._on_member_added(_channel_id(channel), env)
             case envelope.MemberLeft():
@@ -459,10 +461,10 @@ class Hub:
                 continue
             feed.push_stored(await self.store.between(room_id, feed.sequencer.last, last))
 
-    def _on_presence(self, env: envelope.Presence) -> None:
-        """To whoever shares a small enough room with the user, and to its subscribers."""
-        user_id = env.user
-        frame = wsframe.text(env.event)
+    def _to_peers(self, user_id: int, event: bytes, *, with_self: bool) -> None:
+        """Once to each local connection that shares a small enough room with the user (and
+        theirs, ``with_self``), and to the connections that subscribed to the user."""
+        frame = wsframe.text(event)
         seen: set[Connection] = set()
         for conn in self.watchers.get(user_id, ()):
             seen.add(conn)
@@ -471,7 +473,7 @@ class Hub:
         for feed in self.feeds.values():
             if user_id in feed.members and len(feed.members) <= push_max:
                 for conn in (*feed.live, *feed.holding):
-                    if conn.user.id != user_id and conn not in seen:
+                    if (with_self or conn.user.id != user_id) and conn not in seen:
                         seen.add(conn)
                         conn.send(frame)
 

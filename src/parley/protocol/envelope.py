@@ -15,7 +15,7 @@ stamp, so readers that need neither ignore it.
 
 Channels: ``room.<id>`` (stream entries, room events), ``user.<id>`` (rooms a user
 joins, sessions revoked, the user's read markers), ``presence`` (users coming and
-going), ``gateway.<id>`` (acks routed to the gateway that holds the sender).
+going, profiles changed), ``gateway.<id>`` (acks routed to the gateway that holds the sender).
 """
 
 from __future__ import annotations
@@ -42,6 +42,9 @@ class Kind(bytes, Enum):
     """On a user's channel: that user's connections start following a room."""
     PRESENCE = b"P"
     """A user came online or went offline everywhere."""
+    USER_UPDATED = b"D"
+    """On the presence channel: a user's profile changed. Like presence it reaches whoever
+    shares a room with them, and also their own other connections."""
     ACK = b"K"
     """The persister's outcome of one send, for the gateway that produced it."""
     REVOKED = b"R"
@@ -100,6 +103,12 @@ class Presence:
 
 
 @dataclass(frozen=True, slots=True)
+class UserUpdated:
+    user: int
+    event: bytes
+
+
+@dataclass(frozen=True, slots=True)
 class Ack:
     """Not a client event: the persister tells the gateway waiting for a send how it ended.
 
@@ -141,7 +150,16 @@ class Revoked:
 
 
 Envelope = (
-    Message | RoomEvent | MemberAdded | MemberLeft | Joined | Presence | Ack | Revoked | UserEvent
+    Message
+    | RoomEvent
+    | MemberAdded
+    | MemberLeft
+    | Joined
+    | Presence
+    | UserUpdated
+    | Ack
+    | Revoked
+    | UserEvent
 )
 
 
@@ -177,6 +195,7 @@ _MEMBER_ADDED = Kind.MEMBER_ADDED.value
 _MEMBER_LEFT = Kind.MEMBER_LEFT.value
 _JOINED = Kind.JOINED.value
 _PRESENCE = Kind.PRESENCE.value
+_USER_UPDATED = Kind.USER_UPDATED.value
 _ACK = Kind.ACK.value
 _REVOKED = Kind.REVOKED.value
 _USER_EVENT = Kind.USER_EVENT.value
@@ -210,6 +229,10 @@ def presence(user: int, online: bool, event: bytes) -> bytes:
     return _pack(_PRESENCE, user, int(online), event)
 
 
+def user_updated(user: int, event: bytes) -> bytes:
+    return _pack(_USER_UPDATED, user, 0, event)
+
+
 def ack(room: int, sender: int, payload: bytes) -> bytes:
     return _pack(_ACK, room, sender, payload)
 
@@ -229,6 +252,7 @@ _READERS: dict[int, Callable[[int, int, bytes], Envelope]] = {
     _MEMBER_LEFT[0]: lambda _, user, event: MemberLeft(user, event),
     _JOINED[0]: lambda room, _, event: Joined(room, event),
     _PRESENCE[0]: lambda user, online, event: Presence(user, online == 1, event),
+    _USER_UPDATED[0]: lambda user, _, event: UserUpdated(user, event),
     _ACK[0]: Ack,
     _REVOKED[0]: _revoked,
     _USER_EVENT[0]: lambda user, _, event: UserEvent(user, event),

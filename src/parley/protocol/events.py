@@ -7,7 +7,7 @@ from collections.abc import Iterable
 
 import orjson
 
-from parley.models import JSON, Entry, Message, Room, RoomEvent, User
+from parley.models import JSON, Entry, Message, Room, RoomEvent, User, rfc3339
 from parley.protocol.errors import ErrorCode
 
 
@@ -58,9 +58,18 @@ def read(room_id: int, user: User, seq: int) -> bytes:
     return encode({"type": "read", "room": str(room_id), "user": user.to_json(), "seq": seq})
 
 
-def presence(user: User, online: bool) -> bytes:
-    status = "online" if online else "offline"
-    return encode({"type": "presence", "user": user.to_json(), "status": status})
+def presence(user: User, online: bool, last_seen: int | None = None) -> bytes:
+    """``last_seen``: when an offline user's last connection closed (microseconds)."""
+    event: JSON = {"type": "presence", "user": user.to_json()}
+    event["status"] = "online" if online else "offline"
+    if not online and last_seen is not None:
+        event["last_seen"] = rfc3339(last_seen)
+    return encode(event)
+
+
+def user_updated(user: User) -> bytes:
+    """The user's profile (display name) changed; sent to everyone who shares a room."""
+    return encode({"type": "user_updated", "user": user.to_json()})
 
 
 def presence_subscribed(users: Iterable[int], online: Iterable[int]) -> bytes:

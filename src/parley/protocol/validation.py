@@ -15,6 +15,7 @@ patterns of /openapi.json.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -263,3 +264,10 @@ def instant(text: str, field: str) -> int:
         except (ValueError, OverflowError):
             pass
     raise invalid(f"{field} must be an RFC 3339 date (2026-12-02) or date-time (…T10:00:00Z)")
+
+
+def choice(value: Any, field: str, allowed: Sequence[str]) -> str:
+    """One of a few fixed words (a setting's values); anything else is refused by name."""
+    if not isinstance(value, str) or value not in allowed:
+        raise invalid(f"{field} must be one of {', '.join(allowed)}")
+    return value

@@ -23,6 +23,7 @@ from parley.models import (
     RoomStats,
     SearchFilter,
     SearchHit,
+    Settings,
     SiteRole,
     User,
 )
@@ -154,6 +155,22 @@ class Store(Protocol):
     async def user(self, user_id: int) -> User | None: ...
     async def users_named(self, usernames: Sequence[str]) -> list[User]: ...
     async def search_users(self, prefix: str, limit: int) -> list[User]: ...
+
+    # profiles and settings
+    async def set_display_name(self, user_id: int, name: str) -> User | None:
+        """The user as renamed; None when there is no such user."""
+
+    async def record_last_seen(self, user_id: int, at: int) -> None:
+        """The user's last connection everywhere closed at ``at`` (once per going offline)."""
+
+    async def visible_user(self, viewer_id: int, user_id: int) -> tuple[User, int | None] | None:
+        """The user and when they were last seen, if the viewer is them or shares a room
+        with them; None otherwise, the same as for no such user."""
+
+    async def settings(self, user_id: int) -> Settings:
+        """The user's settings; the defaults when they never saved any."""
+
+    async def put_settings(self, user_id: int, wanted: Settings) -> None: ...
 
     # accounts: the site-wide role and the disabled mark
     async def account(self, user_id: int) -> Account | None: ...

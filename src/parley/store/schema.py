@@ -38,10 +38,23 @@ users = Table(
     Column("created_at", BigInteger, nullable=False),
     Column("role", String(8), nullable=False, server_default="member"),
     Column("disabled_at", BigInteger),
+    Column("last_seen_at", BigInteger),
 )
 """``password_hash`` is NULL for a user who signs in only through providers (``identities``).
 ``role``: "admin" or "member" (the site-wide role, not a room's); ``disabled_at``: when an
-admin disabled the account (NULL: it may sign in)."""
+admin disabled the account (NULL: it may sign in); ``last_seen_at``: when their last
+connection closed (NULL: never connected since it was recorded), written once per going
+offline, never per message."""
+
+user_settings = Table(
+    "user_settings",
+    metadata,
+    Column("user_id", Id, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    Column("theme", String(8), nullable=False),
+    Column("hour_cycle", String(4), nullable=False),
+    Column("updated_at", BigInteger, nullable=False),
+)
+"""The web client's settings that follow a user across devices; no row: the defaults."""
 
 rooms = Table(
     "rooms",

@@ -41,11 +41,13 @@ from parley.models import (
     RoomStats,
     SearchFilter,
     SearchHit,
+    Settings,
     SiteRole,
     User,
     now_micros,
 )
 from parley.store import files as stored_files
+from parley.store import profiles
 from parley.store import rooms as room_rules
 from parley.store.append import CoreStatements, Fallback, PostgresStatements, append_many
 from parley.store.base import (
@@ -318,6 +320,30 @@ class SqlStore:
                 .limit(limit)
             )
             return [_user(r) for r in rows]
+
+    # profiles and settings (``store/profiles.py``)
+
+    async def set_display_name(self, user_id: int, name: str) -> User | None:
+        async with self._single_write() as conn:
+            row = await profiles.set_display_name(conn, user_id, name)
+        return None if row is None else _user(row)
+
+    async def record_last_seen(self, user_id: int, at: int) -> None:
+        async with self._single_write() as conn:
+            await profiles.record_last_seen(conn, user_id, at)
+
+    async def visible_user(self, viewer_id: int, user_id: int) -> tuple[User, int | None] | None:
+        async with self._connect() as conn:
+            row = await profiles.visible_user(conn, viewer_id, user_id)
+        return None if row is None else (_user(row), row.last_seen_at)
+
+    async def settings(self, user_id: int) -> Settings:
+        async with self._connect() as conn:
+            return await profiles.settings(conn, user_id)
+
+    async def put_settings(self, user_id: int, wanted: Settings) -> None:
+        async with self._single_write() as conn:
+            await profiles.put_settings(conn, user_id, wanted, now_micros(), sqlite=self.sqlite)
 
     # accounts: roles and the disabled mark, for the admin pages and the token checks
 

@@ -9,8 +9,10 @@ import type {
   Message,
   MessagePage,
   ReadMarkers,
+  Profile,
   Room,
   SearchPage,
+  Settings,
   User,
 } from './types';
 import type { Provider, SignInMethods } from './oauth';
@@ -250,6 +252,24 @@ export class ApiClient {
     const res = await doFetch(this.fetchFn, `${this.baseUrl}/api/auth/providers`, {});
     if (!res.ok) throw await decodeError(res);
     return ((await res.json()) as { providers: Provider[] }).providers;
+  }
+
+  /** A new display name; everyone who shares a room hears `user_updated`. */
+  updateMe(displayName: string): Promise<User> {
+    return this.request('PATCH', '/api/me', { display_name: displayName });
+  }
+
+  /** Someone who shares a room with me (or me): online, or when they were last seen. */
+  profile(userId: string): Promise<Profile> {
+    return this.request('GET', `/api/users/${encodeURIComponent(userId)}`);
+  }
+
+  settings(): Promise<Settings> {
+    return this.request('GET', '/api/me/settings');
+  }
+
+  saveSettings(settings: Settings): Promise<Settings> {
+    return this.request('PUT', '/api/me/settings', settings);
   }
 
   signInMethods(): Promise<SignInMethods> {

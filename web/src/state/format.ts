@@ -1,4 +1,5 @@
 import type { Message, User } from './types';
+import { hour12 } from './preferences';
 import type { PendingMessage } from './timeline';
 
 /** Up to two initials from a display name or username. */
@@ -44,9 +45,21 @@ export function dayLabel(d: Date, now: Date): string {
   return d.toLocaleDateString(undefined, opts);
 }
 
-/** "4:34 AM" or "16:34" as the locale writes it: no leading zero on the hour. */
-export function timeLabel(d: Date): string {
-  return d.toLocaleTimeString(undefined, { hour: 'numeric', minute: '2-digit' });
+/** "4:34 AM" or "16:34": the hour cycle the user chose, else as the locale writes it. */
+export function timeLabel(d: Date, twelve: boolean | undefined = hour12()): string {
+  return d.toLocaleTimeString(undefined, { hour: 'numeric', minute: '2-digit', hour12: twelve });
+}
+
+/** When an offline user was last connected: "just now", "5 min ago", "3 h ago", yesterday, a date. */
+export function lastSeenLabel(at: Date, now: Date): string {
+  const minutes = Math.floor((now.getTime() - at.getTime()) / 60_000);
+  if (minutes < 1) return 'last seen just now';
+  if (minutes < 60) return `last seen ${minutes} min ago`;
+  if (isSameDay(at, now)) return `last seen ${Math.floor(minutes / 60)} h ago`;
+  const y = new Date(now);
+  y.setDate(now.getDate() - 1);
+  if (isSameDay(at, y)) return `last seen yesterday at ${timeLabel(at)}`;
+  return `last seen ${at.toLocaleDateString(undefined, { month: 'short', day: 'numeric' })}`;
 }
 
 /** Short relative stamp for the sidebar: time today, weekday this week, else date. */

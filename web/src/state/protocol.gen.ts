@@ -4,7 +4,15 @@
  * The one description of Parley's wire shapes: the objects, the WebSocket frames in both directions, and the error and close codes. The web client's types are generated from this file; tests check the server's parser, encoder and docs/protocol.md against it.
  */
 export type ParleyProtocol =
-  ClientFrame | ServerEvent | ErrorBody | CloseCode | SearchPage | DirectoryPage | ReadMarkers;
+  | ClientFrame
+  | ServerEvent
+  | ErrorBody
+  | CloseCode
+  | SearchPage
+  | DirectoryPage
+  | ReadMarkers
+  | Profile
+  | Settings;
 /**
  * A frame from the client to the server.
  */
@@ -50,6 +58,7 @@ export type ServerEvent =
   | ReadEvent
   | PresenceEvent
   | PresenceSubscribedEvent
+  | UserUpdatedEvent
   | RoomUpdateEvent
   | RoomUpdatedEvent
   | LeftEvent
@@ -123,6 +132,8 @@ export type ErrorCode =
  * WebSocket close codes the server uses: 1009 frame too big, 1012 restarting, 1013 could not keep up, 4401 not (or no longer) authenticated: reason 'unauthorized', 'token expired' or 'session revoked'.
  */
 export type CloseCode = 1009 | 1012 | 1013 | 4401;
+export type Theme = 'light' | 'dark' | 'system';
+export type HourCycle = 'auto' | '12h' | '24h';
 
 /**
  * The first frame on a socket; resume replays what was missed before live traffic. Sent again (without resume) on an open socket with a fresh token, it extends the socket's life to that token's expiry (answered by reauthed).
@@ -361,10 +372,14 @@ export interface ReadEvent {
   user: User;
   seq: Seq;
 }
+/**
+ * A user came online or went offline everywhere; last_seen (offline only) is when their last connection closed.
+ */
 export interface PresenceEvent {
   type: 'presence';
   user: User;
   status: 'online' | 'offline';
+  last_seen?: Timestamp;
 }
 /**
  * The answer to presence_subscribe: the users followed now and which of them are online; presence events carry their changes from then on.
@@ -373,6 +388,13 @@ export interface PresenceSubscribedEvent {
   type: 'presence_subscribed';
   users: Id[];
   online: Id[];
+}
+/**
+ * A user who shares a room with you (or you, on another connection) changed their profile.
+ */
+export interface UserUpdatedEvent {
+  type: 'user_updated';
+  user: User;
 }
 /**
  * A room you were added to, or a membership change of one you are in; online lists its members online now (empty for a room past PARLEY_PRESENCE_PUSH_MAX_MEMBERS: subscribe to the members you show).
@@ -525,4 +547,19 @@ export interface ReadMarkers {
     user: User;
     seq: Seq;
   }[];
+}
+/**
+ * The answer of GET /api/users/{id}: last_seen is when an offline user's last connection closed (null while online, or never recorded).
+ */
+export interface Profile {
+  user: User;
+  online: boolean;
+  last_seen: Timestamp | null;
+}
+/**
+ * GET and PUT /api/me/settings: the web client's settings, the same on every device; hour_cycle auto follows the browser's locale.
+ */
+export interface Settings {
+  theme: Theme;
+  hour_cycle: HourCycle;
 }

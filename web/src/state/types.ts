@@ -13,7 +13,9 @@ export type {
   EditFrame,
   ErrorBody,
   ErrorCode,
+  HourCycle,
   Message,
+  Profile,
   ReactFrame,
   Reaction,
   ReadMarkers,
@@ -26,7 +28,9 @@ export type {
   SearchPage,
   SearchResult,
   ServerEvent,
+  Settings,
   SnippetPart,
+  Theme,
   UnreactFrame,
   User,
 } from './protocol.gen';
@@ -65,6 +69,7 @@ const SERVER_TYPES: Record<ServerEvent['type'], true> = {
   read: true,
   presence: true,
   presence_subscribed: true,
+  user_updated: true,
   pong: true,
   error: true,
 };

@@ -1,43 +1,30 @@
-import { useCallback, useEffect, useId, useState, type FormEvent } from "react";
-import { ApiError } from "../state/api";
-import {
-  describeOAuthError,
-  providerLabel,
-  type SignInMethods,
-} from "../state/oauth";
-import { Avatar, avatarCache } from "./Avatar";
-import { Dialog } from "./Dialog";
-import { useChat, useSession, useStore } from "./hooks";
+import { useCallback, useEffect, useId, useState, type FormEvent } from 'react';
+import { ApiError } from '../state/api';
+import { describeOAuthError, providerLabel, type SignInMethods } from '../state/oauth';
+import { Avatar, avatarCache } from './Avatar';
+import { useChat, useSession, useStore } from './hooks';
 
 const primary =
-  "inline-flex items-center justify-center gap-2 rounded-lg bg-indigo-600 px-3 py-1.5 text-sm font-medium text-white shadow-sm hover:bg-indigo-500 disabled:cursor-not-allowed disabled:opacity-50";
+  'inline-flex items-center justify-center gap-2 rounded-lg bg-indigo-600 px-3 py-1.5 text-sm font-medium text-white shadow-sm hover:bg-indigo-500 disabled:cursor-not-allowed disabled:opacity-50';
 const secondary =
-  "inline-flex items-center justify-center gap-2 rounded-lg border border-zinc-300 px-3 py-1.5 text-sm font-medium hover:bg-zinc-50 disabled:cursor-not-allowed disabled:opacity-50 dark:border-zinc-700 dark:hover:bg-zinc-800";
+  'inline-flex items-center justify-center gap-2 rounded-lg border border-zinc-300 px-3 py-1.5 text-sm font-medium hover:bg-zinc-50 disabled:cursor-not-allowed disabled:opacity-50 dark:border-zinc-700 dark:hover:bg-zinc-800';
 const field =
-  "block w-full rounded-lg border border-zinc-300 bg-white px-3 py-1.5 text-sm outline-none focus:border-indigo-500 focus:ring-2 focus:ring-indigo-500/20 dark:border-zinc-700 dark:bg-zinc-900";
+  'block w-full rounded-lg border border-zinc-300 bg-white px-3 py-1.5 text-sm outline-none focus:border-indigo-500 focus:ring-2 focus:ring-indigo-500/20 dark:border-zinc-700 dark:bg-zinc-900';
 
 function problem(e: unknown): string {
   if (e instanceof ApiError) {
-    if (e.code === "last_sign_in_method")
-      return "That is your only way to sign in: set a password or link another account first.";
-    if (e.code === "forbidden") return "The current password is wrong.";
-    if (e.code === "rate_limited")
-      return "Too many attempts. Wait a minute and try again.";
-    return e.message || "Something went wrong.";
+    if (e.code === 'last_sign_in_method') return 'That is your only way to sign in: set a password or link another account first.';
+    if (e.code === 'forbidden') return 'The current password is wrong.';
+    if (e.code === 'rate_limited') return 'Too many attempts. Wait a minute and try again.';
+    return e.message || 'Something went wrong.';
   }
-  return "Something went wrong. Check your connection.";
+  return 'Something went wrong. Check your connection.';
 }
 
-function PasswordForm({
-  hasPassword,
-  onDone,
-}: {
-  hasPassword: boolean;
-  onDone: () => void;
-}) {
+function PasswordForm({ hasPassword, onDone }: { hasPassword: boolean; onDone: () => void }) {
   const chat = useSession();
-  const [current, setCurrent] = useState("");
-  const [next, setNext] = useState("");
+  const [current, setCurrent] = useState('');
+  const [next, setNext] = useState('');
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | null>(null);
   const ids = { current: useId(), next: useId() };
@@ -45,15 +32,15 @@ function PasswordForm({
   const submit = async (e: FormEvent) => {
     e.preventDefault();
     if (next.length < 8) {
-      setError("Passwords need at least 8 characters.");
+      setError('Passwords need at least 8 characters.');
       return;
     }
     setBusy(true);
     setError(null);
     try {
       await chat.deps.api.setPassword(next, hasPassword ? current : undefined);
-      setCurrent("");
-      setNext("");
+      setCurrent('');
+      setNext('');
       onDone();
     } catch (err) {
       setError(problem(err));
@@ -98,13 +85,12 @@ function PasswordForm({
         </p>
       )}
       <button type="submit" disabled={busy} className={primary}>
-        {hasPassword ? "Change password" : "Set password"}
+        {hasPassword ? 'Change password' : 'Set password'}
       </button>
     </form>
   );
 }
 
-/** Sign-in methods: the password, and accounts at other services to link and unlink. */
 /** Your picture: upload (any PNG, JPEG, GIF or WebP; the server crops it square) or remove. */
 function AvatarForm() {
   const chat = useSession();
@@ -130,38 +116,38 @@ function AvatarForm() {
   };
 
   return (
-    <div className="flex items-center gap-3">
-      <Avatar user={me} size="lg" />
-      <div className="min-w-0 flex-1 space-y-1">
-        <div className="flex flex-wrap gap-2">
+    <div className='flex items-center gap-3'>
+      <Avatar user={me} size='lg' />
+      <div className='min-w-0 flex-1 space-y-1'>
+        <div className='flex flex-wrap gap-2'>
           <label htmlFor={input} className={`${secondary} cursor-pointer`}>
             Upload a picture
           </label>
           <input
             id={input}
-            type="file"
-            accept="image/png,image/jpeg,image/gif,image/webp"
-            className="sr-only"
+            type='file'
+            accept='image/png,image/jpeg,image/gif,image/webp'
+            className='sr-only'
             disabled={busy}
-            data-testid="avatar-input"
+            data-testid='avatar-input'
             onChange={(e) => {
               const file = e.target.files?.[0];
-              e.target.value = "";
+              e.target.value = '';
               if (file)
                 void change(
                   () => chat.deps.api.setAvatar(file),
-                  "Picture updated.",
+                  'Picture updated.',
                 );
             }}
           />
           <button
-            type="button"
+            type='button'
             className={secondary}
             disabled={busy}
             onClick={() =>
               void change(
                 () => chat.deps.api.removeAvatar(),
-                "Picture removed.",
+                'Picture removed.',
               )
             }
           >
@@ -170,14 +156,14 @@ function AvatarForm() {
         </div>
         {status && (
           <p
-            role="status"
-            className="text-xs text-emerald-700 dark:text-emerald-300"
+            role='status'
+            className='text-xs text-emerald-700 dark:text-emerald-300'
           >
             {status}
           </p>
         )}
         {error && (
-          <p role="alert" className="text-xs text-red-700 dark:text-red-300">
+          <p role='alert' className='text-xs text-red-700 dark:text-red-300'>
             {error}
           </p>
         )}
@@ -186,7 +172,10 @@ function AvatarForm() {
   );
 }
 
-export function AccountSettings({ onClose }: { onClose: () => void }) {
+/** Sign-in methods: the password, and accounts at other services to link and unlink (a
+ * section of the settings page). Setting or changing the password signs out every other
+ * session. */
+export function AccountSettings() {
   const chat = useSession();
   const store = useStore();
   const providers = useChat((s) => s.providers);
@@ -212,26 +201,15 @@ export function AccountSettings({ onClose }: { onClose: () => void }) {
 
   // Back from linking at a provider: say how it went, until the next thing done here.
   const who = providerLabel(providers, oauth?.provider ?? null);
-  const shownStatus =
-    status ??
-    (oauth?.kind === "linked" ? `Your ${who} account is linked.` : null);
-  const shownError =
-    error ??
-    (oauth?.kind === "error" ? describeOAuthError(oauth.code, who) : null);
-
-  const close = () => {
-    store.dismissOAuth();
-    onClose();
-  };
+  const shownStatus = status ?? (oauth?.kind === 'linked' ? `Your ${who} account is linked.` : null);
+  const shownError = error ?? (oauth?.kind === 'error' ? describeOAuthError(oauth.code, who) : null);
 
   const link = async (provider: string) => {
     store.dismissOAuth();
     setBusy(true);
     setError(null);
     try {
-      window.location.assign(
-        await chat.deps.api.startLink(provider, window.location.pathname),
-      );
+      window.location.assign(await chat.deps.api.startLink(provider, window.location.pathname));
     } catch (e) {
       setError(problem(e));
       setBusy(false);
@@ -245,7 +223,7 @@ export function AccountSettings({ onClose }: { onClose: () => void }) {
     setStatus(null);
     try {
       await chat.deps.api.unlinkIdentity(id);
-      setStatus("Unlinked.");
+      setStatus('Unlinked.');
       await load();
     } catch (e) {
       setError(problem(e));
@@ -253,29 +231,17 @@ export function AccountSettings({ onClose }: { onClose: () => void }) {
     setBusy(false);
   };
 
-  const ways = methods
-    ? methods.identities.length + (methods.has_password ? 1 : 0)
-    : 0;
+  const ways = methods ? methods.identities.length + (methods.has_password ? 1 : 0) : 0;
 
   return (
-    <Dialog
-      title="Account settings"
-      description="How you sign in to Parley."
-      onClose={close}
-    >
+    <>
       {shownStatus && (
-        <p
-          role="status"
-          className="mb-3 rounded-lg bg-emerald-50 px-3 py-2 text-sm text-emerald-800 dark:bg-emerald-950/40 dark:text-emerald-200"
-        >
+        <p role="status" className="mb-3 rounded-lg bg-emerald-50 px-3 py-2 text-sm text-emerald-800 dark:bg-emerald-950/40 dark:text-emerald-200">
           {shownStatus}
         </p>
       )}
       {shownError && (
-        <p
-          role="alert"
-          className="mb-3 rounded-lg bg-red-50 px-3 py-2 text-sm text-red-800 dark:bg-red-950/40 dark:text-red-200"
-        >
+        <p role="alert" className="mb-3 rounded-lg bg-red-50 px-3 py-2 text-sm text-red-800 dark:bg-red-950/40 dark:text-red-200">
           {shownError}
         </p>
       )}
@@ -294,34 +260,21 @@ export function AccountSettings({ onClose }: { onClose: () => void }) {
               Linked accounts
             </h3>
             {methods.identities.length === 0 ? (
-              <p className="text-sm text-zinc-500 dark:text-zinc-400">
-                None yet.
-              </p>
+              <p className="text-sm text-zinc-500 dark:text-zinc-400">None yet.</p>
             ) : (
               <ul className="space-y-2" aria-label="Linked accounts">
                 {methods.identities.map((identity) => {
                   const last = ways <= 1;
                   return (
-                    <li
-                      key={identity.id}
-                      className="flex items-center gap-3 rounded-lg border border-zinc-200 px-3 py-2 dark:border-zinc-800"
-                    >
+                    <li key={identity.id} className="flex items-center gap-3 rounded-lg border border-zinc-200 px-3 py-2 dark:border-zinc-800">
                       <span className="min-w-0 flex-1">
-                        <span className="block text-sm font-medium">
-                          {identity.display_name}
-                        </span>
-                        <span className="block truncate text-xs text-zinc-500 dark:text-zinc-400">
-                          {identity.label}
-                        </span>
+                        <span className="block text-sm font-medium">{identity.display_name}</span>
+                        <span className="block truncate text-xs text-zinc-500 dark:text-zinc-400">{identity.label}</span>
                       </span>
                       <button
                         type="button"
                         disabled={busy || last}
-                        title={
-                          last
-                            ? "Your only way to sign in: set a password or link another account first"
-                            : undefined
-                        }
+                        title={last ? 'Your only way to sign in: set a password or link another account first' : undefined}
                         aria-label={`Unlink ${identity.display_name} (${identity.label})`}
                         onClick={() => void unlink(identity.id)}
                         className={secondary}
@@ -335,20 +288,13 @@ export function AccountSettings({ onClose }: { onClose: () => void }) {
             )}
             {ways <= 1 && methods.identities.length === 1 && (
               <p className="mt-2 text-xs text-zinc-500 dark:text-zinc-400">
-                This is your only way to sign in. Set a password or link another
-                account to unlink it.
+                This is your only way to sign in. Set a password or link another account to unlink it.
               </p>
             )}
             {providers.length > 0 && (
               <div className="mt-3 flex flex-wrap gap-2">
                 {providers.map((p) => (
-                  <button
-                    key={p.name}
-                    type="button"
-                    disabled={busy}
-                    onClick={() => void link(p.name)}
-                    className={secondary}
-                  >
+                  <button key={p.name} type="button" disabled={busy} onClick={() => void link(p.name)} className={secondary}>
                     Link {p.display_name}
                   </button>
                 ))}
@@ -359,25 +305,27 @@ export function AccountSettings({ onClose }: { onClose: () => void }) {
             <h3 id={headings.password} className="mb-2 text-sm font-semibold">
               Password
             </h3>
+            {methods.has_password && (
+              <p className="mb-2 text-sm text-zinc-500 dark:text-zinc-400">
+                Changing it signs you out everywhere else; this device stays signed in.
+              </p>
+            )}
             {!methods.has_password && (
               <p className="mb-2 text-sm text-zinc-500 dark:text-zinc-400">
-                You sign in through a linked account. A password lets you sign
-                in without it.
+                You sign in through a linked account. A password lets you sign in without it.
               </p>
             )}
             <PasswordForm
               hasPassword={methods.has_password}
               onDone={() => {
                 store.dismissOAuth();
-                setStatus(
-                  methods.has_password ? "Password changed." : "Password set.",
-                );
+                setStatus(methods.has_password ? 'Password changed.' : 'Password set.');
                 void load();
               }}
             />
           </section>
         </div>
       )}
-    </Dialog>
+    </>
   );
 }

@@ -2,7 +2,8 @@ import { isAdminPath } from '../admin/route';
 import { AuthScreen } from './AuthScreen';
 import { ChatLayout } from './ChatLayout';
 import { lazy, Suspense, useSyncExternalStore } from 'react';
-import { SessionContext, useChat, useStore } from './hooks';
+import { SessionContext, useChat, useOnSettings, useStore } from './hooks';
+import { SettingsPage } from './SettingsPage';
 
 const AdminApp = lazy(() => import('../admin/AdminApp').then((m) => ({ default: m.AdminApp })));
 
@@ -11,6 +12,7 @@ export function App() {
   const phase = useChat((s) => s.phase);
   const session = useSyncExternalStore(store.subscribe, () => store.session);
   const retrying = useChat((s) => s.conn.attempt > 0);
+  const onSettings = useOnSettings();
   if (phase === 'booting') {
     return (
       <div className="flex h-full flex-col items-center justify-center gap-4" role="status" aria-label="Loading Parley">
@@ -27,6 +29,8 @@ export function App() {
         <Suspense fallback={<p role="status">Loading the admin pages…</p>}>
           <AdminApp />
         </Suspense>
+      ) : onSettings ? (
+        <SettingsPage />
       ) : (
         <ChatLayout />
       )}

@@ -1,3 +1,4 @@
+import { LastSeen } from './LastSeen';
 import { directPeer, roomTitle } from '../state/rooms';
 import { PRESENCE_PUSH_MAX_MEMBERS } from '../state/slices/presence';
 import { activeTyping, typingLabel } from '../state/typing';
@@ -85,11 +86,13 @@ export function RoomView({
   const title = roomTitle(room, myId);
   const peer = directPeer(room, myId);
   const onlineCount = room.members.filter((m) => m.id === myId || presence[m.id] === 'online').length;
-  const subtitle = peer
-    ? presence[peer.id] === 'online'
-      ? 'Online'
-      : 'Offline'
-    : `${room.members.length} members${onlineCount > 0 ? ` · ${onlineCount} online` : ''}${room.topic ? ` · ${room.topic}` : ''}`;
+  const subtitle = peer ? (
+    <span data-testid="peer-status" className="first-letter:uppercase inline-block">
+      <LastSeen userId={peer.id} online={presence[peer.id] === 'online'} />
+    </span>
+  ) : (
+    `${room.members.length} members${onlineCount > 0 ? ` · ${onlineCount} online` : ''}${room.topic ? ` · ${room.topic}` : ''}`
+  );
 
   return (
     <section aria-label={`Conversation: ${title}`} className="flex h-full min-h-0 flex-col">

@@ -2,9 +2,8 @@ import { memo, useState, useSyncExternalStore } from 'react';
 import { preview, shortStamp } from '../state/format';
 import { directPeer, roomTitle, type RoomState } from '../state/rooms';
 import { activeTyping } from '../state/typing';
-import { AccountSettings } from './AccountSettings';
 import { Avatar } from './Avatar';
-import { useChat, useNow, useStore } from './hooks';
+import { openSettings, useChat, useNow, useStore } from './hooks';
 import { IconBell, IconChat, IconCompass, IconLogOut, IconPlus, IconSearch, IconSliders, IconUsers } from './icons';
 
 function notificationPermission(): NotificationPermission | 'unsupported' {
@@ -162,7 +161,6 @@ export function Sidebar({
   const now = useNow();
   const [filter, setFilter] = useState<'all' | 'direct' | 'group'>('all');
   // Back from linking an account at a provider: the settings open to say how it went.
-  const [settingsOpen, setSettingsOpen] = useState(() => store.getState().oauth !== null);
   const myId = me?.id ?? null;
   const ids = order.filter((id) => !rooms[id]?.hidden && (filter === 'all' || rooms[id]?.kind === filter));
   const nowMs = now.getTime();
@@ -296,9 +294,9 @@ export function Sidebar({
             </span>
             <button
               type="button"
-              onClick={() => setSettingsOpen(true)}
-              aria-label="Account settings"
-              title="Account settings"
+              onClick={openSettings}
+              aria-label="Settings"
+              title="Settings"
               className="rounded-lg p-2 text-zinc-500 dark:text-zinc-400 hover:bg-zinc-200/70 hover:text-zinc-800 dark:hover:bg-zinc-800 dark:hover:text-zinc-200"
             >
               <IconSliders size={16} />
@@ -315,7 +313,6 @@ export function Sidebar({
           </div>
         )}
       </div>
-      {settingsOpen && <AccountSettings onClose={() => setSettingsOpen(false)} />}
     </nav>
   );
 }

@@ -1,3 +1,4 @@
+import { LastSeen } from './LastSeen';
 import { useId, useState } from 'react';
 import { ApiError } from '../state/api';
 import { roomTitle, type RoomState } from '../state/rooms';
@@ -259,7 +260,7 @@ export function RoomDetailsDialog({
                   {u.id === me?.id && <span className="font-normal text-zinc-500 dark:text-zinc-400"> (you)</span>}
                 </span>
                 <span className="block truncate text-xs text-zinc-500 dark:text-zinc-400">
-                  @{u.username} · {online ? 'online' : 'offline'}
+                  @{u.username} · {u.id === me?.id ? 'online' : <LastSeen userId={u.id} online={online} />}
                 </span>
               </span>
               <MemberActions room={room} user={u} />

@@ -76,6 +76,18 @@ export function openMessage(roomId: string, seq: number): void {
   routeListeners.forEach((l) => l());
 }
 
+/** The settings page's address (App.tsx shows it instead of the chat). */
+export const SETTINGS_PATH = '/settings';
+
+export function openSettings(): void {
+  if (window.location.pathname !== SETTINGS_PATH) window.history.pushState(null, '', SETTINGS_PATH);
+  routeListeners.forEach((l) => l());
+}
+
+export function useOnSettings(): boolean {
+  return useSyncExternalStore(onRoute, () => window.location.pathname === SETTINGS_PATH);
+}
+
 function onRoute(cb: () => void): () => void {
   routeListeners.add(cb);
   return () => routeListeners.delete(cb);

@@ -8,6 +8,7 @@ import { DraftsSlice } from './drafts';
 import { GapsSlice } from './gaps';
 import { OutboxSlice } from './outbox';
 import { initialPresence, PresenceSlice, type PresenceState } from './presence';
+import { initialProfile, ProfileSlice, type ProfileState } from './profile';
 import { ReadsSlice } from './reads';
 import { initialRooms, RoomsSlice, type RoomsState } from './rooms';
 import { initialSocket, SocketSlice, type SocketState } from './socket';
@@ -16,7 +17,7 @@ import { initialTyping, TypingSlice, type TypingState } from './typing';
 
 /**
  * One signed-in user's part of the client: the slices (socket, rooms,
- * timeline, outbox, reads, gaps, typing, presence, drafts) combined, with the
+ * timeline, outbox, reads, gaps, typing, presence, profile, drafts) combined, with the
  * socket connection they share. Everything that belongs to the user lives in
  * here and nowhere else, so signing out drops it whole: the store disposes the
  * session (timers cleared, socket closed, writes refused from then on) and a
@@ -83,7 +84,14 @@ export interface Notice {
 }
 
 /** The state a session shows: each slice's keys, combined flat. */
-export interface SessionState extends SocketState, RoomsState, TimelineState, TypingState, PresenceState, ActionsState {
+export interface SessionState
+  extends SocketState,
+    RoomsState,
+    TimelineState,
+    TypingState,
+    PresenceState,
+    ProfileState,
+    ActionsState {
   /** A transient message for the user (toast). */
   notice: Notice | null;
 }
@@ -95,6 +103,7 @@ export function initialSessionState(me: User | null): SessionState {
     ...initialTimeline(),
     ...initialTyping(),
     ...initialPresence(),
+    ...initialProfile(),
     ...initialActions(),
     notice: null,
   };
@@ -126,6 +135,7 @@ export class UserSession {
   readonly gaps: GapsSlice;
   readonly typing: TypingSlice;
   readonly presence: PresenceSlice;
+  readonly profile: ProfileSlice;
   readonly drafts: DraftsSlice;
   private readonly access: StateAccess;
   /** The state as it was when the session ended; a disposed session never sees its successor's. */
@@ -144,6 +154,7 @@ export class UserSession {
     this.gaps = new GapsSlice(this);
     this.typing = new TypingSlice(this);
     this.presence = new PresenceSlice(this);
+    this.profile = new ProfileSlice(this);
     this.drafts = new DraftsSlice();
     this.conn = deps.connect({
       getToken: () => deps.tokens.getAccessToken(),
@@ -185,6 +196,7 @@ export class UserSession {
   /** The room list is fetched right away (sidebar and resume map early) and again after every `ready`. */
   start(): void {
     void this.rooms.refreshAll();
+    void this.profile.loadSettings();
     this.conn.start();
   }
 
@@ -238,6 +250,10 @@ export class UserSession {
         break;
       case 'presence':
         this.presence.onPresence(event.user, event.status);
+        if (event.status === 'offline') this.profile.onOffline(event.user.id, event.last_seen);
+        break;
+      case 'user_updated':
+        this.profile.onUserUpdated(event.user);
         break;
       case 'presence_subscribed':
         this.presence.onSubscribed(event.users, event.online);

@@ -5,7 +5,7 @@ import type { ApiClient, HistoryQuery } from '../api';
 import { ApiError } from '../api';
 import { ChatStore } from '../store';
 import { MemoryStorage, TokenManager } from '../tokens';
-import type { ClientFrame, Message, Room, ServerEvent } from '../types';
+import type { ClientFrame, Message, Room, ServerEvent, Settings } from '../types';
 import { ana, msg, room } from '../testutil';
 import type { ConnectionLike, ConnectOptions } from './session';
 
@@ -67,6 +67,22 @@ export class FakeApi {
     const r = { ...(await this.getRoom(id)), ...change };
     this.rooms.set(id, r);
     return r;
+  }
+  savedSettings: Settings | null = null;
+  async settings(): Promise<Settings> {
+    return this.savedSettings ?? { theme: 'system', hour_cycle: 'auto' };
+  }
+  async saveSettings(settings: Settings) {
+    this.savedSettings = settings;
+    return settings;
+  }
+  async updateMe(display_name: string) {
+    return { ...ana, display_name };
+  }
+  profileCalls: string[] = [];
+  async profile(id: string) {
+    this.profileCalls.push(id);
+    return { user: { id, username: id, display_name: id }, online: false, last_seen: '2026-12-02T10:00:00.000Z' };
   }
 }
 
