@@ -19,6 +19,7 @@ from parley.announcer import Announcer
 from parley.api import headers, http, ops, proxy, static
 from parley.api.accounts import Accounts
 from parley.api.admin import AdminApi
+from parley.api.notifications import NotificationsApi
 from parley.api.routes import Api
 from parley.auth import AuthService
 from parley.auth.oauth import Provider
@@ -32,6 +33,12 @@ from parley.gateway.hub import Hub
 from parley.gcpolicy import GcPolicy
 from parley.log import DirectLog, MessageLog
 from parley.metrics import Metrics, PersisterMetrics
+from parley.notify.base import Channel
+from parley.notify.email import EmailChannel
+from parley.notify.focus import Focus, LocalFocus
+from parley.notify.inapp import InAppChannel
+from parley.notify.store import NotificationStore
+from parley.notify.worker import InProcessNotifier, Notifier
 from parley.presence import LocalPresence, Presence
 from parley.ratelimit import Action, Limiter, MemoryLimiter, UserLimits, Window
 from parley.sending import SendPipeline
@@ -59,12 +66,21 @@ class Components:
     limiter: Limiter
     announcer: Announcer
     board: Board
+    notes: NotificationStore
+    focus: Focus
+    notifier: InProcessNotifier | None
+    """The embedded notifier (direct log); None when ``parley worker notify`` reads Kafka."""
 
     async def start(self) -> None:
         await self.presence.start(self.announcer.presence_changed)
         await self.log.start()
+        if self.notifier is not None:
+            await self.notifier.start()
 
     async def close(self) -> None:
+        if self.notifier is not None:
+            await self.notifier.close()
+        await self.focus.close()
         await self.log.close()
         await self.presence.close()
         await self.bus.close()
@@ -84,11 +100,13 @@ def components(settings: Settings) -> Components:
     presence: Presence = LocalPresence()
     limiter: Limiter = MemoryLimiter()
     board: Board = LocalBoard()
+    focus: Focus = LocalFocus()
     redis_bus: RedisBus | None = None
     if settings.redis_url:
         # Imported here so the embedded default never loads the cluster clients.
         from parley.bus.redis import RedisBus
         from parley.figures.redis import RedisBoard
+        from parley.notify.focus import RedisFocus
         from parley.presence.redis import RedisPresence
         from parley.ratelimit.redis import RedisLimiter
 
@@ -98,7 +116,10 @@ def components(settings: Settings) -> Components:
         )
         limiter = RedisLimiter(settings.redis_url)
         board = RedisBoard(settings.redis_url)
-    log: MessageLog = DirectLog(store, bus)
+        focus = RedisFocus(settings.redis_url)
+    announcer = Announcer(store, bus, presence)
+    notifier: InProcessNotifier | None = None
+    log: MessageLog
     if settings.kafka_bootstrap:
         if redis_bus is None:
             raise ConfigError(
@@ -114,9 +135,22 @@ def components(settings: Settings) -> Components:
             store=store,
             acks=redis_bus,
         )
+    else:
+        notifier = InProcessNotifier(notification_worker(settings, store, focus, announcer))
+        log = DirectLog(store, bus, notifier.offer)
     return Components(
-        settings, store, bus, presence, log, limiter, Announcer(store, bus, presence), board
+        settings, store, bus, presence, log, limiter, announcer, board, store, focus, notifier
     )
+
+
+def notification_worker(
+    settings: Settings, store: SqlStore, focus: Focus, announcer: Announcer
+) -> Notifier:
+    """The channels: the in-app inbox always, e-mail when an SMTP server is configured."""
+    channels: list[Channel] = [InAppChannel(store, announcer)]
+    if settings.smtp.host:
+        channels.append(EmailChannel(store, settings.smtp, settings.public_url or ""))
+    return Notifier(store, focus, channels)
 
 
 def persister(settings: Settings) -> Persister:
@@ -197,6 +231,7 @@ def build(
         limits=limits,
         metrics=metrics,
         flusher=flusher,
+        focus=parts.focus,
         auth_timeout=settings.auth_timeout_seconds,
         outgoing_limit=settings.outgoing_queue_bytes,
         frame_rate=settings.frame_rate_per_second,
@@ -218,6 +253,7 @@ def build(
     app.add_routes(
         AdminApi(parts.store, auth, sending, parts.board, FIGURES_INTERVAL_SECONDS).routes()
     )
+    app.add_routes(NotificationsApi(parts.store, parts.notes, auth).routes())
     app.add_routes(ops.Ops(metrics, checks, settings.metrics_token).routes())
     app.add_routes([web.get("/ws", gateway.handle)])
     app.add_routes(static.routes(settings.web_dir))

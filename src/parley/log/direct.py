@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 
 from parley.bus import Bus
 from parley.log.base import REFUSED_MESSAGE, Refused, Unavailable
@@ -15,9 +16,14 @@ logger = logging.getLogger(__name__)
 
 
 class DirectLog:
-    def __init__(self, store: Store, bus: Bus) -> None:
+    def __init__(
+        self, store: Store, bus: Bus, on_stored: Callable[[Entry], None] | None = None
+    ) -> None:
+        """``on_stored``: told of each new stored entry after it is published (the
+        in-process notifier of the embedded default); it must not block."""
         self._store = store
         self._bus = bus
+        self._on_stored = on_stored
 
     async def start(self) -> None:
         return None
@@ -48,6 +54,8 @@ class DirectLog:
             await publish_stored(self._bus, stored)
         except Exception as exc:
             logger.warning("entry %s stored but not published: %s", stored.seq, exc)
+        if self._on_stored is not None:
+            self._on_stored(stored)
         return stored
 
     async def ping(self) -> None:

@@ -8,8 +8,8 @@ what its two numbers mean, with one builder (bytes out) and one class (what
 ``read`` returns) per kind.
 
 Channels: ``room.<id>`` (stream entries, room events), ``user.<id>`` (rooms a user
-joins, sessions revoked), ``presence`` (users coming and going), ``gateway.<id>`` (acks routed to
-the gateway that holds the sender).
+joins, sessions revoked, notifications), ``presence`` (users coming and going),
+``gateway.<id>`` (acks routed to the gateway that holds the sender).
 """
 
 from __future__ import annotations
@@ -39,6 +39,8 @@ class Kind(bytes, Enum):
     """The persister's outcome of one send, for the gateway that produced it."""
     REVOKED = b"R"
     """On a user's channel: sessions ended (logout, theft, sign out everywhere): close them."""
+    NOTIFY = b"N"
+    """On a user's channel: a new inbox notification for every open session of that user."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,7 +125,16 @@ class Revoked:
         return (family in self.families) is not self.every
 
 
-Envelope = Message | RoomEvent | MemberAdded | MemberLeft | Joined | Presence | Ack | Revoked
+@dataclass(frozen=True, slots=True)
+class Notify:
+    user: int
+    event: bytes
+    """The ``notification`` client event."""
+
+
+Envelope = (
+    Message | RoomEvent | MemberAdded | MemberLeft | Joined | Presence | Ack | Revoked | Notify
+)
 
 
 def _pack(letter: bytes, first: int, second: int, payload: bytes) -> bytes:
@@ -140,6 +151,7 @@ _JOINED = Kind.JOINED.value
 _PRESENCE = Kind.PRESENCE.value
 _ACK = Kind.ACK.value
 _REVOKED = Kind.REVOKED.value
+_NOTIFY = Kind.NOTIFY.value
 
 
 def message(seq: int, sender: int, event: bytes) -> bytes:
@@ -174,6 +186,10 @@ def revoked(user: int, families: Iterable[str], *, every: bool = False) -> bytes
     return _pack(_REVOKED, user, int(every), " ".join(families).encode())
 
 
+def notify(user: int, event: bytes) -> bytes:
+    return _pack(_NOTIFY, user, 0, event)
+
+
 def _revoked(user: int, every: int, payload: bytes) -> Revoked:
     return Revoked(user, every == 1, frozenset(payload.decode().split()))
 
@@ -187,6 +203,7 @@ _READERS: dict[int, Callable[[int, int, bytes], Envelope]] = {
     _PRESENCE[0]: lambda user, online, event: Presence(user, online == 1, event),
     _ACK[0]: Ack,
     _REVOKED[0]: _revoked,
+    _NOTIFY[0]: lambda user, _, event: Notify(user, event),
 }
 """One reader per kind, keyed by the letter's byte value; each maps the header to names."""
 

@@ -80,9 +80,17 @@ class Ping:
     pass
 
 
+@dataclass(frozen=True, slots=True)
+class Focus:
+    """The room this connection shows (None: none, or the tab is hidden): its user is not
+    notified of what they are reading there."""
+
+    room: int | None
+
+
 Change = Edit | Delete | React | Unreact
 """A frame that adds a room event to the stream."""
-Command = Auth | Send | Change | Resume | Typing | Read | Ping
+Command = Auth | Send | Change | Resume | Typing | Read | Ping | Focus
 
 
 def _resume_map(value: Any) -> dict[int, int]:
@@ -158,6 +166,9 @@ def parse(raw: bytes | str) -> Command:
         )
     if kind == "ping":
         return Ping()
+    if kind == "focus":
+        room = frame.get("room")
+        return Focus(room=None if room is None else validation.object_id(room, "room"))
     if kind == "resume":
         return Resume(rooms=_resume_map(frame.get("rooms")))
     if kind == "auth":
