@@ -47,6 +47,7 @@ from parley.store import SqlStore, Store
 if TYPE_CHECKING:
     from parley.bus.redis import RedisBus
     from parley.log.kafka.persister import Persister
+    from parley.notify.kafka import NotifyWorker
 
 logger = logging.getLogger(__name__)
 
@@ -136,21 +137,61 @@ def components(settings: Settings) -> Components:
             acks=redis_bus,
         )
     else:
-        notifier = InProcessNotifier(notification_worker(settings, store, focus, announcer))
+        email = email_channel(settings, store)
+        notifier = InProcessNotifier(notification_worker(store, focus, announcer, email), email)
         log = DirectLog(store, bus, notifier.offer)
     return Components(
         settings, store, bus, presence, log, limiter, announcer, board, store, focus, notifier
     )
 
 
+def email_channel(settings: Settings, store: SqlStore) -> EmailChannel | None:
+    """E-mail when an SMTP server is configured; its links start at the public URL."""
+    if not settings.smtp.host:
+        return None
+    return EmailChannel(store, settings.smtp, settings.public_url or "")
+
+
 def notification_worker(
-    settings: Settings, store: SqlStore, focus: Focus, announcer: Announcer
+    store: SqlStore, focus: Focus, announcer: Announcer, email: EmailChannel | None
 ) -> Notifier:
-    """The channels: the in-app inbox always, e-mail when an SMTP server is configured."""
+    """The channels: the in-app inbox always, e-mail when configured."""
     channels: list[Channel] = [InAppChannel(store, announcer)]
-    if settings.smtp.host:
-        channels.append(EmailChannel(store, settings.smtp, settings.public_url or ""))
+    if email is not None:
+        channels.append(email)
     return Notifier(store, focus, channels)
+
+
+def notify_worker(settings: Settings) -> NotifyWorker:
+    """``parley worker notify``: its own consumer group on the message log (Kafka), the
+    inbox and ledgers in the store, live events and focus over Redis."""
+    if not settings.kafka_bootstrap or not settings.redis_url:
+        raise ConfigError("the notify worker needs PARLEY_KAFKA_BOOTSTRAP and PARLEY_REDIS_URL")
+    from parley.bus.redis import RedisBus
+    from parley.figures.redis import RedisBoard
+    from parley.metrics import NotifyMetrics
+    from parley.notify.focus import RedisFocus
+    from parley.notify.kafka import NotifyWorker
+
+    store = SqlStore(settings.database_url, pool_size=2)
+    bus = RedisBus(settings.redis_url, name="parley-notify")
+    focus = RedisFocus(settings.redis_url)
+    board = RedisBoard(settings.redis_url)
+    announcer = Announcer(store, bus, LocalPresence())
+    email = email_channel(settings, store)
+    return NotifyWorker(
+        notification_worker(store, focus, announcer, email),
+        store,
+        bootstrap=settings.kafka_bootstrap,
+        topic=settings.kafka_topic,
+        group=settings.notify_group,
+        persister_group=settings.kafka_group,
+        metrics=NotifyMetrics(),
+        board=board,
+        figures_interval=FIGURES_INTERVAL_SECONDS,
+        digests=email,
+        closing=(focus, bus, board, store),
+    )
 
 
 def persister(settings: Settings) -> Persister:

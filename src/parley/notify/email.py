@@ -68,7 +68,7 @@ def compose(
     mail = EmailMessage()
     mail["From"] = sender
     mail["To"] = to
-    mail["Subject"] = subject
+    mail["Subject"] = " ".join(subject.split())  # one line whatever a name holds
     mail["Date"] = formatdate(localtime=False)
     mail["Message-ID"] = msg_id
     text = "\n\n".join(f"{head}:\n  {body}\n  {url}" for head, body, url in entries)

@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from parley.models import Entry, Message
 from parley.notify.base import Channel, DeliveryFailed, Notification
 from parley.notify.decide import Level, RoomFacts, decide
+from parley.notify.email import EmailChannel
 from parley.notify.focus import Focus
 from parley.notify.store import NotificationStore
 
@@ -98,10 +99,13 @@ class InProcessNotifier:
 
     RETRY_SECONDS = (0.5, 2.0, 5.0)
 
-    def __init__(self, notifier: Notifier) -> None:
+    def __init__(self, notifier: Notifier, digests: EmailChannel | None = None) -> None:
+        """``digests``: the e-mail channel whose digest loop runs beside the notifier."""
         self.notifier = notifier
+        self._digests = digests
         self._queue: asyncio.Queue[Entry] = asyncio.Queue(QUEUE_LIMIT)
-        self._task: asyncio.Task[None] | None = None
+        self._tasks: list[asyncio.Task[None]] = []
+        self._stop = asyncio.Event()
 
     def offer(self, entry: Entry) -> None:
         if not isinstance(entry, Message):
@@ -112,13 +116,16 @@ class InProcessNotifier:
         self._queue.put_nowait(entry)
 
     async def start(self) -> None:
-        self._task = asyncio.create_task(self._run())
+        self._tasks.append(asyncio.create_task(self._run()))
+        if self._digests is not None:
+            self._tasks.append(asyncio.create_task(self._digests.run_digests(self._stop)))
 
     async def close(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
+        self._stop.set()
+        for task in self._tasks:
+            task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+                await task
 
     async def idle(self) -> None:
         """Wait until every offered entry is handled (tests)."""

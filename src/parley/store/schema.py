@@ -208,7 +208,7 @@ notification_settings = Table(
     metadata,
     Column("user_id", Id, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
     Column("email", String(254)),
-    Column("email_mode", String(10), nullable=False, server_default="off"),
+    Column("email_mode", String(12), nullable=False, server_default="off"),
     Column("digest_minutes", Integer, nullable=False, server_default="60"),
     Column("last_digest_at", BigInteger),
 )

@@ -49,7 +49,7 @@ def upgrade() -> None:
         "notification_settings",
         sa.Column("user_id", Id, _user(), primary_key=True),
         sa.Column("email", sa.String(254)),
-        sa.Column("email_mode", sa.String(10), nullable=False, server_default="off"),
+        sa.Column("email_mode", sa.String(12), nullable=False, server_default="off"),
         sa.Column("digest_minutes", sa.Integer, nullable=False, server_default="60"),
         sa.Column("last_digest_at", sa.BigInteger),
     )
