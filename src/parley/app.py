@@ -191,6 +191,7 @@ def notify_worker(settings: Settings) -> NotifyWorker:
         figures_interval=FIGURES_INTERVAL_SECONDS,
         digests=email,
         closing=(focus, bus, board, store),
+        instance_id=settings.persister_id,
     )
 
 

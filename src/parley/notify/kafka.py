@@ -73,8 +73,12 @@ class NotifyWorker:
         figures_interval: float = 2.0,
         digests: EmailChannel | None = None,
         closing: Sequence[Any] = (),
+        instance_id: str | None = None,
     ) -> None:
-        """``closing``: clients the composition root made for this worker, closed at the end."""
+        """``closing``: clients the composition root made for this worker, closed at the end.
+
+        ``instance_id``: a static group member id, as the persister's: a worker restarted
+        under it (a supervisor's restart after a crash) gets its partitions back at once."""
         self._notifier = notifier
         self._store = store
         self._bootstrap = bootstrap
@@ -86,7 +90,8 @@ class NotifyWorker:
         self._figures_interval = figures_interval
         self._digests = digests
         self._closing = closing
-        self._name = f"notify-{secrets.token_hex(4)}"
+        self._instance_id = instance_id
+        self._name = instance_id or f"notify-{secrets.token_hex(4)}"
         self.handled = 0
 
     async def run(self, stop: asyncio.Event) -> None:
@@ -130,6 +135,7 @@ class NotifyWorker:
             consumer = AIOKafkaConsumer(
                 bootstrap_servers=self._bootstrap,
                 group_id=self._group,
+                group_instance_id=self._instance_id,
                 client_id="parley-notify",
                 enable_auto_commit=False,
                 auto_offset_reset="earliest",
