@@ -37,9 +37,7 @@ async def mailbox() -> AsyncIterator[Mailbox]:
 
 def notifier(cluster: Cluster, group: str, name: str) -> PersisterProcess:
     env = {**cluster.env, "PARLEY_NOTIFY_GROUP": group, "PARLEY_PERSISTER_ID": name}
-    return PersisterProcess(
-        cluster.root, env, name=name, worker="notify", assigned=NOTIFY_ASSIGNED
-    )
+    return PersisterProcess(cluster.root, env, name=name, worker="notify", assigned=NOTIFY_ASSIGNED)
 
 
 async def with_email(client: Client, address: str) -> None:

@@ -21,7 +21,7 @@ class Mailbox:
         self.server: asyncio.Server | None = None
         self.port = 0
 
-    async def handle_DATA(  # noqa: N802 - aiosmtpd's hook name
+    async def handle_DATA(
         self, server: SMTP, session: Session, envelope: Envelope
     ) -> str:
         raw = envelope.original_content or b""

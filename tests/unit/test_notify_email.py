@@ -74,9 +74,7 @@ async def test_immediate_mail_once_per_key(store: SqlStore, mailbox: Mailbox) ->
     assert mailbox.received.empty()
 
 
-async def test_off_or_digest_users_get_no_immediate_mail(
-    store: SqlStore, mailbox: Mailbox
-) -> None:
+async def test_off_or_digest_users_get_no_immediate_mail(store: SqlStore, mailbox: Mailbox) -> None:
     ana, bob = await make_user(store, "ana"), await make_user(store, "bob")
     room, _ = await store.direct_room(ana.id, bob.id)
     mail = channel(store, mailbox)

@@ -17,7 +17,8 @@ export type ClientFrame =
   | ResumeFrame
   | TypingFrame
   | ReadFrame
-  | PingFrame;
+  | PingFrame
+  | FocusFrame;
 /**
  * A position in a room's stream of entries (messages and room events); 0 means before the first.
  */
@@ -50,7 +51,8 @@ export type ServerEvent =
   | RoomUpdateEvent
   | LeftEvent
   | ErrorEvent
-  | PongEvent;
+  | PongEvent
+  | NotificationEvent;
 /**
  * RFC 3339 UTC with milliseconds.
  */
@@ -110,6 +112,7 @@ export type ErrorCode =
   | 'invalid_credentials'
   | 'forbidden'
   | 'last_sign_in_method';
+export type NotificationReason = 'direct' | 'mention';
 /**
  * WebSocket close codes the server uses: 1009 frame too big, 1012 restarting, 1013 could not keep up, 4401 not (or no longer) authenticated: reason 'unauthorized', 'token expired' or 'session revoked'.
  */
@@ -211,6 +214,13 @@ export interface ReadFrame {
 }
 export interface PingFrame {
   type: 'ping';
+}
+/**
+ * The room this connection shows (null: none, or the tab is hidden); repeated every minute while it does. Its user is not notified of messages in the room they are reading.
+ */
+export interface FocusFrame {
+  type: 'focus';
+  room: Id | null;
 }
 /**
  * The answer to auth; online lists the users sharing a room with you who are online now.
@@ -372,6 +382,27 @@ export interface ErrorEvent {
 }
 export interface PongEvent {
   type: 'pong';
+}
+/**
+ * A new entry of your inbox, to each of your open sessions.
+ */
+export interface NotificationEvent {
+  type: 'notification';
+  notification: Notification;
+}
+/**
+ * One entry of a user's in-app inbox: a direct message or a mention. room_name is null for a direct room; the message is /rooms/{room}/messages/{seq}.
+ */
+export interface Notification {
+  id: Id;
+  room: Id;
+  seq: Seq;
+  reason: NotificationReason;
+  sender: User;
+  room_name: string | null;
+  excerpt: string;
+  created_at: Timestamp;
+  read: boolean;
 }
 /**
  * Every HTTP error response body.
