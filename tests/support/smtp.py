@@ -21,9 +21,7 @@ class Mailbox:
         self.server: asyncio.Server | None = None
         self.port = 0
 
-    async def handle_DATA(
-        self, server: SMTP, session: Session, envelope: Envelope
-    ) -> str:
+    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
         raw = envelope.original_content or b""
         mail = email.message_from_bytes(raw, policy=email.policy.default)
         assert isinstance(mail, EmailMessage)

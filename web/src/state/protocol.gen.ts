@@ -3,7 +3,8 @@
 /**
  * The one description of Parley's wire shapes: the objects, the WebSocket frames in both directions, and the error and close codes. The web client's types are generated from this file; tests check the server's parser, encoder and docs/protocol.md against it.
  */
-export type ParleyProtocol = ClientFrame | ServerEvent | ErrorBody | CloseCode | SearchPage;
+export type ParleyProtocol =
+  ClientFrame | ServerEvent | ErrorBody | CloseCode | SearchPage | NotificationPage | NotificationSettings;
 /**
  * A frame from the client to the server.
  */
@@ -117,6 +118,7 @@ export type NotificationReason = 'direct' | 'mention';
  * WebSocket close codes the server uses: 1009 frame too big, 1012 restarting, 1013 could not keep up, 4401 not (or no longer) authenticated: reason 'unauthorized', 'token expired' or 'session revoked'.
  */
 export type CloseCode = 1009 | 1012 | 1013 | 4401;
+export type NotificationLevel = 'all' | 'mentions' | 'nothing';
 
 /**
  * The first frame on a socket; resume replays what was missed before live traffic. Sent again (without resume) on an open socket with a fresh token, it extends the socket's life to that token's expiry (answered by reauthed).
@@ -436,4 +438,26 @@ export interface SearchResult {
 export interface SnippetPart {
   text: string;
   hit: boolean;
+}
+/**
+ * The answer of GET /api/notifications: newest first, the unread count, and next_cursor (null on the last page).
+ */
+export interface NotificationPage {
+  /**
+   * @maxItems 30
+   */
+  notifications: Notification[];
+  unread: number;
+  next_cursor: Id | null;
+}
+/**
+ * GET/PUT /api/me/notification-settings: the e-mail address and mode, the digest interval in minutes, and the user's room levels (rooms absent are all).
+ */
+export interface NotificationSettings {
+  email: string | null;
+  email_mode: 'off' | 'immediately' | 'digest';
+  digest_minutes: number;
+  rooms: {
+    [k: string]: NotificationLevel;
+  };
 }

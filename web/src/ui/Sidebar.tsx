@@ -5,6 +5,7 @@ import { activeTyping } from '../state/typing';
 import { AccountSettings } from './AccountSettings';
 import { Avatar } from './Avatar';
 import { useChat, useNow, useStore } from './hooks';
+import { NotificationBell } from './NotificationsPanel';
 import { IconBell, IconChat, IconLogOut, IconPlus, IconSearch, IconSliders, IconUsers } from './icons';
 
 function notificationPermission(): NotificationPermission | 'unsupported' {
@@ -144,11 +145,13 @@ export function Sidebar({
   onOpen,
   onNew,
   onSearch,
+  onNotifications,
 }: {
   activeRoom: string | null;
   onOpen: (id: string) => void;
   onNew: (mode: 'direct' | 'group') => void;
   onSearch: () => void;
+  onNotifications: () => void;
 }) {
   const me = useChat((s) => s.me);
   const order = useChat((s) => s.order);
@@ -187,6 +190,7 @@ export function Sidebar({
           <IconChat size={16} />
         </div>
         <span className="flex-1 text-[15px] font-semibold tracking-tight">Parley</span>
+        <NotificationBell onOpen={onNotifications} />
         <button
           type="button"
           onClick={onSearch}

@@ -7,6 +7,7 @@ import { ActionsSlice, initialActions, type ActionsState } from './actions';
 import { DraftsSlice } from './drafts';
 import { GapsSlice } from './gaps';
 import { OutboxSlice } from './outbox';
+import { initialNotifications, NotificationsSlice, type NotificationsState } from './notifications';
 import { initialPresence, PresenceSlice, type PresenceState } from './presence';
 import { ReadsSlice } from './reads';
 import { initialRooms, RoomsSlice, type RoomsState } from './rooms';
@@ -83,7 +84,14 @@ export interface Notice {
 }
 
 /** The state a session shows: each slice's keys, combined flat. */
-export interface SessionState extends SocketState, RoomsState, TimelineState, TypingState, PresenceState, ActionsState {
+export interface SessionState
+  extends SocketState,
+    RoomsState,
+    TimelineState,
+    TypingState,
+    PresenceState,
+    ActionsState,
+    NotificationsState {
   /** A transient message for the user (toast). */
   notice: Notice | null;
 }
@@ -96,6 +104,7 @@ export function initialSessionState(me: User | null): SessionState {
     ...initialTyping(),
     ...initialPresence(),
     ...initialActions(),
+    ...initialNotifications(),
     notice: null,
   };
 }
@@ -127,6 +136,7 @@ export class UserSession {
   readonly typing: TypingSlice;
   readonly presence: PresenceSlice;
   readonly drafts: DraftsSlice;
+  readonly notifications: NotificationsSlice;
   private readonly access: StateAccess;
   /** The state as it was when the session ended; a disposed session never sees its successor's. */
   private final: SessionState | null = null;
@@ -145,6 +155,7 @@ export class UserSession {
     this.typing = new TypingSlice(this);
     this.presence = new PresenceSlice(this);
     this.drafts = new DraftsSlice();
+    this.notifications = new NotificationsSlice(this);
     this.conn = deps.connect({
       getToken: () => deps.tokens.getAccessToken(),
       refreshToken: (rejected) => deps.tokens.refresh(rejected),
@@ -198,6 +209,7 @@ export class UserSession {
     this.reads.dispose();
     this.gaps.dispose();
     this.typing.dispose();
+    this.notifications.dispose();
   }
 
   /** One server event to the slice that owns it. */
@@ -206,6 +218,11 @@ export class UserSession {
     switch (event.type) {
       case 'ready':
         this.socket.onReady(event.user, event.online);
+        this.notifications.sendFocus();
+        void this.notifications.refresh();
+        break;
+      case 'notification':
+        this.notifications.onNotification(event.notification);
         break;
       case 'message':
         this.timeline.onMessage(event.message, !this.socket.resuming);
