@@ -20,7 +20,7 @@ import logging
 from collections.abc import Iterable
 
 from parley.bus import Bus
-from parley.models import Room, User, now_micros
+from parley.models import JSON, Room, User, now_micros
 from parley.presence import Presence
 from parley.protocol import envelope, events
 from parley.store import Store
@@ -120,6 +120,11 @@ class Announcer:
         await self._publish(
             envelope.user_channel(user_id), envelope.revoked(user_id, families, every=every)
         )
+
+    async def notification(self, user_id: int, item: JSON) -> None:
+        """A new inbox entry to every open session of its user, on any gateway."""
+        event = events.notification(item)
+        await self._publish(envelope.user_channel(user_id), envelope.notify(user_id, event))
 
     async def _room_event(self, room: Room) -> bytes:
         """The room with who is online in it; none for a room past the presence push size,

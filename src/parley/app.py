@@ -20,6 +20,7 @@ from parley.api import headers, http, ops, proxy, static
 from parley.api.accounts import Accounts
 from parley.api.admin import AdminApi
 from parley.api.files import FilesApi, sweep_forever
+from parley.api.notifications import NotificationsApi
 from parley.api.profiles import Profiles
 from parley.api.reads import ReadsApi
 from parley.api.rooms import RoomsApi
@@ -38,6 +39,12 @@ from parley.gcpolicy import GcPolicy
 from parley.hops import Hops
 from parley.log import DirectLog, MessageLog
 from parley.metrics import Metrics, PersisterMetrics
+from parley.notify.base import Channel
+from parley.notify.email import EmailChannel
+from parley.notify.focus import Focus, LocalFocus
+from parley.notify.inapp import InAppChannel
+from parley.notify.store import NotificationStore
+from parley.notify.worker import InProcessNotifier, Notifier
 from parley.presence import LocalPresence, Presence
 from parley.ratelimit import Action, Limiter, MemoryLimiter, UserLimits, Window
 from parley.sending import SendPipeline
@@ -48,6 +55,7 @@ from parley.tracing import configure as configure_tracing
 if TYPE_CHECKING:
     from parley.bus.redis import RedisBus
     from parley.log.kafka.persister import Persister
+    from parley.notify.kafka import NotifyWorker
 
 logger = logging.getLogger(__name__)
 
@@ -68,6 +76,10 @@ class Components:
     announcer: Announcer
     board: Board
     files: FileStore
+    notes: NotificationStore
+    focus: Focus
+    notifier: InProcessNotifier | None
+    """The embedded notifier (direct log); None when ``parley worker notify`` reads Kafka."""
     hops: Hops = field(default_factory=Hops)
     tracing: Tracing | None = None
 
@@ -75,9 +87,14 @@ class Components:
         await self.files.start()
         await self.presence.start(self.announcer.presence_changed)
         await self.log.start()
+        if self.notifier is not None:
+            await self.notifier.start()
 
     async def close(self) -> None:
         await self.files.close()
+        if self.notifier is not None:
+            await self.notifier.close()
+        await self.focus.close()
         await self.log.close()
         await self.presence.close()
         await self.bus.close()
@@ -99,11 +116,13 @@ def components(settings: Settings) -> Components:
     presence: Presence = LocalPresence()
     limiter: Limiter = MemoryLimiter()
     board: Board = LocalBoard()
+    focus: Focus = LocalFocus()
     redis_bus: RedisBus | None = None
     if settings.redis_url:
         # Imported here so the embedded default never loads the cluster clients.
         from parley.bus.redis import RedisBus
         from parley.figures.redis import RedisBoard
+        from parley.notify.focus import RedisFocus
         from parley.presence.redis import RedisPresence
         from parley.ratelimit.redis import RedisLimiter
 
@@ -113,11 +132,14 @@ def components(settings: Settings) -> Components:
         )
         limiter = RedisLimiter(settings.redis_url)
         board = RedisBoard(settings.redis_url)
+        focus = RedisFocus(settings.redis_url)
     hops = Hops()
     tracing = configure_tracing(
         settings.otel_endpoint, "parley-gateway", {"service.instance.id": settings.gateway_id}
     )
-    log: MessageLog = DirectLog(store, bus, hops=hops, tracing=tracing)
+    announcer = Announcer(store, bus, presence, settings.presence_push_max_members)
+    notifier: InProcessNotifier | None = None
+    log: MessageLog
     if settings.kafka_bootstrap:
         if redis_bus is None:
             raise ConfigError(
@@ -135,6 +157,10 @@ def components(settings: Settings) -> Components:
             hops=hops,
             tracing=tracing,
         )
+    else:
+        email = email_channel(settings, store)
+        notifier = InProcessNotifier(notification_worker(store, focus, announcer, email), email)
+        log = DirectLog(store, bus, notifier.offer, hops=hops, tracing=tracing)
     return Components(
         settings,
         store,
@@ -142,9 +168,12 @@ def components(settings: Settings) -> Components:
         presence,
         log,
         limiter,
-        Announcer(store, bus, presence, settings.presence_push_max_members),
+        announcer,
         board,
         file_store(settings),
+        store,
+        focus,
+        notifier,
         hops,
         tracing,
     )
@@ -167,6 +196,56 @@ def file_store(settings: Settings) -> FileStore:
             secret_key=settings.s3_secret_key,
             prefix=settings.s3_prefix,
         )
+    )
+
+
+def email_channel(settings: Settings, store: SqlStore) -> EmailChannel | None:
+    """E-mail when an SMTP server is configured; its links start at the public URL."""
+    if not settings.smtp.host:
+        return None
+    return EmailChannel(store, settings.smtp, settings.public_url or "")
+
+
+def notification_worker(
+    store: SqlStore, focus: Focus, announcer: Announcer, email: EmailChannel | None
+) -> Notifier:
+    """The channels: the in-app inbox always, e-mail when configured."""
+    channels: list[Channel] = [InAppChannel(store, announcer)]
+    if email is not None:
+        channels.append(email)
+    return Notifier(store, focus, channels)
+
+
+def notify_worker(settings: Settings) -> NotifyWorker:
+    """``parley worker notify``: its own consumer group on the message log (Kafka), the
+    inbox and ledgers in the store, live events and focus over Redis."""
+    if not settings.kafka_bootstrap or not settings.redis_url:
+        raise ConfigError("the notify worker needs PARLEY_KAFKA_BOOTSTRAP and PARLEY_REDIS_URL")
+    from parley.bus.redis import RedisBus
+    from parley.figures.redis import RedisBoard
+    from parley.metrics import NotifyMetrics
+    from parley.notify.focus import RedisFocus
+    from parley.notify.kafka import NotifyWorker
+
+    store = SqlStore(settings.database_url, pool_size=2)
+    bus = RedisBus(settings.redis_url, name="parley-notify")
+    focus = RedisFocus(settings.redis_url)
+    board = RedisBoard(settings.redis_url)
+    announcer = Announcer(store, bus, LocalPresence())
+    email = email_channel(settings, store)
+    return NotifyWorker(
+        notification_worker(store, focus, announcer, email),
+        store,
+        bootstrap=settings.kafka_bootstrap,
+        topic=settings.kafka_topic,
+        group=settings.notify_group,
+        persister_group=settings.kafka_group,
+        metrics=NotifyMetrics(),
+        board=board,
+        figures_interval=FIGURES_INTERVAL_SECONDS,
+        digests=email,
+        closing=(focus, bus, board, store),
+        instance_id=settings.persister_id,
     )
 
 
@@ -268,6 +347,7 @@ def build(
         limits=limits,
         metrics=metrics,
         flusher=flusher,
+        focus=parts.focus,
         auth_timeout=settings.auth_timeout_seconds,
         outgoing_limit=settings.outgoing_queue_bytes,
         frame_rate=settings.frame_rate_per_second,
@@ -300,6 +380,7 @@ def build(
         upload_ttl_seconds=settings.upload_ttl_seconds,
     )
     app.add_routes(files.routes())
+    app.add_routes(NotificationsApi(parts.store, parts.notes, auth).routes())
     app.add_routes(ops.Ops(metrics, checks, settings.metrics_token).routes())
     app.add_routes([web.get("/ws", gateway.handle)])
     app.add_routes(static.routes(settings.web_dir))

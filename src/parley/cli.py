@@ -17,6 +17,7 @@ from parley.config import ConfigError, Settings
 if TYPE_CHECKING:
     from parley.log.kafka.persister import Persister
     from parley.models import SiteRole
+    from parley.notify.kafka import NotifyWorker
 
 logger = logging.getLogger("parley")
 
@@ -158,7 +159,10 @@ def _cmd_admin(args: argparse.Namespace) -> None:
     asyncio.run(_set_role(Settings.from_env(), username, role))
 
 
-async def _persist(worker: Persister, settings: Settings) -> None:
+async def _persist(
+    worker: Persister | NotifyWorker, settings: Settings, what: str = "persister"
+) -> None:
+    """Run a Kafka worker until SIGINT/SIGTERM, with its metrics listener when configured."""
     from aiohttp import web
 
     from parley.api.ops import Ops
@@ -176,7 +180,7 @@ async def _persist(worker: Persister, settings: Settings) -> None:
         await runner.setup()
         await web.TCPSite(runner, settings.host, settings.worker_metrics_port).start()
         port = runner.addresses[0][1] if runner.addresses else settings.worker_metrics_port
-        print(f"persister metrics on http://{settings.host}:{port}/metrics", flush=True)
+        print(f"{what} metrics on http://{settings.host}:{port}/metrics", flush=True)
     try:
         await worker.run(stop)
     finally:
@@ -189,6 +193,13 @@ def _cmd_worker_persist(args: argparse.Namespace) -> None:
 
     settings = Settings.from_env()
     _run(_persist(persister(settings), settings))
+
+
+def _cmd_worker_notify(args: argparse.Namespace) -> None:
+    from parley.app import notify_worker
+
+    settings = Settings.from_env()
+    _run(_persist(notify_worker(settings), settings, "notify worker"))
 
 
 def parser() -> argparse.ArgumentParser:
@@ -210,6 +221,10 @@ def parser() -> argparse.ArgumentParser:
         "persist", help="store messages from Kafka in the database and announce them on Redis"
     )
     persist.set_defaults(func=_cmd_worker_persist)
+    notify = workers.add_parser(
+        "notify", help="notify people of stored messages (in-app inbox, e-mail) from Kafka"
+    )
+    notify.set_defaults(func=_cmd_worker_notify)
 
     user = sub.add_parser("user", help="manage users").add_subparsers(dest="action", required=True)
     create = user.add_parser("create", help="create a user (password from stdin or prompt)")

@@ -13,7 +13,7 @@ import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Literal, cast
 from urllib.parse import urlsplit
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -268,6 +268,35 @@ def _secret_key(data_dir: Path, env: Mapping[str, str]) -> str:
     return key
 
 
+SmtpSecurity = Literal["none", "starttls", "tls"]
+
+
+@dataclass(frozen=True)
+class SmtpSettings:
+    """Where notification e-mail goes; no host: e-mail is off."""
+
+    host: str | None = None
+    port: int = 587
+    security: SmtpSecurity = "starttls"
+    username: str | None = None
+    password: str | None = field(default=None, repr=False)
+    sender: str = "Parley <parley@localhost>"
+
+
+def _smtp(env: Mapping[str, str]) -> SmtpSettings:
+    security = env.get("PARLEY_SMTP_SECURITY", "starttls")
+    if security not in ("none", "starttls", "tls"):
+        raise ConfigError("PARLEY_SMTP_SECURITY must be none, starttls or tls")
+    return SmtpSettings(
+        host=env.get("PARLEY_SMTP_HOST") or None,
+        port=_int(env, "PARLEY_SMTP_PORT", 587, 1, 65535),
+        security=cast(SmtpSecurity, security),
+        username=env.get("PARLEY_SMTP_USERNAME") or None,
+        password=env.get("PARLEY_SMTP_PASSWORD") or None,
+        sender=env.get("PARLEY_SMTP_FROM") or "Parley <parley@localhost>",
+    )
+
+
 @dataclass(frozen=True)
 class Settings:
     host: str = "127.0.0.1"
@@ -279,6 +308,8 @@ class Settings:
     kafka_topic: str = "parley.messages"
     kafka_group: str = "parley-persister"
     kafka_dead_letter_topic: str = "parley.messages.dlq"
+    notify_group: str = "parley-notify"
+    smtp: SmtpSettings = field(default_factory=SmtpSettings)
     worker_metrics_port: int | None = None
     persister_id: str | None = None
     secret_key: str = field(default="", repr=False)
@@ -404,6 +435,8 @@ class Settings:
             ),
             upload_ttl_seconds=_int(env, "PARLEY_UPLOAD_TTL", 3600, 1, 30 * 86400),
             upload_sweep_seconds=_float(env, "PARLEY_UPLOAD_SWEEP_INTERVAL", 300.0, 0.05, 86400),
+            notify_group=env.get("PARLEY_NOTIFY_GROUP", "parley-notify"),
+            smtp=_smtp(env),
         )
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 
-from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.core import (
     CounterMetricFamily,
     GaugeMetricFamily,
@@ -142,5 +142,32 @@ class PersisterMetrics:
         self.store_retries = Counter(
             "parley_persister_store_retries",
             "Batches retried because the database could not be reached",
+            registry=self.registry,
+        )
+
+
+class NotifyMetrics:
+    """The notifications worker's figures, on its ``/metrics`` (``PARLEY_WORKER_METRICS_PORT``)."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        self.lag = Gauge(
+            "parley_notify_lag",
+            "Records of the message log this worker has not handled yet (its consumer lag)",
+            registry=self.registry,
+        )
+        self.messages = Counter(
+            "parley_notify_messages",
+            "Stored messages the worker decided on",
+            registry=self.registry,
+        )
+        self.notifications = Counter(
+            "parley_notify_notifications",
+            "Notifications decided (each delivered on every channel, once)",
+            registry=self.registry,
+        )
+        self.retries = Counter(
+            "parley_notify_retries",
+            "Batches retried because a channel or the store could not be reached",
             registry=self.registry,
         )

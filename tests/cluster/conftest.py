@@ -39,6 +39,7 @@ async def cluster_env(services: Services, databases: Databases, topics: Topics) 
         "PARLEY_KAFKA_BOOTSTRAP": services.kafka_bootstrap,
         "PARLEY_KAFKA_TOPIC": topic,
         "PARLEY_KAFKA_GROUP": f"{topic}.persist",
+        "PARLEY_NOTIFY_GROUP": f"{topic}.notify",
         "PARLEY_SECRET_KEY": SECRET_KEY,
         "PARLEY_PRESENCE_TTL": "3",
         "PARLEY_ACK_TIMEOUT": "10",

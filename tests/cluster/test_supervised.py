@@ -87,7 +87,7 @@ async def test_a_killed_persister_is_restarted_and_ctrl_c_stops_everything(
     assert await group_members(supervised) == ["persister1"]
 
     pids = await supervised.pids()
-    assert sorted(pids) == ["gateway1", "gateway2", "nginx", "persister1"]
+    assert sorted(pids) == ["gateway1", "gateway2", "nginx", "notify1", "persister1"]
     assert await supervised.stop() == 130  # the exit status of a shell stopped by Ctrl-C
     assert [name for name, pid in pids.items() if alive(pid)] == []
     for url in (supervised.url, supervised.gateway_url(1), supervised.gateway_url(2)):

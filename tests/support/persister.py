@@ -18,13 +18,26 @@ from tests.support.server import (
 ASSIGN_TIMEOUT = 40.0
 """Joining the group can wait out a killed worker's session timeout (10 s) first."""
 ASSIGNED = b"persister assigned "
+NOTIFY_ASSIGNED = b"notify worker assigned "
 
 
 class PersisterProcess:
     """One persister worker; ``start()`` returns once it holds partitions."""
 
-    def __init__(self, data_dir: Path, env: dict[str, str], name: str = "persister") -> None:
+    def __init__(
+        self,
+        data_dir: Path,
+        env: dict[str, str],
+        name: str = "persister",
+        *,
+        worker: str = "persist",
+        assigned: bytes = ASSIGNED,
+    ) -> None:
+        """``worker``: ``parley worker <worker>``; ``assigned``: its log line on getting
+        partitions (the notify worker's is ``NOTIFY_ASSIGNED``)."""
         self.data_dir = data_dir
+        self.worker = worker
+        self.assigned = assigned
         self.env = {
             **inherited_env(),
             **FAST_HASHING,
@@ -39,14 +52,14 @@ class PersisterProcess:
     async def start(self, *, wait: bool = True) -> None:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         seen = self._assignments()
-        self.process = await spawn_parley(["worker", "persist"], self.env, self.log_path)
+        self.process = await spawn_parley(["worker", self.worker], self.env, self.log_path)
         if wait:
             await self.wait_assigned(after=seen)
 
     def _assignments(self) -> int:
         if not self.log_path.exists():
             return 0
-        return self.log_path.read_bytes().count(ASSIGNED)
+        return self.log_path.read_bytes().count(self.assigned)
 
     async def wait_assigned(self, after: int) -> None:
         """Wait until the log shows a partition assignment newer than the ``after``-th."""

@@ -7,6 +7,7 @@ import pytest
 
 from parley.api.accounts import Accounts
 from parley.api.files import FilesApi
+from parley.api.notifications import NotificationsApi
 from parley.api.openapi import document
 from parley.api.profiles import Profiles
 from parley.api.reads import ReadsApi
@@ -24,6 +25,7 @@ def test_openapi_describes_exactly_the_api_routes() -> None:
         *ReadsApi.__new__(ReadsApi).routes(),
         *FilesApi.__new__(FilesApi).routes(),
         *Profiles.__new__(Profiles).routes(),
+        *NotificationsApi.__new__(NotificationsApi).routes(),
     ]
     routes = {(r.method.lower(), re.sub(r"\{(\w+):[^}]*\}", r"{\1}", r.path)) for r in defined}
     documented = {(m, p) for p, ops in document()["paths"].items() for m in ops}

@@ -247,6 +247,7 @@ ENCODERS: dict[str, Callable[[JSON], bytes]] = {
         e["code"], e["message"], e.get("client_id"), e.get("retry_after")
     ),
     "pong": lambda e: events.PONG,
+    "notification": lambda e: events.notification(e["notification"]),
 }
 
 

@@ -215,6 +215,8 @@ _GROUP = _obj(
     public={"type": "boolean"},
 )
 
+_UNREAD = _obj(["unread"], unread={"type": "integer", "minimum": 0})
+
 # Shapes shared with the WebSocket protocol, described once in parley/protocol/schema.
 _SHARED = (
     "User",
@@ -228,6 +230,11 @@ _SHARED = (
     "Attachment",
     "Profile",
     "Settings",
+    "Notification",
+    "NotificationPage",
+    "NotificationSettings",
+    "NotificationLevel",
+    "NotificationReason",
 )
 _FILE_ID = {
     "name": "file",
@@ -724,6 +731,73 @@ def document() -> JSON:
                             "schema": _SEQ,
                         },
                     ],
+                )
+            },
+            "/api/notifications": {
+                "get": _op(
+                    "Your in-app notifications, newest first, with the unread count",
+                    {
+                        **_ok("200", "A page of the inbox", _ref("NotificationPage")),
+                        **_errors("401", "422"),
+                    },
+                    params=[
+                        {
+                            "name": "cursor",
+                            "in": "query",
+                            "description": "next_cursor of the previous page",
+                            "schema": _SEQ,
+                        }
+                    ],
+                )
+            },
+            "/api/notifications/read-all": {
+                "post": _op(
+                    "Mark every notification read",
+                    {**_ok("200", "The unread count", _UNREAD), **_errors("401")},
+                )
+            },
+            "/api/notifications/{id}/read": {
+                "post": _op(
+                    "Mark one notification read",
+                    {**_ok("200", "The unread count", _UNREAD), **_errors("401", "404")},
+                    params=[{"name": "id", "in": "path", "required": True, "schema": _ID}],
+                )
+            },
+            "/api/me/notification-settings": {
+                "get": _op(
+                    "Your e-mail address and mode, digest interval and room levels",
+                    {
+                        **_ok("200", "The settings", _ref("NotificationSettings")),
+                        **_errors("401"),
+                    },
+                ),
+                "put": _op(
+                    "Change the e-mail address, mode or digest interval (fields left out stay)",
+                    {
+                        **_ok("200", "The settings", _ref("NotificationSettings")),
+                        **_errors("401", "422"),
+                    },
+                    body=_obj(
+                        [],
+                        email=_nullable({"type": "string", "maxLength": validation.MAX_EMAIL}),
+                        email_mode={"enum": ["off", "immediately", "digest"]},
+                        digest_minutes={"type": "integer", "minimum": 5, "maximum": 10080},
+                    ),
+                ),
+            },
+            "/api/rooms/{room}/notification-settings": {
+                "put": _op(
+                    "Your notification level in a room: all, mentions, or nothing (muted)",
+                    {
+                        **_ok(
+                            "200",
+                            "The level",
+                            _obj(["room", "level"], room=_ID, level=_ref("NotificationLevel")),
+                        ),
+                        **_errors("401", "404", "422"),
+                    },
+                    body=_obj(["level"], level=_ref("NotificationLevel")),
+                    params=[_ROOM_ID],
                 )
             },
             "/api/rooms/{room}/messages": {

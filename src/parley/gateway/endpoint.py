@@ -14,8 +14,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import secrets
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from aiohttp import WSMsgType, web
 
@@ -33,6 +34,7 @@ from parley.gateway.connection import (
 from parley.gateway.hub import Hub
 from parley.metrics import Metrics
 from parley.models import DraftKind, User
+from parley.notify.focus import Focus, LocalFocus
 from parley.protocol import events, frames, wsframe
 from parley.protocol.errors import ProtocolError, not_found
 from parley.protocol.limits import Throttle
@@ -71,8 +73,12 @@ class Gateway:
     """Seconds without a frame after which a client is pinged."""
     pong_timeout: float = PONG_TIMEOUT_SECONDS
     sweep_period: float = SWEEP_PERIOD_SECONDS
+    focus: Focus = field(default_factory=LocalFocus)
+    """Which room each connection shows, for the notifier (``notify/focus.py``)."""
 
     def __post_init__(self) -> None:
+        self.instance = secrets.token_hex(4)
+        """Names this gateway's connections in the cluster-wide focus."""
         self.typing = Throttle(TYPING_INTERVAL_SECONDS)
         self.sockets: set[web.WebSocketResponse] = set()
         self.closing: set[asyncio.Future[bool]] = set()
@@ -130,6 +136,7 @@ class Gateway:
             finally:
                 socket.session.close()
                 socket.stop_clock()
+                await socket.unfocus()
                 await self.hub.detach(conn)
         finally:
             self.sockets.discard(ws)
@@ -247,7 +254,7 @@ async def _refuse(ws: web.WebSocketResponse, reason: str) -> None:
 class _Socket:
     """One authenticated socket: its connection, its session rules, and their I/O."""
 
-    __slots__ = ("conn", "gateway", "session", "timer")
+    __slots__ = ("conn", "focused", "gateway", "session", "timer")
 
     def __init__(self, gateway: Gateway, conn: Connection, session: Session) -> None:
         self.gateway = gateway
@@ -255,6 +262,7 @@ class _Socket:
         self.session = session
         self.timer: asyncio.TimerHandle | None = None
         """Fires when the session's token expires: one loop timer, not a task, per socket."""
+        self.focused = False
 
     def start_clock(self) -> None:
         """(Re)arm the expiry timer for the session's current token."""
@@ -341,11 +349,29 @@ class _Socket:
         elif isinstance(command, frames.PresenceSubscribe):
             users, online = await self.gateway.hub.watch(self.conn, command.users)
             self.conn.send(wsframe.text(events.presence_subscribed(users, sorted(online))))
+        elif isinstance(command, frames.Focus):
+            if command.room is not None and command.room not in self.conn.live_from:
+                raise not_found()
+            await self.gateway.focus.show(self.user.id, self._focus_key(), command.room)
+            self.focused = command.room is not None
         elif isinstance(command, frames.Resume):
             incomplete = await self.gateway.hub.replay(self.conn, command.rooms)
             self.conn.send(wsframe.text(events.resumed(incomplete)))
         elif isinstance(command, frames.Auth):
             await self._reauth(command)
+
+    def _focus_key(self) -> str:
+        return f"{self.gateway.instance}:{id(self.conn):x}"
+
+    async def unfocus(self) -> None:
+        """A closed socket shows nothing; a failure only delays it to the focus TTL."""
+        if not self.focused:
+            return
+        self.focused = False
+        try:
+            await self.gateway.focus.show(self.user.id, self._focus_key(), None)
+        except Exception as exc:
+            logger.warning("could not clear a closed socket's focus: %r", exc)
 
     async def _reauth(self, command: frames.Auth) -> None:
         """A fresh token on the open socket: it now lives as long as that token.

@@ -346,6 +346,8 @@ class Hub:
                 self._on_revoked(env)
             case envelope.UserEvent():
                 self._on_user_event(env)
+            case envelope.Notify():
+                self._on_notify(env)
             case envelope.Ack():
                 pass  # acks have a listener of their own (the Kafka log)
 
@@ -512,6 +514,12 @@ class Hub:
         """The user's local sockets of the ended sessions close with 4401."""
         for conn in [c for c in self.users.get(env.user, ()) if env.covers(c.family)]:
             conn.close(CloseCode.UNAUTHORIZED, REVOKED_REASON)
+
+    def _on_notify(self, env: envelope.Notify) -> None:
+        """Every local socket of the user: each tab's bell counts it."""
+        frame = wsframe.text(env.event)
+        for conn in self.users.get(env.user, ()):
+            conn.send(frame)
 
     # housekeeping
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Callable
 
 from parley.bus import Bus
 from parley.hops import Hops
@@ -19,10 +20,19 @@ logger = logging.getLogger(__name__)
 
 class DirectLog:
     def __init__(
-        self, store: Store, bus: Bus, *, hops: Hops | None = None, tracing: Tracing | None = None
+        self,
+        store: Store,
+        bus: Bus,
+        on_stored: Callable[[Entry], None] | None = None,
+        *,
+        hops: Hops | None = None,
+        tracing: Tracing | None = None,
     ) -> None:
+        """``on_stored``: told of each new stored entry after it is published (the
+        in-process notifier of the embedded default); it must not block."""
         self._store = store
         self._bus = bus
+        self._on_stored = on_stored
         self._hops = hops or Hops()
         self._tracing = tracing
 
@@ -72,6 +82,8 @@ class DirectLog:
             logger.warning("entry %s stored but not published: %s", stored.seq, exc)
         if published is not None:
             published.end()
+        if self._on_stored is not None:
+            self._on_stored(stored)
         return stored
 
     async def ping(self) -> None:

@@ -14,8 +14,9 @@ message's trace (``read_stamped``). Stored entries are stamped; ``read`` skips a
 stamp, so readers that need neither ignore it.
 
 Channels: ``room.<id>`` (stream entries, room events), ``user.<id>`` (rooms a user
-joins, sessions revoked, the user's read markers), ``presence`` (users coming and
-going, profiles changed), ``gateway.<id>`` (acks routed to the gateway that holds the sender).
+joins, sessions revoked, the user's read markers, notifications), ``presence`` (users
+coming and going, profiles changed), ``gateway.<id>`` (acks routed to the gateway that
+holds the sender).
 """
 
 from __future__ import annotations
@@ -51,6 +52,8 @@ class Kind(bytes, Enum):
     """On a user's channel: sessions ended (logout, theft, sign out everywhere): close them."""
     USER_EVENT = b"U"
     """On a user's channel: an event for every connection of that user (a read marker)."""
+    NOTIFY = b"N"
+    """On a user's channel: a new inbox notification for every open session of that user."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,6 +152,13 @@ class Revoked:
         return (family in self.families) is not self.every
 
 
+@dataclass(frozen=True, slots=True)
+class Notify:
+    user: int
+    event: bytes
+    """The ``notification`` client event."""
+
+
 Envelope = (
     Message
     | RoomEvent
@@ -160,6 +170,7 @@ Envelope = (
     | Ack
     | Revoked
     | UserEvent
+    | Notify
 )
 
 
@@ -199,6 +210,7 @@ _USER_UPDATED = Kind.USER_UPDATED.value
 _ACK = Kind.ACK.value
 _REVOKED = Kind.REVOKED.value
 _USER_EVENT = Kind.USER_EVENT.value
+_NOTIFY = Kind.NOTIFY.value
 
 
 def message(seq: int, sender: int, event: bytes) -> bytes:
@@ -241,6 +253,10 @@ def revoked(user: int, families: Iterable[str], *, every: bool = False) -> bytes
     return _pack(_REVOKED, user, int(every), " ".join(families).encode())
 
 
+def notify(user: int, event: bytes) -> bytes:
+    return _pack(_NOTIFY, user, 0, event)
+
+
 def _revoked(user: int, every: int, payload: bytes) -> Revoked:
     return Revoked(user, every == 1, frozenset(payload.decode().split()))
 
@@ -256,6 +272,7 @@ _READERS: dict[int, Callable[[int, int, bytes], Envelope]] = {
     _ACK[0]: Ack,
     _REVOKED[0]: _revoked,
     _USER_EVENT[0]: lambda user, _, event: UserEvent(user, event),
+    _NOTIFY[0]: lambda user, _, event: Notify(user, event),
 }
 """One reader per kind, keyed by the letter's byte value; each maps the header to names."""
 

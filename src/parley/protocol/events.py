@@ -23,6 +23,11 @@ def message(msg: Message) -> bytes:
     return encode({"type": "message", "message": msg.to_json()})
 
 
+def notification(item: JSON) -> bytes:
+    """A new entry of the user's inbox (``InboxItem.to_json``), live to their sessions."""
+    return encode({"type": "notification", "notification": item})
+
+
 def room_event(value: RoomEvent) -> bytes:
     """An edit, delete, react or unreact: an entry of the room's stream, like a message."""
     return encode({"type": "event", "event": value.to_json()})

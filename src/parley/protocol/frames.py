@@ -90,9 +90,17 @@ class PresenceSubscribe:
     users: frozenset[int]
 
 
+@dataclass(frozen=True, slots=True)
+class Focus:
+    """The room this connection shows (None: none, or the tab is hidden): its user is not
+    notified of what they are reading there."""
+
+    room: int | None
+
+
 Change = Edit | Delete | React | Unreact
 """A frame that adds a room event to the stream."""
-Command = Auth | Send | Change | Resume | Typing | Read | Ping | PresenceSubscribe
+Command = Auth | Send | Change | Resume | Typing | Read | Ping | PresenceSubscribe | Focus
 
 
 def _resume_map(value: Any) -> dict[int, int]:
@@ -181,6 +189,9 @@ def parse(raw: bytes | str) -> Command:
         return Ping()
     if kind == "presence_subscribe":
         return _presence_subscribe(frame)
+    if kind == "focus":
+        room = frame.get("room")
+        return Focus(room=None if room is None else validation.object_id(room, "room"))
     if kind == "resume":
         return Resume(rooms=_resume_map(frame.get("rooms")))
     if kind == "auth":

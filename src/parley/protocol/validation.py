@@ -137,6 +137,20 @@ def token(value: Any, field: str) -> str:
     return _line(value, field, MAX_TOKEN)
 
 
+_EMAIL = re.compile(
+    r"[^@\s]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+"
+)
+MAX_EMAIL = 254
+
+
+def email(value: Any) -> str:
+    """An e-mail address: one line, a local part and a dotted domain name (no IP literal)."""
+    text = _line(value, "email", MAX_EMAIL)
+    if not _EMAIL.fullmatch(text):
+        raise invalid("email must be an address like name@example.com")
+    return text
+
+
 def _decimal(text: str) -> int | None:
     return int(text) if _DIGITS.fullmatch(text) else None
 

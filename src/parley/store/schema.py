@@ -235,3 +235,53 @@ avatars = Table(
 )
 """A user's picture in the file store; ``version`` (when it was set) makes its URL change
 with it, so caches never show the old one."""
+
+notifications = Table(
+    "notifications",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("user_id", Id, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("room_id", Id, ForeignKey("rooms.id", ondelete="CASCADE"), nullable=False),
+    Column("seq", BigInteger, nullable=False),
+    Column("reason", String(8), nullable=False),
+    Column("sender_id", Id, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("excerpt", Text, nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+    Column("read_at", BigInteger),
+    Column("emailed_at", BigInteger),
+    UniqueConstraint("user_id", "room_id", "seq", name="uq_notifications_message"),
+    Index("ix_notifications_user", "user_id", "id"),
+)
+"""The in-app inbox. The unique (user, room, seq) is the in-app channel's idempotency
+ledger: a replayed message inserts nothing and announces nothing. ``emailed_at``: when a
+digest carried it (NULL: not yet)."""
+
+notification_ledger = Table(
+    "notification_ledger",
+    metadata,
+    Column("key", String(96), primary_key=True),
+    Column("state", String(8), nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+)
+"""Deliveries of channels outside the database, by ``Notification.key``: "pending" is
+recorded before sending, "done" after; see docs/reliability.md."""
+
+notification_settings = Table(
+    "notification_settings",
+    metadata,
+    Column("user_id", Id, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    Column("email", String(254)),
+    Column("email_mode", String(12), nullable=False, server_default="off"),
+    Column("digest_minutes", Integer, nullable=False, server_default="60"),
+    Column("last_digest_at", BigInteger),
+)
+"""A user's e-mail address and how they want mail: "off", "immediately" or "digest"."""
+
+room_notification_settings = Table(
+    "room_notification_settings",
+    metadata,
+    Column("room_id", Id, ForeignKey("rooms.id", ondelete="CASCADE"), primary_key=True),
+    Column("user_id", Id, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    Column("level", String(8), nullable=False),
+)
+"""A member's level for one room ("all", "mentions", "nothing"); no row: "all"."""

@@ -46,7 +46,9 @@ from parley.models import (
     User,
     now_micros,
 )
+from parley.notify.base import Notification
 from parley.store import files as stored_files
+from parley.store import notifications as inbox
 from parley.store import profiles
 from parley.store import rooms as room_rules
 from parley.store.append import CoreStatements, Fallback, PostgresStatements, append_many
@@ -64,6 +66,7 @@ from parley.store.base import (
     refusal_error,
 )
 from parley.store.files import NewFile, StoredFile
+from parley.store.notifications import InboxItem, UserSettings
 from parley.store.reads import direct_rooms, read_markers
 from parley.store.rows import event_from_row, event_query, message_query, read_messages
 from parley.store.schema import (
@@ -983,6 +986,82 @@ class SqlStore:
             found.extend(event_from_row(r) for r in rows)
         found.sort(key=lambda entry: entry.seq)
         return found
+
+    # notifications (queries in store/notifications.py)
+
+    async def add_notification(self, n: Notification) -> InboxItem | None:
+        async with self._write() as conn:
+            return await inbox.add(
+                conn,
+                self.sqlite,
+                user_id=n.user_id,
+                room_id=n.room_id,
+                seq=n.seq,
+                reason=n.reason,
+                sender_id=n.sender.id,
+                excerpt=n.excerpt,
+                created_at=int(n.created_at.timestamp() * 1_000_000),
+            )
+
+    async def notifications(
+        self, user_id: int, before: int | None, limit: int
+    ) -> tuple[list[InboxItem], bool, int]:
+        async with self._connect() as conn:
+            return await inbox.page(conn, user_id, before, limit)
+
+    async def read_notifications(self, user_id: int, notification_id: int | None) -> int:
+        async with self._write() as conn:
+            return await inbox.mark_read(conn, user_id, notification_id)
+
+    async def has_notification(self, user_id: int, notification_id: int) -> bool:
+        async with self._connect() as conn:
+            return await inbox.exists(conn, user_id, notification_id)
+
+    async def ledger_begin(self, key: str) -> str | None:
+        async with self._write() as conn:
+            return await inbox.ledger_begin(conn, self.sqlite, key)
+
+    async def ledger_done(self, key: str) -> None:
+        async with self._write() as conn:
+            await inbox.ledger_done(conn, key)
+
+    async def notification_settings(self, user_ids: Sequence[int]) -> dict[int, UserSettings]:
+        async with self._connect() as conn:
+            return await inbox.user_settings(conn, user_ids)
+
+    async def put_notification_settings(self, user_id: int, settings: UserSettings) -> None:
+        async with self._write() as conn:
+            await inbox.put_user_settings(conn, self.sqlite, user_id, settings)
+
+    async def room_levels(self, room_id: int, user_ids: Sequence[int]) -> dict[int, str]:
+        async with self._connect() as conn:
+            return await inbox.room_levels(conn, room_id, user_ids)
+
+    async def user_room_levels(self, user_id: int) -> dict[int, str]:
+        async with self._connect() as conn:
+            return await inbox.user_room_levels(conn, user_id)
+
+    async def put_room_level(self, room_id: int, user_id: int, level: str) -> None:
+        async with self._write() as conn:
+            await inbox.put_room_level(conn, self.sqlite, room_id, user_id, level)
+
+    async def digests_due(self, now: int) -> list[tuple[int, str]]:
+        async with self._connect() as conn:
+            return await inbox.digests_due(conn, now)
+
+    async def digest_items(self, user_id: int) -> list[InboxItem]:
+        async with self._connect() as conn:
+            return await inbox.digest_items(conn, user_id)
+
+    async def stored_messages(
+        self, keys: Sequence[tuple[int, int, str]]
+    ) -> dict[tuple[int, int, str], Message]:
+        async with self._connect() as conn:
+            return await inbox.stored_messages(conn, keys)
+
+    async def digest_sent(self, user_id: int, ids: Sequence[int], now: int) -> None:
+        async with self._write() as conn:
+            await inbox.digest_sent(conn, user_id, ids, now)
 
     async def search(self, wanted: SearchFilter) -> tuple[list[SearchHit], bool]:
         async with self.engine.connect() as conn:

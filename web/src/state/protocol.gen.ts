@@ -12,7 +12,9 @@ export type ParleyProtocol =
   | DirectoryPage
   | ReadMarkers
   | Profile
-  | Settings;
+  | Settings
+  | NotificationPage
+  | NotificationSettings;
 /**
  * A frame from the client to the server.
  */
@@ -27,7 +29,8 @@ export type ClientFrame =
   | TypingFrame
   | ReadFrame
   | PresenceSubscribeFrame
-  | PingFrame;
+  | PingFrame
+  | FocusFrame;
 /**
  * A position in a room's stream of entries (messages and room events); 0 means before the first.
  */
@@ -63,7 +66,8 @@ export type ServerEvent =
   | RoomUpdatedEvent
   | LeftEvent
   | ErrorEvent
-  | PongEvent;
+  | PongEvent
+  | NotificationEvent;
 /**
  * RFC 3339 UTC with milliseconds.
  */
@@ -128,12 +132,14 @@ export type ErrorCode =
   | 'forbidden'
   | 'last_sign_in_method'
   | 'too_large';
+export type NotificationReason = 'direct' | 'mention';
 /**
  * WebSocket close codes the server uses: 1009 frame too big, 1012 restarting, 1013 could not keep up, 4401 not (or no longer) authenticated: reason 'unauthorized', 'token expired' or 'session revoked'.
  */
 export type CloseCode = 1009 | 1012 | 1013 | 4401;
 export type Theme = 'light' | 'dark' | 'system';
 export type HourCycle = 'auto' | '12h' | '24h';
+export type NotificationLevel = 'all' | 'mentions' | 'nothing';
 
 /**
  * The first frame on a socket; resume replays what was missed before live traffic. Sent again (without resume) on an open socket with a fresh token, it extends the socket's life to that token's expiry (answered by reauthed).
@@ -245,6 +251,13 @@ export interface PresenceSubscribeFrame {
 }
 export interface PingFrame {
   type: 'ping';
+}
+/**
+ * The room this connection shows (null: none, or the tab is hidden); repeated every minute while it does. Its user is not notified of messages in the room they are reading.
+ */
+export interface FocusFrame {
+  type: 'focus';
+  room: Id | null;
 }
 /**
  * The answer to auth; online lists the users online now among those whose presence is pushed to you: the members of your direct rooms and of groups up to PARLEY_PRESENCE_PUSH_MAX_MEMBERS (100).
@@ -481,6 +494,27 @@ export interface PongEvent {
   type: 'pong';
 }
 /**
+ * A new entry of your inbox, to each of your open sessions.
+ */
+export interface NotificationEvent {
+  type: 'notification';
+  notification: Notification;
+}
+/**
+ * One entry of a user's in-app inbox: a direct message or a mention. room_name is null for a direct room; the message is /rooms/{room}/messages/{seq}.
+ */
+export interface Notification {
+  id: Id;
+  room: Id;
+  seq: Seq;
+  reason: NotificationReason;
+  sender: User;
+  room_name: string | null;
+  excerpt: string;
+  created_at: Timestamp;
+  read: boolean;
+}
+/**
  * Every HTTP error response body.
  */
 export interface ErrorBody {
@@ -562,4 +596,26 @@ export interface Profile {
 export interface Settings {
   theme: Theme;
   hour_cycle: HourCycle;
+}
+/**
+ * The answer of GET /api/notifications: newest first, the unread count, and next_cursor (null on the last page).
+ */
+export interface NotificationPage {
+  /**
+   * @maxItems 30
+   */
+  notifications: Notification[];
+  unread: number;
+  next_cursor: Id | null;
+}
+/**
+ * GET/PUT /api/me/notification-settings: the e-mail address and mode, the digest interval in minutes, and the user's room levels (rooms absent are all).
+ */
+export interface NotificationSettings {
+  email: string | null;
+  email_mode: 'off' | 'immediately' | 'digest';
+  digest_minutes: number;
+  rooms: {
+    [k: string]: NotificationLevel;
+  };
 }

@@ -8,6 +8,7 @@ import { navigate, useChat, useRouteRoom, useSession } from './hooks';
 import { IconX } from './icons';
 import { QuickSwitcher, useNavigationKeys } from './QuickSwitcher';
 import { EmptyRoom, RoomView } from './RoomView';
+import { NotificationsPanel } from './NotificationsPanel';
 import { SearchPanel } from './SearchPanel';
 import { Sidebar } from './Sidebar';
 
@@ -18,6 +19,7 @@ type DialogState =
   | { kind: 'search' }
   | { kind: 'directory' }
   | { kind: 'switcher' }
+  | { kind: 'notifications' }
   | null;
 
 function Toast() {
@@ -50,7 +52,10 @@ export function ChatLayout() {
   const roomsLoaded = useChat((s) => s.roomsLoaded);
   const roomExists = useChat((s) => (routeRoom ? !!s.rooms[routeRoom] : false));
   const activeRoom = useChat((s) => s.activeRoom);
-  const totalUnread = useChat((s) => Object.values(s.rooms).reduce((n, r) => n + r.unread, 0));
+  // A muted room (level "nothing") bumps no count in the tab title.
+  const totalUnread = useChat((s) =>
+    Object.values(s.rooms).reduce((n, r) => n + (s.roomLevels[r.id] === 'nothing' ? 0 : r.unread), 0),
+  );
   const [dialog, setDialog] = useState<DialogState>(null);
 
   const open = useCallback((id: string | null) => navigate(id), []);
@@ -79,6 +84,14 @@ export function ChatLayout() {
     if (chat.state.activeRoom !== routeRoom) chat.timeline.open(routeRoom);
   }, [chat, routeRoom, roomsLoaded, roomExists]);
 
+  // Tell the server which room this tab shows, so it does not notify of what is being read.
+  useEffect(() => {
+    const shown = () => chat.notifications.focus(document.visibilityState === 'visible' ? activeRoom : null);
+    shown();
+    document.addEventListener('visibilitychange', shown);
+    return () => document.removeEventListener('visibilitychange', shown);
+  }, [chat, activeRoom]);
+
   useEffect(() => {
     document.title = totalUnread > 0 ? `(${totalUnread}) Parley` : 'Parley';
   }, [totalUnread]);
@@ -99,6 +112,7 @@ export function ChatLayout() {
             onNew={(mode) => setDialog({ kind: 'new', mode })}
             onSearch={() => setDialog({ kind: 'search' })}
             onBrowse={() => setDialog({ kind: 'directory' })}
+            onNotifications={() => setDialog({ kind: 'notifications' })}
           />
         </aside>
         <main className={`${routeRoom ? 'flex' : 'hidden md:flex'} min-w-0 flex-1 flex-col bg-white dark:bg-zinc-950`}>
@@ -149,6 +163,7 @@ export function ChatLayout() {
           }}
         />
       )}
+      {dialog?.kind === 'notifications' && <NotificationsPanel onClose={() => setDialog(null)} />}
       {dialog?.kind === 'switcher' && <QuickSwitcher onClose={() => setDialog(null)} onOpen={open} />}
       <Toast />
     </div>

@@ -49,6 +49,7 @@ export function RoomView({
   const me = useChat((s) => s.me);
   const presence = useChat((s) => s.presence);
   const loaded = useChat((s) => s.timelines[roomId]?.loaded === true);
+  const muted = useChat((s) => s.roomLevels[roomId] === 'nothing');
   const [replyTo, setReplyTo] = useState<Message | null>(null);
   const [editing, setEditing] = useState<number | null>(null);
   const [highlight, setHighlight] = useState<{ seq: number; at: number } | null>(null);
@@ -128,6 +129,20 @@ export function RoomView({
               <span className="sr-only">, details</span>
             </p>
           </span>
+        </button>
+        <button
+          type="button"
+          aria-pressed={muted}
+          onClick={() =>
+            void chat.notifications
+              .setLevel(roomId, muted ? 'all' : 'nothing')
+              .catch(() => chat.toast('That could not be done right now; try again.'))
+          }
+          title={muted ? 'Muted: no notifications, no unread count in the title' : 'Mute this conversation'}
+          data-testid="room-mute"
+          className="rounded-lg px-2 py-1.5 text-sm text-zinc-600 hover:bg-zinc-100 aria-pressed:bg-zinc-200 dark:text-zinc-400 dark:hover:bg-zinc-800 dark:aria-pressed:bg-zinc-800"
+        >
+          Mute
         </button>
         {runsGroup(room, myId) && (
           <button

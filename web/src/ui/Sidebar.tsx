@@ -4,6 +4,7 @@ import { directPeer, roomTitle, type RoomState } from '../state/rooms';
 import { activeTyping } from '../state/typing';
 import { Avatar } from './Avatar';
 import { openSettings, useChat, useNow, useStore } from './hooks';
+import { NotificationBell } from './NotificationsPanel';
 import { IconBell, IconChat, IconCompass, IconLogOut, IconPlus, IconSearch, IconSliders, IconUsers } from './icons';
 
 function notificationPermission(): NotificationPermission | 'unsupported' {
@@ -144,12 +145,14 @@ export function Sidebar({
   onNew,
   onSearch,
   onBrowse,
+  onNotifications,
 }: {
   activeRoom: string | null;
   onOpen: (id: string) => void;
   onNew: (mode: 'direct' | 'group') => void;
   onSearch: () => void;
   onBrowse: () => void;
+  onNotifications: () => void;
 }) {
   const me = useChat((s) => s.me);
   const order = useChat((s) => s.order);
@@ -187,6 +190,7 @@ export function Sidebar({
           <IconChat size={16} />
         </div>
         <span className="flex-1 text-[15px] font-semibold tracking-tight">Parley</span>
+        <NotificationBell onOpen={onNotifications} />
         <button
           type="button"
           onClick={onSearch}

@@ -7,6 +7,7 @@ import { ActionsSlice, initialActions, type ActionsState } from './actions';
 import { DraftsSlice } from './drafts';
 import { GapsSlice } from './gaps';
 import { OutboxSlice } from './outbox';
+import { initialNotifications, NotificationsSlice, type NotificationsState } from './notifications';
 import { initialPresence, PresenceSlice, type PresenceState } from './presence';
 import { initialProfile, ProfileSlice, type ProfileState } from './profile';
 import { ReadsSlice } from './reads';
@@ -91,7 +92,8 @@ export interface SessionState
     TypingState,
     PresenceState,
     ProfileState,
-    ActionsState {
+    ActionsState,
+    NotificationsState {
   /** A transient message for the user (toast). */
   notice: Notice | null;
 }
@@ -105,6 +107,7 @@ export function initialSessionState(me: User | null): SessionState {
     ...initialPresence(),
     ...initialProfile(),
     ...initialActions(),
+    ...initialNotifications(),
     notice: null,
   };
 }
@@ -137,6 +140,7 @@ export class UserSession {
   readonly presence: PresenceSlice;
   readonly profile: ProfileSlice;
   readonly drafts: DraftsSlice;
+  readonly notifications: NotificationsSlice;
   private readonly access: StateAccess;
   /** The state as it was when the session ended; a disposed session never sees its successor's. */
   private final: SessionState | null = null;
@@ -156,6 +160,7 @@ export class UserSession {
     this.presence = new PresenceSlice(this);
     this.profile = new ProfileSlice(this);
     this.drafts = new DraftsSlice();
+    this.notifications = new NotificationsSlice(this);
     this.conn = deps.connect({
       getToken: () => deps.tokens.getAccessToken(),
       refreshToken: (rejected) => deps.tokens.refresh(rejected),
@@ -210,6 +215,7 @@ export class UserSession {
     this.reads.dispose();
     this.gaps.dispose();
     this.typing.dispose();
+    this.notifications.dispose();
   }
 
   /** One server event to the slice that owns it. */
@@ -218,6 +224,11 @@ export class UserSession {
     switch (event.type) {
       case 'ready':
         this.socket.onReady(event.user, event.online);
+        this.notifications.sendFocus();
+        void this.notifications.refresh();
+        break;
+      case 'notification':
+        this.notifications.onNotification(event.notification);
         break;
       case 'message':
         this.timeline.onMessage(event.message, !this.socket.resuming);

@@ -1,0 +1,303 @@
+"""The queries of notifications: the inbox, the delivery ledger, and the settings.
+
+Called by thin methods of ``SqlStore`` (as ``search.py`` is). Inserts that must happen at
+most once (an inbox row per user and message, a ledger key) use the database's own
+``ON CONFLICT DO NOTHING``, so two workers replaying the same message race harmlessly.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import and_, func, select, tuple_, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from parley.models import JSON, Message, User, now_micros, rfc3339
+from parley.store.rows import message_query, read_messages
+from parley.store.schema import (
+    messages,
+    notification_ledger,
+    notification_settings,
+    notifications,
+    room_notification_settings,
+    rooms,
+    users,
+)
+
+EMAIL_MODES = ("off", "immediately", "digest")
+LEVELS = ("all", "mentions", "nothing")
+
+
+@dataclass(frozen=True, slots=True)
+class InboxItem:
+    """One row of a user's in-app inbox, as the API and the live event show it."""
+
+    id: int
+    room_id: int
+    seq: int
+    reason: str
+    sender: User
+    room_name: str | None
+    excerpt: str
+    created_at: int
+    read: bool
+
+    def to_json(self) -> JSON:
+        return {
+            "id": str(self.id),
+            "room": str(self.room_id),
+            "seq": self.seq,
+            "reason": self.reason,
+            "sender": self.sender.to_json(),
+            "room_name": self.room_name,
+            "excerpt": self.excerpt,
+            "created_at": rfc3339(self.created_at),
+            "read": self.read,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class UserSettings:
+    """A user's e-mail address and mail preference (``EMAIL_MODES``)."""
+
+    email: str | None = None
+    email_mode: str = "off"
+    digest_minutes: int = 60
+
+    def to_json(self) -> JSON:
+        return {
+            "email": self.email,
+            "email_mode": self.email_mode,
+            "digest_minutes": self.digest_minutes,
+        }
+
+
+def _insert(table: Any, is_sqlite: bool) -> Any:
+    return (sqlite.insert if is_sqlite else postgresql.insert)(table)
+
+
+def _item_query() -> Any:
+    n = notifications.c
+    return (
+        select(
+            notifications,
+            users.c.username,
+            users.c.display_name,
+            rooms.c.name.label("room_name"),
+            rooms.c.kind.label("room_kind"),
+        )
+        .join(users, users.c.id == n.sender_id)
+        .join(rooms, rooms.c.id == n.room_id)
+    )
+
+
+def _item(row: Any) -> InboxItem:
+    return InboxItem(
+        id=row.id,
+        room_id=row.room_id,
+        seq=row.seq,
+        reason=row.reason,
+        sender=User(id=row.sender_id, username=row.username, display_name=row.display_name),
+        room_name=row.room_name if row.room_kind == "group" else None,
+        excerpt=row.excerpt,
+        created_at=row.created_at,
+        read=row.read_at is not None,
+    )
+
+
+async def add(
+    conn: AsyncConnection,
+    is_sqlite: bool,
+    *,
+    user_id: int,
+    room_id: int,
+    seq: int,
+    reason: str,
+    sender_id: int,
+    excerpt: str,
+    created_at: int,
+) -> InboxItem | None:
+    """Insert one inbox row; None when this user already has one for this message."""
+    stmt = (
+        _insert(notifications, is_sqlite)
+        .values(
+            user_id=user_id,
+            room_id=room_id,
+            seq=seq,
+            reason=reason,
+            sender_id=sender_id,
+            excerpt=excerpt,
+            created_at=created_at,
+        )
+        .on_conflict_do_nothing()
+        .returning(notifications.c.id)
+    )
+    new_id = (await conn.execute(stmt)).scalar()
+    if new_id is None:
+        return None
+    row = (await conn.execute(_item_query().where(notifications.c.id == new_id))).one()
+    return _item(row)
+
+
+async def page(
+    conn: AsyncConnection, user_id: int, before: int | None, limit: int
+) -> tuple[list[InboxItem], bool, int]:
+    """Newest first, ids below ``before``; whether more remain; the unread count."""
+    n = notifications.c
+    query = _item_query().where(n.user_id == user_id)
+    if before is not None:
+        query = query.where(n.id < before)
+    rows = (await conn.execute(query.order_by(n.id.desc()).limit(limit + 1))).all()
+    unread = (
+        await conn.execute(select(func.count()).where(n.user_id == user_id, n.read_at.is_(None)))
+    ).scalar_one()
+    return [_item(r) for r in rows[:limit]], len(rows) > limit, int(unread)
+
+
+async def mark_read(conn: AsyncConnection, user_id: int, notification_id: int | None) -> int:
+    """Mark one (or, with None, every) unread notification of the user read; how many."""
+    n = notifications.c
+    where = and_(n.user_id == user_id, n.read_at.is_(None))
+    if notification_id is not None:
+        where = and_(where, n.id == notification_id)
+    result = await conn.execute(update(notifications).where(where).values(read_at=now_micros()))
+    return int(result.rowcount)
+
+
+async def exists(conn: AsyncConnection, user_id: int, notification_id: int) -> bool:
+    n = notifications.c
+    row = await conn.execute(select(n.id).where(n.user_id == user_id, n.id == notification_id))
+    return row.first() is not None
+
+
+async def ledger_begin(conn: AsyncConnection, is_sqlite: bool, key: str) -> str | None:
+    """Record the intent to deliver ``key``; the state it already had, or None if new."""
+    stmt = (
+        _insert(notification_ledger, is_sqlite)
+        .values(key=key, state="pending", created_at=now_micros())
+        .on_conflict_do_nothing()
+        .returning(notification_ledger.c.key)
+    )
+    if (await conn.execute(stmt)).scalar() is not None:
+        return None
+    state = await conn.execute(
+        select(notification_ledger.c.state).where(notification_ledger.c.key == key)
+    )
+    return str(state.scalar_one())
+
+
+async def ledger_done(conn: AsyncConnection, key: str) -> None:
+    await conn.execute(
+        update(notification_ledger).where(notification_ledger.c.key == key).values(state="done")
+    )
+
+
+async def user_settings(conn: AsyncConnection, user_ids: Sequence[int]) -> dict[int, UserSettings]:
+    """Settings of each user that has any (the others have the defaults)."""
+    s = notification_settings.c
+    rows = await conn.execute(select(notification_settings).where(s.user_id.in_(list(user_ids))))
+    return {
+        r.user_id: UserSettings(
+            email=r.email, email_mode=r.email_mode, digest_minutes=r.digest_minutes
+        )
+        for r in rows
+    }
+
+
+async def put_user_settings(
+    conn: AsyncConnection, is_sqlite: bool, user_id: int, settings: UserSettings
+) -> None:
+    values = {
+        "email": settings.email,
+        "email_mode": settings.email_mode,
+        "digest_minutes": settings.digest_minutes,
+    }
+    stmt = _insert(notification_settings, is_sqlite).values(user_id=user_id, **values)
+    await conn.execute(stmt.on_conflict_do_update(index_elements=["user_id"], set_=values))
+
+
+async def room_levels(
+    conn: AsyncConnection, room_id: int, user_ids: Sequence[int]
+) -> dict[int, str]:
+    r = room_notification_settings.c
+    rows = await conn.execute(
+        select(r.user_id, r.level).where(r.room_id == room_id, r.user_id.in_(list(user_ids)))
+    )
+    return {row.user_id: row.level for row in rows}
+
+
+async def user_room_levels(conn: AsyncConnection, user_id: int) -> dict[int, str]:
+    r = room_notification_settings.c
+    rows = await conn.execute(select(r.room_id, r.level).where(r.user_id == user_id))
+    return {row.room_id: row.level for row in rows}
+
+
+async def put_room_level(
+    conn: AsyncConnection, is_sqlite: bool, room_id: int, user_id: int, level: str
+) -> None:
+    stmt = _insert(room_notification_settings, is_sqlite).values(
+        room_id=room_id, user_id=user_id, level=level
+    )
+    await conn.execute(
+        stmt.on_conflict_do_update(index_elements=["room_id", "user_id"], set_={"level": level})
+    )
+
+
+async def digests_due(conn: AsyncConnection, now: int) -> list[tuple[int, str]]:
+    """(user, address) of digest subscribers with unread, unmailed notifications whose
+    last digest is at least their interval old."""
+    s, n = notification_settings.c, notifications.c
+    rows = await conn.execute(
+        select(s.user_id, s.email, s.digest_minutes, s.last_digest_at)
+        .where(s.email_mode == "digest", s.email.is_not(None))
+        .where(
+            select(n.id)
+            .where(n.user_id == s.user_id, n.read_at.is_(None), n.emailed_at.is_(None))
+            .exists()
+        )
+    )
+    return [
+        (r.user_id, r.email)
+        for r in rows
+        if r.last_digest_at is None or now - r.last_digest_at >= r.digest_minutes * 60_000_000
+    ]
+
+
+async def digest_items(conn: AsyncConnection, user_id: int) -> list[InboxItem]:
+    n = notifications.c
+    rows = await conn.execute(
+        _item_query()
+        .where(n.user_id == user_id, n.read_at.is_(None), n.emailed_at.is_(None))
+        .order_by(n.id)
+    )
+    return [_item(r) for r in rows]
+
+
+async def digest_sent(conn: AsyncConnection, user_id: int, ids: Sequence[int], now: int) -> None:
+    await conn.execute(
+        update(notifications).where(notifications.c.id.in_(list(ids))).values(emailed_at=now)
+    )
+    await conn.execute(
+        update(notification_settings)
+        .where(notification_settings.c.user_id == user_id)
+        .values(last_digest_at=now)
+    )
+
+
+async def stored_messages(
+    conn: AsyncConnection, keys: Sequence[tuple[int, int, str]]
+) -> dict[tuple[int, int, str], Message]:
+    """The stored messages of (room, sender, client_id) keys, as the Kafka records name them."""
+    if not keys:
+        return {}
+    m = messages.c
+    found = await read_messages(
+        conn,
+        message_query().where(
+            tuple_(m.room_id, m.sender_id, m.client_id).in_([tuple(k) for k in keys])
+        ),
+    )
+    return {(x.room_id, x.sender.id, x.client_id or ""): x for x in found}

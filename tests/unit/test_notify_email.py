@@ -1,0 +1,115 @@
+"""The e-mail channel against a real SMTP server (aiosmtpd on 127.0.0.1) and a SQLite store:
+one mail per notification with a stable Message-ID and no second copy on replay, digests
+of everything unread, and user text that cannot inject markup or headers."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+
+import pytest
+
+from parley.config import SmtpSettings
+from parley.models import User
+from parley.notify.base import ChannelName, DeliveryFailed, Notification, Reason
+from parley.notify.email import EmailChannel, message_id
+from parley.store import SqlStore
+from parley.store.notifications import UserSettings
+from tests.support.smtp import Mailbox, parts
+from tests.unit.conftest import make_user
+
+BASE = "https://chat.example.com"
+
+
+@pytest.fixture
+async def mailbox() -> AsyncIterator[Mailbox]:
+    box = await Mailbox().start()
+    yield box
+    await box.close()
+
+
+def channel(store: SqlStore, box: Mailbox) -> EmailChannel:
+    smtp = SmtpSettings(host="127.0.0.1", port=box.port, security="none", sender="P <p@ex.com>")
+    return EmailChannel(store, smtp, BASE)
+
+
+def note(user: int, room: int, seq: int, sender: User, text: str) -> Notification:
+    return Notification(
+        user_id=user,
+        room_id=room,
+        seq=seq,
+        reason=Reason.DIRECT,
+        sender=sender,
+        room_name=None,
+        excerpt=text,
+        created_at=datetime.now(UTC),
+    )
+
+
+async def test_immediate_mail_once_per_key(store: SqlStore, mailbox: Mailbox) -> None:
+    ana = await store.create_user("ana", "Ana <b>&</b>\r\nBcc: x@evil.com", None)
+    bob = await make_user(store, "bob")
+    room, _ = await store.direct_room(ana.id, bob.id)
+    await store.put_notification_settings(
+        bob.id, UserSettings(email="bob@example.com", email_mode="immediately")
+    )
+    mail = channel(store, mailbox)
+    n = note(bob.id, room, 3, ana, "<script>alert(1)</script> & more")
+    await mail.deliver(n)
+    recipients, sent = await mailbox.next()
+    assert recipients == ["bob@example.com"]
+    assert sent["To"] == "bob@example.com" and sent["Bcc"] is None
+    assert sent["Subject"].startswith("Ana <b>&</b>") and "direct message" in sent["Subject"]
+    assert sent["Message-ID"] == message_id(n.key(ChannelName.EMAIL), "P <p@ex.com>")
+    body = parts(sent)
+    assert "<script>alert(1)</script> & more" in body["text"]
+    assert f"{BASE}/rooms/{room}/messages/3" in body["text"]
+    assert "&lt;script&gt;alert(1)&lt;/script&gt; &amp; more" in body["html"]
+    assert "<script>" not in body["html"] and "<b>&</b>" not in body["html"]
+    assert f'href="{BASE}/rooms/{room}/messages/3"' in body["html"]
+    await mail.deliver(n)  # a replay: the ledger says done
+    await mail.deliver(note(bob.id, room, 4, ana, "next"))
+    _, following = await mailbox.next()
+    assert "next" in parts(following)["text"]
+    assert mailbox.received.empty()
+
+
+async def test_off_or_digest_users_get_no_immediate_mail(store: SqlStore, mailbox: Mailbox) -> None:
+    ana, bob = await make_user(store, "ana"), await make_user(store, "bob")
+    room, _ = await store.direct_room(ana.id, bob.id)
+    mail = channel(store, mailbox)
+    await mail.deliver(note(bob.id, room, 1, ana, "no settings"))
+    await store.put_notification_settings(
+        bob.id, UserSettings(email="bob@example.com", email_mode="digest", digest_minutes=5)
+    )
+    await mail.deliver(note(bob.id, room, 2, ana, "digest"))
+    assert await mail.send_digests() == 0  # nothing in the inbox yet
+    for seq, text in ((1, "first <i>one</i>"), (2, "second")):
+        assert await store.add_notification(note(bob.id, room, seq, ana, text)) is not None
+    assert await mail.send_digests() == 1
+    recipients, digest = await mailbox.next()
+    assert recipients == ["bob@example.com"]
+    assert digest["Subject"] == "2 unread notifications in Parley"
+    body = parts(digest)
+    assert "first <i>one</i>" in body["text"] and "second" in body["text"]
+    assert "first &lt;i&gt;one&lt;/i&gt;" in body["html"]
+    assert await store.add_notification(note(bob.id, room, 3, ana, "third")) is not None
+    assert await mail.send_digests() == 0  # the last digest is younger than 5 minutes
+    assert mailbox.received.empty()
+
+
+async def test_unreachable_server_is_a_retry(store: SqlStore, mailbox: Mailbox) -> None:
+    ana, bob = await make_user(store, "ana"), await make_user(store, "bob")
+    room, _ = await store.direct_room(ana.id, bob.id)
+    await store.put_notification_settings(
+        bob.id, UserSettings(email="bob@example.com", email_mode="immediately")
+    )
+    port = mailbox.port
+    await mailbox.close()
+    smtp = SmtpSettings(host="127.0.0.1", port=port, security="none")
+    with pytest.raises(DeliveryFailed) as failed:
+        await EmailChannel(store, smtp, BASE).deliver(note(bob.id, room, 1, ana, "x"))
+    assert failed.value.retry
+    assert await store.ledger_begin(note(bob.id, room, 1, ana, "x").key(ChannelName.EMAIL)) == (
+        "pending"
+    )

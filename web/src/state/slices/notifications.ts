@@ -1,0 +1,124 @@
+import type { Notification, NotificationLevel, NotificationPage, NotificationSettings } from '../types';
+import type { UserSession } from './session';
+
+/**
+ * The in-app inbox (the bell), the room levels (mute), and telling the server which
+ * room this tab shows (the `focus` frame), so nobody is notified of what they read.
+ */
+
+export interface NotificationsState {
+  notifications: readonly Notification[];
+  notificationsUnread: number;
+  notificationsCursor: string | null;
+  /** Room id -> level, for rooms whose level is not 'all'. */
+  roomLevels: Readonly<Record<string, NotificationLevel>>;
+}
+
+export function initialNotifications(): NotificationsState {
+  return {
+    notifications: [],
+    notificationsUnread: 0,
+    notificationsCursor: null,
+    roomLevels: {},
+  };
+}
+
+/** The server forgets a connection's focus after three minutes; refreshed well before. */
+export const FOCUS_REFRESH_MS = 60_000;
+
+export class NotificationsSlice {
+  private focused: string | null = null;
+  private timer: ReturnType<typeof setInterval> | null = null;
+
+  constructor(private readonly chat: UserSession) {}
+
+  dispose(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+  }
+
+  /** The first page of the inbox and the room levels (after each `ready`). */
+  async refresh(): Promise<void> {
+    const api = this.chat.deps.api;
+    try {
+      const [page, settings] = await Promise.all([
+        api.request<NotificationPage>('GET', '/api/notifications'),
+        api.request<NotificationSettings>('GET', '/api/me/notification-settings'),
+      ]);
+      this.chat.set({
+        notifications: page.notifications,
+        notificationsUnread: page.unread,
+        notificationsCursor: page.next_cursor ?? null,
+        roomLevels: settings.rooms,
+      });
+    } catch {
+      /* the bell shows what it had; the next ready refreshes */
+    }
+  }
+
+  async more(): Promise<void> {
+    const cursor = this.chat.state.notificationsCursor;
+    if (!cursor) return;
+    const page = await this.chat.deps.api.request<NotificationPage>('GET', `/api/notifications?cursor=${cursor}`);
+    this.chat.set((s) => ({
+      notifications: [...s.notifications, ...page.notifications],
+      notificationsUnread: page.unread,
+      notificationsCursor: page.next_cursor ?? null,
+    }));
+  }
+
+  onNotification(n: Notification): void {
+    this.chat.set((s) =>
+      s.notifications.some((x) => x.id === n.id)
+        ? {}
+        : {
+            notifications: [n, ...s.notifications],
+            notificationsUnread: s.notificationsUnread + 1,
+          },
+    );
+  }
+
+  async markRead(id: string): Promise<void> {
+    const r = await this.chat.deps.api.request<{ unread: number }>('POST', `/api/notifications/${id}/read`);
+    this.chat.set((s) => ({
+      notifications: s.notifications.map((n) => (n.id === id ? { ...n, read: true } : n)),
+      notificationsUnread: r.unread,
+    }));
+  }
+
+  async markAllRead(): Promise<void> {
+    const r = await this.chat.deps.api.request<{ unread: number }>('POST', '/api/notifications/read-all');
+    this.chat.set((s) => ({
+      notifications: s.notifications.map((n) => ({ ...n, read: true })),
+      notificationsUnread: r.unread,
+    }));
+  }
+
+  async setLevel(roomId: string, level: NotificationLevel): Promise<void> {
+    await this.chat.deps.api.request('PUT', `/api/rooms/${roomId}/notification-settings`, { level });
+    this.chat.set((s) => {
+      const roomLevels = { ...s.roomLevels };
+      if (level === 'all') delete roomLevels[roomId];
+      else roomLevels[roomId] = level;
+      return { roomLevels };
+    });
+  }
+
+  /** This tab shows `roomId` (null: none, or the tab is hidden). */
+  focus(roomId: string | null): void {
+    if (roomId === this.focused) return;
+    this.focused = roomId;
+    this.send();
+    if (!this.timer) this.timer = setInterval(() => this.sendFocus(), FOCUS_REFRESH_MS);
+  }
+
+  /** After `ready` and every minute: a new connection shows nothing until told, and the
+   * server forgets a focus it is not reminded of. */
+  sendFocus(): void {
+    if (this.focused !== null) this.send();
+  }
+
+  private send(): void {
+    if (this.chat.alive && this.chat.conn.isReady) this.chat.conn.send({ type: 'focus', room: this.focused });
+  }
+}
