@@ -19,6 +19,7 @@ from parley.announcer import Announcer
 from parley.api import headers, http, ops, proxy, static
 from parley.api.accounts import Accounts
 from parley.api.admin import AdminApi
+from parley.api.push import PushApi
 from parley.api.routes import Api
 from parley.auth import AuthService
 from parley.auth.oauth import Provider
@@ -32,6 +33,7 @@ from parley.gateway.hub import Hub
 from parley.gcpolicy import GcPolicy
 from parley.log import DirectLog, MessageLog
 from parley.metrics import Metrics, PersisterMetrics
+from parley.notify import webpush
 from parley.presence import LocalPresence, Presence
 from parley.ratelimit import Action, Limiter, MemoryLimiter, UserLimits, Window
 from parley.sending import SendPipeline
@@ -141,6 +143,17 @@ def persister(settings: Settings) -> Persister:
     )
 
 
+def push_channel(settings: Settings, store: Store) -> webpush.WebPushChannel:
+    """The Web Push channel of the notifications worker, signing with the VAPID key."""
+    return webpush.WebPushChannel(
+        store,
+        vapid_private_key=settings.vapid_private_key,
+        subject=settings.vapid_subject,
+        ttl=settings.push_ttl_seconds,
+        allow_private=settings.push_allow_private,
+    )
+
+
 def sign_in_providers(settings: Settings) -> list[Provider]:
     """One client per configured provider: OpenID Connect, or GitHub's OAuth 2.0."""
     if not settings.oauth_providers:
@@ -217,6 +230,14 @@ def build(
     app.add_routes(Accounts(parts.store, auth, oauth, settings.refresh_token_ttl).routes())
     app.add_routes(
         AdminApi(parts.store, auth, sending, parts.board, FIGURES_INTERVAL_SECONDS).routes()
+    )
+    app.add_routes(
+        PushApi(
+            parts.store,
+            auth,
+            webpush.public_key(settings.vapid_private_key),
+            allow_private=settings.push_allow_private,
+        ).routes()
     )
     app.add_routes(ops.Ops(metrics, checks, settings.metrics_token).routes())
     app.add_routes([web.get("/ws", gateway.handle)])

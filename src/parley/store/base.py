@@ -22,6 +22,7 @@ from parley.models import (
     SiteRole,
     User,
 )
+from parley.store.push import PushSubscription
 
 
 class UsernameTaken(Exception):
@@ -235,6 +236,21 @@ class Store(Protocol):
         """Stream entries with after < seq <= until, in seq order (messages in current state)."""
 
     async def mark_read(self, room_id: int, user_id: int, seq: int) -> int | None: ...
+    async def add_push_subscription(
+        self, user_id: int, family: str | None, endpoint: str, p256dh: str, auth: str
+    ) -> None:
+        """Register a browser (replacing whatever held its endpoint before)."""
+        ...
+
+    async def remove_push_subscription(self, user_id: int, endpoint: str) -> bool:
+        """False: the user has no subscription at that endpoint."""
+        ...
+
+    async def drop_push_subscription(self, subscription_id: int) -> None: ...
+    async def push_subscriptions(self, user_id: int) -> list[PushSubscription]:
+        """The user's live subscriptions (those of signed-out sessions are dropped)."""
+        ...
+
     async def search(self, wanted: SearchFilter) -> tuple[list[SearchHit], bool]:
         """Live messages matching the text in rooms the viewer is in now, newest first,
         and whether more follow the page."""

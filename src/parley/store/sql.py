@@ -41,6 +41,7 @@ from parley.models import (
     User,
     now_micros,
 )
+from parley.store import push
 from parley.store.append import CoreStatements, Fallback, PostgresStatements, append_many
 from parley.store.base import (
     IdentityTaken,
@@ -54,6 +55,7 @@ from parley.store.base import (
     UsernameTaken,
     refusal_error,
 )
+from parley.store.push import PushSubscription
 from parley.store.rows import event_from_row, event_query, message_query, read_messages
 from parley.store.schema import (
     MEMBER,
@@ -899,6 +901,26 @@ class SqlStore:
     async def search(self, wanted: SearchFilter) -> tuple[list[SearchHit], bool]:
         async with self.engine.connect() as conn:
             return await search(conn, wanted, sqlite=self.sqlite)
+
+    # Web Push subscriptions (store/push.py)
+
+    async def add_push_subscription(
+        self, user_id: int, family: str | None, endpoint: str, p256dh: str, auth: str
+    ) -> None:
+        async with self._write() as conn:
+            await push.add(conn, user_id, family, endpoint, p256dh, auth, sqlite=self.sqlite)
+
+    async def remove_push_subscription(self, user_id: int, endpoint: str) -> bool:
+        async with self._single_write() as conn:
+            return await push.remove(conn, user_id, endpoint)
+
+    async def drop_push_subscription(self, subscription_id: int) -> None:
+        async with self._single_write() as conn:
+            await push.drop(conn, subscription_id)
+
+    async def push_subscriptions(self, user_id: int) -> list[PushSubscription]:
+        async with self._write() as conn:
+            return await push.of_user(conn, user_id)
 
     async def mark_read(self, room_id: int, user_id: int, seq: int) -> int | None:
         # One statement in the common case (the marker moves): reads are as
