@@ -2,6 +2,7 @@ import { useCallback, useEffect, useId, useState, type FormEvent } from 'react';
 import { ApiError } from '../state/api';
 import { describeOAuthError, providerLabel, type SignInMethods } from '../state/oauth';
 import { Dialog } from './Dialog';
+import { PushToggle } from './PushToggle';
 import { useChat, useSession, useStore } from './hooks';
 
 const primary =
@@ -101,7 +102,7 @@ export function AccountSettings({ onClose }: { onClose: () => void }) {
   const [error, setError] = useState<string | null>(null);
   const [status, setStatus] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
-  const headings = { linked: useId(), password: useId() };
+  const headings = { linked: useId(), password: useId(), notifications: useId() };
 
   const load = useCallback(
     () =>
@@ -234,6 +235,12 @@ export function AccountSettings({ onClose }: { onClose: () => void }) {
                 void load();
               }}
             />
+          </section>
+          <section aria-labelledby={headings.notifications}>
+            <h3 id={headings.notifications} className="mb-2 text-sm font-semibold">
+              Notifications
+            </h3>
+            <PushToggle />
           </section>
         </div>
       )}
