@@ -6,13 +6,18 @@ import pytest
 
 from parley.api.accounts import Accounts
 from parley.api.openapi import document
+from parley.api.push import PushApi
 from parley.api.routes import Api
 from parley.config import ConfigError, Settings, normalise_database_url
 from parley.protocol.errors import not_found
 
 
 def test_openapi_describes_exactly_the_api_routes() -> None:
-    defined = [*Api.__new__(Api).routes(), *Accounts.__new__(Accounts).routes()]
+    defined = [
+        *Api.__new__(Api).routes(),
+        *Accounts.__new__(Accounts).routes(),
+        *PushApi.__new__(PushApi).routes(),
+    ]
     routes = {(r.method.lower(), r.path) for r in defined}
     documented = {(m, p) for p, ops in document()["paths"].items() for m in ops}
     assert documented == routes
