@@ -24,7 +24,7 @@ from typing import Any
 import aiohttp
 import orjson
 import pytest
-from playwright.async_api import expect
+from playwright.async_api import Page, Response, expect
 
 from parley.api.headers import CONTENT_SECURITY_POLICY
 from parley.config import Settings
@@ -39,28 +39,43 @@ from tests.support.server import ServerProcess
 pytestmark = pytest.mark.browser
 
 # Runs in the page before its scripts: subscribe() and getSubscription() answer with the
-# test's subscription, and record the applicationServerKey they were given.
+# test's subscription, and record the applicationServerKey they were given. Kept in local
+# storage, as a browser keeps its subscription across reloads and sign-ins.
 STUB = """(() => {
   const made = %s;
-  const seen = { keys: [], unsubscribed: 0 };
-  window.__push = seen;
-  let current = null;
+  const KEY = '__push_stub';
+  const load = () =>
+    JSON.parse(localStorage.getItem(KEY) || '{"keys": [], "unsubscribed": 0, "key": null}');
+  const save = (seen) => localStorage.setItem(KEY, JSON.stringify(seen));
   const b64 = (bytes) =>
     btoa(String.fromCharCode(...bytes))
       .replace(/\\+/g, '-').replace(/\\//g, '_').replace(/=+$/, '');
+  const unb64 = (text) =>
+    Uint8Array.from(atob(text.replace(/-/g, '+').replace(/_/g, '/')), (c) => c.charCodeAt(0));
+  const subscription = (key) => ({
+    endpoint: made.endpoint,
+    expirationTime: null,
+    options: { applicationServerKey: unb64(key).buffer, userVisibleOnly: true },
+    toJSON: () => made,
+    unsubscribe: async () => {
+      const seen = load();
+      seen.key = null;
+      seen.unsubscribed += 1;
+      save(seen);
+      return true;
+    },
+  });
   PushManager.prototype.subscribe = async function (options) {
-    const key = new Uint8Array(options.applicationServerKey);
-    seen.keys.push(b64(key));
-    current = {
-      endpoint: made.endpoint,
-      expirationTime: null,
-      options: { applicationServerKey: key.buffer, userVisibleOnly: true },
-      toJSON: () => made,
-      unsubscribe: async () => { seen.unsubscribed += 1; current = null; return true; },
-    };
-    return current;
+    const seen = load();
+    seen.key = b64(new Uint8Array(options.applicationServerKey));
+    seen.keys.push(seen.key);
+    save(seen);
+    return subscription(seen.key);
   };
-  PushManager.prototype.getSubscription = async function () { return current; };
+  PushManager.prototype.getSubscription = async function () {
+    const { key } = load();
+    return key ? subscription(key) : null;
+  };
 })();"""
 
 
@@ -151,7 +166,7 @@ async def test_push_toggle_subscribes_and_the_worker_shows_the_push(
     assert worker == {"scope": server.url + "/", "script": server.url + "/sw.js"}
     async with http.get(server.url + "/api/push/key") as response:
         key = (await response.json())["public_key"]
-    assert await page.evaluate("window.__push.keys") == [key]
+    assert (await stub(page))["keys"] == [key]
     user, endpoints = await subscriptions(server.data_dir, ada.username)
     assert endpoints == [phone.endpoint]
 
@@ -170,28 +185,91 @@ async def test_push_toggle_subscribes_and_the_worker_shows_the_push(
     cdp.on("ServiceWorker.workerRegistrationUpdated", updated)
     await cdp.send("ServiceWorker.enable")
     [registration] = await asyncio.wait_for(registrations, 10)
-    await cdp.send(
-        "ServiceWorker.deliverPushMessage",
-        {
-            "origin": server.url,
-            "registrationId": registration["registrationId"],
-            "data": orjson.dumps(received.payload).decode(),
-        },
-    )
-    shown = await page.wait_for_function(
-        """async () => {
-          const r = await navigator.serviceWorker.ready;
-          const found = await r.getNotifications();
-          return found.length
-            ? found.map((n) => ({ title: n.title, body: n.body, url: n.data.url, tag: n.tag }))
-            : null;
-        }"""
-    )
-    assert await shown.json_value() == [
+    shown = None
+    for _ in range(3):
+        # DevTools' delivery is now and then dropped by chromium before the worker gets
+        # it (about one run in five here, with no error). Sent again, as a push service
+        # redelivers: the notification's tag keeps it one notification.
+        await cdp.send(
+            "ServiceWorker.deliverPushMessage",
+            {
+                "origin": server.url,
+                "registrationId": registration["registrationId"],
+                "data": orjson.dumps(received.payload).decode(),
+            },
+        )
+        shown = await page.evaluate(NOTIFICATIONS_SHOWN, 5000)
+        if shown is not None:
+            break
+    assert shown == [
         {"title": "Bob", "body": "see you at 5", "url": "/rooms/4/messages/9", "tag": "parley:4:9"}
     ]
 
+    # Signing out ends the session and its pushes; signing in again registers the device
+    # for the new session, since Ada turned push on here.
+    await page.get_by_role("button", name="Close dialog").click()
+    async with page.expect_response(lambda r: r.url.endswith("/api/auth/logout")):
+        await page.get_by_role("button", name="Sign out").click()
+    await expect(page.get_by_role("heading", name="Sign in to Parley")).to_be_visible()
+    assert (await subscriptions(server.data_dir, ada.username))[1] == []
+    async with page.expect_response(registered):
+        await ada.sign_in()
+    assert (await subscriptions(server.data_dir, ada.username))[1] == [phone.endpoint]
+
+    await page.get_by_role("button", name="Account settings").click()
+    await expect(switch).to_have_attribute("aria-checked", "true")
     await switch.click()
     await expect(switch).to_have_attribute("aria-checked", "false")
-    assert await page.evaluate("window.__push.unsubscribed") == 1
+    assert (await stub(page))["unsubscribed"] == 1
     assert (await subscriptions(server.data_dir, ada.username))[1] == []
+
+
+async def test_someone_else_signing_in_finds_push_off(
+    server: ServerProcess, people: PersonFactory, push_service: PushService
+) -> None:
+    """A shared computer: the last person's subscription is dropped, not inherited."""
+    ada = await people(server.url, "push")
+    await ada.context.grant_permissions(["notifications"], origin=server.url)
+    await ada.context.add_init_script(
+        STUB % orjson.dumps(push_service.subscriber().to_json()).decode()
+    )
+    await ada.sign_up("Ada Shared")
+    page = ada.page
+    await page.get_by_role("button", name="Account settings").click()
+    switch = page.get_by_role("switch", name="Push notifications on this device")
+    await switch.click()
+    await expect(switch).to_have_attribute("aria-checked", "true")
+    await page.get_by_role("button", name="Close dialog").click()
+    first = ada.username
+    async with page.expect_response(lambda r: r.url.endswith("/api/auth/logout")):
+        await page.get_by_role("button", name="Sign out").click()
+
+    await ada.sign_up("Cy Shared")
+    await page.wait_for_function("JSON.parse(localStorage.getItem('__push_stub')).unsubscribed")
+    await page.get_by_role("button", name="Account settings").click()
+    await expect(switch).to_have_attribute("aria-checked", "false")
+    assert (await subscriptions(server.data_dir, ada.username))[1] == []
+    assert (await subscriptions(server.data_dir, first))[1] == []
+
+
+NOTIFICATIONS_SHOWN = """async (waitMs) => {
+  const r = await navigator.serviceWorker.ready;
+  for (const end = Date.now() + waitMs; Date.now() < end; ) {
+    const found = await r.getNotifications();
+    if (found.length) {
+      return found.map((n) => ({ title: n.title, body: n.body, url: n.data.url, tag: n.tag }));
+    }
+    await new Promise((done) => setTimeout(done, 50));
+  }
+  return null;
+}"""
+"""The notifications the service worker shows, once there is one; null after ``waitMs``."""
+
+
+def registered(response: Response) -> bool:
+    return response.url.endswith("/api/push/subscriptions") and response.request.method == "POST"
+
+
+async def stub(page: Page) -> dict[str, Any]:
+    found: dict[str, Any] = await page.evaluate("JSON.parse(localStorage.getItem('__push_stub'))")
+    return found

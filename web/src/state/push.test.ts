@@ -18,6 +18,6 @@ describe('push', () => {
 
   it('reports unsupported where there is no service worker or push', async () => {
     expect(pushSupported()).toBe(false);
-    expect(await pushState()).toBe('unsupported');
+    expect(await pushState('1')).toBe('unsupported');
   });
 });

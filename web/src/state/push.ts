@@ -2,10 +2,24 @@
  * Web Push on this device: the service worker, the browser's subscription and the server's
  * record of it. The subscription is made with the server's VAPID public key and posted to
  * /api/push/subscriptions, tied to this session (signing out ends it on the server).
+ *
+ * The browser's subscription outlives sessions, so whose it is is kept beside it
+ * (``OWNER_KEY``): the same person signing in again has it registered for the new
+ * session (``renewPush``); someone else finds it off, and the last person's removed.
  */
 import { ApiError, type ApiClient } from './api';
 
 export const SERVICE_WORKER_URL = '/sw.js';
+export const OWNER_KEY = 'parley.push.user';
+
+/** Local storage, or null where there is none (tests, storage disabled). */
+function storage(): Storage | null {
+  try {
+    return typeof localStorage === 'undefined' ? null : localStorage;
+  } catch {
+    return null;
+  }
+}
 
 export type PushState = 'unsupported' | 'blocked' | 'off' | 'on';
 
@@ -39,15 +53,29 @@ async function current(): Promise<PushSubscription | null> {
   return (await registration?.pushManager.getSubscription()) ?? null;
 }
 
-export async function pushState(): Promise<PushState> {
+export async function pushState(user: string): Promise<PushState> {
   if (!pushSupported()) return 'unsupported';
   if (Notification.permission === 'denied') return 'blocked';
   if (Notification.permission !== 'granted') return 'off';
-  return (await current()) ? 'on' : 'off';
+  return (await current()) && storage()?.getItem(OWNER_KEY) === user ? 'on' : 'off';
+}
+
+/** At the start of a session: register this device's subscription for it if its owner
+ * turned push on here before, else drop a subscription someone else left behind. */
+export async function renewPush(api: ApiClient, user: string): Promise<void> {
+  if (!pushSupported() || Notification.permission !== 'granted') return;
+  const subscription = await current();
+  if (!subscription) return;
+  if (storage()?.getItem(OWNER_KEY) === user) {
+    await api.request('POST', '/api/push/subscriptions', subscription.toJSON());
+  } else {
+    await subscription.unsubscribe();
+    storage()?.removeItem(OWNER_KEY);
+  }
 }
 
 /** Ask for permission, subscribe with the server's key, register the subscription. */
-export async function enablePush(api: ApiClient): Promise<PushState> {
+export async function enablePush(api: ApiClient, user: string): Promise<PushState> {
   const permission = await Notification.requestPermission();
   if (permission !== 'granted') return permission === 'denied' ? 'blocked' : 'off';
   await navigator.serviceWorker.register(SERVICE_WORKER_URL, { scope: '/' });
@@ -65,6 +93,7 @@ export async function enablePush(api: ApiClient): Promise<PushState> {
     applicationServerKey: key,
   });
   await api.request('POST', '/api/push/subscriptions', subscription.toJSON());
+  storage()?.setItem(OWNER_KEY, user);
   return 'on';
 }
 
@@ -79,5 +108,6 @@ export async function disablePush(api: ApiClient): Promise<PushState> {
     }
     await subscription.unsubscribe();
   }
+  storage()?.removeItem(OWNER_KEY);
   return 'off';
 }

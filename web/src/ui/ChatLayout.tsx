@@ -1,5 +1,6 @@
 import { useCallback, useEffect, useState } from 'react';
 import { nav } from '../app';
+import { renewPush } from '../state/push';
 import { stepRoom } from '../state/search';
 import { ConnectionBanner } from './ConnectionBanner';
 import { AddMemberDialog, NewChatDialog, RoomDetailsDialog } from './dialogs';
@@ -50,6 +51,13 @@ export function ChatLayout() {
   const activeRoom = useChat((s) => s.activeRoom);
   const totalUnread = useChat((s) => Object.values(s.rooms).reduce((n, r) => n + r.unread, 0));
   const [dialog, setDialog] = useState<DialogState>(null);
+
+  // This device's push subscription follows whoever turned it on here (state/push.ts).
+  // Failing (offline, the server down) only leaves push off until the next sign-in.
+  useEffect(() => {
+    const me = chat.myId;
+    if (me) renewPush(chat.deps.api, me).catch(() => undefined);
+  }, [chat]);
 
   const open = useCallback((id: string | null) => navigate(id), []);
   const openSwitcher = useCallback(() => setDialog({ kind: 'switcher' }), []);

@@ -13,6 +13,7 @@ const NOTE: Record<PushState, string | null> = {
  * page can take it as it is. */
 export function PushToggle() {
   const chat = useSession();
+  const user = chat.myId ?? '';
   const [state, setState] = useState<PushState | null>(null);
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | null>(null);
@@ -20,23 +21,25 @@ export function PushToggle() {
 
   useEffect(() => {
     let live = true;
-    pushState().then(
+    pushState(user).then(
       (found) => live && setState(found),
       () => live && setState('off'),
     );
     return () => {
       live = false;
     };
-  }, []);
+  }, [user]);
 
   const toggle = async () => {
     setBusy(true);
     setError(null);
     try {
-      setState(await (state === 'on' ? disablePush(chat.deps.api) : enablePush(chat.deps.api)));
+      setState(
+        await (state === 'on' ? disablePush(chat.deps.api) : enablePush(chat.deps.api, user)),
+      );
     } catch {
       setError('Could not change push notifications. Try again.');
-      setState(await pushState().catch(() => 'off' as const));
+      setState(await pushState(user).catch(() => 'off' as const));
     }
     setBusy(false);
   };
