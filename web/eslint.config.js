@@ -1,6 +1,7 @@
 // ESLint (flat config): typescript-eslint with type information for the
 // TypeScript, the React hooks rules for the components, Node globals for the
-// build scripts. `npm run lint` runs it after tsc.
+// build scripts, service worker globals for public/sw.js. `npm run lint` runs it
+// after tsc.
 import js from '@eslint/js';
 import reactHooks from 'eslint-plugin-react-hooks';
 import globals from 'globals';
@@ -26,5 +27,9 @@ export default tseslint.config(
     files: ['**/*.{js,mjs}'],
     extends: [js.configs.recommended],
     languageOptions: { globals: globals.node },
+  },
+  {
+    files: ['public/sw.js'],
+    languageOptions: { globals: globals.serviceworker },
   },
 );

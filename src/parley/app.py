@@ -22,6 +22,7 @@ from parley.api.admin import AdminApi
 from parley.api.files import FilesApi, sweep_forever
 from parley.api.notifications import NotificationsApi
 from parley.api.profiles import Profiles
+from parley.api.push import PushApi
 from parley.api.reads import ReadsApi
 from parley.api.rooms import RoomsApi
 from parley.api.routes import Api
@@ -39,6 +40,7 @@ from parley.gcpolicy import GcPolicy
 from parley.hops import Hops
 from parley.log import DirectLog, MessageLog
 from parley.metrics import Metrics, PersisterMetrics
+from parley.notify import webpush
 from parley.notify.base import Channel
 from parley.notify.email import EmailChannel
 from parley.notify.focus import Focus, LocalFocus
@@ -159,7 +161,10 @@ def components(settings: Settings) -> Components:
         )
     else:
         email = email_channel(settings, store)
-        notifier = InProcessNotifier(notification_worker(store, focus, announcer, email), email)
+        push = push_channel(settings, store)
+        notifier = InProcessNotifier(
+            notification_worker(store, focus, announcer, email, push), email, closing=(push,)
+        )
         log = DirectLog(store, bus, notifier.offer, hops=hops, tracing=tracing)
     return Components(
         settings,
@@ -207,10 +212,15 @@ def email_channel(settings: Settings, store: SqlStore) -> EmailChannel | None:
 
 
 def notification_worker(
-    store: SqlStore, focus: Focus, announcer: Announcer, email: EmailChannel | None
+    store: SqlStore,
+    focus: Focus,
+    announcer: Announcer,
+    email: EmailChannel | None,
+    push: webpush.WebPushChannel,
 ) -> Notifier:
-    """The channels: the in-app inbox always, e-mail when configured."""
-    channels: list[Channel] = [InAppChannel(store, announcer)]
+    """The channels: the in-app inbox and Web Push always (push reaches only the browsers
+    that subscribed), e-mail when configured."""
+    channels: list[Channel] = [InAppChannel(store, announcer), push]
     if email is not None:
         channels.append(email)
     return Notifier(store, focus, channels)
@@ -233,8 +243,9 @@ def notify_worker(settings: Settings) -> NotifyWorker:
     board = RedisBoard(settings.redis_url)
     announcer = Announcer(store, bus, LocalPresence())
     email = email_channel(settings, store)
+    push = push_channel(settings, store)
     return NotifyWorker(
-        notification_worker(store, focus, announcer, email),
+        notification_worker(store, focus, announcer, email, push),
         store,
         bootstrap=settings.kafka_bootstrap,
         topic=settings.kafka_topic,
@@ -244,7 +255,7 @@ def notify_worker(settings: Settings) -> NotifyWorker:
         board=board,
         figures_interval=FIGURES_INTERVAL_SECONDS,
         digests=email,
-        closing=(focus, bus, board, store),
+        closing=(push, focus, bus, board, store),
         instance_id=settings.persister_id,
     )
 
@@ -273,6 +284,17 @@ def persister(settings: Settings) -> Persister:
             {"service.instance.id": settings.persister_id or "persister"},
         ),
         figures_interval=FIGURES_INTERVAL_SECONDS,
+    )
+
+
+def push_channel(settings: Settings, store: Store) -> webpush.WebPushChannel:
+    """The Web Push channel of the notifications worker, signing with the VAPID key."""
+    return webpush.WebPushChannel(
+        store,
+        vapid_private_key=settings.vapid_private_key,
+        subject=settings.vapid_subject,
+        ttl=settings.push_ttl_seconds,
+        allow_private=settings.push_allow_private,
     )
 
 
@@ -381,6 +403,14 @@ def build(
     )
     app.add_routes(files.routes())
     app.add_routes(NotificationsApi(parts.store, parts.notes, auth).routes())
+    app.add_routes(
+        PushApi(
+            parts.store,
+            auth,
+            webpush.public_key(settings.vapid_private_key),
+            allow_private=settings.push_allow_private,
+        ).routes()
+    )
     app.add_routes(ops.Ops(metrics, checks, settings.metrics_token).routes())
     app.add_routes([web.get("/ws", gateway.handle)])
     app.add_routes(static.routes(settings.web_dir))

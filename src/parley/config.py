@@ -6,6 +6,7 @@ run several servers with different settings in one process.
 
 from __future__ import annotations
 
+import base64
 import ipaddress
 import os
 import re
@@ -297,6 +298,64 @@ def _smtp(env: Mapping[str, str]) -> SmtpSettings:
     )
 
 
+def _flag(env: Mapping[str, str], name: str) -> bool:
+    raw = (env.get(name) or "").strip().lower()
+    if raw in ("", "0", "false", "no", "off"):
+        return False
+    if raw in ("1", "true", "yes", "on"):
+        return True
+    raise ConfigError(f"{name} must be 1/true/yes/on or 0/false/no/off, got {raw!r}")
+
+
+def _vapid_private_key(data_dir: Path, env: Mapping[str, str]) -> str:
+    """PARLEY_VAPID_PRIVATE_KEY, or one generated once and kept in the data dir (mode 0600).
+
+    Kept because every browser subscribed with the public half: a new key would silently
+    orphan every subscription. A cluster's gateways and workers must share one key (set it).
+    """
+    from py_vapid import Vapid02  # imported here: only the push channel needs it otherwise
+
+    configured = (env.get("PARLEY_VAPID_PRIVATE_KEY") or "").strip()
+    if configured:
+        try:
+            Vapid02.from_string(configured)
+        except Exception:
+            raise ConfigError(
+                "PARLEY_VAPID_PRIVATE_KEY must be a P-256 private key, base64url (raw 32 bytes "
+                "or DER)"
+            ) from None
+        return configured
+    path = data_dir / "vapid_private_key"
+    if path.exists():
+        return path.read_text().strip()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    vapid = Vapid02()
+    vapid.generate_keys()
+    raw = vapid.private_key.private_numbers().private_value.to_bytes(32, "big")
+    key = base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+    path.touch(mode=0o600)
+    path.write_text(key)
+    return key
+
+
+def _vapid_subject(env: Mapping[str, str]) -> str:
+    """RFC 8292's contact for the push services' operators: a mailto: or https: URL."""
+    raw = (env.get("PARLEY_VAPID_SUBJECT") or "").strip()
+    if not raw:
+        return _public_url(env) or "mailto:parley@localhost"
+    parts = urlsplit(raw)
+    if (
+        len(raw) > 255
+        or not raw.isprintable()
+        or not (
+            (parts.scheme == "mailto" and "@" in parts.path)
+            or (parts.scheme == "https" and parts.hostname)
+        )
+    ):
+        raise ConfigError(f"PARLEY_VAPID_SUBJECT must be a mailto: or https: URL, got {raw!r}")
+    return raw
+
+
 @dataclass(frozen=True)
 class Settings:
     host: str = "127.0.0.1"
@@ -359,6 +418,10 @@ class Settings:
     upload_ttl_seconds: int = 3600
     """An upload not attached to a message within this long is deleted."""
     upload_sweep_seconds: float = 300.0
+    vapid_private_key: str = field(default="", repr=False)
+    vapid_subject: str = "mailto:parley@localhost"
+    push_ttl_seconds: int = 24 * 3600
+    push_allow_private: bool = False
 
     @property
     def is_sqlite(self) -> bool:
@@ -437,6 +500,10 @@ class Settings:
             upload_sweep_seconds=_float(env, "PARLEY_UPLOAD_SWEEP_INTERVAL", 300.0, 0.05, 86400),
             notify_group=env.get("PARLEY_NOTIFY_GROUP", "parley-notify"),
             smtp=_smtp(env),
+            vapid_private_key=_vapid_private_key(data_dir, env),
+            vapid_subject=_vapid_subject(env),
+            push_ttl_seconds=_int(env, "PARLEY_PUSH_TTL", 24 * 3600, 0, 28 * 24 * 3600),
+            push_allow_private=_flag(env, "PARLEY_PUSH_ALLOW_PRIVATE"),
         )
 
 

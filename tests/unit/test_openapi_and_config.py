@@ -10,6 +10,7 @@ from parley.api.files import FilesApi
 from parley.api.notifications import NotificationsApi
 from parley.api.openapi import document
 from parley.api.profiles import Profiles
+from parley.api.push import PushApi
 from parley.api.reads import ReadsApi
 from parley.api.rooms import RoomsApi
 from parley.api.routes import Api
@@ -26,6 +27,7 @@ def test_openapi_describes_exactly_the_api_routes() -> None:
         *FilesApi.__new__(FilesApi).routes(),
         *Profiles.__new__(Profiles).routes(),
         *NotificationsApi.__new__(NotificationsApi).routes(),
+        *PushApi.__new__(PushApi).routes(),
     ]
     routes = {(r.method.lower(), re.sub(r"\{(\w+):[^}]*\}", r"{\1}", r.path)) for r in defined}
     documented = {(m, p) for p, ops in document()["paths"].items() for m in ops}

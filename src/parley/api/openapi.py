@@ -198,6 +198,32 @@ _USER_PATH = {
     "schema": _ID,
 }
 
+_ENDPOINT = {
+    "type": "string",
+    "maxLength": 1024,
+    "pattern": "^https://[!-~]+$",
+    "description": "The push service's URL for this browser: https, to a public address "
+    "(http://127.0.0.1 too with PARLEY_PUSH_ALLOW_PRIVATE)",
+}
+_ENDPOINT_ONLY = _obj(["endpoint"], endpoint=_ENDPOINT)
+_SUBSCRIPTION = _obj(
+    ["endpoint", "keys"],
+    endpoint=_ENDPOINT,
+    keys=_obj(
+        ["p256dh", "auth"],
+        p256dh={
+            "type": "string",
+            "pattern": "^[A-Za-z0-9_-]{87}={0,2}$",
+            "description": "The browser's P-256 public key (uncompressed point), base64url",
+        },
+        auth={
+            "type": "string",
+            "pattern": "^[A-Za-z0-9_-]{22}={0,2}$",
+            "description": "The 16-byte auth secret, base64url",
+        },
+    ),
+)
+
 _DIRECT = {
     "type": "object",
     "required": ["kind", "members"],
@@ -516,6 +542,33 @@ def document() -> JSON:
                         }
                     ],
                 )
+            },
+            "/api/push/key": {
+                "get": _op(
+                    "The server's VAPID public key: the applicationServerKey to subscribe with",
+                    _ok("200", "The key", _obj(["public_key"], public_key=_STR)),
+                    secure=False,
+                )
+            },
+            "/api/push/subscriptions": {
+                "post": _op(
+                    "Register this browser's push subscription (PushSubscription.toJSON()), "
+                    "tied to this session; registering its endpoint again replaces it",
+                    {
+                        "204": {"description": "Registered"},
+                        **_errors("401", "413", "422"),
+                    },
+                    body=_SUBSCRIPTION,
+                ),
+                "delete": _op(
+                    "Remove one of your push subscriptions, by endpoint",
+                    {
+                        "204": {"description": "Removed"},
+                        **_errors("401", "413", "422"),
+                        **_error("404", "No push subscription of yours at that endpoint"),
+                    },
+                    body=_ENDPOINT_ONLY,
+                ),
             },
             "/api/me/password": {
                 "post": _op(

@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Sequence
+from typing import Protocol
 
 from parley.models import Entry, Message
 from parley.notify.base import Channel, DeliveryFailed, Notification
@@ -89,6 +90,10 @@ class Notifier:
         self.sent += 1
 
 
+class Closable(Protocol):
+    async def close(self) -> None: ...
+
+
 class InProcessNotifier:
     """The embedded default: the direct log offers each stored entry; one task notifies.
 
@@ -99,10 +104,18 @@ class InProcessNotifier:
 
     RETRY_SECONDS = (0.5, 2.0, 5.0)
 
-    def __init__(self, notifier: Notifier, digests: EmailChannel | None = None) -> None:
-        """``digests``: the e-mail channel whose digest loop runs beside the notifier."""
+    def __init__(
+        self,
+        notifier: Notifier,
+        digests: EmailChannel | None = None,
+        *,
+        closing: Sequence[Closable] = (),
+    ) -> None:
+        """``digests``: the e-mail channel whose digest loop runs beside the notifier;
+        ``closing``: channels holding clients (Web Push's HTTP session), closed at the end."""
         self.notifier = notifier
         self._digests = digests
+        self._closing = closing
         self._queue: asyncio.Queue[Entry] = asyncio.Queue(QUEUE_LIMIT)
         self._tasks: list[asyncio.Task[None]] = []
         self._stop = asyncio.Event()
@@ -126,6 +139,8 @@ class InProcessNotifier:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+        for client in self._closing:
+            await client.close()
 
     async def idle(self) -> None:
         """Wait until every offered entry is handled (tests)."""

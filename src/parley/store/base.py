@@ -27,6 +27,7 @@ from parley.models import (
     SiteRole,
     User,
 )
+from parley.store.push import PushSubscription
 
 if TYPE_CHECKING:
     from parley.store.files import NewFile, StoredFile
@@ -335,6 +336,21 @@ class Store(Protocol):
         """Set (or with None remove) the user's avatar; the key it replaces."""
 
     async def avatar_key(self, user_id: int) -> str | None: ...
+
+    async def add_push_subscription(
+        self, user_id: int, family: str | None, endpoint: str, p256dh: str, auth: str
+    ) -> None:
+        """Register a browser (replacing whatever held its endpoint before)."""
+        ...
+
+    async def remove_push_subscription(self, user_id: int, endpoint: str) -> bool:
+        """False: the user has no subscription at that endpoint."""
+        ...
+
+    async def drop_push_subscription(self, subscription_id: int) -> None: ...
+    async def push_subscriptions(self, user_id: int) -> list[PushSubscription]:
+        """The user's live subscriptions (those of signed-out sessions are dropped)."""
+        ...
 
     async def search(self, wanted: SearchFilter) -> tuple[list[SearchHit], bool]:
         """Live messages matching the text in rooms the viewer is in now, newest first,

@@ -285,3 +285,23 @@ room_notification_settings = Table(
     Column("level", String(8), nullable=False),
 )
 """A member's level for one room ("all", "mentions", "nothing"); no row: "all"."""
+
+push_subscriptions = Table(
+    "push_subscriptions",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("user_id", Id, ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column(
+        "family",
+        String(32),
+        ForeignKey("refresh_families.id", ondelete="CASCADE", name="fk_push_subscriptions_family"),
+    ),
+    Column("endpoint", String(1024), nullable=False, unique=True),
+    Column("p256dh", String(128), nullable=False),
+    Column("auth", String(64), nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+)
+"""A browser's Web Push subscription (one per device: the push service's ``endpoint`` is
+unique). ``family``: the session that registered it; once that session is signed out the
+subscription is dropped, so a shared computer stops showing the previous user's messages.
+NULL for a token with no session (it then lasts until unregistered or refused as gone)."""

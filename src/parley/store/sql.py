@@ -49,7 +49,7 @@ from parley.models import (
 from parley.notify.base import Notification
 from parley.store import files as stored_files
 from parley.store import notifications as inbox
-from parley.store import profiles
+from parley.store import profiles, push
 from parley.store import rooms as room_rules
 from parley.store.append import CoreStatements, Fallback, PostgresStatements, append_many
 from parley.store.base import (
@@ -67,6 +67,7 @@ from parley.store.base import (
 )
 from parley.store.files import NewFile, StoredFile
 from parley.store.notifications import InboxItem, UserSettings
+from parley.store.push import PushSubscription
 from parley.store.reads import direct_rooms, read_markers
 from parley.store.rows import event_from_row, event_query, message_query, read_messages
 from parley.store.schema import (
@@ -1095,6 +1096,26 @@ class SqlStore:
     async def avatar_key(self, user_id: int) -> str | None:
         async with self._connect() as conn:
             return await stored_files.avatar_key(conn, user_id)
+
+    # Web Push subscriptions (store/push.py)
+
+    async def add_push_subscription(
+        self, user_id: int, family: str | None, endpoint: str, p256dh: str, auth: str
+    ) -> None:
+        async with self._write() as conn:
+            await push.add(conn, user_id, family, endpoint, p256dh, auth, sqlite=self.sqlite)
+
+    async def remove_push_subscription(self, user_id: int, endpoint: str) -> bool:
+        async with self._single_write() as conn:
+            return await push.remove(conn, user_id, endpoint)
+
+    async def drop_push_subscription(self, subscription_id: int) -> None:
+        async with self._single_write() as conn:
+            await push.drop(conn, subscription_id)
+
+    async def push_subscriptions(self, user_id: int) -> list[PushSubscription]:
+        async with self._write() as conn:
+            return await push.of_user(conn, user_id)
 
     async def mark_read(self, room_id: int, user_id: int, seq: int) -> int | None:
         # One statement in the common case (the marker moves): reads are as

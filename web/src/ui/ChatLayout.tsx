@@ -1,5 +1,6 @@
 import { useCallback, useEffect, useState } from 'react';
 import { nav } from '../app';
+import { renewPush } from '../state/push';
 import { stepRoom } from '../state/search';
 import { ConnectionBanner } from './ConnectionBanner';
 import { AddMemberDialog, NewChatDialog, RoomDetailsDialog } from './dialogs';
@@ -57,6 +58,13 @@ export function ChatLayout() {
     Object.values(s.rooms).reduce((n, r) => n + (s.roomLevels[r.id] === 'nothing' ? 0 : r.unread), 0),
   );
   const [dialog, setDialog] = useState<DialogState>(null);
+
+  // This device's push subscription follows whoever turned it on here (state/push.ts).
+  // Failing (offline, the server down) only leaves push off until the next sign-in.
+  useEffect(() => {
+    const me = chat.myId;
+    if (me) renewPush(chat.deps.api, me).catch(() => undefined);
+  }, [chat]);
 
   const open = useCallback((id: string | null) => navigate(id), []);
   const openSwitcher = useCallback(() => setDialog({ kind: 'switcher' }), []);
