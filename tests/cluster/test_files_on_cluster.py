@@ -3,6 +3,7 @@ from ``scripts/services``), and two gateways sharing uploads through it."""
 
 from __future__ import annotations
 
+import asyncio
 import io
 import secrets
 from collections.abc import AsyncIterator
@@ -20,21 +21,39 @@ from tests.support.services import Services
 pytestmark = pytest.mark.cluster
 
 
-@pytest.fixture
-async def s3(services: Services) -> AsyncIterator[S3FileStore]:
-    store = S3FileStore(
+def s3_store(services: Services, bucket: str) -> S3FileStore:
+    return S3FileStore(
         S3Settings(
             endpoint=services.s3_endpoint,
-            bucket=f"parley-test-{secrets.token_hex(6)}",
+            bucket=bucket,
             region="us-east-1",
             access_key=services.s3_access_key,
             secret_key=services.s3_secret_key,
             prefix="p/",
         )
     )
+
+
+@pytest.fixture
+async def s3(services: Services) -> AsyncIterator[S3FileStore]:
+    store = s3_store(services, f"parley-test-{secrets.token_hex(6)}")
     await store.start()
     yield store
     await store.close()
+
+
+async def test_gateways_starting_together_share_one_new_bucket(services: Services) -> None:
+    """Each gateway creates the bucket when it is missing; the one that loses the race to
+    create it must start all the same."""
+    bucket = f"parley-test-{secrets.token_hex(6)}"
+    stores = [s3_store(services, bucket) for _ in range(4)]
+    try:
+        await asyncio.gather(*(store.start() for store in stores))
+        await stores[0].put("files/shared", b"shared", "text/plain")
+        assert await read(stores[3], "files/shared") == b"shared"
+    finally:
+        for store in stores:
+            await store.close()
 
 
 async def read(store: S3FileStore, key: str, start: int = 0, end: int | None = None) -> bytes:

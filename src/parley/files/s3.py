@@ -76,7 +76,12 @@ class S3FileStore:
         except ClientError as exc:
             if _code(exc) not in _MISSING and _code(exc) != "NoSuchBucket":
                 raise
-            await self.client.create_bucket(Bucket=s.bucket)
+            try:
+                await self.client.create_bucket(Bucket=s.bucket)
+            except ClientError as created:
+                # Gateways of one cluster start together: another may have made it first.
+                if _code(created) != "BucketAlreadyOwnedByYou":
+                    raise
 
     async def close(self) -> None:
         await self._stack.aclose()
