@@ -1,4 +1,4 @@
-"""Web Push in chromium: the toggle in account settings, the service worker, the push.
+"""Web Push in chromium: the toggle on the settings page, the service worker, the push.
 
 Chromium's own push subscriptions go through Google's push service, which this machine
 cannot reach, so ``PushManager.subscribe`` is stubbed in the page to return a subscription
@@ -151,7 +151,7 @@ async def test_push_toggle_subscribes_and_the_worker_shows_the_push(
     await ada.sign_up("Ada Push")
     page = ada.page
 
-    await page.get_by_role("button", name="Account settings").click()
+    await page.get_by_role("button", name="Settings", exact=True).click()
     switch = page.get_by_role("switch", name="Push notifications on this device")
     await expect(switch).to_have_attribute("aria-checked", "false")
     await switch.click()
@@ -207,7 +207,7 @@ async def test_push_toggle_subscribes_and_the_worker_shows_the_push(
 
     # Signing out ends the session and its pushes; signing in again registers the device
     # for the new session, since Ada turned push on here.
-    await page.get_by_role("button", name="Close dialog").click()
+    await page.get_by_role("button", name="Back to conversations").click()
     async with page.expect_response(lambda r: r.url.endswith("/api/auth/logout")):
         await page.get_by_role("button", name="Sign out").click()
     await expect(page.get_by_role("heading", name="Sign in to Parley")).to_be_visible()
@@ -216,7 +216,7 @@ async def test_push_toggle_subscribes_and_the_worker_shows_the_push(
         await ada.sign_in()
     assert (await subscriptions(server.data_dir, ada.username))[1] == [phone.endpoint]
 
-    await page.get_by_role("button", name="Account settings").click()
+    await page.get_by_role("button", name="Settings", exact=True).click()
     await expect(switch).to_have_attribute("aria-checked", "true")
     await switch.click()
     await expect(switch).to_have_attribute("aria-checked", "false")
@@ -235,18 +235,18 @@ async def test_someone_else_signing_in_finds_push_off(
     )
     await ada.sign_up("Ada Shared")
     page = ada.page
-    await page.get_by_role("button", name="Account settings").click()
+    await page.get_by_role("button", name="Settings", exact=True).click()
     switch = page.get_by_role("switch", name="Push notifications on this device")
     await switch.click()
     await expect(switch).to_have_attribute("aria-checked", "true")
-    await page.get_by_role("button", name="Close dialog").click()
+    await page.get_by_role("button", name="Back to conversations").click()
     first = ada.username
     async with page.expect_response(lambda r: r.url.endswith("/api/auth/logout")):
         await page.get_by_role("button", name="Sign out").click()
 
     await ada.sign_up("Cy Shared")
     await page.wait_for_function("JSON.parse(localStorage.getItem('__push_stub')).unsubscribed")
-    await page.get_by_role("button", name="Account settings").click()
+    await page.get_by_role("button", name="Settings", exact=True).click()
     await expect(switch).to_have_attribute("aria-checked", "false")
     assert (await subscriptions(server.data_dir, ada.username))[1] == []
     assert (await subscriptions(server.data_dir, first))[1] == []

@@ -49,6 +49,7 @@ def test_public_https_endpoints_pass(url: str) -> None:
         "https://a.b/x#frag",
         "https:///x",
         "https://a.b:0x50/x",
+        "https://J[",
     ],
 )
 def test_private_or_odd_endpoints_are_refused(url: str) -> None:

@@ -148,6 +148,7 @@ _STR = {"type": "string"}
 _ID = {"type": "string", "pattern": f"^{validation.DIGITS}$"}
 _SEQ = {"type": "integer", "minimum": 0, "maximum": validation.MAX_ID}
 _LINE = validation.CONTROLS + validation.BIDI
+_EMAIL_PATTERN = f"^[^@\\s{_LINE}]{{1,64}}@{validation.EMAIL_DOMAIN}$"
 _USERNAME = {"type": "string", "pattern": f"^{validation.USERNAME}$"}
 _PASSWORD = _text(validation.MAX_PASSWORD, validation.CONTROLS, shortest=validation.MIN_PASSWORD)
 _DISPLAY_NAME = _text(validation.MAX_DISPLAY_NAME, _LINE, blank=False)
@@ -781,7 +782,7 @@ def document() -> JSON:
                             "name": "cursor",
                             "in": "query",
                             "description": "next_cursor of the previous page",
-                            "schema": _SEQ,
+                            "schema": {**_SEQ, "minimum": 1},
                         },
                     ],
                 )
@@ -798,7 +799,7 @@ def document() -> JSON:
                             "name": "cursor",
                             "in": "query",
                             "description": "next_cursor of the previous page",
-                            "schema": _SEQ,
+                            "schema": {**_SEQ, "minimum": 1},
                         }
                     ],
                 )
@@ -830,12 +831,21 @@ def document() -> JSON:
                         **_ok("200", "The settings", _ref("NotificationSettings")),
                         **_errors("401", "422"),
                     },
-                    body=_obj(
-                        [],
-                        email=_nullable({"type": "string", "maxLength": validation.MAX_EMAIL}),
-                        email_mode={"enum": ["off", "immediately", "digest"]},
-                        digest_minutes={"type": "integer", "minimum": 5, "maximum": 10080},
-                    ),
+                    body={
+                        **_obj(
+                            [],
+                            email=_nullable(
+                                {
+                                    "type": "string",
+                                    "maxLength": validation.MAX_EMAIL,
+                                    "pattern": _EMAIL_PATTERN,
+                                }
+                            ),
+                            email_mode={"enum": ["off", "immediately", "digest"]},
+                            digest_minutes={"type": "integer", "minimum": 5, "maximum": 10080},
+                        ),
+                        "additionalProperties": False,
+                    },
                 ),
             },
             "/api/rooms/{room}/notification-settings": {
@@ -849,7 +859,10 @@ def document() -> JSON:
                         ),
                         **_errors("401", "404", "422"),
                     },
-                    body=_obj(["level"], level=_ref("NotificationLevel")),
+                    body={
+                        **_obj(["level"], level=_ref("NotificationLevel")),
+                        "additionalProperties": False,
+                    },
                     params=[_ROOM_ID],
                 )
             },

@@ -133,6 +133,9 @@ class Hub:
         self.scope = scope or Scope()
         self.feeds: dict[int, Feed] = {}
         self.users: dict[int, set[Connection]] = defaultdict(set)
+        self._greeting: set[Connection] = set()
+        """Attached but not yet sent ``ready``: user-channel events wait for it, as a client reads
+        nothing before ``ready`` and fetches what they carry (inbox, read markers) after it."""
         self.watchers: dict[int, set[Connection]] = defaultdict(set)
         """User id -> local connections subscribed to that user's presence."""
         self._tasks: set[asyncio.Task[None]] = set()
@@ -163,6 +166,7 @@ class Hub:
         """
         user_id = conn.user.id
         first = not self.users[user_id]
+        self._greeting.add(conn)
         self.users[user_id].add(conn)
         if first:
             await self.bus.subscribe(envelope.user_channel(user_id))
@@ -177,12 +181,14 @@ class Hub:
         peers = set().union(*(f.members for f in feeds if len(f.members) <= push_max))
         peers.discard(user_id)
         conn.send(wsframe.text(events.ready(conn.user, sorted(await self.presence.online(peers)))))
+        self._greeting.discard(conn)
         if resume_from is None:
             return []
         return await self.replay(conn, resume_from)
 
     async def detach(self, conn: Connection) -> None:
         user_id = conn.user.id
+        self._greeting.discard(conn)
         self._unwatch(conn)
         for room_id in list(conn.live_from):
             feed = self.feeds.get(room_id)
@@ -393,7 +399,8 @@ class Hub:
         if conns:
             frame = wsframe.text(env.event)
             for conn in conns:
-                conn.send(frame)
+                if conn not in self._greeting:
+                    conn.send(frame)
 
     # scoping: who hears typing, read markers and presence
 
@@ -519,7 +526,8 @@ class Hub:
         """Every local socket of the user: each tab's bell counts it."""
         frame = wsframe.text(env.event)
         for conn in self.users.get(env.user, ()):
-            conn.send(frame)
+            if conn not in self._greeting:
+                conn.send(frame)
 
     # housekeeping
 

@@ -78,11 +78,11 @@ def endpoint_problem(url: str, *, allow_private: bool) -> str | None:
     """Why ``url`` is no push endpoint to post to, or None when it is one."""
     if len(url) > MAX_ENDPOINT or not url.isascii() or not url.isprintable() or " " in url:
         return f"endpoint must be a URL of at most {MAX_ENDPOINT} printable ASCII characters"
-    parts = urlsplit(url)
     try:
+        parts = urlsplit(url)  # raises on a bracketed host that is no IPv6 address
         host, _ = parts.hostname, parts.port
     except ValueError:
-        return "endpoint has a bad port"
+        return "endpoint has a bad host or port"
     if not host or parts.username is not None or parts.password is not None or parts.fragment:
         return "endpoint must be scheme://host/path, with no user or fragment"
     local = allow_private and host in _LOOPBACK

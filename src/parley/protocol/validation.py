@@ -137,9 +137,10 @@ def token(value: Any, field: str) -> str:
     return _line(value, field, MAX_TOKEN)
 
 
-_EMAIL = re.compile(
-    r"[^@\s]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+"
-)
+_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+EMAIL_DOMAIN = rf"{_LABEL}(?:\.{_LABEL})+"
+"""A dotted domain name of an e-mail address (shared with the OpenAPI description)."""
+_EMAIL = re.compile(r"[^@\s]{1,64}@" + EMAIL_DOMAIN)
 MAX_EMAIL = 254
 
 

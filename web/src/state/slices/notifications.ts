@@ -29,6 +29,8 @@ export const FOCUS_REFRESH_MS = 60_000;
 export class NotificationsSlice {
   private focused: string | null = null;
   private timer: ReturnType<typeof setInterval> | null = null;
+  /** Live notifications received while a refresh is in flight. */
+  private arrived: Notification[] | null = null;
 
   constructor(private readonly chat: UserSession) {}
 
@@ -37,22 +39,28 @@ export class NotificationsSlice {
     this.timer = null;
   }
 
-  /** The first page of the inbox and the room levels (after each `ready`). */
+  /** The first page of the inbox and the room levels (after each `ready`). A notification
+   * that arrives live while the page is on its way may be newer than the page: it is kept. */
   async refresh(): Promise<void> {
     const api = this.chat.deps.api;
+    const arrived: Notification[] = [];
+    this.arrived = arrived;
     try {
       const [page, settings] = await Promise.all([
         api.request<NotificationPage>('GET', '/api/notifications'),
         api.request<NotificationSettings>('GET', '/api/me/notification-settings'),
       ]);
+      const missed = arrived.filter((n) => !page.notifications.some((x) => x.id === n.id));
       this.chat.set({
-        notifications: page.notifications,
-        notificationsUnread: page.unread,
+        notifications: [...missed, ...page.notifications],
+        notificationsUnread: page.unread + missed.length,
         notificationsCursor: page.next_cursor ?? null,
         roomLevels: settings.rooms,
       });
     } catch {
       /* the bell shows what it had; the next ready refreshes */
+    } finally {
+      if (this.arrived === arrived) this.arrived = null;
     }
   }
 
@@ -68,6 +76,7 @@ export class NotificationsSlice {
   }
 
   onNotification(n: Notification): void {
+    this.arrived?.push(n);
     this.chat.set((s) =>
       s.notifications.some((x) => x.id === n.id)
         ? {}
