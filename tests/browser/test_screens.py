@@ -218,14 +218,28 @@ async def test_desktop_notification_while_the_tab_is_hidden(
     await ana.send("visible: no notification")
     await expect(ben.room_link("Ana Lima")).to_be_visible()
 
-    enable = ben.page.get_by_role("button", name="Enable notifications")
-    await enable.click()
-    await expect(enable).to_have_count(0)
+    await ben.page.get_by_role("button", name="Settings", exact=True).click()
+    switch = ben.page.get_by_role("switch", name="Desktop notifications")
+    await expect(switch).to_have_attribute("aria-checked", "false")
+    await switch.click()  # asks the browser for permission, which the fake grants
+    await expect(switch).to_have_attribute("aria-checked", "true")
+    await ben.page.get_by_role("button", name="Back to conversations").click()
     await ben.page.evaluate("() => window.__setHidden(true)")
     await ana.send("hidden: please notify")
     await expect(ben.room_link("Ana Lima")).to_contain_text("hidden: please notify")
     notes: list[dict[str, Any]] = await ben.page.evaluate("() => window.__notes")
     assert notes == [{"title": "Ana Lima", "body": "hidden: please notify"}]
+
+    # Switched off on this device: the permission stays, the pop-ups stop.
+    await ben.page.evaluate("() => window.__setHidden(false)")
+    await ben.page.get_by_role("button", name="Settings", exact=True).click()
+    await switch.click()
+    await expect(switch).to_have_attribute("aria-checked", "false")
+    await ben.page.get_by_role("button", name="Back to conversations").click()
+    await ben.page.evaluate("() => window.__setHidden(true)")
+    await ana.send("switched off: quiet")
+    await expect(ben.room_link("Ana Lima")).to_contain_text("switched off: quiet")
+    assert await ben.page.evaluate("() => window.__notes") == notes
 
 
 async def test_older_history_loads_on_scroll_without_jumping(

@@ -101,6 +101,19 @@ async def test_room_level_needs_membership_and_a_known_level(new_user: UserFacto
     await ana.call("PUT", "/api/rooms/abc/notification-settings", {"level": "all"}, expect=404)
 
 
+async def test_settings_list_the_levels_of_rooms_the_user_is_in(new_user: UserFactory) -> None:
+    ana, bob = await new_user(), await new_user()
+    left = (await ana.group("left", bob))["id"]
+    kept = (await ana.group("kept", bob))["id"]
+    for room, level in ((left, "nothing"), (kept, "mentions")):
+        await bob.call("PUT", f"/api/rooms/{room}/notification-settings", {"level": level})
+    path = "/api/me/notification-settings"
+    assert (await bob.call("GET", path))["rooms"] == {left: "nothing", kept: "mentions"}
+    await bob.call("DELETE", f"/api/rooms/{left}/members/me", expect=204)
+    assert (await bob.call("GET", path))["rooms"] == {kept: "mentions"}
+    await bob.call("PUT", f"/api/rooms/{left}/notification-settings", {"level": "all"}, expect=404)
+
+
 async def test_settings_validate_the_address_and_mode(new_user: UserFactory) -> None:
     ana = await new_user()
     path = "/api/me/notification-settings"

@@ -1,5 +1,6 @@
 import { ApiClient, makeLogoutRequest, makeRefreshRequest } from './state/api';
 import { Connection, type SocketLike } from './state/connection';
+import { desktopState } from './state/desktop';
 import { roomTitle, type RoomState } from './state/rooms';
 import { parseOAuthReturn } from './state/oauth';
 import { ChatStore } from './state/store';
@@ -58,7 +59,7 @@ export const api = new ApiClient({ fetch: fetchFn, tokens });
 export const nav: { open: (roomId: string) => void } = { open: () => undefined };
 
 function notify(me: User | null, msg: Message, room: RoomState | undefined): void {
-  if (typeof Notification === 'undefined' || Notification.permission !== 'granted') return;
+  if (desktopState() !== 'on') return;
   if (document.visibilityState !== 'hidden') return;
   const sender = msg.sender.display_name || msg.sender.username;
   const title = room && room.kind === 'group' ? `${sender} in ${roomTitle(room, me?.id ?? null)}` : sender;

@@ -3,7 +3,7 @@
 ``GET /api/notifications?cursor=`` pages the inbox newest first with the unread count;
 ``POST /api/notifications/{id}/read`` and ``/read-all`` mark read. ``GET/PUT
 /api/me/notification-settings`` hold the e-mail address and mode (off, immediately,
-digest every N minutes) and the user's room levels; ``PUT
+digest every N minutes) and the levels of the rooms the user is in; ``PUT
 /api/rooms/{room}/notification-settings`` sets one room's level (all, mentions, nothing).
 """
 
@@ -124,9 +124,15 @@ class NotificationsApi:
 
     async def _settings_of(self, user: User) -> web.Response:
         settings = (await self.notes.notification_settings([user.id])).get(user.id, UserSettings())
-        rooms = await self.notes.user_room_levels(user.id)
+        levels = await self.notes.user_room_levels(user.id)
+        # A level outlives the membership (it applies again on rejoining), but the rooms
+        # a user has left are none of their settings, nor theirs to see.
+        rooms = set(await self.store.room_ids(user.id))
         return json(
-            {**settings.to_json(), "rooms": {str(room): level for room, level in rooms.items()}}
+            {
+                **settings.to_json(),
+                "rooms": {str(room): level for room, level in levels.items() if room in rooms},
+            }
         )
 
     async def put_room(self, request: web.Request) -> web.Response:

@@ -2,7 +2,6 @@ import { useCallback, useEffect, useId, useState, type FormEvent } from 'react';
 import { ApiError } from '../state/api';
 import { describeOAuthError, providerLabel, type SignInMethods } from '../state/oauth';
 import { Avatar, avatarCache } from './Avatar';
-import { PushToggle } from './PushToggle';
 import { useChat, useSession, useStore } from './hooks';
 
 const primary =
@@ -185,7 +184,7 @@ export function AccountSettings() {
   const [error, setError] = useState<string | null>(null);
   const [status, setStatus] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
-  const headings = { linked: useId(), password: useId(), picture: useId(), notifications: useId() };
+  const headings = { linked: useId(), password: useId(), picture: useId()};
 
   const load = useCallback(
     () =>
@@ -324,12 +323,6 @@ export function AccountSettings() {
                 void load();
               }}
             />
-          </section>
-          <section aria-labelledby={headings.notifications}>
-            <h3 id={headings.notifications} className="mb-2 text-sm font-semibold">
-              Notifications
-            </h3>
-            <PushToggle />
           </section>
         </div>
       )}

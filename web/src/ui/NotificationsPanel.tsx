@@ -1,8 +1,7 @@
-import { useEffect, useId, useState, type FormEvent } from 'react';
 import { shortStamp } from '../state/format';
-import type { Notification, NotificationSettings } from '../state/types';
+import type { Notification } from '../state/types';
 import { Dialog } from './Dialog';
-import { openMessage, useChat, useNow, useSession } from './hooks';
+import { openMessage, openSettings, useChat, useNow, useSession } from './hooks';
 import { IconBell } from './icons';
 
 /** The bell in the sidebar's header: the unread count as a badge, and the panel it opens. */
@@ -39,106 +38,6 @@ function headline(n: Notification): string {
     : `${who} sent you a message`;
 }
 
-/** E-mail for notifications: off, each at once, or a digest every N minutes. */
-function EmailSettings() {
-  const chat = useSession();
-  const [settings, setSettings] = useState<NotificationSettings | null>(null);
-  const [status, setStatus] = useState('');
-  const emailId = useId();
-  const modeId = useId();
-  const minutesId = useId();
-  useEffect(() => {
-    chat.deps.api
-      .request<NotificationSettings>('GET', '/api/me/notification-settings')
-      .then(setSettings)
-      .catch(() => setStatus('Could not load the e-mail settings.'));
-  }, [chat]);
-  if (!settings) return <p className="text-xs text-zinc-600 dark:text-zinc-400">{status}</p>;
-  const save = (e: FormEvent) => {
-    e.preventDefault();
-    const { email, email_mode, digest_minutes } = settings;
-    chat.deps.api
-      .request<NotificationSettings>('PUT', '/api/me/notification-settings', {
-        email: email || null,
-        email_mode,
-        digest_minutes,
-      })
-      .then((saved) => {
-        setSettings(saved);
-        setStatus('Saved.');
-      })
-      .catch((err: unknown) => setStatus(err instanceof Error ? err.message : 'Could not save.'));
-  };
-  const field =
-    'mt-1 w-full rounded-lg border border-zinc-300 bg-white px-2 py-1.5 text-sm dark:border-zinc-700 dark:bg-zinc-950';
-  return (
-    <form
-      onSubmit={save}
-      className="space-y-2 border-t border-zinc-200 pt-3 dark:border-zinc-800"
-      aria-label="E-mail notifications"
-    >
-      <label htmlFor={emailId} className="block text-xs font-medium">
-        E-mail address
-        <input
-          id={emailId}
-          type="email"
-          value={settings.email ?? ''}
-          className={field}
-          onChange={(e) => setSettings({ ...settings, email: e.target.value })}
-        />
-      </label>
-      <label htmlFor={modeId} className="block text-xs font-medium">
-        E-mail me
-        <select
-          id={modeId}
-          value={settings.email_mode}
-          className={field}
-          onChange={(e) =>
-            setSettings({
-              ...settings,
-              email_mode: e.target.value as NotificationSettings['email_mode'],
-            })
-          }
-        >
-          <option value="off">Never</option>
-          <option value="immediately">For each notification</option>
-          <option value="digest">A digest of what is unread</option>
-        </select>
-      </label>
-      {settings.email_mode === 'digest' && (
-        <label htmlFor={minutesId} className="block text-xs font-medium">
-          At most every (minutes)
-          <input
-            id={minutesId}
-            type="number"
-            min={5}
-            max={10080}
-            value={settings.digest_minutes}
-            className={field}
-            onChange={(e) =>
-              setSettings({
-                ...settings,
-                digest_minutes: Number(e.target.value),
-              })
-            }
-          />
-        </label>
-      )}
-      <div className="flex items-center gap-2">
-        <button
-          type="submit"
-          className="rounded-lg bg-zinc-900 px-3 py-1.5 text-sm font-medium text-white dark:bg-zinc-100 dark:text-zinc-900"
-        >
-          Save
-        </button>
-        <span className="text-xs text-zinc-600 dark:text-zinc-400" aria-live="polite">
-          {status}
-        </span>
-      </div>
-    </form>
-  );
-}
-
 /** The inbox: direct messages and mentions, newest first; each opens its message. */
 export function NotificationsPanel({ onClose }: { onClose: () => void }) {
   const chat = useSession();
@@ -146,7 +45,6 @@ export function NotificationsPanel({ onClose }: { onClose: () => void }) {
   const unread = useChat((s) => s.notificationsUnread);
   const more = useChat((s) => s.notificationsCursor !== null);
   const now = useNow();
-  const [settingsOpen, setSettingsOpen] = useState(false);
   const fail = () => chat.toast('That could not be done right now; try again.');
   return (
     <Dialog title="Notifications" onClose={onClose} description={unread > 0 ? `${unread} unread` : 'All read'}>
@@ -161,14 +59,15 @@ export function NotificationsPanel({ onClose }: { onClose: () => void }) {
         </button>
         <button
           type="button"
-          aria-expanded={settingsOpen}
-          onClick={() => setSettingsOpen(!settingsOpen)}
+          onClick={() => {
+            onClose();
+            openSettings();
+          }}
           className="ml-auto rounded-lg px-2 py-1 text-sm hover:bg-zinc-100 dark:hover:bg-zinc-800"
         >
-          E-mail settings
+          Notification settings
         </button>
       </div>
-      {settingsOpen && <EmailSettings />}
       {items.length === 0 ? (
         <p className="py-6 text-center text-sm text-zinc-600 dark:text-zinc-400">No notifications yet.</p>
       ) : (

@@ -4,6 +4,7 @@ import { timeLabel } from '../state/format';
 import type { HourCycle, Settings, Theme } from '../state/types';
 import { AccountSettings } from './AccountSettings';
 import { IconBack } from './icons';
+import { NotificationSettings } from './NotificationSettings';
 import { navigate, useChat, useSession } from './hooks';
 
 const primary =
@@ -114,11 +115,6 @@ function ProfileForm() {
   );
 }
 
-/** Where the notification preferences go (their own feature); nothing to set here yet. */
-export function NotificationSettingsSlot() {
-  return <p className="text-sm text-zinc-500 dark:text-zinc-400">Desktop notifications are switched on and off from the conversation list.</p>;
-}
-
 function Appearance() {
   const chat = useSession();
   const settings = useChat((s) => s.settings);
@@ -176,7 +172,7 @@ export function SettingsPage() {
           <AccountSettings />
         </Section>
         <Section title="Notifications">
-          <NotificationSettingsSlot />
+          <NotificationSettings />
         </Section>
       </div>
     </main>

@@ -1,42 +1,11 @@
-import { memo, useState, useSyncExternalStore } from 'react';
+import { memo, useState } from 'react';
 import { preview, shortStamp } from '../state/format';
 import { directPeer, roomTitle, type RoomState } from '../state/rooms';
 import { activeTyping } from '../state/typing';
 import { Avatar } from './Avatar';
 import { openSettings, useChat, useNow, useStore } from './hooks';
 import { NotificationBell } from './NotificationsPanel';
-import { IconBell, IconChat, IconCompass, IconLogOut, IconPlus, IconSearch, IconSliders, IconUsers } from './icons';
-
-function notificationPermission(): NotificationPermission | 'unsupported' {
-  return typeof Notification === 'undefined' ? 'unsupported' : Notification.permission;
-}
-const permListeners = new Set<() => void>();
-
-function NotificationToggle() {
-  const perm = useSyncExternalStore(
-    (cb) => {
-      permListeners.add(cb);
-      return () => permListeners.delete(cb);
-    },
-    notificationPermission,
-  );
-  if (perm === 'unsupported' || perm === 'granted') return null;
-  const denied = perm === 'denied';
-  return (
-    <button
-      type="button"
-      disabled={denied}
-      onClick={() => {
-        void Notification.requestPermission().then(() => permListeners.forEach((l) => l()));
-      }}
-      title={denied ? 'Notifications are blocked in your browser settings' : 'Get a desktop notification for new messages while Parley is in the background'}
-      className="flex w-full items-center gap-2 rounded-lg px-2.5 py-2 text-left text-[13px] text-zinc-600 hover:bg-zinc-200/60 disabled:cursor-not-allowed disabled:opacity-60 dark:text-zinc-400 dark:hover:bg-zinc-800"
-    >
-      <IconBell size={16} />
-      {denied ? 'Notifications blocked' : 'Enable notifications'}
-    </button>
-  );
-}
+import { IconChat, IconCompass, IconLogOut, IconPlus, IconSearch, IconSliders, IconUsers } from './icons';
 
 const RoomItem = memo(function RoomItem({
   room,
@@ -286,7 +255,6 @@ export function Sidebar({
         )}
       </div>
       <div className="border-t border-zinc-200 px-2 py-2 dark:border-zinc-800">
-        <NotificationToggle />
         {me && (
           <div className="flex items-center gap-3 rounded-lg px-2.5 py-2">
             <Avatar user={me} size="sm" online />

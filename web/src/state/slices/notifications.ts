@@ -1,10 +1,16 @@
-import type { Notification, NotificationLevel, NotificationPage, NotificationSettings } from '../types';
+import { roomTitle, type RoomState } from '../rooms';
+import type { Message, Notification, NotificationLevel, NotificationPage, NotificationSettings } from '../types';
 import type { UserSession } from './session';
 
 /**
- * The in-app inbox (the bell), the room levels (mute), and telling the server which
- * room this tab shows (the `focus` frame), so nobody is notified of what they read.
+ * The in-app inbox (the bell), the user's notification preferences (e-mail, and each
+ * room's level: the settings page and a room's mute button share them), and telling the
+ * server which room this tab shows (the `focus` frame), so nobody is notified of what
+ * they read.
  */
+
+/** The e-mail part of `GET /api/me/notification-settings`. */
+export type EmailSettings = Omit<NotificationSettings, 'rooms'>;
 
 export interface NotificationsState {
   notifications: readonly Notification[];
@@ -12,6 +18,8 @@ export interface NotificationsState {
   notificationsCursor: string | null;
   /** Room id -> level, for rooms whose level is not 'all'. */
   roomLevels: Readonly<Record<string, NotificationLevel>>;
+  /** Null until the server has answered once. */
+  notificationEmail: EmailSettings | null;
 }
 
 export function initialNotifications(): NotificationsState {
@@ -20,7 +28,35 @@ export function initialNotifications(): NotificationsState {
     notificationsUnread: 0,
     notificationsCursor: null,
     roomLevels: {},
+    notificationEmail: null,
   };
+}
+
+/** One row of the settings page's list of rooms: every room the user is in, by title. */
+export interface RoomLevelRow {
+  id: string;
+  title: string;
+  direct: boolean;
+  level: NotificationLevel;
+}
+
+export function roomLevelRows(
+  rooms: Readonly<Record<string, RoomState>>,
+  levels: Readonly<Record<string, NotificationLevel>>,
+  myId: string | null,
+): RoomLevelRow[] {
+  return Object.values(rooms)
+    .map((room) => ({
+      id: room.id,
+      title: roomTitle(room, myId),
+      direct: room.kind === 'direct',
+      level: levels[room.id] ?? 'all',
+    }))
+    .sort((a, b) => a.title.localeCompare(b.title) || a.id.localeCompare(b.id));
+}
+
+function emailOf({ email, email_mode, digest_minutes }: NotificationSettings): EmailSettings {
+  return { email, email_mode, digest_minutes };
 }
 
 /** The server forgets a connection's focus after three minutes; refreshed well before. */
@@ -56,6 +92,7 @@ export class NotificationsSlice {
         notificationsUnread: page.unread + missed.length,
         notificationsCursor: page.next_cursor ?? null,
         roomLevels: settings.rooms,
+        notificationEmail: emailOf(settings),
       });
     } catch {
       /* the bell shows what it had; the next ready refreshes */
@@ -101,6 +138,28 @@ export class NotificationsSlice {
       notifications: s.notifications.map((n) => ({ ...n, read: true })),
       notificationsUnread: r.unread,
     }));
+  }
+
+  /** The preferences as the server holds them now (the settings page, on opening). */
+  async loadSettings(): Promise<void> {
+    this.keep(await this.chat.deps.api.request<NotificationSettings>('GET', '/api/me/notification-settings'));
+  }
+
+  /** Change the e-mail address, mode or digest interval; the server's answer is kept. */
+  async saveEmail(change: Partial<EmailSettings>): Promise<void> {
+    this.keep(await this.chat.deps.api.request<NotificationSettings>('PUT', '/api/me/notification-settings', change));
+  }
+
+  private keep(settings: NotificationSettings): void {
+    this.chat.set({ roomLevels: settings.rooms, notificationEmail: emailOf(settings) });
+  }
+
+  /** Whether a live message from someone else may pop a desktop notification: not from a
+   * muted room, and only a mention from a room set to mentions. */
+  wants(msg: Message): boolean {
+    const level = this.chat.state.roomLevels[msg.room] ?? 'all';
+    if (level === 'nothing') return false;
+    return level === 'all' || (this.chat.myId !== null && msg.mentions.includes(this.chat.myId));
   }
 
   async setLevel(roomId: string, level: NotificationLevel): Promise<void> {

@@ -150,7 +150,7 @@ export class TimelineSlice {
     }
     if (msg.sender.id !== myId) {
       chat.typing.stoppedBy(msg.room, msg.sender.id);
-      if (live && wasNew) chat.deps.notify?.(msg, chat.state.rooms[msg.room]);
+      if (live && wasNew && chat.notifications.wants(msg)) chat.deps.notify?.(msg, chat.state.rooms[msg.room]);
     }
   }
 
