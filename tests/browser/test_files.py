@@ -1,10 +1,11 @@
-"""Attachments in the browser: attach by button and by drop, progress then send, an image
-inline with a full-size view, an HTML upload that only ever downloads and runs nothing,
-the size limit shown, and the accessibility of it all."""
+"""Attachments in the browser: attach by button, by drop and by paste, progress then send,
+an image inline (its thumbnail) with a full-size view, an HTML upload that only ever
+downloads and runs nothing, the size limit shown, and the accessibility of it all."""
 
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import io
 import re
@@ -36,6 +37,18 @@ DROP = """async ([name, text]) => {
   const options = { dataTransfer: data, bubbles: true, cancelable: true };
   form.dispatchEvent(new DragEvent('dragover', options));
   form.dispatchEvent(new DragEvent('drop', options));
+}"""
+
+# A screenshot pasted from the clipboard: Chromium names it image.png. The event is the
+# one a real paste fires, a ClipboardEvent whose DataTransfer holds the file.
+PASTE = """async (png) => {
+  const bytes = Uint8Array.from(atob(png), (c) => c.charCodeAt(0));
+  const data = new DataTransfer();
+  data.items.add(new File([bytes], 'image.png', { type: 'image/png' }));
+  const composer = document.querySelector('[data-testid="composer"]');
+  composer.focus();
+  const options = { clipboardData: data, bubbles: true, cancelable: true };
+  return composer.dispatchEvent(new ClipboardEvent('paste', options));
 }"""
 
 
@@ -172,3 +185,29 @@ async def test_avatar_upload_shows_to_others(
     await ben.open_room("Ana Lima")
     await expect(ben.message("see my picture")).to_have_count(1)
     await expect(ben.page.get_by_test_id("avatar-picture").first).to_be_visible()
+
+
+async def test_paste_an_image_into_the_composer(
+    small_limit_server: ServerProcess, people: PersonFactory
+) -> None:
+    ana: Person = await people(small_limit_server.url, "ana")
+    ben: Person = await people(small_limit_server.url, "ben")
+    await ana.sign_up("Ana Lima")
+    await ben.sign_up("Ben Okafor")
+    await ana.create_group("Pasted", ben)
+
+    not_cancelled = await ana.page.evaluate(PASTE, base64.b64encode(png()).decode())
+    assert not_cancelled is False  # the composer took the file: nothing else pastes it
+    await uploads_done(ana, 1)
+    await expect(ana.page.get_by_test_id("upload")).to_contain_text("image.png")
+    await expect(ana.composer).to_have_value("")
+    await ana.composer.fill("from the clipboard")
+    await ana.composer.press("Enter")
+
+    await ben.open_room("Pasted")
+    image = ben.message("from the clipboard").get_by_test_id("attachment-image")
+    await expect(image).to_be_visible()
+    await expect(image).to_have_attribute("alt", "image.png")
+    await expect(image).to_have_attribute("src", re.compile("^blob:"))
+    # The thumbnail (480 pixels wide), not the 800-pixel original.
+    await expect(image).to_have_js_property("naturalWidth", 480)

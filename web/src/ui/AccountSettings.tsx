@@ -184,7 +184,7 @@ export function AccountSettings() {
   const [error, setError] = useState<string | null>(null);
   const [status, setStatus] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
-  const headings = { linked: useId(), password: useId(), picture: useId()};
+  const headings = { linked: useId(), password: useId(), picture: useId() };
 
   const load = useCallback(
     () =>
