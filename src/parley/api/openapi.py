@@ -819,7 +819,7 @@ def document() -> JSON:
             },
             "/api/me/notification-settings": {
                 "get": _op(
-                    "Your e-mail address and mode, digest interval and room levels",
+                    "Your e-mail address and mode, digest interval and the levels of your rooms",
                     {
                         **_ok("200", "The settings", _ref("NotificationSettings")),
                         **_errors("401"),

@@ -609,7 +609,7 @@ export interface NotificationPage {
   next_cursor: Id | null;
 }
 /**
- * GET/PUT /api/me/notification-settings: the e-mail address and mode, the digest interval in minutes, and the user's room levels (rooms absent are all).
+ * GET/PUT /api/me/notification-settings: the e-mail address and mode, the digest interval in minutes, and the levels of the rooms the user is in now (rooms absent are all).
  */
 export interface NotificationSettings {
   email: string | null;
