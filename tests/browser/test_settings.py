@@ -136,3 +136,8 @@ async def test_notification_preferences_are_kept_and_honoured(
     await page.get_by_role("button", name="Settings", exact=True).click()
     await expect(level).to_have_value("all")
     assert (await ana.call("GET", "/api/me/notification-settings"))["rooms"] == {garden: "all"}
+
+    # Garden was open before the settings page; it is not any more, so a mention notifies.
+    await post(ben, garden, f"@{ana.username} the tulips too")
+    await page.get_by_role("button", name="Back to conversations").click()
+    await expect(page.get_by_test_id("notifications-badge")).to_have_text("2")

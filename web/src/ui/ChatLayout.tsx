@@ -99,6 +99,8 @@ export function ChatLayout() {
     document.addEventListener('visibilitychange', shown);
     return () => document.removeEventListener('visibilitychange', shown);
   }, [chat, activeRoom]);
+  // Off to the settings or admin pages: no room is shown any more.
+  useEffect(() => () => chat.notifications.focus(null), [chat]);
 
   useEffect(() => {
     document.title = totalUnread > 0 ? `(${totalUnread}) Parley` : 'Parley';
