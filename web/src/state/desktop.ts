@@ -27,10 +27,25 @@ const browser: DesktopEnv = {
 
 const listeners = new Set<() => void>();
 
-/** For `useSyncExternalStore`: told when the state changes from this page. */
+/** For `useSyncExternalStore`: told when this page switches them, and when the browser's
+ * permission changes (the push switch asking for it, or the browser's site settings). */
 export function onDesktopChange(listener: () => void): () => void {
   listeners.add(listener);
-  return () => listeners.delete(listener);
+  let live = true;
+  let status: PermissionStatus | null = null;
+  globalThis.navigator?.permissions?.query({ name: 'notifications' }).then(
+    (found) => {
+      if (!live) return;
+      status = found;
+      found.addEventListener('change', listener);
+    },
+    () => undefined,
+  );
+  return () => {
+    live = false;
+    listeners.delete(listener);
+    status?.removeEventListener('change', listener);
+  };
 }
 
 function switchedOff(env: DesktopEnv): boolean {
