@@ -72,6 +72,22 @@ async def test_a_retried_client_id_returns_the_original(store: SqlStore) -> None
     assert batch[1] == batch[0]
 
 
+async def test_a_retried_send_of_an_edited_message_returns_it_as_it_is_now(
+    store: SqlStore,
+) -> None:
+    """SQLite's one-hop append only sees that the client_id is taken; the general path
+    returns the original in its current state (the edit folded in)."""
+    ana = await make_user(store, "ana")
+    room = await store.create_group("solo", [ana.id])
+    first = await store.append(draft(room, ana, "one", "c1"))
+    assert first is not None
+    await store.append(change(room, ana, "edit", first.seq, body="one, edited"))
+    again = await store.append(draft(room, ana, "one (retry)", "c1"))
+    assert isinstance(again, Message) and again.id == first.id and again.seq == first.seq
+    assert again.body == "one, edited" and again.edited_at is not None
+    assert (await store.last_seqs([room]))[room] == 2  # the retry took no seq
+
+
 async def test_non_members_cannot_append(store: SqlStore) -> None:
     ana, eve = await make_user(store, "ana"), await make_user(store, "eve")
     room = await store.create_group("private", [ana.id])

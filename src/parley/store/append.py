@@ -10,6 +10,13 @@ the senders' read markers. The algorithm is written once (``append_many``);
   the database write lock, so a statement per room costs little. It runs every
   step, plain messages and the room stream's (``StreamStatements``), on both
   databases.
+* ``SqliteStatements`` runs the same steps of a batch of plain messages on a
+  ``sqlite3`` connection, synchronously: the whole batch, commit included, is
+  one call into the thread that owns the connection, where through aiosqlite
+  every statement (and the ``BEGIN`` and ``COMMIT``) is a round trip of its own
+  between the event loop and SQLite's thread. With one message per batch (a
+  room at a chat's pace) those wake-ups were most of the store's cost. Like
+  ``PostgresStatements``, it raises ``Fallback`` for a retried client_id.
 * ``PostgresStatements`` sends each step as one statement over asyncpg, rows
   passed as arrays (``unnest``). A persister batch of plain messages is then
   five round trips whatever its size; through SQLAlchemy, with a statement per
@@ -29,10 +36,11 @@ refused event leaves no gap.
 from __future__ import annotations
 
 import dataclasses
+import sqlite3
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Coroutine, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol, cast
+from typing import Any, Protocol, TypeVar, cast
 
 import asyncpg
 from sqlalchemy import and_, func, select, tuple_
@@ -70,6 +78,8 @@ from parley.store.schema import (
     rooms,
     users,
 )
+
+T = TypeVar("T")
 
 Key = tuple[int, int, str]
 """(room, sender, client_id): what makes a retried send the same entry."""
@@ -400,6 +410,18 @@ async def _store_events(
         outcome[i] = stored
 
 
+def run_to_end(coroutine: Coroutine[Any, Any, T]) -> T:
+    """The result of a coroutine that never suspends (``append_many`` over
+    ``SqliteStatements``), run here and now, outside any event loop: how the
+    one algorithm runs whole in SQLite's thread."""
+    try:
+        coroutine.send(None)
+    except StopIteration as done:
+        return cast(T, done.value)
+    coroutine.close()
+    raise RuntimeError("a statement suspended outside the event loop")
+
+
 def _key(entry: Entry) -> Key:
     return (entry.room_id, entry.sender.id, entry.client_id or "")
 
@@ -601,6 +623,69 @@ class CoreStatements:
     async def attach(self, carried: dict[int, int]) -> dict[int, tuple[Attachment, ...]]:
         await stored_files.attach(self._conn, carried)
         return await stored_files.of_messages(self._conn, sorted(set(carried.values())))
+
+
+class SqliteStatements:
+    """The steps of plain messages on a ``sqlite3`` connection, in a transaction the
+    caller began; no method suspends (see ``run_to_end``). A statement per item, each
+    text fixed, so ``sqlite3``'s statement cache compiles each once."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self._conn = conn
+
+    async def members(self, pairs: set[tuple[int, int]]) -> dict[tuple[int, int], str]:
+        found: dict[tuple[int, int], str] = {}
+        for pair in pairs:
+            row = self._conn.execute(
+                "SELECT role FROM members WHERE room_id = ? AND user_id = ?", pair
+            ).fetchone()
+            if row is not None:
+                found[pair] = row[0]
+        return found
+
+    async def originals(self, keys: set[Key]) -> list[Entry]:
+        """None found, or ``Fallback``: an original is returned in its current state,
+        which only ``CoreStatements`` reads."""
+        for key in keys:
+            if self._conn.execute(
+                "SELECT EXISTS (SELECT 1 FROM messages"
+                " WHERE room_id = ?1 AND sender_id = ?2 AND client_id = ?3)"
+                " OR EXISTS (SELECT 1 FROM room_events"
+                " WHERE room_id = ?1 AND sender_id = ?2 AND client_id = ?3)",
+                key,
+            ).fetchone()[0]:
+                raise Fallback
+        return []
+
+    async def reserve(self, wanted: dict[int, tuple[int, int]]) -> dict[int, int]:
+        out: dict[int, int] = {}
+        for room_id in sorted(wanted):
+            count, latest = wanted[room_id]
+            out[room_id] = self._conn.execute(
+                "UPDATE rooms SET last_seq = last_seq + ?,"
+                " last_activity_at = max(last_activity_at, ?) WHERE id = ? RETURNING last_seq",
+                (count, latest, room_id),
+            ).fetchone()[0]
+        return out
+
+    async def insert(self, rows: list[Row]) -> list[int]:
+        ids: list[int] = []
+        for r in rows:
+            cursor = self._conn.execute(
+                "INSERT INTO messages (room_id, seq, sender_id, body, client_id, created_at,"
+                " reply_to_seq) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (r.room_id, r.seq, r.sender_id, r.body, r.client_id, r.created_at, r.reply_to_seq),
+            )
+            assert cursor.lastrowid is not None
+            ids.append(cursor.lastrowid)
+        return ids
+
+    async def mark_read(self, marks: dict[tuple[int, int], int]) -> None:
+        self._conn.executemany(
+            "UPDATE members SET last_read_seq = ?1"
+            " WHERE room_id = ?2 AND user_id = ?3 AND last_read_seq < ?1",
+            [(seq, room_id, user_id) for (room_id, user_id), seq in marks.items()],
+        )
 
 
 class PostgresStatements:

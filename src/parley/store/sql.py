@@ -7,8 +7,10 @@ its statements sent straight to asyncpg on PostgreSQL.
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 from collections import defaultdict
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager, contextmanager
 from typing import Any
 
@@ -51,7 +53,14 @@ from parley.store import files as stored_files
 from parley.store import notifications as inbox
 from parley.store import profiles, push
 from parley.store import rooms as room_rules
-from parley.store.append import CoreStatements, Fallback, PostgresStatements, append_many
+from parley.store.append import (
+    CoreStatements,
+    Fallback,
+    PostgresStatements,
+    SqliteStatements,
+    append_many,
+    run_to_end,
+)
 from parley.store.base import (
     IdentityTaken,
     LastSignInMethod,
@@ -92,6 +101,8 @@ _REFUSALS = (
     asyncpg.IntegrityConstraintViolationError,
     asyncpg.DataError,
     asyncpg.exceptions._base.DataError,
+    sqlite3.IntegrityError,
+    sqlite3.DataError,
     OverflowError,
 )
 """Errors about the data, not the database: an integrity or data exception (SQLSTATE
@@ -208,6 +219,51 @@ class GroupCommit:
                 future.set_result(result)
 
 
+class SqliteAppender:
+    """Plain messages into SQLite, a batch per call into a thread of its own.
+
+    Its own ``sqlite3`` connection (same file, same pragmas as the engine's) lives
+    in a one-thread executor: ``BEGIN IMMEDIATE``, ``append_many`` over
+    ``SqliteStatements`` and ``COMMIT`` run there in one go, so a batch costs the
+    event loop one hand-off and one wake-up, not one per statement. The caller
+    holds the store's write lock, so the engine's writers never wait on it.
+    """
+
+    def __init__(self, path: str) -> None:
+        self._path = path
+        self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="parley-append")
+        self._conn: sqlite3.Connection | None = None
+
+    async def append(self, drafts: Sequence[Draft]) -> list[Outcome]:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._thread, self._append, drafts)
+
+    def _append(self, drafts: Sequence[Draft]) -> list[Outcome]:
+        conn = self._conn
+        if conn is None:
+            conn = sqlite3.connect(self._path, isolation_level=None)
+            _sqlite_pragmas(conn, None)
+            self._conn = conn
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            outcomes = run_to_end(append_many(SqliteStatements(conn), drafts))
+            conn.execute("COMMIT")
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
+        return outcomes
+
+    async def close(self) -> None:
+        await asyncio.get_running_loop().run_in_executor(self._thread, self._close)
+        self._thread.shutdown()
+
+    def _close(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+
+
 class SqlStore:
     def __init__(
         self,
@@ -241,11 +297,16 @@ class SqlStore:
         self._autocommit = (
             None if self.sqlite else self.engine.execution_options(isolation_level="AUTOCOMMIT")
         )
+        self._appender: SqliteAppender | None = None
         if self.sqlite:
             event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
+            assert self.engine.url.database is not None
+            self._appender = SqliteAppender(self.engine.url.database)
         self._group_commit = GroupCommit(self.append_many)
 
     async def close(self) -> None:
+        if self._appender is not None:
+            await self._appender.close()
         await self.engine.dispose()
 
     async def ping(self) -> None:
@@ -906,11 +967,24 @@ class SqlStore:
                 return await self._append_many(drafts)
         except _REFUSALS as exc:
             raise StoreRefused(f"the database refused the messages: {exc!r}") from exc
-        except (SQLAlchemyError, asyncpg.PostgresError, asyncpg.InterfaceError, OSError) as exc:
+        except (
+            SQLAlchemyError,
+            asyncpg.PostgresError,
+            asyncpg.InterfaceError,
+            sqlite3.Error,
+            OSError,
+        ) as exc:
             raise StoreFailed(f"storing messages failed: {exc!r}") from exc
 
     async def _append_many(self, drafts: Sequence[Draft]) -> list[Outcome]:
-        if not self.sqlite and all(d.plain for d in drafts):
+        if self._appender is not None and all(d.plain for d in drafts):
+            assert self._write_lock is not None
+            try:
+                async with self._write_lock:
+                    return await self._appender.append(drafts)
+            except Fallback:
+                pass  # rolled back; the general path below stores the batch
+        elif not self.sqlite and all(d.plain for d in drafts):
             try:
                 async with self._connect() as conn:
                     # SQLAlchemy has not begun a transaction on this connection, and
