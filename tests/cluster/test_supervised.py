@@ -88,7 +88,8 @@ async def test_a_killed_persister_is_restarted_and_ctrl_c_stops_everything(
 
     pids = await supervised.pids()
     assert sorted(pids) == ["gateway1", "gateway2", "nginx", "notify1", "persister1"]
-    assert await supervised.stop() == 130  # the exit status of a shell stopped by Ctrl-C
+    signals = supervised.signals
+    assert await supervised.stop() == 130, signals  # the exit status of a shell stopped by Ctrl-C
     assert [name for name, pid in pids.items() if alive(pid)] == []
     for url in (supervised.url, supervised.gateway_url(1), supervised.gateway_url(2)):
         host, port = url.removeprefix("http://").split(":")

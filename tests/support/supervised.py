@@ -73,6 +73,28 @@ def free_ports(count: int) -> list[int]:
     raise RuntimeError(f"no {count} consecutive free ports in {PORTS_FROM}-{high - 1}")
 
 
+def _as_a_terminal_would() -> None:
+    """In the child before exec: Ctrl-C and SIGTERM as a shell started from a terminal has them.
+
+    A shell cannot trap a signal that was ignored when it started, and a blocked one waits
+    forever; the test process may have either from whatever started it (a detached CI
+    run, a library's thread), and the child inherits both across exec. Then
+    ``scripts/cluster`` would never run its ``exit 130`` on Ctrl-C.
+    """
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, signal.SIG_DFL)
+    signal.pthread_sigmask(signal.SIG_SETMASK, [])
+
+
+def _signal_state(pid: int) -> str:
+    """The ignored and blocked signal masks of a process, for a failure's message."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return "gone"
+    return " ".join(line for line in status.splitlines() if line.startswith(("SigBlk", "SigIgn")))
+
+
 def alive(pid: int) -> bool:
     """The process exists and is not a zombie left for its new parent to reap."""
     try:
@@ -100,6 +122,8 @@ class SupervisedCluster:
             "PARLEY_CLUSTER_GATEWAY_PORT": str(self.gateway_ports[0]),
         }
         self.process: asyncio.subprocess.Process | None = None
+        self.signals = ""
+        """``scripts/cluster``'s signal masks just after it started (``_signal_state``)."""
         self.output = self.dir / "cluster.out"
 
     @property
@@ -121,7 +145,9 @@ class SupervisedCluster:
                 stderr=out,
                 stdin=asyncio.subprocess.DEVNULL,
                 start_new_session=True,
+                preexec_fn=_as_a_terminal_would,
             )
+        self.signals = _signal_state(self.process.pid)
 
         async def up() -> bool:
             assert self.process is not None
