@@ -173,17 +173,6 @@ async def _page_postgres(conn: AsyncConnection, wanted: SearchFilter, tsquery: A
     order under the room's row lock). One statement: no round trip more than before.
     """
     want = wanted.limit + 1
-    if wanted.room_id is not None:
-        # One room: nothing to leave out, and the plain statement plans faster.
-        hit = _in_room(wanted, tsquery, members.c.room_id).lateral("hit")
-        one = (
-            select(hit.c.id)
-            .select_from(members)
-            .join(hit, true())
-            .where(members.c.user_id == wanted.viewer_id, members.c.room_id == wanted.room_id)
-            .order_by(hit.c.id.desc())
-        )
-        return list((await conn.execute(one)).scalars().all())
     top = (
         select(messages.c.id)
         .where(messages.c.room_id == members.c.room_id)
@@ -191,11 +180,10 @@ async def _page_postgres(conn: AsyncConnection, wanted: SearchFilter, tsquery: A
         .limit(1)
         .scalar_subquery()
     )
-    rooms = (
-        select(members.c.room_id, top.label("top"))
-        .where(members.c.user_id == wanted.viewer_id)
-        .cte("tops")
-    )
+    tops = select(members.c.room_id, top.label("top")).where(members.c.user_id == wanted.viewer_id)
+    if wanted.room_id is not None:
+        tops = tops.where(members.c.room_id == wanted.room_id)
+    rooms = tops.cte("tops")
     newest_room = (
         select(rooms.c.room_id)
         .where(rooms.c.top.is_not(None))
