@@ -1,8 +1,10 @@
 """The store's unit tests again, on PostgreSQL.
 
-PostgreSQL stores messages through its own statements (``store/append.py``),
-so every ``tests/unit/test_store.py`` test that takes the ``store`` fixture is
-collected here a second time with ``store`` on a fresh PostgreSQL database.
+PostgreSQL stores messages through its own statements (``store/append.py``)
+and searches with its own queries (``store/search.py``), so every
+``tests/unit/test_store.py`` and ``tests/unit/test_search.py`` test that takes
+the ``store`` fixture is collected here a second time with ``store`` on a fresh
+PostgreSQL database.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from parley.config import normalise_database_url
 from parley.models import Draft, Message, User, now_micros
 from parley.store import SqlStore, StoreFailed, StoreRefused
 from tests.support.services import Databases
-from tests.unit import test_store
+from tests.unit import test_search, test_store
 from tests.unit.conftest import make_user
 
 pytestmark = pytest.mark.cluster
@@ -35,7 +37,8 @@ async def store(databases: Databases) -> AsyncIterator[SqlStore]:
 globals().update(
     {
         name: test
-        for name, test in vars(test_store).items()
+        for module in (test_store, test_search)
+        for name, test in vars(module).items()
         if name.startswith("test_")
         and inspect.iscoroutinefunction(test)
         and "store" in inspect.signature(test).parameters

@@ -1,4 +1,5 @@
-"""Full-text search in the store (SQLite here; tests/integration runs it on PostgreSQL too)."""
+"""Full-text search in the store (SQLite here; tests/cluster/test_store_on_postgres.py runs
+the store tests again on PostgreSQL, and tests/integration searches through HTTP on both)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import dataclasses
 
 import pytest
 
-from parley.models import Draft, DraftKind, SearchFilter, User, now_micros
+from parley.models import Draft, DraftKind, Message, SearchFilter, User, now_micros
 from parley.protocol import validation
 from parley.protocol.errors import ProtocolError
 from parley.store import SqlStore
@@ -109,6 +110,55 @@ async def test_filters_paging_and_snippets(store: SqlStore) -> None:
     assert pages == [[5, 4], [3, 2], [1]]
     hits, _ = await store.search(SearchFilter(ana.id, "reports", room_id=team, limit=1))
     assert hits[0].snippet == (("report", True), (" 4 <b>&amp;</b>", False))
+
+
+async def test_pages_hold_every_match_of_every_room_newest_first(store: SqlStore) -> None:
+    """Rooms of every shape at once: one whose matches are all older than the others', busy
+    and quiet rooms interleaved, an empty one, one left, one never joined. Pages of every
+    size must together be every match, newest first, whichever rooms a page leaves out
+    (PostgreSQL searches the rooms newest first and skips those too old to matter)."""
+    ana, bob = await make_user(store, "ana"), await make_user(store, "bob")
+    old, busy, quiet, sparse, _empty, left = [
+        await store.create_group(name, [ana.id, bob.id])
+        for name in ("old", "busy", "quiet", "sparse", "empty", "left")
+    ]
+    elsewhere = await store.create_group("elsewhere", [bob.id])
+    sent: list[Message] = []
+
+    async def say(room: int, sender: User, body: str) -> None:
+        stored = await store.append(entry(room, sender, body))
+        assert isinstance(stored, Message)
+        sent.append(stored)
+
+    for i in range(8):
+        await say(old, bob if i % 3 else ana, f"report old {i}")
+    for i in range(30):
+        room = [busy, busy, quiet, busy, sparse, left, elsewhere][i % 7]
+        words = "report" if room != sparse or i % 3 == 0 else "filler"
+        await say(room, ana if i % 2 and room != elsewhere else bob, f"{words} {room} {i}")
+    await store.remove_member(left, ana.id)
+    mine = {old, busy, quiet, sparse}
+    for sender in (None, "bob"):
+        expected = sorted(
+            (
+                m.id
+                for m in sent
+                if m.body.startswith("report")
+                and m.room_id in mine
+                and sender in (None, m.sender.username)
+            ),
+            reverse=True,
+        )
+        for limit in (1, 2, 3, 7, 50):
+            wanted = SearchFilter(ana.id, "report", sender=sender, limit=limit)
+            pages: list[int] = []
+            more = True
+            while more:
+                hits, more = await store.search(wanted)
+                assert len(hits) == limit or not more
+                pages += [h.message.id for h in hits]
+                wanted = dataclasses.replace(wanted, cursor=pages[-1])
+            assert pages == expected, (sender, limit)
 
 
 @pytest.mark.parametrize("text", ["", "   ", "a\x00b", "x" * 201, "tab\there", 5])
