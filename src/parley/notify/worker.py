@@ -13,9 +13,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Sequence
 from typing import Protocol
 
+from parley.figures import NotifierFigures
 from parley.models import Entry, Message
 from parley.notify.base import Channel, DeliveryFailed, Notification
 from parley.notify.decide import Level, RoomFacts, decide
@@ -38,20 +40,28 @@ class Notifier:
         """Rooms known to be groups: a message there without mentions notifies nobody,
         and is skipped without a query (the common case at the ingest rate)."""
         self.messages = 0
+        """Stored messages decided on, counted once their batch is done (not per retry)."""
         self.sent = 0
+        """Notifications decided, counted as ``messages``."""
 
-    async def handle(self, entries: Sequence[Entry]) -> None:
-        """Decide and deliver for each stored message; room events notify nobody.
+    async def handle(self, entries: Sequence[Entry]) -> int:
+        """Decide and deliver for each stored message; room events notify nobody. Returns
+        the number of notifications of ``entries``.
 
         Raises ``DeliveryFailed`` (retry) when a channel cannot deliver now: the caller
         retries the same messages, and what was delivered already is skipped by the
         channels' ledgers.
         """
+        messages = notified = 0
         for entry in entries:
             if isinstance(entry, Message):
-                self.messages += 1
+                messages += 1
                 for notification in await self.decide(entry):
                     await self._deliver(notification)
+                    notified += 1
+        self.messages += messages
+        self.sent += notified
+        return notified
 
     async def decide(self, message: Message) -> list[Notification]:
         if not message.mentions and message.room_id in self._group_rooms:
@@ -87,7 +97,6 @@ class Notifier:
                     notification.key(channel.name),
                     exc,
                 )
-        self.sent += 1
 
 
 class Closable(Protocol):
@@ -119,6 +128,28 @@ class InProcessNotifier:
         self._queue: asyncio.Queue[Entry] = asyncio.Queue(QUEUE_LIMIT)
         self._tasks: list[asyncio.Task[None]] = []
         self._stop = asyncio.Event()
+        self.retries = 0
+        self.lag = 0
+        """Stored messages offered and not decided on yet (the one in hand included)."""
+
+    @property
+    def messages(self) -> int:
+        return self.notifier.messages
+
+    @property
+    def notifications(self) -> int:
+        return self.notifier.sent
+
+    def figures(self, worker: str) -> NotifierFigures:
+        """Its figures for the admin overview, as ``parley worker notify`` publishes them."""
+        return NotifierFigures(
+            worker=worker,
+            lag=self.lag,
+            messages=self.messages,
+            notifications=self.notifications,
+            retries=self.retries,
+            at=time.time(),
+        )
 
     def offer(self, entry: Entry) -> None:
         if not isinstance(entry, Message):
@@ -127,6 +158,7 @@ class InProcessNotifier:
             logger.warning("notifier queue full: dropping room %s seq %s", entry.room_id, entry.seq)
             return
         self._queue.put_nowait(entry)
+        self.lag += 1
 
     async def start(self) -> None:
         self._tasks.append(asyncio.create_task(self._run()))
@@ -152,6 +184,7 @@ class InProcessNotifier:
             try:
                 await self._handle(entry)
             finally:
+                self.lag -= 1
                 self._queue.task_done()
 
     async def _handle(self, entry: Entry) -> None:
@@ -166,4 +199,5 @@ class InProcessNotifier:
                     )
                     return
                 logger.warning("notifying failed, retrying: %r", exc)
+            self.retries += 1
             await asyncio.sleep(delay)
