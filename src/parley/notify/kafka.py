@@ -39,12 +39,12 @@ from parley.models import Message
 from parley.notify.base import DeliveryFailed
 from parley.notify.email import EmailChannel
 from parley.notify.store import NotificationStore
-from parley.notify.worker import Notifier
+from parley.notify.worker import BATCH, Notifier
 from parley.store import StoreFailed
 
 logger = logging.getLogger(__name__)
 
-MAX_RECORDS = 500
+MAX_RECORDS = BATCH
 POLL_MS = 200
 WAIT_FOR_PERSISTER_SECONDS = 0.2
 RETRY_FIRST_SECONDS = 0.2

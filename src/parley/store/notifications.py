@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from parley.models import JSON, Message, User, now_micros, rfc3339
 from parley.store.rows import message_query, read_messages
 from parley.store.schema import (
+    members,
     messages,
     notification_ledger,
     notification_settings,
@@ -219,14 +220,42 @@ async def put_user_settings(
     await conn.execute(stmt.on_conflict_do_update(index_elements=["user_id"], set_=values))
 
 
+@dataclass(frozen=True, slots=True)
+class RoomMembers:
+    """What deciding who hears of a message needs of its room, and no more."""
+
+    kind: str
+    name: str | None
+    members: frozenset[int]
+
+
+async def room_members(conn: AsyncConnection, room_ids: Sequence[int]) -> dict[int, RoomMembers]:
+    """Kind, name and member ids of each of ``room_ids`` that exists, in one query."""
+    r, m = rooms.c, members.c
+    rows = await conn.execute(
+        select(r.id, r.kind, r.name, m.user_id)
+        .join(members, m.room_id == r.id)
+        .where(r.id.in_(list(room_ids)))
+    )
+    heads: dict[int, tuple[str, str | None]] = {}
+    roster: dict[int, set[int]] = {}
+    for row in rows:
+        heads[row.id] = (row.kind, row.name)
+        roster.setdefault(row.id, set()).add(row.user_id)
+    return {i: RoomMembers(k, n, frozenset(roster[i])) for i, (k, n) in heads.items()}
+
+
 async def room_levels(
-    conn: AsyncConnection, room_id: int, user_ids: Sequence[int]
-) -> dict[int, str]:
+    conn: AsyncConnection, room_ids: Sequence[int], user_ids: Sequence[int]
+) -> dict[tuple[int, int], str]:
+    """The levels set by any of ``user_ids`` in any of ``room_ids``, by (room, user)."""
     r = room_notification_settings.c
     rows = await conn.execute(
-        select(r.user_id, r.level).where(r.room_id == room_id, r.user_id.in_(list(user_ids)))
+        select(r.room_id, r.user_id, r.level).where(
+            r.room_id.in_(list(room_ids)), r.user_id.in_(list(user_ids))
+        )
     )
-    return {row.user_id: row.level for row in rows}
+    return {(row.room_id, row.user_id): row.level for row in rows}
 
 
 async def user_room_levels(conn: AsyncConnection, user_id: int) -> dict[int, str]:

@@ -1034,9 +1034,15 @@ class SqlStore:
         async with self._write() as conn:
             await inbox.put_user_settings(conn, self.sqlite, user_id, settings)
 
-    async def room_levels(self, room_id: int, user_ids: Sequence[int]) -> dict[int, str]:
+    async def room_levels(
+        self, room_ids: Sequence[int], user_ids: Sequence[int]
+    ) -> dict[tuple[int, int], str]:
         async with self._connect() as conn:
-            return await inbox.room_levels(conn, room_id, user_ids)
+            return await inbox.room_levels(conn, room_ids, user_ids)
+
+    async def room_members(self, room_ids: Sequence[int]) -> dict[int, inbox.RoomMembers]:
+        async with self._connect() as conn:
+            return await inbox.room_members(conn, room_ids)
 
     async def user_room_levels(self, user_id: int) -> dict[int, str]:
         async with self._connect() as conn:
