@@ -117,11 +117,14 @@ async def add(
     room_id: int,
     seq: int,
     reason: str,
-    sender_id: int,
+    sender: User,
+    room_name: str | None,
     excerpt: str,
     created_at: int,
 ) -> InboxItem | None:
-    """Insert one inbox row; None when this user already has one for this message."""
+    """Insert one inbox row (one statement); None when this user already has one for this
+    message. The item is what was inserted, with the sender's and room's names as the
+    notification has them (those of the message), not read back."""
     stmt = (
         _insert(notifications, is_sqlite)
         .values(
@@ -129,7 +132,7 @@ async def add(
             room_id=room_id,
             seq=seq,
             reason=reason,
-            sender_id=sender_id,
+            sender_id=sender.id,
             excerpt=excerpt,
             created_at=created_at,
         )
@@ -139,8 +142,7 @@ async def add(
     new_id = (await conn.execute(stmt)).scalar()
     if new_id is None:
         return None
-    row = (await conn.execute(_item_query().where(notifications.c.id == new_id))).one()
-    return _item(row)
+    return InboxItem(new_id, room_id, seq, reason, sender, room_name, excerpt, created_at, False)
 
 
 async def page(

@@ -260,6 +260,18 @@ class SqlStore:
                 yield conn
 
     @asynccontextmanager
+    async def _single_read(self) -> AsyncIterator[AsyncConnection]:
+        """For a read that is one statement: on PostgreSQL no BEGIN and ROLLBACK round trips
+        around it (the notifications worker's look-ups, several per batch)."""
+        if self._autocommit is None:
+            async with self._connect() as conn:
+                yield conn
+            return
+        with _outage_is_store_failed():
+            async with self._autocommit.connect() as conn:
+                yield conn
+
+    @asynccontextmanager
     async def _single_write(self) -> AsyncIterator[AsyncConnection]:
         """For a write that is one statement: no BEGIN/COMMIT round trips on PostgreSQL."""
         if self._autocommit is None:
@@ -991,7 +1003,7 @@ class SqlStore:
     # notifications (queries in store/notifications.py)
 
     async def add_notification(self, n: Notification) -> InboxItem | None:
-        async with self._write() as conn:
+        async with self._single_write() as conn:
             return await inbox.add(
                 conn,
                 self.sqlite,
@@ -999,7 +1011,8 @@ class SqlStore:
                 room_id=n.room_id,
                 seq=n.seq,
                 reason=n.reason,
-                sender_id=n.sender.id,
+                sender=n.sender,
+                room_name=n.room_name,
                 excerpt=n.excerpt,
                 created_at=int(n.created_at.timestamp() * 1_000_000),
             )
@@ -1027,7 +1040,7 @@ class SqlStore:
             await inbox.ledger_done(conn, key)
 
     async def notification_settings(self, user_ids: Sequence[int]) -> dict[int, UserSettings]:
-        async with self._connect() as conn:
+        async with self._single_read() as conn:
             return await inbox.user_settings(conn, user_ids)
 
     async def put_notification_settings(self, user_id: int, settings: UserSettings) -> None:
@@ -1037,11 +1050,11 @@ class SqlStore:
     async def room_levels(
         self, room_ids: Sequence[int], user_ids: Sequence[int]
     ) -> dict[tuple[int, int], str]:
-        async with self._connect() as conn:
+        async with self._single_read() as conn:
             return await inbox.room_levels(conn, room_ids, user_ids)
 
     async def room_members(self, room_ids: Sequence[int]) -> dict[int, inbox.RoomMembers]:
-        async with self._connect() as conn:
+        async with self._single_read() as conn:
             return await inbox.room_members(conn, room_ids)
 
     async def user_room_levels(self, user_id: int) -> dict[int, str]:
@@ -1063,7 +1076,7 @@ class SqlStore:
     async def stored_messages(
         self, keys: Sequence[tuple[int, int, str]]
     ) -> dict[tuple[int, int, str], Message]:
-        async with self._connect() as conn:
+        async with self._single_read() as conn:
             return await inbox.stored_messages(conn, keys)
 
     async def digest_sent(self, user_id: int, ids: Sequence[int], now: int) -> None:
@@ -1117,11 +1130,16 @@ class SqlStore:
 
     async def drop_push_subscription(self, subscription_id: int) -> None:
         async with self._single_write() as conn:
-            await push.drop(conn, subscription_id)
+            await push.drop(conn, [subscription_id])
 
     async def push_subscriptions(self, user_id: int) -> list[PushSubscription]:
-        async with self._write() as conn:
-            return await push.of_user(conn, user_id)
+        """The user's subscriptions, dropping first those whose session was signed out."""
+        async with self._single_read() as conn:
+            live, gone = await push.of_user(conn, user_id)
+        if gone:
+            async with self._single_write() as conn:
+                await push.drop(conn, gone)
+        return live
 
     async def mark_read(self, room_id: int, user_id: int, seq: int) -> int | None:
         # One statement in the common case (the marker moves): reads are as
