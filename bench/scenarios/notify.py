@@ -259,7 +259,8 @@ async def run(a: argparse.Namespace) -> dict[str, Any]:
             out = await pool.collect("DONE", 900)
             t_load = time.monotonic() - t0
             at_load_end = await scrape(http, metrics_urls)
-            drained = await _until(http, metrics_urls, start["messages"] + total, a.drain_timeout)
+            acked = merge_stats(out)["acked"]  # a send refused (Kafka away) is not waited for
+            drained = await _until(http, metrics_urls, start["messages"] + acked, a.drain_timeout)
             t_end = time.monotonic() - t0
             sampling.cancel()
             w = win.stop()
