@@ -219,6 +219,11 @@ class NotifyWorker:
             if not pending:
                 break
             passed = await admin.list_consumer_group_offsets(self._persister_group)
+            behind = [w for w in pending if w[0] in passed and passed[w[0]].offset > w[1]]
+            if behind:
+                # The persister commits its offsets after the store: a record it passed is
+                # stored by now (maybe since the look-up above), or was refused.
+                found.update(await self._store.stored_messages([k for _, _, k in behind]))
             pending = [
                 (tp, offset, key)
                 for tp, offset, key in pending
