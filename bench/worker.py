@@ -460,7 +460,9 @@ async def run_fanout(w: Worker, cmd: dict[str, Any]) -> None:
         await asyncio.wait_for(
             asyncio.gather(*(publish(c, o) for c, o in zip(pubs, offsets, strict=True))), timeout
         )
-        await asyncio.wait_for(w.all_received.wait(), timeout)
+        # A refused send (Kafka away for a moment) is never delivered: the wait for the
+        # deliveries after the last ack can be bounded apart (``settle``).
+        await asyncio.wait_for(w.all_received.wait(), float(cmd.get("settle", timeout)))
     except TimeoutError:
         w.stats.error("timeout")
     await asyncio.sleep(0.2)  # late duplicates would show up here

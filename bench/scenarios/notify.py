@@ -215,7 +215,14 @@ async def run(a: argparse.Namespace) -> dict[str, Any]:
         notifying = sum(1 for u in layout["notified"] if u >= 0)
         mailing = sum(1 for u in layout["notified"] if u in layout["emailed"])
         rate = a.rate / a.senders if a.rate > 0 else 0
-        cmd = {"cmd": "fanout", "room": None, "window": a.window, "rate": rate, "timeout": 900}
+        cmd = {
+            "cmd": "fanout",
+            "room": None,
+            "window": a.window,
+            "rate": rate,
+            "timeout": 900,
+            "settle": 30,
+        }
         docs = []
         for wi in range(pool.k):
             mine = [g for g in range(a.senders) if pool.local_index(g)[0] == wi]

@@ -1032,11 +1032,13 @@ class SqlStore:
             return await inbox.exists(conn, user_id, notification_id)
 
     async def ledger_begin(self, key: str) -> str | None:
-        async with self._write() as conn:
+        # Autocommit: the insert stands alone, and the state read after a conflict is
+        # whatever the winner wrote (no transaction would make it any less racy).
+        async with self._single_write() as conn:
             return await inbox.ledger_begin(conn, self.sqlite, key)
 
     async def ledger_done(self, key: str) -> None:
-        async with self._write() as conn:
+        async with self._single_write() as conn:
             await inbox.ledger_done(conn, key)
 
     async def notification_settings(self, user_ids: Sequence[int]) -> dict[int, UserSettings]:
