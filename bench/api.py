@@ -145,3 +145,20 @@ async def create_rooms(
         f"created {len(groups)} groups and {len(directs)} direct rooms in {time.monotonic() - t0:.1f}s"
     )
     return ids
+
+
+async def email_immediately(base: str, users: list[BenchUser], concurrency: int = 32) -> None:
+    """Turn each user's e-mail notifications on, "immediately", to ``USERNAME@example.com``."""
+    sem = asyncio.Semaphore(concurrency)
+    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=concurrency)) as http:
+
+        async def one(user: BenchUser) -> None:
+            async with sem:
+                body = {"email": f"{user.username}@example.com", "email_mode": "immediately"}
+                headers = {"Authorization": f"Bearer {user.token}"}
+                url = base + "/api/me/notification-settings"
+                async with http.put(url, json=body, headers=headers) as r:
+                    if r.status >= 400:
+                        raise ApiError(f"PUT {url} -> {r.status} {(await r.text())[:500]}")
+
+        await asyncio.gather(*(one(u) for u in users))

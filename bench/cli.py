@@ -1,6 +1,6 @@
 """``python -m bench SCENARIO [options]`` (also ``parley bench ...``).
 
-Scenarios: fanout, chat, connections, history, ingest, cluster; ``all`` runs each
+Scenarios: fanout, chat, connections, history, search, ingest, cluster, notify; ``all`` runs each
 with its defaults (fanout and chat with the python-socketio peer); ``report`` turns
 bench/results/*.json into bench/results/report.md and PNG charts.
 """
@@ -15,7 +15,7 @@ from typing import Any
 
 from bench.common import git_commit, log, raise_nofile
 
-SCENARIOS = ["fanout", "chat", "connections", "history", "search", "ingest", "cluster"]
+SCENARIOS = ["fanout", "chat", "connections", "history", "search", "ingest", "cluster", "notify"]
 
 
 def parser() -> argparse.ArgumentParser:
@@ -58,6 +58,7 @@ TINY: dict[str, dict[str, Any]] = {
     "history": {"rows": 20_000, "requests": 50},
     "search": {"rows": 20_000, "rooms": 4, "requests": 50},
     "ingest": {"messages": 300, "senders": 4},
+    "notify": {"messages": 300, "senders": 10, "members": 3, "drain_timeout": 60},
     "cluster": {
         "users": 60,
         "duration": 1.5,

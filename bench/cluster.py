@@ -58,14 +58,23 @@ class Cluster:
         persisters: int = 1,
         kafka: bool = True,
         data_base: str | None = None,
+        notifiers: int = 0,
+        extra_env: dict[str, str] | None = None,
     ) -> None:
+        """``notifiers``: ``parley worker notify`` processes (Kafka only); ``extra_env``:
+        settings for every process (the SMTP server of the notifications bench)."""
         self.n_gateways = gateways
         self.n_persisters = persisters if kafka else 0
+        self.n_notifiers = notifiers if kafka else 0
+        self.extra_env = extra_env or {}
         self.kafka = kafka
         self.dir: Path = scratch_dir("parley-cluster-bench-", data_base)
         self.pg: ScratchPostgres | None = None
         self.gateways: list[ParleyServer] = []
         self.persisters: list[asyncio.subprocess.Process] = []
+        self.notifiers: list[asyncio.subprocess.Process] = []
+        self.notify_metrics_urls: list[str] = []
+        """Each notifications worker's /metrics (``parley_notify_lag`` and its counters)."""
         self.env: dict[str, str] = {}
         self.metrics_urls: list[str] = []
         """Every gateway's and persister's /metrics (``bench.hops``)."""
@@ -82,11 +91,13 @@ class Cluster:
             "PARLEY_REDIS_URL": services["PARLEY_REDIS_URL"],
             "PARLEY_SECRET_KEY": "bench-" + secrets.token_hex(24),
             "PARLEY_METRICS_TOKEN": METRICS_TOKEN,
+            **self.extra_env,
         }
         if self.kafka:
             self.env["PARLEY_KAFKA_BOOTSTRAP"] = services["PARLEY_KAFKA_BOOTSTRAP"]
             self.env["PARLEY_KAFKA_TOPIC"] = f"parley.bench.{run_id}"
             self.env["PARLEY_KAFKA_GROUP"] = f"parley-bench-{run_id}"
+            self.env["PARLEY_NOTIFY_GROUP"] = f"parley-bench-{run_id}.notify"
         else:
             self.env.pop("PARLEY_KAFKA_BOOTSTRAP", None)
         await self.pg.migrate(self.env)
@@ -98,6 +109,20 @@ class Cluster:
                     ["-m", "parley", "worker", "persist"],
                     {**self.env, "PARLEY_WORKER_METRICS_PORT": str(port)},
                     self.dir / f"persister-{i}.log",
+                )
+            )
+        for i in range(self.n_notifiers):
+            port = free_port()
+            self.notify_metrics_urls.append(f"http://127.0.0.1:{port}/metrics")
+            self.notifiers.append(
+                await run_module(
+                    ["-m", "parley", "worker", "notify"],
+                    {
+                        **self.env,
+                        "PARLEY_WORKER_METRICS_PORT": str(port),
+                        "PARLEY_PERSISTER_ID": f"notify-{i}",
+                    },
+                    self.dir / f"notify-{i}.log",
                 )
             )
         for i in range(self.n_gateways):
@@ -114,9 +139,9 @@ class Cluster:
             log(f"gateway {i} on {gw.url} (pid {gw.pid})")
             self.metrics_urls.append(f"{gw.url}/metrics")
         await asyncio.sleep(1.0)
-        for p in self.persisters:
+        for p in self.persisters + self.notifiers:
             if p.returncode is not None:
-                raise RuntimeError(f"persister exited with {p.returncode}: see {self.dir}")
+                raise RuntimeError(f"a worker exited with {p.returncode}: see {self.dir}")
 
     @property
     def pids(self) -> list[int]:
@@ -125,7 +150,7 @@ class Cluster:
     async def stop(self) -> None:
         for g in self.gateways:
             await g.stop()
-        for p in self.persisters:
+        for p in self.persisters + self.notifiers:
             await stop_process(p)
         if self.pg is not None:
             try:

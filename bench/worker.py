@@ -140,6 +140,8 @@ class Conn(WSListener):
         self.user: str = spec["user"]
         self.token: str = spec["token"]
         self.rooms: list[str] = spec.get("rooms", [])
+        self.suffix: str = spec.get("suffix", "")
+        """Appended to every body this connection sends (an @mention in ``notify``)."""
         self.sample: bool = spec.get("sample", True)
         self.url: str = spec.get("url") or w.cfg["url"]
         self.gw = int(spec.get("gw", 0))
@@ -324,7 +326,7 @@ class Conn(WSListener):
         else:  # numeric: a Socket.IO ack id
             cid = str(self.w.wid * 1_000_000_000 + next(self.w.ids))
         t = now_ns()
-        body = f"t{t} g{self.gw} {FILLER}"
+        body = f"t{t} g{self.gw} {FILLER}{self.suffix}"
         self.pending[cid] = t
         self.st.sent += 1
         self.active_room = room
@@ -458,7 +460,9 @@ async def run_fanout(w: Worker, cmd: dict[str, Any]) -> None:
         await asyncio.wait_for(
             asyncio.gather(*(publish(c, o) for c, o in zip(pubs, offsets, strict=True))), timeout
         )
-        await asyncio.wait_for(w.all_received.wait(), timeout)
+        # A refused send (Kafka away for a moment) is never delivered: the wait for the
+        # deliveries after the last ack can be bounded apart (``settle``).
+        await asyncio.wait_for(w.all_received.wait(), float(cmd.get("settle", timeout)))
     except TimeoutError:
         w.stats.error("timeout")
     await asyncio.sleep(0.2)  # late duplicates would show up here

@@ -46,7 +46,7 @@ from parley.notify.email import EmailChannel
 from parley.notify.focus import Focus, LocalFocus
 from parley.notify.inapp import InAppChannel
 from parley.notify.store import NotificationStore
-from parley.notify.worker import InProcessNotifier, Notifier
+from parley.notify.worker import DELIVERIES_AT_ONCE, InProcessNotifier, Notifier
 from parley.presence import LocalPresence, Presence
 from parley.ratelimit import Action, Limiter, MemoryLimiter, UserLimits, Window
 from parley.sending import SendPipeline
@@ -237,7 +237,8 @@ def notify_worker(settings: Settings) -> NotifyWorker:
     from parley.notify.focus import RedisFocus
     from parley.notify.kafka import NotifyWorker
 
-    store = SqlStore(settings.database_url, pool_size=2)
+    # A connection for each user served at once; no pre-ping: a failed batch is retried.
+    store = SqlStore(settings.database_url, pool_size=DELIVERIES_AT_ONCE, pre_ping=False)
     bus = RedisBus(settings.redis_url, name="parley-notify")
     focus = RedisFocus(settings.redis_url)
     board = RedisBoard(settings.redis_url)
@@ -349,6 +350,7 @@ def build(
         gc_policy,
         parts.hops,
         lambda: flusher.dropped,
+        parts.notifier,
     )
     auth = AuthService(settings, parts.store, parts.limiter, parts.announcer)
     oauth = OAuthService(
@@ -425,7 +427,9 @@ def build(
     async def lifecycle(app: web.Application) -> AsyncIterator[None]:
         await parts.start()
         await hub.start()
-        reporting = asyncio.create_task(report_figures(sampler, parts.board))
+        reporting = asyncio.create_task(
+            report_figures(sampler, parts.board, parts.notifier, settings.gateway_id)
+        )
         sweeping = asyncio.create_task(sweep_forever(files, settings.upload_sweep_seconds))
         yield
         for task in (reporting, sweeping):
@@ -443,8 +447,11 @@ def build(
     return app
 
 
-async def report_figures(sampler: Sampler, board: Board) -> None:
-    """Publish this gateway's figures for the admin overview, for as long as it runs.
+async def report_figures(
+    sampler: Sampler, board: Board, notifier: InProcessNotifier | None, name: str
+) -> None:
+    """Publish this gateway's figures (and its in-process notifier's, embedded, under the
+    gateway's ``name``) for the admin overview, for as long as it runs.
 
     A failed publish (Redis down) only leaves a gap in the overview; it is logged
     and the next interval tries again.
@@ -452,6 +459,8 @@ async def report_figures(sampler: Sampler, board: Board) -> None:
     while True:
         try:
             await board.publish(sampler.sample(), FIGURES_TTL_SECONDS)
+            if notifier is not None:
+                await board.publish_notifier(notifier.figures(name), FIGURES_TTL_SECONDS)
         except Exception as exc:
             logger.warning("could not publish the overview figures: %s", exc)
         await asyncio.sleep(FIGURES_INTERVAL_SECONDS)

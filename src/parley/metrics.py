@@ -8,6 +8,7 @@ again per frame.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from typing import Protocol
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.core import (
@@ -46,6 +47,46 @@ class _Live(Collector):
             "parley_frames_dropped",
             "Droppable frames (typing) not sent to sockets that were behind",
             value=self._frames_dropped(),
+        )
+
+
+class NotifyCounts(Protocol):
+    """What the in-process notifier counts (``notify.worker.InProcessNotifier``)."""
+
+    @property
+    def lag(self) -> int: ...
+    @property
+    def messages(self) -> int: ...
+    @property
+    def notifications(self) -> int: ...
+    @property
+    def retries(self) -> int: ...
+
+
+class _InProcessNotify(Collector):
+    """The embedded notifier on the gateway's /metrics, under the names ``parley worker
+    notify`` uses on its own (``NotifyMetrics``), read at scrape time."""
+
+    def __init__(self, counts: NotifyCounts) -> None:
+        self._counts = counts
+
+    def collect(self) -> Iterator[Metric]:
+        counts = self._counts
+        yield GaugeMetricFamily(
+            "parley_notify_lag",
+            "Stored messages queued for the in-process notifier, not decided on yet",
+            value=counts.lag,
+        )
+        yield CounterMetricFamily(
+            "parley_notify_messages", "Stored messages the notifier decided on", counts.messages
+        )
+        yield CounterMetricFamily(
+            "parley_notify_notifications",
+            "Notifications decided (each delivered on every channel, once)",
+            counts.notifications,
+        )
+        yield CounterMetricFamily(
+            "parley_notify_retries", "Messages retried after a channel failed", counts.retries
         )
 
 
@@ -92,9 +133,13 @@ class Metrics:
         gc_policy: GcPolicy | None = None,
         hops: Hops | None = None,
         frames_dropped: Callable[[], int] = lambda: 0,
+        notifier: NotifyCounts | None = None,
     ) -> None:
+        """``notifier``: the in-process notifier (embedded), whose figures join these."""
         self.registry = CollectorRegistry()
         self.registry.register(_Live(connections, frames_out, frames_dropped))
+        if notifier is not None:
+            self.registry.register(_InProcessNotify(notifier))
         self.hops = hops or Hops()
         self.registry.register(self.hops)
         if gc_policy is not None:

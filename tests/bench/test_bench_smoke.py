@@ -182,3 +182,33 @@ def test_cluster_chat(tmp_path: Path, cluster_services: Services) -> None:
     hops = result["figures"]["targets"][0]["hops"]
     assert hops.keys() == {"produce", "consume", "store", "bus", "fanout"}, hops
     assert all(h["count"] > 0 and 0 < h["p50_ms"] <= h["p99_ms"] for h in hops.values()), hops
+
+
+def check_notify(f: dict[str, Any]) -> None:
+    assert f["ok"], f
+    assert f["acked"] == f["messages"] == f["messages_decided"] == 300
+    # 10 senders: 4 in direct rooms and 2 mentioning notify one member per message.
+    assert f["notifications"] == f["notifications_expected"] == 6 * 30
+    assert f["mails"] == f["mails_expected"] > 0
+    assert f["drained"] and f["drain_s"] is not None and f["drain_s"] >= 0
+    assert f["lag_samples"] and f["lag_max"] >= 0
+    assert f["ingest_acks_per_s"] > 0 and f["worker_messages_per_s"] > 0
+    assert f["notifications_per_s"] > 0
+
+
+@pytest.mark.cluster
+def test_notify_on_the_cluster(tmp_path: Path, cluster_services: Services) -> None:
+    f = bench(tmp_path, "notify")["figures"]
+    assert f["mode"] == "cluster"
+    check_notify(f)
+    assert f["worker_cpu_us_per_message"] > 0
+    assert {"notifier", "gateway", "persisters", "kafka", "postgres"} <= set(
+        f["cpu_us_per_message_by_role"]
+    )
+
+
+def test_notify_embedded(tmp_path: Path) -> None:
+    f = bench(tmp_path, "notify", "--embedded")["figures"]
+    assert f["mode"] == "embedded"
+    check_notify(f)
+    assert set(f["cpu_us_per_message_by_role"]) == {"gateway", "clients"}

@@ -1,5 +1,6 @@
 """The admin pages in a browser: an admin disables a user, sees it in the audit log, and
-the overview's live charts draw under the strict CSP, light and dark."""
+the overview's live charts (the notifications worker's lag among them) draw under the
+strict CSP, light and dark."""
 
 from __future__ import annotations
 
@@ -32,7 +33,16 @@ async def test_an_admin_disables_a_user_and_sees_the_audit_entry(
     await expect(page.get_by_role("heading", name="Overview")).to_be_visible()
     await expect(page.get_by_role("img", name="Connections, live chart")).to_be_visible()
     # The gateways table fills from the live figures (polled every 2 s).
-    await expect(page.get_by_role("table").get_by_role("row")).not_to_have_count(1)
+    gateways = page.get_by_role("table", name="Gateways")
+    await expect(gateways.get_by_role("row")).not_to_have_count(1)
+    # The in-process notifier's lag, under the gateway's name: a chart, a table of one row.
+    notifiers = page.get_by_role("table", name="Notifications workers")
+    await expect(notifiers.get_by_role("row")).to_have_count(2)
+    gateway = await gateways.get_by_role("rowheader").first.text_content()
+    await expect(notifiers.get_by_role("rowheader")).to_have_text([gateway or ""])
+    await expect(
+        page.get_by_role("img", name="Notifications worker lag, live chart")
+    ).to_be_visible()
     await person.shot(f"admin-overview-{scheme}")
     await assert_accessible(page, "admin overview")
 

@@ -16,8 +16,10 @@ from typing import Any
 import aiohttp
 import pytest
 
+from parley.api.admin import PREFIX
+from tests.integration.test_admin import parley_admin
 from tests.support.client import Client
-from tests.support.cluster import Cluster
+from tests.support.cluster import Cluster, eventually
 from tests.support.persister import NOTIFY_ASSIGNED, PersisterProcess
 from tests.support.server import METRICS_TOKEN, free_port
 from tests.support.smtp import Mailbox, parts
@@ -95,11 +97,35 @@ async def test_mention_on_one_gateway_notifies_on_another_and_by_mail(
         assert f"@{bob.username} <b>lunch</b>?" in body["text"] and link in body["text"]
         assert "&lt;b&gt;lunch&lt;/b&gt;" in body["html"]
         await sock.close()
-        async with http.get(
-            f"http://127.0.0.1:{metrics_port}/metrics",
-            headers={"Authorization": f"Bearer {METRICS_TOKEN}"},
-        ) as response:
-            assert "parley_notify_lag " in await response.text()
+
+        async def counted() -> bool:  # once the batch is done, a moment after the delivery
+            async with http.get(
+                f"http://127.0.0.1:{metrics_port}/metrics",
+                headers={"Authorization": f"Bearer {METRICS_TOKEN}"},
+            ) as response:
+                text = await response.text()
+            return (
+                "parley_notify_lag 0.0" in text and "parley_notify_notifications_total 1.0" in text
+            )
+
+        await eventually(counted, what="the notification and no lag on the worker's /metrics")
+        admin = await Client(http, gw2.url).register()
+        await asyncio.to_thread(parley_admin, gw2, "grant", admin.username)
+
+        async def on_the_overview() -> bool:
+            overview = await admin.call("GET", f"{PREFIX}/overview")
+            persisters = {p["worker"] for p in overview["persisters"]}
+            return bool(
+                [
+                    (n["worker"], n["messages"], n["notifications"], n["lag"])
+                    for n in overview["notifiers"]
+                ]
+                == [("notify1", 1, 1, 0)]
+                and overview["totals"]["notify_lag"] == 0
+                and "notify1" not in persisters
+            )
+
+        await eventually(on_the_overview, what="the notify worker, caught up, on the overview")
     finally:
         await worker.stop()
 

@@ -246,3 +246,26 @@ async def test_the_overview_shows_this_gateways_live_figures(
     assert overview["totals"]["gateways"] == 1 and overview["interval_seconds"] == 2
     assert set(overview["gateways"][0]["ack_ms"]) == {"p50", "p95", "p99"}
     await sock.close()
+
+
+async def test_the_overview_shows_the_in_process_notifiers_lag(
+    new_user: UserFactory, admin: Client
+) -> None:
+    ana, bob = await new_user(), await new_user()
+    room = (await ana.direct(bob))["id"]
+    before = await admin.call("GET", f"{PREFIX}/overview")
+    [notifier] = before["notifiers"]
+    assert notifier["worker"] == before["gateways"][0]["gateway"]
+    await ana.call("POST", f"/api/rooms/{room}/messages", {"body": "are you there?"}, expect=201)
+
+    async def decided() -> bool:
+        overview = await admin.call("GET", f"{PREFIX}/overview")
+        [now] = overview["notifiers"]
+        return bool(
+            now["messages"] > notifier["messages"]
+            and now["notifications"] > notifier["notifications"]
+            and now["lag"] == overview["totals"]["notify_lag"] == 0
+        )
+
+    await eventually(decided, what="the direct message decided on by the in-process notifier")
+    assert (await bob.call("GET", "/api/notifications"))["unread"] == 1

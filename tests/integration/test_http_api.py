@@ -230,6 +230,9 @@ async def test_operational_endpoints(http: aiohttp.ClientSession, server: Server
             "parley_send_to_ack_seconds_bucket",
             'parley_gc_pause_seconds_bucket{generation="2"',
             "parley_gc_sweeps_total",
+            "parley_notify_lag ",  # the in-process notifier's, on the gateway's own /metrics
+            "parley_notify_messages_total",
+            "parley_notify_notifications_total",
         ):
             assert name in text
     async with http.get(server.url + "/openapi.json") as response:

@@ -10,11 +10,16 @@ import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from parley.bus import Bus
-from parley.figures import GatewayFigures, LocalBoard, Sampler, WorkerFigures
+from parley.figures import GatewayFigures, LocalBoard, NotifierFigures, Sampler, WorkerFigures
 from parley.figures.base import percentile
 from parley.log.kafka.persister import Persister
-from parley.metrics import Metrics, PersisterMetrics
+from parley.metrics import Metrics, NotifyMetrics, PersisterMetrics
+from parley.notify.focus import LocalFocus
+from parley.notify.kafka import NotifyWorker
+from parley.notify.store import NotificationStore
+from parley.notify.worker import InProcessNotifier, Notifier
 from parley.store import Store
+from tests.unit.test_notify_decide import msg
 
 
 def test_a_percentile_is_the_bound_of_the_bucket_it_falls_in() -> None:
@@ -78,9 +83,13 @@ class _Board(LocalBoard):
     def __init__(self) -> None:
         super().__init__()
         self.published: asyncio.Queue[WorkerFigures] = asyncio.Queue()
+        self.notifier: asyncio.Queue[NotifierFigures] = asyncio.Queue()
 
     async def publish_worker(self, figures: WorkerFigures, ttl: float) -> None:
         await self.published.put(figures)
+
+    async def publish_notifier(self, figures: NotifierFigures, ttl: float) -> None:
+        await self.notifier.put(figures)
 
 
 async def test_a_persister_reports_its_lag_and_dead_letters() -> None:
@@ -108,3 +117,50 @@ async def test_a_persister_reports_its_lag_and_dead_letters() -> None:
         0,
     )
     assert WorkerFigures.from_json(figures.to_json()) == figures
+
+
+async def test_the_notify_worker_reports_its_lag_from_the_last_batch_it_handled() -> None:
+    metrics = NotifyMetrics()
+    metrics.messages.inc(40)
+    metrics.notifications.inc(12)
+    board = _Board()
+    store = cast(NotificationStore, None)
+    worker = NotifyWorker(
+        Notifier(store, LocalFocus(), []),
+        store,
+        bootstrap="unused",
+        topic="t",
+        group="g.notify",
+        persister_group="g",
+        metrics=metrics,
+        board=board,
+        instance_id="n-1",
+    )
+    consumer = cast(AIOKafkaConsumer, _Consumer())
+    # Fetched up to offset 4 of partition 0 (high watermark 10), nothing handled yet: 6.
+    reporting = asyncio.create_task(worker._report(consumer))
+    first = await asyncio.wait_for(board.notifier.get(), 5)
+    reporting.cancel()
+    assert (first.worker, first.lag, first.messages, first.notifications) == ("n-1", 6, 40, 12)
+    assert board.published.empty()  # not among the persisters
+    # A batch handled up to offset 3 (fetched ahead to 4): the records from 3 are behind.
+    worker._done[TopicPartition("t", 0)] = 3
+    assert await worker._lag(consumer) == 7
+    assert NotifierFigures.from_json(first.to_json()) == first
+
+
+async def test_the_in_process_notifier_reports_what_is_queued() -> None:
+    notifier = InProcessNotifier(Notifier(cast(NotificationStore, None), LocalFocus(), []))
+    metrics = Metrics(lambda: 0, lambda: 0, notifier=notifier)
+    assert metrics.registry.get_sample_value("parley_notify_lag") == 0
+    for _ in range(2):  # not started: both stay queued
+        notifier.offer(msg())
+    board = LocalBoard()
+    assert await board.notifiers() == []
+    await board.publish_notifier(notifier.figures("gw"), 60.0)
+    [figures] = await board.notifiers()
+    assert (figures.worker, figures.lag, figures.messages, figures.retries) == ("gw", 2, 0, 0)
+    assert metrics.registry.get_sample_value("parley_notify_lag") == 2
+    assert metrics.registry.get_sample_value("parley_notify_messages_total") == 0
+    await board.publish_notifier(notifier.figures("gw"), -1.0)
+    assert await board.notifiers() == []

@@ -95,15 +95,18 @@ class AdminApi:
         await self.store.record_audit(access.user.id, action.value, target, client)
 
     async def overview(self, request: web.Request) -> web.Response:
-        """Every live gateway's latest figures (the whole cluster's, through the board) and
-        their sums; ``interval_seconds`` is how often they change, for the page's polling."""
+        """Every live gateway's, persister's and notifications worker's latest figures (the
+        whole cluster's, through the board) and their sums; ``interval_seconds`` is how
+        often they change, for the page's polling."""
         await self._admin(request)
         gateways = await self.board.gateways()
         workers = await self.board.workers()
+        notifiers = await self.board.notifiers()
         return json(
             {
                 "gateways": [g.to_json() for g in gateways],
                 "persisters": [w.to_json() for w in workers],
+                "notifiers": [n.to_json() for n in notifiers],
                 "totals": {
                     "gateways": len(gateways),
                     "connections": sum(g.connections for g in gateways),
@@ -111,6 +114,7 @@ class AdminApi:
                     "send_errors": sum(g.send_errors for g in gateways),
                     "persister_lag": sum(w.lag for w in workers),
                     "dead_letters": sum(w.dead_letters for w in workers),
+                    "notify_lag": sum(n.lag for n in notifiers),
                 },
                 "interval_seconds": self.interval,
             }

@@ -75,6 +75,37 @@ class WorkerFigures:
         )
 
 
+@dataclass(frozen=True, slots=True)
+class NotifierFigures:
+    """The notifications worker's figures: how far behind the stored messages it is."""
+
+    worker: str
+    lag: int
+    """Messages not decided on yet. In a cluster, records of the log in its partitions past
+    the last batch it handled (high watermark minus that offset); embedded, stored messages
+    queued for the in-process notifier."""
+    messages: int
+    """Stored messages decided on since it started."""
+    notifications: int
+    """Notifications decided since it started (each delivered on every channel once)."""
+    retries: int
+    at: float
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @staticmethod
+    def from_json(data: dict[str, Any]) -> NotifierFigures:
+        return NotifierFigures(
+            worker=str(data["worker"]),
+            lag=int(data["lag"]),
+            messages=int(data["messages"]),
+            notifications=int(data["notifications"]),
+            retries=int(data["retries"]),
+            at=float(data["at"]),
+        )
+
+
 class Board(Protocol):
     async def publish(self, figures: GatewayFigures, ttl: float) -> None:
         """Replace this gateway's figures; they count as live for ``ttl`` seconds."""
@@ -85,6 +116,10 @@ class Board(Protocol):
     async def publish_worker(self, figures: WorkerFigures, ttl: float) -> None: ...
     async def workers(self) -> list[WorkerFigures]:
         """The live figures of every persister (none embedded: there is no Kafka)."""
+
+    async def publish_notifier(self, figures: NotifierFigures, ttl: float) -> None: ...
+    async def notifiers(self) -> list[NotifierFigures]:
+        """The live figures of every notifications worker (embedded: the in-process one)."""
 
     async def close(self) -> None: ...
 

@@ -1,4 +1,5 @@
-"""The cluster's board: one Redis hash, a field per gateway, read whole by the overview.
+"""The cluster's board: Redis hashes (gateways, persisters, notifications workers), a field
+per process, each read whole by the overview.
 
 Each field carries its sample time; a gateway that stopped publishing (crashed,
 partitioned) drops out of the overview once its figures are older than their
@@ -12,11 +13,12 @@ from typing import Any
 
 import orjson
 
-from parley.figures.base import GatewayFigures, WorkerFigures
+from parley.figures.base import GatewayFigures, NotifierFigures, WorkerFigures
 from parley.redis.client import command_client
 
 KEY = "parley:figures"
 WORKERS_KEY = "parley:figures:persisters"
+NOTIFIERS_KEY = "parley:figures:notifiers"
 
 
 class RedisBoard:
@@ -35,6 +37,13 @@ class RedisBoard:
 
     async def workers(self) -> list[WorkerFigures]:
         found = [WorkerFigures.from_json(d) for d in await self._live(WORKERS_KEY)]
+        return sorted(found, key=lambda f: f.worker)
+
+    async def publish_notifier(self, figures: NotifierFigures, ttl: float) -> None:
+        await self._put(NOTIFIERS_KEY, figures.worker, figures.to_json(), ttl)
+
+    async def notifiers(self) -> list[NotifierFigures]:
+        found = [NotifierFigures.from_json(d) for d in await self._live(NOTIFIERS_KEY)]
         return sorted(found, key=lambda f: f.worker)
 
     async def _put(self, key: str, field: str, data: dict[str, Any], ttl: float) -> None:

@@ -29,7 +29,7 @@ from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import KafkaError
 
-from parley.figures import Board, WorkerFigures
+from parley.figures import Board, NotifierFigures
 from parley.figures.base import total
 from parley.log.kafka.persister import PARTITIONS, SESSION_TIMEOUT_MS
 from parley.log.kafka.records import decode_record
@@ -39,12 +39,12 @@ from parley.models import Message
 from parley.notify.base import DeliveryFailed
 from parley.notify.email import EmailChannel
 from parley.notify.store import NotificationStore
-from parley.notify.worker import Notifier
+from parley.notify.worker import BATCH, Notifier
 from parley.store import StoreFailed
 
 logger = logging.getLogger(__name__)
 
-MAX_RECORDS = 500
+MAX_RECORDS = BATCH
 POLL_MS = 200
 WAIT_FOR_PERSISTER_SECONDS = 0.2
 RETRY_FIRST_SECONDS = 0.2
@@ -93,6 +93,8 @@ class NotifyWorker:
         self._instance_id = instance_id
         self._name = instance_id or f"notify-{secrets.token_hex(4)}"
         self.handled = 0
+        self._done: dict[TopicPartition, int] = {}
+        """Per partition, the offset after the last batch handled: where its lag starts."""
 
     async def run(self, stop: asyncio.Event) -> None:
         consumer: AIOKafkaConsumer | None = None
@@ -148,7 +150,7 @@ class NotifyWorker:
             try:
                 await ensure_topic(self._bootstrap, self._topic, PARTITIONS)
                 await admin.start()
-                consumer.subscribe([self._topic], listener=_Announce(self._topic))
+                consumer.subscribe([self._topic], listener=_Announce(self._topic, self._done))
                 await consumer.start()
                 return consumer
             except (KafkaError, OSError) as exc:
@@ -180,13 +182,27 @@ class NotifyWorker:
                     )
             offsets[tp] = items[-1].offset + 1
         messages = await self._retrying(lambda: self._stored(admin, wanted, stop), stop)
-        await self._retrying(lambda: self._notifier.handle(messages), stop)
+        notified = await self._retrying(lambda: self._notifier.handle(messages), stop)
         self.metrics.messages.inc(len(messages))
+        self.metrics.notifications.inc(notified)
         try:
             await consumer.commit(offsets)
         except KafkaError as exc:
             logger.warning("offset commit failed, the batch will be replayed: %r", exc)
         self.handled += sum(len(items) for items in batch.values())
+        self._done.update(offsets)
+        self.metrics.lag.set(await self._lag(consumer))
+
+    async def _lag(self, consumer: AIOKafkaConsumer) -> int:
+        """Records of its partitions past the last batch handled, by the high watermarks of
+        the last fetches (records fetched ahead but not handled count as behind)."""
+        lag = 0
+        for tp in consumer.assignment():
+            highwater = consumer.highwater(tp)
+            if highwater is not None:
+                done = self._done.get(tp)
+                lag += max(0, highwater - (await consumer.position(tp) if done is None else done))
+        return lag
 
     async def _stored(
         self,
@@ -203,6 +219,11 @@ class NotifyWorker:
             if not pending:
                 break
             passed = await admin.list_consumer_group_offsets(self._persister_group)
+            behind = [w for w in pending if w[0] in passed and passed[w[0]].offset > w[1]]
+            if behind:
+                # The persister commits its offsets after the store: a record it passed is
+                # stored by now (maybe since the look-up above), or was refused.
+                found.update(await self._store.stored_messages([k for _, _, k in behind]))
             pending = [
                 (tp, offset, key)
                 for tp, offset, key in pending
@@ -228,37 +249,38 @@ class NotifyWorker:
             delay = min(delay * 2, RETRY_MAX_SECONDS)
 
     async def _report(self, consumer: AIOKafkaConsumer) -> None:
-        """The worker's lag on /metrics and, beside the persisters', on the admin overview."""
+        """The worker's lag on /metrics (also set after each batch) and on the admin overview
+        (the board's notifiers, a hash of their own in Redis)."""
         while True:
             try:
-                lag = 0
-                for tp in consumer.assignment():
-                    highwater = consumer.highwater(tp)
-                    if highwater is not None:
-                        lag += max(0, highwater - await consumer.position(tp))
+                lag = await self._lag(consumer)
                 self.metrics.lag.set(lag)
                 if self._board is not None:
-                    figures = WorkerFigures(
+                    figures = NotifierFigures(
                         worker=self._name,
                         lag=lag,
-                        dead_letters=0,
-                        store_retries=total(self.metrics.retries),
+                        messages=total(self.metrics.messages),
+                        notifications=total(self.metrics.notifications),
+                        retries=total(self.metrics.retries),
                         at=time.time(),
                     )
-                    await self._board.publish_worker(figures, 3 * self._figures_interval)
+                    await self._board.publish_notifier(figures, 3 * self._figures_interval)
             except Exception as exc:
                 logger.warning("could not publish the notify worker's figures: %s", exc)
             await asyncio.sleep(self._figures_interval)
 
 
 class _Announce(ConsumerRebalanceListener):  # type: ignore[misc]
-    """Says on stdout which partitions this worker holds (tests and operators wait for it)."""
+    """Says on stdout which partitions this worker holds (tests and operators wait for it),
+    and forgets where it stood in the partitions it gives up."""
 
-    def __init__(self, topic: str) -> None:
+    def __init__(self, topic: str, done: dict[TopicPartition, int]) -> None:
         self._topic = topic
+        self._done = done
 
     async def on_partitions_revoked(self, revoked: Any) -> None:
-        return None
+        for tp in revoked:  # another worker may take it further: its lag restarts from there
+            self._done.pop(tp, None)
 
     async def on_partitions_assigned(self, assigned: Any) -> None:
         print(f"notify worker assigned {len(assigned)} partitions of {self._topic}", flush=True)

@@ -13,9 +13,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Sequence
 from typing import Protocol
 
+from parley.figures import NotifierFigures
 from parley.models import Entry, Message
 from parley.notify.base import Channel, DeliveryFailed, Notification
 from parley.notify.decide import Level, RoomFacts, decide
@@ -25,6 +27,11 @@ from parley.notify.store import NotificationStore
 
 logger = logging.getLogger(__name__)
 
+DELIVERIES_AT_ONCE = 8
+"""Users whose notifications are delivered at the same time (the worker's store pool is
+as large)."""
+BATCH = 500
+"""Messages the in-process notifier decides on together at most (as a Kafka poll)."""
 QUEUE_LIMIT = 10_000
 """Messages the in-process notifier holds before it drops (and logs) the oldest news."""
 
@@ -38,41 +45,102 @@ class Notifier:
         """Rooms known to be groups: a message there without mentions notifies nobody,
         and is skipped without a query (the common case at the ingest rate)."""
         self.messages = 0
+        """Stored messages decided on, counted once their batch is done (not per retry)."""
         self.sent = 0
+        """Notifications decided, counted as ``messages``."""
 
-    async def handle(self, entries: Sequence[Entry]) -> None:
-        """Decide and deliver for each stored message; room events notify nobody.
+    async def handle(self, entries: Sequence[Entry]) -> int:
+        """Decide and deliver for each stored message; room events notify nobody. Returns
+        the number of notifications of ``entries``.
+
+        The messages are decided on together (a query for their rooms, one for the levels,
+        a focus look-up per room), then delivered to several users at once, each user's in
+        log order: the work is round trips to the store, Redis and the SMTP server, and one
+        message after the other would wait for each in turn.
 
         Raises ``DeliveryFailed`` (retry) when a channel cannot deliver now: the caller
         retries the same messages, and what was delivered already is skipped by the
         channels' ledgers.
         """
-        for entry in entries:
-            if isinstance(entry, Message):
-                self.messages += 1
-                for notification in await self.decide(entry):
+        messages = [e for e in entries if isinstance(e, Message)]
+        notifications = await self.decide(messages)
+        by_user: dict[int, list[Notification]] = {}
+        for notification in notifications:
+            by_user.setdefault(notification.user_id, []).append(notification)
+        room = asyncio.Semaphore(DELIVERIES_AT_ONCE)
+
+        async def deliver(queue: list[Notification]) -> None:
+            async with room:
+                for notification in queue:
                     await self._deliver(notification)
 
-    async def decide(self, message: Message) -> list[Notification]:
-        if not message.mentions and message.room_id in self._group_rooms:
+        outcomes = await asyncio.gather(
+            *(deliver(queue) for queue in by_user.values()), return_exceptions=True
+        )
+        for outcome in outcomes:  # every user had their turn; the first failure is the news
+            if isinstance(outcome, BaseException):
+                raise outcome
+        self.messages += len(messages)
+        self.sent += len(notifications)
+        return len(notifications)
+
+    async def decide(self, messages: Sequence[Message]) -> list[Notification]:
+        """The notifications of ``messages``, in their order."""
+        wanted = [
+            m
+            for m in messages
+            if not m.deleted and (m.mentions or m.room_id not in self._group_rooms)
+        ]
+        if not wanted:
             return []
-        room = await self._store.room(message.room_id, message.sender.id)
-        if room is None:
-            return []  # the sender left or the room is gone since: nobody to tell
-        if room.kind == "group":
-            self._group_rooms.add(room.id)
-        facts = RoomFacts(room.kind, room.name, frozenset(m.id for m in room.members))
-        candidates = [u for u in facts.members if u != message.sender.id]
-        levels = {
-            user: Level(level)
-            for user, level in (await self._store.room_levels(room.id, candidates)).items()
-        }
+        rooms = await self._store.room_members(sorted({m.room_id for m in wanted}))
+        candidates: dict[int, set[int]] = {}
+        """Per room, who may hear of one of its messages: the levels and focus to look up."""
+        for message in wanted:
+            room = rooms.get(message.room_id)
+            if room is None or message.sender.id not in room.members:
+                continue  # the sender left or the room is gone since: nobody to tell
+            if room.kind == "group":
+                self._group_rooms.add(message.room_id)
+                may = room.members.intersection(message.mentions)
+            else:
+                may = room.members
+            candidates.setdefault(message.room_id, set()).update(may - {message.sender.id})
+        users = sorted(set().union(*candidates.values()))
+        if not users:
+            return []
+        levels: dict[int, dict[int, Level]] = {}
+        for (room_id, user), level in (
+            await self._store.room_levels(sorted(candidates), users)
+        ).items():
+            levels.setdefault(room_id, {})[user] = Level(level)
+        watching = await self._watching(candidates)
+        out: list[Notification] = []
+        for message in wanted:
+            room = rooms.get(message.room_id)
+            if room is None or message.room_id not in candidates:
+                continue
+            facts = RoomFacts(
+                "direct" if room.kind == "direct" else "group", room.name, room.members
+            )
+            out += decide(
+                message,
+                facts,
+                levels.get(message.room_id, {}),
+                watching.get(message.room_id, set()),
+            )
+        return out
+
+    async def _watching(self, candidates: dict[int, set[int]]) -> dict[int, set[int]]:
+        """Per room, those of its candidates who have it open."""
         try:
-            watching = await self._focus.watching(room.id, candidates)
+            found = await asyncio.gather(
+                *(self._focus.watching(room, users) for room, users in candidates.items())
+            )
         except Exception as exc:  # focus is a hint: telling too many beats telling none
             logger.warning("focus unavailable, notifying regardless: %r", exc)
-            watching = set()
-        return decide(message, facts, levels, watching)
+            return {}
+        return dict(zip(candidates, found, strict=True))
 
     async def _deliver(self, notification: Notification) -> None:
         for channel in self._channels:
@@ -87,7 +155,6 @@ class Notifier:
                     notification.key(channel.name),
                     exc,
                 )
-        self.sent += 1
 
 
 class Closable(Protocol):
@@ -119,6 +186,28 @@ class InProcessNotifier:
         self._queue: asyncio.Queue[Entry] = asyncio.Queue(QUEUE_LIMIT)
         self._tasks: list[asyncio.Task[None]] = []
         self._stop = asyncio.Event()
+        self.retries = 0
+        self.lag = 0
+        """Stored messages offered and not decided on yet (the one in hand included)."""
+
+    @property
+    def messages(self) -> int:
+        return self.notifier.messages
+
+    @property
+    def notifications(self) -> int:
+        return self.notifier.sent
+
+    def figures(self, worker: str) -> NotifierFigures:
+        """Its figures for the admin overview, as ``parley worker notify`` publishes them."""
+        return NotifierFigures(
+            worker=worker,
+            lag=self.lag,
+            messages=self.messages,
+            notifications=self.notifications,
+            retries=self.retries,
+            at=time.time(),
+        )
 
     def offer(self, entry: Entry) -> None:
         if not isinstance(entry, Message):
@@ -127,6 +216,7 @@ class InProcessNotifier:
             logger.warning("notifier queue full: dropping room %s seq %s", entry.room_id, entry.seq)
             return
         self._queue.put_nowait(entry)
+        self.lag += 1
 
     async def start(self) -> None:
         self._tasks.append(asyncio.create_task(self._run()))
@@ -148,22 +238,34 @@ class InProcessNotifier:
 
     async def _run(self) -> None:
         while True:
-            entry = await self._queue.get()
+            batch = [await self._queue.get()]
+            while len(batch) < BATCH and not self._queue.empty():  # what piled up meanwhile
+                batch.append(self._queue.get_nowait())
             try:
-                await self._handle(entry)
+                await self._handle(batch)
             finally:
-                self._queue.task_done()
+                self.lag -= len(batch)
+                for _ in batch:
+                    self._queue.task_done()
 
-    async def _handle(self, entry: Entry) -> None:
+    async def _handle(self, batch: list[Entry]) -> None:
         for delay in (*self.RETRY_SECONDS, None):
             try:
-                await self.notifier.handle([entry])
+                await self.notifier.handle(batch)
                 return
             except Exception as exc:
                 if delay is None:
+                    first, last = batch[0], batch[-1]
                     logger.error(
-                        "could not notify of room %s seq %s: %r", entry.room_id, entry.seq, exc
+                        "could not notify of %d messages (room %s seq %s to room %s seq %s): %r",
+                        len(batch),
+                        first.room_id,
+                        first.seq,
+                        last.room_id,
+                        last.seq,
+                        exc,
                     )
                     return
                 logger.warning("notifying failed, retrying: %r", exc)
+            self.retries += 1
             await asyncio.sleep(delay)

@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from parley.models import JSON, Message, User, now_micros, rfc3339
 from parley.store.rows import message_query, read_messages
 from parley.store.schema import (
+    members,
     messages,
     notification_ledger,
     notification_settings,
@@ -116,11 +117,14 @@ async def add(
     room_id: int,
     seq: int,
     reason: str,
-    sender_id: int,
+    sender: User,
+    room_name: str | None,
     excerpt: str,
     created_at: int,
 ) -> InboxItem | None:
-    """Insert one inbox row; None when this user already has one for this message."""
+    """Insert one inbox row (one statement); None when this user already has one for this
+    message. The item is what was inserted, with the sender's and room's names as the
+    notification has them (those of the message), not read back."""
     stmt = (
         _insert(notifications, is_sqlite)
         .values(
@@ -128,7 +132,7 @@ async def add(
             room_id=room_id,
             seq=seq,
             reason=reason,
-            sender_id=sender_id,
+            sender_id=sender.id,
             excerpt=excerpt,
             created_at=created_at,
         )
@@ -138,8 +142,7 @@ async def add(
     new_id = (await conn.execute(stmt)).scalar()
     if new_id is None:
         return None
-    row = (await conn.execute(_item_query().where(notifications.c.id == new_id))).one()
-    return _item(row)
+    return InboxItem(new_id, room_id, seq, reason, sender, room_name, excerpt, created_at, False)
 
 
 async def page(
@@ -219,14 +222,42 @@ async def put_user_settings(
     await conn.execute(stmt.on_conflict_do_update(index_elements=["user_id"], set_=values))
 
 
+@dataclass(frozen=True, slots=True)
+class RoomMembers:
+    """What deciding who hears of a message needs of its room, and no more."""
+
+    kind: str
+    name: str | None
+    members: frozenset[int]
+
+
+async def room_members(conn: AsyncConnection, room_ids: Sequence[int]) -> dict[int, RoomMembers]:
+    """Kind, name and member ids of each of ``room_ids`` that exists, in one query."""
+    r, m = rooms.c, members.c
+    rows = await conn.execute(
+        select(r.id, r.kind, r.name, m.user_id)
+        .join(members, m.room_id == r.id)
+        .where(r.id.in_(list(room_ids)))
+    )
+    heads: dict[int, tuple[str, str | None]] = {}
+    roster: dict[int, set[int]] = {}
+    for row in rows:
+        heads[row.id] = (row.kind, row.name)
+        roster.setdefault(row.id, set()).add(row.user_id)
+    return {i: RoomMembers(k, n, frozenset(roster[i])) for i, (k, n) in heads.items()}
+
+
 async def room_levels(
-    conn: AsyncConnection, room_id: int, user_ids: Sequence[int]
-) -> dict[int, str]:
+    conn: AsyncConnection, room_ids: Sequence[int], user_ids: Sequence[int]
+) -> dict[tuple[int, int], str]:
+    """The levels set by any of ``user_ids`` in any of ``room_ids``, by (room, user)."""
     r = room_notification_settings.c
     rows = await conn.execute(
-        select(r.user_id, r.level).where(r.room_id == room_id, r.user_id.in_(list(user_ids)))
+        select(r.room_id, r.user_id, r.level).where(
+            r.room_id.in_(list(room_ids)), r.user_id.in_(list(user_ids))
+        )
     )
-    return {row.user_id: row.level for row in rows}
+    return {(row.room_id, row.user_id): row.level for row in rows}
 
 
 async def user_room_levels(conn: AsyncConnection, user_id: int) -> dict[int, str]:

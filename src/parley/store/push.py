@@ -8,6 +8,7 @@ locked first on PostgreSQL, so two registrations at once never leave more than t
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import and_, delete, exists, insert, select
@@ -77,19 +78,26 @@ async def remove(conn: AsyncConnection, user_id: int, endpoint: str) -> bool:
     return done.rowcount > 0
 
 
-async def drop(conn: AsyncConnection, subscription_id: int) -> None:
-    """The push service said the subscription is gone (404/410)."""
-    await conn.execute(delete(push_subscriptions).where(_s.id == subscription_id))
+async def drop(conn: AsyncConnection, subscription_ids: Sequence[int]) -> None:
+    """The push service said the subscription is gone (404/410), or its session ended."""
+    await conn.execute(delete(push_subscriptions).where(_s.id.in_(list(subscription_ids))))
 
 
-async def of_user(conn: AsyncConnection, user_id: int) -> list[PushSubscription]:
-    """The user's subscriptions, first dropping those whose session was signed out."""
+async def of_user(conn: AsyncConnection, user_id: int) -> tuple[list[PushSubscription], list[int]]:
+    """The user's subscriptions, and apart the ids of those whose session was signed out
+    (for the caller to drop): one read, the common case being a user with none."""
     f = refresh_families.c
     signed_out = exists().where(and_(f.id == _s.family, f.revoked_at.is_not(None)))
-    await conn.execute(delete(push_subscriptions).where(_s.user_id == user_id, signed_out))
     rows = await conn.execute(
-        select(_s.id, _s.user_id, _s.endpoint, _s.p256dh, _s.auth)
+        select(_s.id, _s.user_id, _s.endpoint, _s.p256dh, _s.auth, signed_out.label("gone"))
         .where(_s.user_id == user_id)
         .order_by(_s.id)
     )
-    return [PushSubscription(*row) for row in rows]
+    live: list[PushSubscription] = []
+    gone: list[int] = []
+    for row in rows:
+        if row.gone:
+            gone.append(row.id)
+        else:
+            live.append(PushSubscription(row.id, row.user_id, row.endpoint, row.p256dh, row.auth))
+    return live, gone

@@ -321,6 +321,18 @@ class SqlStore:
                 yield conn
 
     @asynccontextmanager
+    async def _single_read(self) -> AsyncIterator[AsyncConnection]:
+        """For a read that is one statement: on PostgreSQL no BEGIN and ROLLBACK round trips
+        around it (the notifications worker's look-ups, several per batch)."""
+        if self._autocommit is None:
+            async with self._connect() as conn:
+                yield conn
+            return
+        with _outage_is_store_failed():
+            async with self._autocommit.connect() as conn:
+                yield conn
+
+    @asynccontextmanager
     async def _single_write(self) -> AsyncIterator[AsyncConnection]:
         """For a write that is one statement: no BEGIN/COMMIT round trips on PostgreSQL."""
         if self._autocommit is None:
@@ -1065,7 +1077,7 @@ class SqlStore:
     # notifications (queries in store/notifications.py)
 
     async def add_notification(self, n: Notification) -> InboxItem | None:
-        async with self._write() as conn:
+        async with self._single_write() as conn:
             return await inbox.add(
                 conn,
                 self.sqlite,
@@ -1073,7 +1085,8 @@ class SqlStore:
                 room_id=n.room_id,
                 seq=n.seq,
                 reason=n.reason,
-                sender_id=n.sender.id,
+                sender=n.sender,
+                room_name=n.room_name,
                 excerpt=n.excerpt,
                 created_at=int(n.created_at.timestamp() * 1_000_000),
             )
@@ -1093,24 +1106,32 @@ class SqlStore:
             return await inbox.exists(conn, user_id, notification_id)
 
     async def ledger_begin(self, key: str) -> str | None:
-        async with self._write() as conn:
+        # Autocommit: the insert stands alone, and the state read after a conflict is
+        # whatever the winner wrote (no transaction would make it any less racy).
+        async with self._single_write() as conn:
             return await inbox.ledger_begin(conn, self.sqlite, key)
 
     async def ledger_done(self, key: str) -> None:
-        async with self._write() as conn:
+        async with self._single_write() as conn:
             await inbox.ledger_done(conn, key)
 
     async def notification_settings(self, user_ids: Sequence[int]) -> dict[int, UserSettings]:
-        async with self._connect() as conn:
+        async with self._single_read() as conn:
             return await inbox.user_settings(conn, user_ids)
 
     async def put_notification_settings(self, user_id: int, settings: UserSettings) -> None:
         async with self._write() as conn:
             await inbox.put_user_settings(conn, self.sqlite, user_id, settings)
 
-    async def room_levels(self, room_id: int, user_ids: Sequence[int]) -> dict[int, str]:
-        async with self._connect() as conn:
-            return await inbox.room_levels(conn, room_id, user_ids)
+    async def room_levels(
+        self, room_ids: Sequence[int], user_ids: Sequence[int]
+    ) -> dict[tuple[int, int], str]:
+        async with self._single_read() as conn:
+            return await inbox.room_levels(conn, room_ids, user_ids)
+
+    async def room_members(self, room_ids: Sequence[int]) -> dict[int, inbox.RoomMembers]:
+        async with self._single_read() as conn:
+            return await inbox.room_members(conn, room_ids)
 
     async def user_room_levels(self, user_id: int) -> dict[int, str]:
         async with self._connect() as conn:
@@ -1131,7 +1152,7 @@ class SqlStore:
     async def stored_messages(
         self, keys: Sequence[tuple[int, int, str]]
     ) -> dict[tuple[int, int, str], Message]:
-        async with self._connect() as conn:
+        async with self._single_read() as conn:
             return await inbox.stored_messages(conn, keys)
 
     async def digest_sent(self, user_id: int, ids: Sequence[int], now: int) -> None:
@@ -1185,11 +1206,16 @@ class SqlStore:
 
     async def drop_push_subscription(self, subscription_id: int) -> None:
         async with self._single_write() as conn:
-            await push.drop(conn, subscription_id)
+            await push.drop(conn, [subscription_id])
 
     async def push_subscriptions(self, user_id: int) -> list[PushSubscription]:
-        async with self._write() as conn:
-            return await push.of_user(conn, user_id)
+        """The user's subscriptions, dropping first those whose session was signed out."""
+        async with self._single_read() as conn:
+            live, gone = await push.of_user(conn, user_id)
+        if gone:
+            async with self._single_write() as conn:
+                await push.drop(conn, gone)
+        return live
 
     async def mark_read(self, room_id: int, user_id: int, seq: int) -> int | None:
         # One statement in the common case (the marker moves): reads are as

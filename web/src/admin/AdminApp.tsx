@@ -147,6 +147,10 @@ function OverviewPage({ onError }: PageProps) {
     ],
     [points],
   );
+  const notifyLag = useMemo(
+    () => [{ label: 'messages behind', values: points.map((p) => p.overview.totals.notify_lag), color: '#7c3aed' }],
+    [points],
+  );
   const latest = points.at(-1)?.overview;
   return (
     <div className="flex flex-col gap-4">
@@ -156,6 +160,9 @@ function OverviewPage({ onError }: PageProps) {
         <LiveChart title="Send to ack latency" labels={labels} series={latency} />
         {latest && latest.persisters.length > 0 && (
           <LiveChart title="Persister lag and dead letters" labels={labels} series={lag} />
+        )}
+        {latest && latest.notifiers.length > 0 && (
+          <LiveChart title="Notifications worker lag" labels={labels} series={notifyLag} />
         )}
       </div>
       <table className="w-full text-sm">
@@ -208,6 +215,33 @@ function OverviewPage({ onError }: PageProps) {
                 <td className={cell}>{w.lag}</td>
                 <td className={cell}>{w.dead_letters}</td>
                 <td className={cell}>{w.store_retries}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+      {latest && latest.notifiers.length > 0 && (
+        <table className="w-full text-sm">
+          <caption className="mb-2 text-left font-semibold">Notifications workers</caption>
+          <thead>
+            <tr>
+              {['Worker', 'Messages behind', 'Messages', 'Notifications', 'Retries'].map((h) => (
+                <th key={h} scope="col" className={cell}>
+                  {h}
+                </th>
+              ))}
+            </tr>
+          </thead>
+          <tbody>
+            {latest.notifiers.map((n) => (
+              <tr key={n.worker}>
+                <th scope="row" className={cell}>
+                  {n.worker}
+                </th>
+                <td className={cell}>{n.lag}</td>
+                <td className={cell}>{n.messages}</td>
+                <td className={cell}>{n.notifications}</td>
+                <td className={cell}>{n.retries}</td>
               </tr>
             ))}
           </tbody>

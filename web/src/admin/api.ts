@@ -21,9 +21,20 @@ export interface WorkerFigures {
   at: number;
 }
 
+/** A notifications worker (`parley worker notify`, or the embedded in-process one). */
+export interface NotifierFigures {
+  worker: string;
+  lag: number;
+  messages: number;
+  notifications: number;
+  retries: number;
+  at: number;
+}
+
 export interface Overview {
   gateways: GatewayFigures[];
   persisters: WorkerFigures[];
+  notifiers: NotifierFigures[];
   totals: {
     gateways: number;
     connections: number;
@@ -31,6 +42,7 @@ export interface Overview {
     send_errors: number;
     persister_lag: number;
     dead_letters: number;
+    notify_lag: number;
   };
   interval_seconds: number;
 }
