@@ -35,6 +35,46 @@ const button =
   'rounded-lg border border-zinc-300 px-3 py-1.5 text-sm font-medium hover:bg-zinc-100 focus-visible:outline-2 focus-visible:outline-indigo-600 disabled:opacity-50 dark:border-zinc-700 dark:hover:bg-zinc-800';
 const cell = 'border-b border-zinc-200 px-3 py-2 text-left dark:border-zinc-800';
 
+/** One row per process: its name heads the row, then its figures in `headers`' order. */
+function FiguresTable({
+  caption,
+  headers,
+  rows,
+}: {
+  caption: string;
+  headers: string[];
+  rows: [string, ...(string | number)[]][];
+}) {
+  return (
+    <table className="w-full text-sm">
+      <caption className="mb-2 text-left font-semibold">{caption}</caption>
+      <thead>
+        <tr>
+          {headers.map((h) => (
+            <th key={h} scope="col" className={cell}>
+              {h}
+            </th>
+          ))}
+        </tr>
+      </thead>
+      <tbody>
+        {rows.map(([name, ...figures]) => (
+          <tr key={name}>
+            <th scope="row" className={cell}>
+              {name}
+            </th>
+            {figures.map((figure, i) => (
+              <td key={headers[i + 1]} className={cell}>
+                {figure}
+              </td>
+            ))}
+          </tr>
+        ))}
+      </tbody>
+    </table>
+  );
+}
+
 function errorText(e: unknown): string {
   return e instanceof Error ? e.message : String(e);
 }
@@ -165,87 +205,34 @@ function OverviewPage({ onError }: PageProps) {
           <LiveChart title="Notifications worker lag" labels={labels} series={notifyLag} />
         )}
       </div>
-      <table className="w-full text-sm">
-        <caption className="mb-2 text-left font-semibold">Gateways</caption>
-        <thead>
-          <tr>
-            {['Gateway', 'Connections', 'Users', 'Messages/s', 'Stored', 'Send errors', 'p50 ms', 'p95 ms', 'p99 ms'].map((h) => (
-              <th key={h} scope="col" className={cell}>
-                {h}
-              </th>
-            ))}
-          </tr>
-        </thead>
-        <tbody>
-          {latest?.gateways.map((g) => (
-            <tr key={g.gateway}>
-              <th scope="row" className={cell}>
-                {g.gateway}
-              </th>
-              <td className={cell}>{g.connections}</td>
-              <td className={cell}>{g.users}</td>
-              <td className={cell}>{g.messages_per_second}</td>
-              <td className={cell}>{g.messages_stored}</td>
-              <td className={cell}>{g.send_errors}</td>
-              <td className={cell}>{g.ack_ms.p50 ?? '–'}</td>
-              <td className={cell}>{g.ack_ms.p95 ?? '–'}</td>
-              <td className={cell}>{g.ack_ms.p99 ?? '–'}</td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
+      <FiguresTable
+        caption="Gateways"
+        headers={['Gateway', 'Connections', 'Users', 'Messages/s', 'Stored', 'Send errors', 'p50 ms', 'p95 ms', 'p99 ms']}
+        rows={(latest?.gateways ?? []).map((g) => [
+          g.gateway,
+          g.connections,
+          g.users,
+          g.messages_per_second,
+          g.messages_stored,
+          g.send_errors,
+          g.ack_ms.p50 ?? '–',
+          g.ack_ms.p95 ?? '–',
+          g.ack_ms.p99 ?? '–',
+        ])}
+      />
       {latest && latest.persisters.length > 0 && (
-        <table className="w-full text-sm">
-          <caption className="mb-2 text-left font-semibold">Persisters</caption>
-          <thead>
-            <tr>
-              {['Persister', 'Records behind Kafka', 'Dead letters', 'Store retries'].map((h) => (
-                <th key={h} scope="col" className={cell}>
-                  {h}
-                </th>
-              ))}
-            </tr>
-          </thead>
-          <tbody>
-            {latest.persisters.map((w) => (
-              <tr key={w.worker}>
-                <th scope="row" className={cell}>
-                  {w.worker}
-                </th>
-                <td className={cell}>{w.lag}</td>
-                <td className={cell}>{w.dead_letters}</td>
-                <td className={cell}>{w.store_retries}</td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
+        <FiguresTable
+          caption="Persisters"
+          headers={['Persister', 'Records behind Kafka', 'Dead letters', 'Store retries']}
+          rows={latest.persisters.map((w) => [w.worker, w.lag, w.dead_letters, w.store_retries])}
+        />
       )}
       {latest && latest.notifiers.length > 0 && (
-        <table className="w-full text-sm">
-          <caption className="mb-2 text-left font-semibold">Notifications workers</caption>
-          <thead>
-            <tr>
-              {['Worker', 'Messages behind', 'Messages', 'Notifications', 'Retries'].map((h) => (
-                <th key={h} scope="col" className={cell}>
-                  {h}
-                </th>
-              ))}
-            </tr>
-          </thead>
-          <tbody>
-            {latest.notifiers.map((n) => (
-              <tr key={n.worker}>
-                <th scope="row" className={cell}>
-                  {n.worker}
-                </th>
-                <td className={cell}>{n.lag}</td>
-                <td className={cell}>{n.messages}</td>
-                <td className={cell}>{n.notifications}</td>
-                <td className={cell}>{n.retries}</td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
+        <FiguresTable
+          caption="Notifications workers"
+          headers={['Worker', 'Messages behind', 'Messages', 'Notifications', 'Retries']}
+          rows={latest.notifiers.map((n) => [n.worker, n.lag, n.messages, n.notifications, n.retries])}
+        />
       )}
     </div>
   );
