@@ -7,6 +7,7 @@ headers but the subject, where ``email`` encodes it, so a message cannot inject 
 or headers. The Message-ID derives from the idempotency key, so the one window where a
 mail may go twice (sent, then a crash before the ledger says "done") yields two copies
 with the same Message-ID, which mail clients and servers merge (docs/reliability.md).
+The mails of a batch share one SMTP connection.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import contextlib
 import hashlib
 import html
 import logging
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from email.message import EmailMessage
 from email.utils import formatdate
 
@@ -97,21 +98,48 @@ class EmailChannel:
         self._smtp = smtp
         self._base_url = base_url
 
-    async def deliver(self, notification: Notification) -> None:
-        settings = (await self._store.notification_settings([notification.user_id])).get(
-            notification.user_id
+    async def deliver_many(self, notifications: Sequence[Notification]) -> None:
+        """One settings read for the batch's users, the ledger's keys recorded together,
+        the mails sent in order over one SMTP connection, each marked done once the server
+        took it (so the window of a second copy stays one mail, docs/reliability.md)."""
+        if not notifications:
+            return
+        settings = await self._store.notification_settings(
+            sorted({n.user_id for n in notifications})
         )
-        if settings is None or settings.email_mode != "immediately" or not settings.email:
+        wanted: list[tuple[Notification, str]] = []
+        for n in notifications:
+            s = settings.get(n.user_id)
+            if s is not None and s.email_mode == "immediately" and s.email:
+                wanted.append((n, s.email))
+        if not wanted:
             return
-        key = notification.key(self.name)
-        if await self._store.ledger_begin(key) == "done":
+        states = await self._store.ledger_begin([n.key(self.name) for n, _ in wanted])
+        mails: dict[str, tuple[Notification, str]] = {}  # a key once, if the batch has it twice
+        for n, address in wanted:
+            if states.get(n.key(self.name)) != "done":
+                mails.setdefault(n.key(self.name), (n, address))
+        if not mails:
             return
+        async with self._connection() as client:
+            for key, (n, address) in mails.items():
+                try:
+                    await self._send_on(client, self._mail(n, address), [address])
+                except DeliveryFailed as exc:
+                    if exc.retry:
+                        raise
+                    logger.warning("email: cannot deliver %s: %s", key, exc)
+                    continue
+                # Marked done before the next mail: a crash re-sends at most this one.
+                await self._store.ledger_done([key])
+
+    def _mail(self, notification: Notification, address: str) -> EmailMessage:
         headline = _line(
             notification.sender.display_name, notification.room_name, notification.reason
         )
-        mail = compose(
+        return compose(
             self._smtp.sender,
-            settings.email,
+            address,
             headline,
             [
                 (
@@ -120,31 +148,50 @@ class EmailChannel:
                     link(self._base_url, notification.room_id, notification.seq),
                 )
             ],
-            message_id(key, self._smtp.sender),
+            message_id(notification.key(self.name), self._smtp.sender),
         )
-        await self.send(mail, [settings.email])
-        await self._store.ledger_done(key)
 
-    async def send(self, mail: EmailMessage, recipients: Sequence[str]) -> None:
+    @contextlib.asynccontextmanager
+    async def _connection(self) -> AsyncIterator[aiosmtplib.SMTP]:
+        """An SMTP connection for the mails of one batch (plain, STARTTLS or TLS, logged
+        in when credentials are set): one handshake instead of one per mail."""
         smtp = self._smtp
         if smtp.host is None:
             raise DeliveryFailed("no SMTP server is configured", retry=False)
+        client = aiosmtplib.SMTP(
+            hostname=smtp.host,
+            port=smtp.port,
+            username=smtp.username,
+            password=smtp.password,
+            use_tls=smtp.security == "tls",
+            start_tls=smtp.security == "starttls",
+            timeout=30,
+        )
         try:
-            await aiosmtplib.send(
-                mail,
-                recipients=list(recipients),
-                hostname=smtp.host,
-                port=smtp.port,
-                username=smtp.username,
-                password=smtp.password,
-                use_tls=smtp.security == "tls",
-                start_tls=smtp.security == "starttls",
-                timeout=30,
-            )
+            await client.connect()
+        except (aiosmtplib.SMTPException, OSError) as exc:
+            raise DeliveryFailed(f"SMTP failed: {exc}", retry=True) from exc
+        try:
+            yield client
+        finally:
+            if client.is_connected:
+                with contextlib.suppress(aiosmtplib.SMTPException, OSError):
+                    await client.quit()
+
+    async def _send_on(
+        self, client: aiosmtplib.SMTP, mail: EmailMessage, recipients: Sequence[str]
+    ) -> None:
+        try:
+            await client.send_message(mail, recipients=list(recipients))
         except aiosmtplib.SMTPRecipientsRefused as exc:
             raise DeliveryFailed(f"recipient refused: {exc}", retry=False) from exc
         except (aiosmtplib.SMTPException, OSError) as exc:
             raise DeliveryFailed(f"SMTP failed: {exc}", retry=True) from exc
+
+    async def send(self, mail: EmailMessage, recipients: Sequence[str]) -> None:
+        """One mail on a connection of its own (a digest)."""
+        async with self._connection() as client:
+            await self._send_on(client, mail, recipients)
 
     async def send_digests(self) -> int:
         """One mail per user whose digest is due, of everything unread and not yet mailed."""
