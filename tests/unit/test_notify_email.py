@@ -4,6 +4,8 @@ of everything unread, and user text that cannot inject markup or headers."""
 
 from __future__ import annotations
 
+import email
+import email.policy
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
@@ -12,7 +14,7 @@ import pytest
 from parley.config import SmtpSettings
 from parley.models import User
 from parley.notify.base import ChannelName, DeliveryFailed, Notification, Reason
-from parley.notify.email import EmailChannel, message_id
+from parley.notify.email import EmailChannel, compose, message_id
 from parley.store import SqlStore
 from parley.store.notifications import UserSettings
 from tests.support.smtp import Mailbox, parts
@@ -145,3 +147,11 @@ async def test_unreachable_server_is_a_retry(store: SqlStore, mailbox: Mailbox) 
     assert failed.value.retry
     key = note(bob.id, room, 1, ana, "x").key(ChannelName.EMAIL)
     assert await store.ledger_begin([key]) == {key: "pending"}
+
+
+def test_a_subject_beyond_ascii_is_encoded_and_reads_back() -> None:
+    mail = compose("P <p@ex.com>", "bob@example.com", "Zoë 李\r\nBcc: x@evil.com", [], "<a@ex>")
+    raw = mail.as_bytes()
+    assert raw.isascii() and b"\nBcc:" not in raw
+    back = email.message_from_bytes(raw, policy=email.policy.default)
+    assert back["Subject"] == "Zoë 李 Bcc: x@evil.com" and back["Bcc"] is None
