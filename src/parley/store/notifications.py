@@ -123,14 +123,10 @@ def _item(row: Any) -> InboxItem:
     )
 
 
-ROWS_PER_INSERT = 500
-"""Inbox rows per multi-row insert: 7 parameters each stays far below SQLite's limit."""
-
-
 async def add_many(
     conn: AsyncConnection, is_sqlite: bool, wanted: Sequence[NewItem]
 ) -> list[tuple[int, InboxItem]]:
-    """Insert the inbox rows of ``wanted`` (one statement per ``ROWS_PER_INSERT``) and
+    """Insert the inbox rows of ``wanted`` (multi-row inserts) and
     return (user, item) of the rows that are new, in the order of ``wanted``: a row the
     user already has, or a second of the same (user, room, seq), is left out. The items
     are what was inserted, with the sender's and room's names as the notifications have
@@ -140,29 +136,27 @@ async def add_many(
         first.setdefault((item.user_id, item.room_id, item.seq), item)
     rows = list(first.values())
     n = notifications.c
-    new: dict[tuple[int, int, int], int] = {}
-    for at in range(0, len(rows), ROWS_PER_INSERT):
-        stmt = (
-            _insert(notifications, is_sqlite)
-            .values(
-                [
-                    {
-                        "user_id": r.user_id,
-                        "room_id": r.room_id,
-                        "seq": r.seq,
-                        "reason": r.reason,
-                        "sender_id": r.sender.id,
-                        "excerpt": r.excerpt,
-                        "created_at": r.created_at,
-                    }
-                    for r in rows[at : at + ROWS_PER_INSERT]
-                ]
-            )
-            .on_conflict_do_nothing()
-            .returning(n.id, n.user_id, n.room_id, n.seq)
-        )
-        for row in await conn.execute(stmt):
-            new[(row.user_id, row.room_id, row.seq)] = row.id
+    stmt = (
+        _insert(notifications, is_sqlite)
+        .on_conflict_do_nothing()
+        .returning(n.id, n.user_id, n.room_id, n.seq)
+    )
+    params = [
+        {
+            "user_id": r.user_id,
+            "room_id": r.room_id,
+            "seq": r.seq,
+            "reason": r.reason,
+            "sender_id": r.sender.id,
+            "excerpt": r.excerpt,
+            "created_at": r.created_at,
+        }
+        for r in rows
+    ]
+    # Parameter lists, not .values([...]): SQLAlchemy sends them as multi-row INSERTs
+    # ("insertmanyvalues", sized to the driver's limits) from one cached compilation;
+    # a VALUES list of N rows is compiled afresh for every N.
+    new = {(row.user_id, row.room_id, row.seq): row.id for row in await conn.execute(stmt, params)}
     return [
         (
             r.user_id,
@@ -223,13 +217,9 @@ async def ledger_begin(
         return {}
     ledger = notification_ledger.c
     at = now_micros()
-    stmt = (
-        _insert(notification_ledger, is_sqlite)
-        .values([{"key": k, "state": "pending", "created_at": at} for k in dict.fromkeys(keys)])
-        .on_conflict_do_nothing()
-        .returning(ledger.key)
-    )
-    states: dict[str, str | None] = {key: None for key in (await conn.execute(stmt)).scalars()}
+    stmt = _insert(notification_ledger, is_sqlite).on_conflict_do_nothing().returning(ledger.key)
+    params = [{"key": k, "state": "pending", "created_at": at} for k in dict.fromkeys(keys)]
+    states: dict[str, str | None] = dict.fromkeys((await conn.execute(stmt, params)).scalars())
     known = [k for k in keys if k not in states]
     if known:
         rows = await conn.execute(select(ledger.key, ledger.state).where(ledger.key.in_(known)))
