@@ -60,6 +60,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--members", type=int, default=8, help="offline members of each group")
     p.add_argument("--email-share", type=float, default=0.25, help="of the notified members")
     p.add_argument("--embedded", action="store_true", help="one embedded server (SQLite)")
+    p.add_argument(
+        "--notifiers",
+        type=int,
+        default=1,
+        help="parley worker notify processes in the consumer group (cluster)",
+    )
     p.add_argument("--processes", type=int, default=2)
     p.add_argument("--sample", type=float, default=0.25, help="seconds between scrapes")
     p.add_argument("--drain-timeout", type=float, default=300.0)
@@ -174,14 +180,18 @@ async def run(a: argparse.Namespace) -> dict[str, Any]:
             worker_pid = server.pid
         else:
             cluster = Cluster(
-                gateways=1, persisters=1, notifiers=1, extra_env=smtp, data_base=a.data_base
+                gateways=1,
+                persisters=1,
+                notifiers=a.notifiers,
+                extra_env=smtp,
+                data_base=a.data_base,
             )
             await cluster.start()
             base, ws_url = cluster.gateways[0].url, cluster.gateways[0].ws_url
             metrics_urls = [*cluster.notify_metrics_urls, f"{base}/metrics"]
             worker_pid = cluster.notifiers[0].pid
             roles = {
-                "notifier": tree(worker_pid),
+                "notifier": [q for p in cluster.notifiers for q in tree(p.pid)],
                 "gateway": tree(cluster.gateways[0].pid),
                 "persisters": [q for p in cluster.persisters for q in tree(p.pid)],
                 **{
@@ -256,7 +266,9 @@ async def run(a: argparse.Namespace) -> dict[str, Any]:
                 spy = await profile.start(worker_pid, f"{a.profile}-notify")
             cpu0 = {role: cpu_seconds(procs) for role, procs in roles.items()}
             clients0 = pool.cpu()
-            win = Window([worker_pid])
+            win = Window(
+                [p.pid for p in cluster.notifiers] if cluster is not None else [worker_pid]
+            )
             samples: list[dict[str, float]] = []
             t0 = time.monotonic()
             sampling = asyncio.create_task(

@@ -17,7 +17,7 @@ they reconnect.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 from parley.bus import Bus
 from parley.models import JSON, Room, User, now_micros
@@ -121,10 +121,21 @@ class Announcer:
             envelope.user_channel(user_id), envelope.revoked(user_id, families, every=every)
         )
 
-    async def notification(self, user_id: int, item: JSON) -> None:
-        """A new inbox entry to every open session of its user, on any gateway."""
-        event = events.notification(item)
-        await self._publish(envelope.user_channel(user_id), envelope.notify(user_id, event))
+    async def notifications(self, items: Sequence[tuple[int, JSON]]) -> None:
+        """New inbox entries, (user, item), each to every open session of its user on any
+        gateway: one bus operation (a Redis pipeline) for them all."""
+        try:
+            await self._bus.publish_many(
+                [
+                    (
+                        envelope.user_channel(user_id),
+                        envelope.notify(user_id, events.notification(item)),
+                    )
+                    for user_id, item in items
+                ]
+            )
+        except Exception as exc:  # the bus reports outages many ways
+            logger.warning("could not announce %d notifications: %s", len(items), exc)
 
     async def _room_event(self, room: Room) -> bytes:
         """The room with who is online in it; none for a room past the presence push size,

@@ -46,7 +46,7 @@ from parley.notify.email import EmailChannel
 from parley.notify.focus import Focus, LocalFocus
 from parley.notify.inapp import InAppChannel
 from parley.notify.store import NotificationStore
-from parley.notify.worker import DELIVERIES_AT_ONCE, InProcessNotifier, Notifier
+from parley.notify.worker import STORE_CONNECTIONS, InProcessNotifier, Notifier
 from parley.presence import LocalPresence, Presence
 from parley.ratelimit import Action, Limiter, MemoryLimiter, UserLimits, Window
 from parley.sending import SendPipeline
@@ -238,7 +238,7 @@ def notify_worker(settings: Settings) -> NotifyWorker:
     from parley.notify.kafka import NotifyWorker
 
     # A connection for each user served at once; no pre-ping: a failed batch is retried.
-    store = SqlStore(settings.database_url, pool_size=DELIVERIES_AT_ONCE, pre_ping=False)
+    store = SqlStore(settings.database_url, pool_size=STORE_CONNECTIONS, pre_ping=False)
     bus = RedisBus(settings.redis_url, name="parley-notify")
     focus = RedisFocus(settings.redis_url)
     board = RedisBoard(settings.redis_url)

@@ -107,10 +107,12 @@ async def deliver(data_dir: Path, user: User, sender: User) -> None:
         allow_private=True,
     )
     try:
-        await channel.deliver(
-            Notification(
-                user.id, 4, 9, Reason.DIRECT, sender, None, "see you at 5", datetime.now(UTC)
-            )
+        await channel.deliver_many(
+            [
+                Notification(
+                    user.id, 4, 9, Reason.DIRECT, sender, None, "see you at 5", datetime.now(UTC)
+                )
+            ]
         )
     finally:
         await channel.close()

@@ -4,6 +4,7 @@ on SQLite and PostgreSQL, and the subscription API of a real server."""
 from __future__ import annotations
 
 import base64
+import logging
 import secrets
 import stat
 from collections.abc import AsyncIterator
@@ -14,16 +15,14 @@ from typing import Any
 import aiohttp
 import pytest
 
-from parley.config import Settings, normalise_database_url
+from parley.config import Settings
 from parley.models import User
 from parley.notify.base import ChannelName, DeliveryFailed, Notification, Reason
 from parley.notify.webpush import WebPushChannel, public_key, topic
 from parley.store import SqlStore
-from parley.store.migrate import upgrade_async
 from tests.support.client import ApiError, Client
 from tests.support.pushservice import PushService, Subscriber, b64
 from tests.support.server import ServerProcess
-from tests.support.services import Databases
 
 SUBJECT = "mailto:ops@parley.test"
 TTL = 3600
@@ -43,27 +42,6 @@ def vapid_key(tmp_path_factory: pytest.TempPathFactory) -> str:
     return Settings.from_env(
         {"PARLEY_DATA_DIR": str(tmp_path_factory.mktemp("vapid"))}
     ).vapid_private_key
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.cluster)])
-def databases_or_none(request: pytest.FixtureRequest) -> Databases | None:
-    """None for SQLite; PostgreSQL's fresh databases (a sync fixture may ask for them)."""
-    if request.param == "sqlite":
-        return None
-    found: Databases = request.getfixturevalue("databases")
-    return found
-
-
-@pytest.fixture
-async def store(databases_or_none: Databases | None, tmp_path: Path) -> AsyncIterator[SqlStore]:
-    if databases_or_none is None:
-        url = f"sqlite+aiosqlite:///{tmp_path / 'push.db'}"
-        await upgrade_async(url)
-    else:
-        url = normalise_database_url(await databases_or_none.new())
-    db = SqlStore(url)
-    yield db
-    await db.close()
 
 
 @pytest.fixture
@@ -113,7 +91,7 @@ async def test_delivers_to_every_device_encrypted_and_signed(
     before = len(push_service.received)
     sent = notification(ada, bob, seq=3)
 
-    await channel.deliver(sent)
+    await channel.deliver_many([sent])
 
     assert push_service.refused == []
     assert [len(push_service.to(s)) for s in (laptop, phone, other)] == [1, 1, 0]
@@ -139,7 +117,7 @@ async def test_direct_room_is_titled_by_the_sender(
     ada, bob = await two_users(store)
     phone = push_service.subscriber()
     await subscribe(store, ada, phone)
-    await channel.deliver(notification(ada, bob, room=None))
+    await channel.deliver_many([notification(ada, bob, room=None)])
     assert push_service.to(phone)[0].payload["title"] == "Bob"
 
 
@@ -153,7 +131,7 @@ async def test_a_gone_subscription_is_removed(
     await subscribe(store, ada, kept)
     push_service.answer(gone, status)
 
-    await channel.deliver(notification(ada, bob))
+    await channel.deliver_many([notification(ada, bob)])
 
     assert [s.endpoint for s in await store.push_subscriptions(ada.id)] == [kept.endpoint]
     assert len(push_service.to(kept)) == 1
@@ -171,25 +149,54 @@ async def test_too_many_or_down_retries_only_the_device_that_missed_it(
     sent = notification(ada, bob)
 
     with pytest.raises(DeliveryFailed) as failed:
-        await channel.deliver(sent)
+        await channel.deliver_many([sent])
     assert failed.value.retry
     assert len(await store.push_subscriptions(ada.id)) == 2
 
     del push_service.answers[busy.id]
-    await channel.deliver(sent)
+    await channel.deliver_many([sent])
     assert (len(push_service.to(busy)), len(push_service.to(fine))) == (1, 1)
 
 
-async def test_refused_everywhere_is_not_retried(
+async def test_a_batch_keeps_each_users_order_when_one_must_retry(
     store: SqlStore, channel: WebPushChannel, push_service: PushService
+) -> None:
+    """One subscriptions read for the batch's users; a user whose push service asks to try
+    later gets none of their later notifications until the retry, the others get theirs."""
+    ada, bob = await two_users(store)
+    busy, fine = push_service.subscriber(), push_service.subscriber()
+    await subscribe(store, ada, busy)
+    await subscribe(store, bob, fine)
+    push_service.answer(busy, 503)
+    batch = [notification(ada, bob, seq=1), notification(bob, ada, seq=1)]
+    batch.append(notification(ada, bob, seq=2))
+
+    with pytest.raises(DeliveryFailed) as failed:
+        await channel.deliver_many(batch)
+    assert failed.value.retry
+    assert [r.payload["seq"] for r in push_service.to(fine)] == [1]
+    assert push_service.to(busy) == []
+
+    del push_service.answers[busy.id]
+    await channel.deliver_many(batch)
+    assert [r.payload["seq"] for r in push_service.to(busy)] == [1, 2]
+    assert [r.payload["seq"] for r in push_service.to(fine)] == [1]
+
+
+async def test_refused_everywhere_is_not_retried(
+    store: SqlStore,
+    channel: WebPushChannel,
+    push_service: PushService,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     ada, bob = await two_users(store)
     bad = push_service.subscriber()
     await subscribe(store, ada, bad)
     push_service.answer(bad, 400)
-    with pytest.raises(DeliveryFailed) as failed:
-        await channel.deliver(notification(ada, bob))
-    assert not failed.value.retry
+    with caplog.at_level(logging.WARNING, logger="parley.notify.webpush"):
+        await channel.deliver_many([notification(ada, bob)])  # logged, not raised: no retry
+    assert "every push service refused it" in caplog.text
+    assert len(await store.push_subscriptions(ada.id)) == 1
 
 
 async def test_unreachable_push_service_is_retried(store: SqlStore, vapid_key: str) -> None:
@@ -204,7 +211,7 @@ async def test_unreachable_push_service_is_retried(store: SqlStore, vapid_key: s
     )
     try:
         with pytest.raises(DeliveryFailed) as failed:
-            await channel.deliver(notification(ada, bob))
+            await channel.deliver_many([notification(ada, bob)])
     finally:
         await channel.close()
     assert failed.value.retry
@@ -219,7 +226,7 @@ async def test_private_endpoints_are_refused_when_sending_too(
     await subscribe(store, ada, sub)
     channel = WebPushChannel(store, vapid_private_key=vapid_key, subject=SUBJECT, ttl=TTL)
     try:
-        await channel.deliver(notification(ada, bob))
+        await channel.deliver_many([notification(ada, bob)])
     finally:
         await channel.close()
     assert push_service.to(sub) == []
@@ -357,10 +364,10 @@ async def test_a_subscription_end_to_end_with_the_generated_key(
         try:
             sender = User(int(bob.id), bob.username, bob.username)
             target = User(int(ada.id), ada.username, ada.username)
-            await channel.deliver(notification(target, sender))
+            await channel.deliver_many([notification(target, sender)])
             assert push_service.to(phone)[0].vapid_key == served
             await ada.call("POST", "/api/auth/logout", {"refresh_token": ada.refresh_token})
-            await channel.deliver(notification(target, sender, seq=2))
+            await channel.deliver_many([notification(target, sender, seq=2)])
             assert len(push_service.to(phone)) == 1
             assert await store.push_subscriptions(target.id) == []
         finally:

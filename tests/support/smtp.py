@@ -20,11 +20,14 @@ class Mailbox:
         self.received: asyncio.Queue[tuple[list[str], EmailMessage]] = asyncio.Queue()
         self.server: asyncio.Server | None = None
         self.port = 0
+        self.peers: list[object] = []
+        """The client address each mail came from: mails sent on one connection share it."""
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
         raw = envelope.original_content or b""
         mail = email.message_from_bytes(raw, policy=email.policy.default)
         assert isinstance(mail, EmailMessage)
+        self.peers.append(session.peer)
         self.received.put_nowait(([str(r) for r in envelope.rcpt_tos], mail))
         return "250 OK"
 

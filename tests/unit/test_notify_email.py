@@ -4,6 +4,8 @@ of everything unread, and user text that cannot inject markup or headers."""
 
 from __future__ import annotations
 
+import email
+import email.policy
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
@@ -12,7 +14,7 @@ import pytest
 from parley.config import SmtpSettings
 from parley.models import User
 from parley.notify.base import ChannelName, DeliveryFailed, Notification, Reason
-from parley.notify.email import EmailChannel, message_id
+from parley.notify.email import EmailChannel, compose, message_id
 from parley.store import SqlStore
 from parley.store.notifications import UserSettings
 from tests.support.smtp import Mailbox, parts
@@ -55,7 +57,7 @@ async def test_immediate_mail_once_per_key(store: SqlStore, mailbox: Mailbox) ->
     )
     mail = channel(store, mailbox)
     n = note(bob.id, room, 3, ana, "<script>alert(1)</script> & more")
-    await mail.deliver(n)
+    await mail.deliver_many([n])
     recipients, sent = await mailbox.next()
     assert recipients == ["bob@example.com"]
     assert sent["To"] == "bob@example.com" and sent["Bcc"] is None
@@ -67,10 +69,43 @@ async def test_immediate_mail_once_per_key(store: SqlStore, mailbox: Mailbox) ->
     assert "&lt;script&gt;alert(1)&lt;/script&gt; &amp; more" in body["html"]
     assert "<script>" not in body["html"] and "<b>&</b>" not in body["html"]
     assert f'href="{BASE}/rooms/{room}/messages/3"' in body["html"]
-    await mail.deliver(n)  # a replay: the ledger says done
-    await mail.deliver(note(bob.id, room, 4, ana, "next"))
+    await mail.deliver_many([n])  # a replay: the ledger says done
+    await mail.deliver_many([note(bob.id, room, 4, ana, "next")])
     _, following = await mailbox.next()
     assert "next" in parts(following)["text"]
+    assert mailbox.received.empty()
+
+
+async def test_a_batch_is_one_connection_each_mail_once_in_order(
+    store: SqlStore, mailbox: Mailbox
+) -> None:
+    ana, bob, cy = [await make_user(store, name) for name in ("ana", "bob", "cy")]
+    room, _ = await store.direct_room(ana.id, bob.id)
+    for user in (bob, cy):
+        await store.put_notification_settings(
+            user.id, UserSettings(email=f"{user.username}@example.com", email_mode="immediately")
+        )
+    mail = channel(store, mailbox)
+    await mail.deliver_many([note(bob.id, room, 1, ana, "before")])
+    await mailbox.next()
+    batch = [
+        note(bob.id, room, 1, ana, "before"),  # done already: the ledger skips it
+        note(bob.id, room, 2, ana, "one"),
+        note(cy.id, room, 2, ana, "one"),
+        note(bob.id, room, 2, ana, "one"),  # the same key twice in a batch: one mail
+        note(bob.id, room, 3, ana, "two"),
+    ]
+    await mail.deliver_many(batch)
+    got = [await mailbox.next() for _ in range(3)]
+    assert [(to, parts(m)["text"].split(":")[1].split()[0]) for to, m in got] == [
+        (["bob@example.com"], "one"),
+        (["cy@example.com"], "one"),
+        (["bob@example.com"], "two"),
+    ]
+    assert len(set(mailbox.peers[1:])) == 1 and mailbox.peers[0] != mailbox.peers[1]
+    keys = [n.key(ChannelName.EMAIL) for n in batch]
+    assert await store.ledger_begin(keys) == dict.fromkeys(keys, "done")
+    await mail.deliver_many(batch)  # a replay of the batch
     assert mailbox.received.empty()
 
 
@@ -78,14 +113,14 @@ async def test_off_or_digest_users_get_no_immediate_mail(store: SqlStore, mailbo
     ana, bob = await make_user(store, "ana"), await make_user(store, "bob")
     room, _ = await store.direct_room(ana.id, bob.id)
     mail = channel(store, mailbox)
-    await mail.deliver(note(bob.id, room, 1, ana, "no settings"))
+    await mail.deliver_many([note(bob.id, room, 1, ana, "no settings")])
     await store.put_notification_settings(
         bob.id, UserSettings(email="bob@example.com", email_mode="digest", digest_minutes=5)
     )
-    await mail.deliver(note(bob.id, room, 2, ana, "digest"))
+    await mail.deliver_many([note(bob.id, room, 2, ana, "digest")])
     assert await mail.send_digests() == 0  # nothing in the inbox yet
     for seq, text in ((1, "first <i>one</i>"), (2, "second")):
-        assert await store.add_notification(note(bob.id, room, seq, ana, text)) is not None
+        assert await store.add_notifications([note(bob.id, room, seq, ana, text)]) != []
     assert await mail.send_digests() == 1
     recipients, digest = await mailbox.next()
     assert recipients == ["bob@example.com"]
@@ -93,7 +128,7 @@ async def test_off_or_digest_users_get_no_immediate_mail(store: SqlStore, mailbo
     body = parts(digest)
     assert "first <i>one</i>" in body["text"] and "second" in body["text"]
     assert "first &lt;i&gt;one&lt;/i&gt;" in body["html"]
-    assert await store.add_notification(note(bob.id, room, 3, ana, "third")) is not None
+    assert await store.add_notifications([note(bob.id, room, 3, ana, "third")]) != []
     assert await mail.send_digests() == 0  # the last digest is younger than 5 minutes
     assert mailbox.received.empty()
 
@@ -108,8 +143,15 @@ async def test_unreachable_server_is_a_retry(store: SqlStore, mailbox: Mailbox) 
     await mailbox.close()
     smtp = SmtpSettings(host="127.0.0.1", port=port, security="none")
     with pytest.raises(DeliveryFailed) as failed:
-        await EmailChannel(store, smtp, BASE).deliver(note(bob.id, room, 1, ana, "x"))
+        await EmailChannel(store, smtp, BASE).deliver_many([note(bob.id, room, 1, ana, "x")])
     assert failed.value.retry
-    assert await store.ledger_begin(note(bob.id, room, 1, ana, "x").key(ChannelName.EMAIL)) == (
-        "pending"
-    )
+    key = note(bob.id, room, 1, ana, "x").key(ChannelName.EMAIL)
+    assert await store.ledger_begin([key]) == {key: "pending"}
+
+
+def test_a_subject_beyond_ascii_is_encoded_and_reads_back() -> None:
+    mail = compose("P <p@ex.com>", "bob@example.com", "Zoë 李\r\nBcc: x@evil.com", [], "<a@ex>")
+    raw = mail.as_bytes()
+    assert raw.isascii() and b"\nBcc:" not in raw
+    back = email.message_from_bytes(raw, policy=email.policy.default)
+    assert back["Subject"] == "Zoë 李 Bcc: x@evil.com" and back["Bcc"] is None

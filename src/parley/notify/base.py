@@ -9,6 +9,7 @@ without touching the decision, as Zulip generates events apart from delivering t
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -65,13 +66,18 @@ class DeliveryFailed(Exception):
 
 
 class Channel(Protocol):
-    """Delivers notifications one way. The worker calls ``deliver`` at most once per
-    idempotency key that it has not recorded as done; a channel that batches (an e-mail
-    digest) may hold a notification and send it later, and is then the one that keeps
-    its own record of what it sent."""
+    """Delivers notifications one way, a batch at a time: the worker hands each channel
+    all the notifications of a batch of messages, so a channel does its store reads and
+    writes once per batch rather than once per notification (the worker's cost was those
+    round trips). A channel that batches further (an e-mail digest) may hold a
+    notification and send it later, and is then the one that keeps its own record of
+    what it sent."""
 
     name: ChannelName
 
-    async def deliver(self, notification: Notification) -> None:
-        """Deliver (or schedule) ``notification``; raise ``DeliveryFailed`` when it cannot."""
+    async def deliver_many(self, notifications: Sequence[Notification]) -> None:
+        """Deliver (or schedule) ``notifications``, each user's in the order given; skip
+        what the channel's ledger has as delivered. A notification that can never be
+        delivered (a recipient refused) is logged and skipped; raise ``DeliveryFailed``
+        (retry) when some could be later, after recording what was delivered."""
         ...

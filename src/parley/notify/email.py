@@ -7,6 +7,7 @@ headers but the subject, where ``email`` encodes it, so a message cannot inject 
 or headers. The Message-ID derives from the idempotency key, so the one window where a
 mail may go twice (sent, then a crash before the ledger says "done") yields two copies
 with the same Message-ID, which mail clients and servers merge (docs/reliability.md).
+The mails of a batch share one SMTP connection.
 """
 
 from __future__ import annotations
@@ -16,8 +17,11 @@ import contextlib
 import hashlib
 import html
 import logging
-from collections.abc import Sequence
-from email.message import EmailMessage
+from collections.abc import AsyncIterator, Sequence
+from email.header import Header
+from email.message import Message
+from email.mime.multipart import MIMEMultipart
+from email.mime.text import MIMEText
 from email.utils import formatdate
 
 import aiosmtplib
@@ -63,26 +67,41 @@ def compose(
     subject: str,
     entries: Sequence[tuple[str, str, str]],
     msg_id: str,
-) -> EmailMessage:
-    """A mail of ``entries`` (headline, excerpt, link), with text and HTML alternatives."""
-    mail = EmailMessage()
+) -> Message:
+    """A mail of ``entries`` (headline, excerpt, link), with text and HTML alternatives.
+
+    Built with ``email.mime`` (the ``compat32`` policy): the default policy's header
+    parsing made composing and flattening a mail ~1.1 ms of the worker's CPU, three times
+    this. Its headers are safe as they are: the subject is one line of ``Header``-encoded
+    text, the addresses come from validated settings."""
+    mail = MIMEMultipart("alternative")
     mail["From"] = sender
     mail["To"] = to
-    mail["Subject"] = " ".join(subject.split())  # one line whatever a name holds
+    line = " ".join(subject.split())  # one line whatever a name holds
+    mail["Subject"] = line if line.isascii() else Header(line, "utf-8").encode()
     mail["Date"] = formatdate(localtime=False)
     mail["Message-ID"] = msg_id
     text = "\n\n".join(f"{head}:\n  {body}\n  {url}" for head, body, url in entries)
-    mail.set_content(text + "\n\n-- \nParley notifications: change them in Parley's settings.\n")
+    mail.attach(
+        MIMEText(
+            text + "\n\n-- \nParley notifications: change them in Parley's settings.\n",
+            "plain",
+            "utf-8",
+        )
+    )
     items = "".join(
         f"<li><p><strong>{html.escape(head)}</strong></p><blockquote>{html.escape(body)}"
         f'</blockquote><p><a href="{html.escape(url)}">Open in Parley</a></p></li>'
         for head, body, url in entries
     )
-    mail.add_alternative(
-        f"<!doctype html><html><body><ul>{items}</ul>"
-        "<p><small>Parley notifications: change them in Parley's settings.</small></p>"
-        "</body></html>",
-        subtype="html",
+    mail.attach(
+        MIMEText(
+            f"<!doctype html><html><body><ul>{items}</ul>"
+            "<p><small>Parley notifications: change them in Parley's settings.</small></p>"
+            "</body></html>",
+            "html",
+            "utf-8",
+        )
     )
     return mail
 
@@ -97,21 +116,48 @@ class EmailChannel:
         self._smtp = smtp
         self._base_url = base_url
 
-    async def deliver(self, notification: Notification) -> None:
-        settings = (await self._store.notification_settings([notification.user_id])).get(
-            notification.user_id
+    async def deliver_many(self, notifications: Sequence[Notification]) -> None:
+        """One settings read for the batch's users, the ledger's keys recorded together,
+        the mails sent in order over one SMTP connection, each marked done once the server
+        took it (so the window of a second copy stays one mail, docs/reliability.md)."""
+        if not notifications:
+            return
+        settings = await self._store.notification_settings(
+            sorted({n.user_id for n in notifications})
         )
-        if settings is None or settings.email_mode != "immediately" or not settings.email:
+        wanted: list[tuple[Notification, str]] = []
+        for n in notifications:
+            s = settings.get(n.user_id)
+            if s is not None and s.email_mode == "immediately" and s.email:
+                wanted.append((n, s.email))
+        if not wanted:
             return
-        key = notification.key(self.name)
-        if await self._store.ledger_begin(key) == "done":
+        states = await self._store.ledger_begin([n.key(self.name) for n, _ in wanted])
+        mails: dict[str, tuple[Notification, str]] = {}  # a key once, if the batch has it twice
+        for n, address in wanted:
+            if states.get(n.key(self.name)) != "done":
+                mails.setdefault(n.key(self.name), (n, address))
+        if not mails:
             return
+        async with self._connection() as client:
+            for key, (n, address) in mails.items():
+                try:
+                    await self._send_on(client, self._mail(n, address), [address])
+                except DeliveryFailed as exc:
+                    if exc.retry:
+                        raise
+                    logger.warning("email: cannot deliver %s: %s", key, exc)
+                    continue
+                # Marked done before the next mail: a crash re-sends at most this one.
+                await self._store.ledger_done([key])
+
+    def _mail(self, notification: Notification, address: str) -> Message:
         headline = _line(
             notification.sender.display_name, notification.room_name, notification.reason
         )
-        mail = compose(
+        return compose(
             self._smtp.sender,
-            settings.email,
+            address,
             headline,
             [
                 (
@@ -120,31 +166,50 @@ class EmailChannel:
                     link(self._base_url, notification.room_id, notification.seq),
                 )
             ],
-            message_id(key, self._smtp.sender),
+            message_id(notification.key(self.name), self._smtp.sender),
         )
-        await self.send(mail, [settings.email])
-        await self._store.ledger_done(key)
 
-    async def send(self, mail: EmailMessage, recipients: Sequence[str]) -> None:
+    @contextlib.asynccontextmanager
+    async def _connection(self) -> AsyncIterator[aiosmtplib.SMTP]:
+        """An SMTP connection for the mails of one batch (plain, STARTTLS or TLS, logged
+        in when credentials are set): one handshake instead of one per mail."""
         smtp = self._smtp
         if smtp.host is None:
             raise DeliveryFailed("no SMTP server is configured", retry=False)
+        client = aiosmtplib.SMTP(
+            hostname=smtp.host,
+            port=smtp.port,
+            username=smtp.username,
+            password=smtp.password,
+            use_tls=smtp.security == "tls",
+            start_tls=smtp.security == "starttls",
+            timeout=30,
+        )
         try:
-            await aiosmtplib.send(
-                mail,
-                recipients=list(recipients),
-                hostname=smtp.host,
-                port=smtp.port,
-                username=smtp.username,
-                password=smtp.password,
-                use_tls=smtp.security == "tls",
-                start_tls=smtp.security == "starttls",
-                timeout=30,
-            )
+            await client.connect()
+        except (aiosmtplib.SMTPException, OSError) as exc:
+            raise DeliveryFailed(f"SMTP failed: {exc}", retry=True) from exc
+        try:
+            yield client
+        finally:
+            if client.is_connected:
+                with contextlib.suppress(aiosmtplib.SMTPException, OSError):
+                    await client.quit()
+
+    async def _send_on(
+        self, client: aiosmtplib.SMTP, mail: Message, recipients: Sequence[str]
+    ) -> None:
+        try:
+            await client.send_message(mail, recipients=list(recipients))
         except aiosmtplib.SMTPRecipientsRefused as exc:
             raise DeliveryFailed(f"recipient refused: {exc}", retry=False) from exc
         except (aiosmtplib.SMTPException, OSError) as exc:
             raise DeliveryFailed(f"SMTP failed: {exc}", retry=True) from exc
+
+    async def send(self, mail: Message, recipients: Sequence[str]) -> None:
+        """One mail on a connection of its own (a digest)."""
+        async with self._connection() as client:
+            await self._send_on(client, mail, recipients)
 
     async def send_digests(self) -> int:
         """One mail per user whose digest is due, of everything unread and not yet mailed."""
@@ -159,7 +224,7 @@ class EmailChannel:
             sent += 1
         return sent
 
-    def _digest(self, to: str, items: Sequence[InboxItem]) -> EmailMessage:
+    def _digest(self, to: str, items: Sequence[InboxItem]) -> Message:
         entries = [
             (
                 _line(i.sender.display_name, i.room_name, i.reason),

@@ -11,8 +11,10 @@ from parley.store.notifications import InboxItem, RoomMembers, UserSettings
 
 
 class NotificationStore(Protocol):
-    async def add_notification(self, n: Notification) -> InboxItem | None:
-        """The new inbox row, or None when the user already has one for this message."""
+    async def add_notifications(self, batch: Sequence[Notification]) -> list[tuple[int, InboxItem]]:
+        """The inbox rows of ``batch`` inserted in one statement: (user, item) of each new
+        row, in the order of ``batch``; a row the user already has (or a second of the
+        same user and message) is not in it."""
         ...
 
     async def notifications(
@@ -21,12 +23,12 @@ class NotificationStore(Protocol):
     async def read_notifications(self, user_id: int, notification_id: int | None) -> int: ...
     async def has_notification(self, user_id: int, notification_id: int) -> bool: ...
 
-    async def ledger_begin(self, key: str) -> str | None:
-        """Record the intent to deliver ``key``: None if new, else its state ("pending",
-        "done")."""
+    async def ledger_begin(self, keys: Sequence[str]) -> dict[str, str | None]:
+        """Record the intent to deliver each of ``keys``: per key, None if new, else its
+        state ("pending", "done")."""
         ...
 
-    async def ledger_done(self, key: str) -> None: ...
+    async def ledger_done(self, keys: Sequence[str]) -> None: ...
     async def notification_settings(self, user_ids: Sequence[int]) -> dict[int, UserSettings]: ...
     async def put_notification_settings(self, user_id: int, settings: UserSettings) -> None: ...
     async def room_levels(

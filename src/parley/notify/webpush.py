@@ -28,6 +28,7 @@ import re
 import socket
 import time
 from collections import OrderedDict
+from collections.abc import Sequence
 from typing import Any, Protocol
 from urllib.parse import urlsplit
 
@@ -61,7 +62,9 @@ _LOOPBACK = ("localhost", "127.0.0.1", "::1")
 class Subscriptions(Protocol):
     """The part of the store the channel uses."""
 
-    async def push_subscriptions(self, user_id: int) -> list[PushSubscription]: ...
+    async def users_push_subscriptions(
+        self, user_ids: Sequence[int]
+    ) -> dict[int, list[PushSubscription]]: ...
     async def drop_push_subscription(self, subscription_id: int) -> None: ...
 
 
@@ -204,15 +207,39 @@ class WebPushChannel:
             await self._session.close()
             self._session = None
 
-    async def deliver(self, notification: Notification) -> None:
-        key = notification.key(self.name)
-        waiting = [
-            s
-            for s in await self.store.push_subscriptions(notification.user_id)
-            if (key, s.id) not in self._delivered
-        ]
-        if not waiting:
+    async def deliver_many(self, notifications: Sequence[Notification]) -> None:
+        """One subscriptions read for the batch's users, then each notification to its
+        user's browsers, in order. A user with a notification to retry gets none of their
+        later ones in this batch (they come in order on the retry)."""
+        if not notifications:
             return
+        subscriptions = await self.store.users_push_subscriptions(
+            sorted({n.user_id for n in notifications})
+        )
+        stalled: set[int] = set()
+        for notification in notifications:
+            if notification.user_id in stalled:
+                continue
+            outcome = await self._deliver(notification, subscriptions.get(notification.user_id, []))
+            if outcome == "retry":
+                stalled.add(notification.user_id)
+            elif outcome == "refused":
+                logger.warning(
+                    "push: cannot deliver %s: every push service refused it",
+                    notification.key(self.name),
+                )
+        if stalled:
+            raise DeliveryFailed("a push service asked to try again later", retry=True)
+
+    async def _deliver(
+        self, notification: Notification, subscriptions: list[PushSubscription]
+    ) -> str | None:
+        """Send to each of ``subscriptions`` not yet delivered to (dropping from it the
+        gone): "retry" if one asked for it, "refused" if all refused, else None."""
+        key = notification.key(self.name)
+        waiting = [s for s in subscriptions if (key, s.id) not in self._delivered]
+        if not waiting:
+            return None
         body = payload(notification)
         headers = {"Topic": topic(key), "Urgency": "high"}
         outcomes = await asyncio.gather(*(self._send(s, body, headers) for s in waiting))
@@ -221,10 +248,12 @@ class WebPushChannel:
                 self._remember(key, subscription.id)
             elif outcome == "gone":
                 await self.store.drop_push_subscription(subscription.id)
+                subscriptions.remove(subscription)
         if "retry" in outcomes:
-            raise DeliveryFailed("a push service asked to try again later", retry=True)
+            return "retry"
         if all(outcome == "refused" for outcome in outcomes):
-            raise DeliveryFailed("every push service refused the notification", retry=False)
+            return "refused"
+        return None
 
     def _remember(self, key: str, subscription_id: int) -> None:
         self._delivered[(key, subscription_id)] = None

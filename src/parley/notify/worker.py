@@ -27,9 +27,9 @@ from parley.notify.store import NotificationStore
 
 logger = logging.getLogger(__name__)
 
-DELIVERIES_AT_ONCE = 8
-"""Users whose notifications are delivered at the same time (the worker's store pool is
-as large)."""
+STORE_CONNECTIONS = 8
+"""The worker's store pool: its queries run one after the other per batch, so a few
+connections are plenty."""
 BATCH = 500
 """Messages the in-process notifier decides on together at most (as a Kafka poll)."""
 QUEUE_LIMIT = 10_000
@@ -54,9 +54,10 @@ class Notifier:
         the number of notifications of ``entries``.
 
         The messages are decided on together (a query for their rooms, one for the levels,
-        a focus look-up per room), then delivered to several users at once, each user's in
-        log order: the work is round trips to the store, Redis and the SMTP server, and one
-        message after the other would wait for each in turn.
+        a focus look-up per room), then each channel delivers all their notifications at
+        once (``Channel.deliver_many``: each user's in log order): the work is round trips
+        to the store, Redis and the SMTP server, and one notification after the other
+        would wait for each in turn.
 
         Raises ``DeliveryFailed`` (retry) when a channel cannot deliver now: the caller
         retries the same messages, and what was delivered already is skipped by the
@@ -64,22 +65,9 @@ class Notifier:
         """
         messages = [e for e in entries if isinstance(e, Message)]
         notifications = await self.decide(messages)
-        by_user: dict[int, list[Notification]] = {}
-        for notification in notifications:
-            by_user.setdefault(notification.user_id, []).append(notification)
-        room = asyncio.Semaphore(DELIVERIES_AT_ONCE)
-
-        async def deliver(queue: list[Notification]) -> None:
-            async with room:
-                for notification in queue:
-                    await self._deliver(notification)
-
-        outcomes = await asyncio.gather(
-            *(deliver(queue) for queue in by_user.values()), return_exceptions=True
-        )
-        for outcome in outcomes:  # every user had their turn; the first failure is the news
-            if isinstance(outcome, BaseException):
-                raise outcome
+        if notifications:
+            for channel in self._channels:
+                await self._deliver(channel, notifications)
         self.messages += len(messages)
         self.sent += len(notifications)
         return len(notifications)
@@ -142,19 +130,15 @@ class Notifier:
             return {}
         return dict(zip(candidates, found, strict=True))
 
-    async def _deliver(self, notification: Notification) -> None:
-        for channel in self._channels:
-            try:
-                await channel.deliver(notification)
-            except DeliveryFailed as exc:
-                if exc.retry:
-                    raise
-                logger.warning(
-                    "%s: cannot deliver %s: %s",
-                    channel.name,
-                    notification.key(channel.name),
-                    exc,
-                )
+    async def _deliver(self, channel: Channel, notifications: list[Notification]) -> None:
+        try:
+            await channel.deliver_many(notifications)
+        except DeliveryFailed as exc:
+            if exc.retry:
+                raise
+            logger.warning(
+                "%s: cannot deliver %d notifications: %s", channel.name, len(notifications), exc
+            )
 
 
 class Closable(Protocol):

@@ -352,6 +352,12 @@ class Store(Protocol):
         """The user's live subscriptions (those of signed-out sessions are dropped)."""
         ...
 
+    async def users_push_subscriptions(
+        self, user_ids: Sequence[int]
+    ) -> dict[int, list[PushSubscription]]:
+        """As ``push_subscriptions`` for many users in one read, by user (those with any)."""
+        ...
+
     async def search(self, wanted: SearchFilter) -> tuple[list[SearchHit], bool]:
         """Live messages matching the text in rooms the viewer is in now, newest first,
         and whether more follow the page."""

@@ -76,6 +76,20 @@ class UserSettings:
         }
 
 
+@dataclass(frozen=True, slots=True)
+class NewItem:
+    """An inbox row to insert: whose, of which message, and what it shows."""
+
+    user_id: int
+    room_id: int
+    seq: int
+    reason: str
+    sender: User
+    room_name: str | None
+    excerpt: str
+    created_at: int
+
+
 def _insert(table: Any, is_sqlite: bool) -> Any:
     return (sqlite.insert if is_sqlite else postgresql.insert)(table)
 
@@ -109,40 +123,58 @@ def _item(row: Any) -> InboxItem:
     )
 
 
-async def add(
-    conn: AsyncConnection,
-    is_sqlite: bool,
-    *,
-    user_id: int,
-    room_id: int,
-    seq: int,
-    reason: str,
-    sender: User,
-    room_name: str | None,
-    excerpt: str,
-    created_at: int,
-) -> InboxItem | None:
-    """Insert one inbox row (one statement); None when this user already has one for this
-    message. The item is what was inserted, with the sender's and room's names as the
-    notification has them (those of the message), not read back."""
+async def add_many(
+    conn: AsyncConnection, is_sqlite: bool, wanted: Sequence[NewItem]
+) -> list[tuple[int, InboxItem]]:
+    """Insert the inbox rows of ``wanted`` (multi-row inserts) and
+    return (user, item) of the rows that are new, in the order of ``wanted``: a row the
+    user already has, or a second of the same (user, room, seq), is left out. The items
+    are what was inserted, with the sender's and room's names as the notifications have
+    them (those of the message), not read back."""
+    first: dict[tuple[int, int, int], NewItem] = {}
+    for item in wanted:
+        first.setdefault((item.user_id, item.room_id, item.seq), item)
+    rows = list(first.values())
+    n = notifications.c
     stmt = (
         _insert(notifications, is_sqlite)
-        .values(
-            user_id=user_id,
-            room_id=room_id,
-            seq=seq,
-            reason=reason,
-            sender_id=sender.id,
-            excerpt=excerpt,
-            created_at=created_at,
-        )
         .on_conflict_do_nothing()
-        .returning(notifications.c.id)
+        .returning(n.id, n.user_id, n.room_id, n.seq)
     )
-    new_id = (await conn.execute(stmt)).scalar()
-    if new_id is None:
-        return None
-    return InboxItem(new_id, room_id, seq, reason, sender, room_name, excerpt, created_at, False)
+    params = [
+        {
+            "user_id": r.user_id,
+            "room_id": r.room_id,
+            "seq": r.seq,
+            "reason": r.reason,
+            "sender_id": r.sender.id,
+            "excerpt": r.excerpt,
+            "created_at": r.created_at,
+        }
+        for r in rows
+    ]
+    # Parameter lists, not .values([...]): SQLAlchemy sends them as multi-row INSERTs
+    # ("insertmanyvalues", sized to the driver's limits) from one cached compilation;
+    # a VALUES list of N rows is compiled afresh for every N.
+    new = {(row.user_id, row.room_id, row.seq): row.id for row in await conn.execute(stmt, params)}
+    return [
+        (
+            r.user_id,
+            InboxItem(
+                new[key],
+                r.room_id,
+                r.seq,
+                r.reason,
+                r.sender,
+                r.room_name,
+                r.excerpt,
+                r.created_at,
+                False,
+            ),
+        )
+        for key, r in first.items()
+        if key in new
+    ]
 
 
 async def page(
@@ -176,26 +208,32 @@ async def exists(conn: AsyncConnection, user_id: int, notification_id: int) -> b
     return row.first() is not None
 
 
-async def ledger_begin(conn: AsyncConnection, is_sqlite: bool, key: str) -> str | None:
-    """Record the intent to deliver ``key``; the state it already had, or None if new."""
-    stmt = (
-        _insert(notification_ledger, is_sqlite)
-        .values(key=key, state="pending", created_at=now_micros())
-        .on_conflict_do_nothing()
-        .returning(notification_ledger.c.key)
-    )
-    if (await conn.execute(stmt)).scalar() is not None:
-        return None
-    state = await conn.execute(
-        select(notification_ledger.c.state).where(notification_ledger.c.key == key)
-    )
-    return str(state.scalar_one())
+async def ledger_begin(
+    conn: AsyncConnection, is_sqlite: bool, keys: Sequence[str]
+) -> dict[str, str | None]:
+    """Record the intent to deliver each of ``keys`` (one insert; a second read only when
+    some were there already): per key, the state it already had, or None if new."""
+    if not keys:
+        return {}
+    ledger = notification_ledger.c
+    at = now_micros()
+    stmt = _insert(notification_ledger, is_sqlite).on_conflict_do_nothing().returning(ledger.key)
+    params = [{"key": k, "state": "pending", "created_at": at} for k in dict.fromkeys(keys)]
+    states: dict[str, str | None] = dict.fromkeys((await conn.execute(stmt, params)).scalars())
+    known = [k for k in keys if k not in states]
+    if known:
+        rows = await conn.execute(select(ledger.key, ledger.state).where(ledger.key.in_(known)))
+        states.update({row.key: str(row.state) for row in rows})
+    return states
 
 
-async def ledger_done(conn: AsyncConnection, key: str) -> None:
-    await conn.execute(
-        update(notification_ledger).where(notification_ledger.c.key == key).values(state="done")
-    )
+async def ledger_done(conn: AsyncConnection, keys: Sequence[str]) -> None:
+    if keys:
+        await conn.execute(
+            update(notification_ledger)
+            .where(notification_ledger.c.key.in_(list(keys)))
+            .values(state="done")
+        )
 
 
 async def user_settings(conn: AsyncConnection, user_ids: Sequence[int]) -> dict[int, UserSettings]:

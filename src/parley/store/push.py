@@ -83,21 +83,26 @@ async def drop(conn: AsyncConnection, subscription_ids: Sequence[int]) -> None:
     await conn.execute(delete(push_subscriptions).where(_s.id.in_(list(subscription_ids))))
 
 
-async def of_user(conn: AsyncConnection, user_id: int) -> tuple[list[PushSubscription], list[int]]:
-    """The user's subscriptions, and apart the ids of those whose session was signed out
-    (for the caller to drop): one read, the common case being a user with none."""
+async def of_users(
+    conn: AsyncConnection, user_ids: Sequence[int]
+) -> tuple[dict[int, list[PushSubscription]], list[int]]:
+    """The users' subscriptions by user (those with any), and apart the ids of those whose
+    session was signed out (for the caller to drop): one read, the common case being
+    users with none."""
     f = refresh_families.c
     signed_out = exists().where(and_(f.id == _s.family, f.revoked_at.is_not(None)))
     rows = await conn.execute(
         select(_s.id, _s.user_id, _s.endpoint, _s.p256dh, _s.auth, signed_out.label("gone"))
-        .where(_s.user_id == user_id)
+        .where(_s.user_id.in_(sorted(set(user_ids))))
         .order_by(_s.id)
     )
-    live: list[PushSubscription] = []
+    live: dict[int, list[PushSubscription]] = {}
     gone: list[int] = []
     for row in rows:
         if row.gone:
             gone.append(row.id)
         else:
-            live.append(PushSubscription(row.id, row.user_id, row.endpoint, row.p256dh, row.auth))
+            live.setdefault(row.user_id, []).append(
+                PushSubscription(row.id, row.user_id, row.endpoint, row.p256dh, row.auth)
+            )
     return live, gone

@@ -1076,19 +1076,26 @@ class SqlStore:
 
     # notifications (queries in store/notifications.py)
 
-    async def add_notification(self, n: Notification) -> InboxItem | None:
+    async def add_notifications(self, batch: Sequence[Notification]) -> list[tuple[int, InboxItem]]:
+        if not batch:
+            return []
         async with self._single_write() as conn:
-            return await inbox.add(
+            return await inbox.add_many(
                 conn,
                 self.sqlite,
-                user_id=n.user_id,
-                room_id=n.room_id,
-                seq=n.seq,
-                reason=n.reason,
-                sender=n.sender,
-                room_name=n.room_name,
-                excerpt=n.excerpt,
-                created_at=int(n.created_at.timestamp() * 1_000_000),
+                [
+                    inbox.NewItem(
+                        user_id=n.user_id,
+                        room_id=n.room_id,
+                        seq=n.seq,
+                        reason=n.reason,
+                        sender=n.sender,
+                        room_name=n.room_name,
+                        excerpt=n.excerpt,
+                        created_at=int(n.created_at.timestamp() * 1_000_000),
+                    )
+                    for n in batch
+                ],
             )
 
     async def notifications(
@@ -1105,15 +1112,15 @@ class SqlStore:
         async with self._connect() as conn:
             return await inbox.exists(conn, user_id, notification_id)
 
-    async def ledger_begin(self, key: str) -> str | None:
+    async def ledger_begin(self, keys: Sequence[str]) -> dict[str, str | None]:
         # Autocommit: the insert stands alone, and the state read after a conflict is
         # whatever the winner wrote (no transaction would make it any less racy).
         async with self._single_write() as conn:
-            return await inbox.ledger_begin(conn, self.sqlite, key)
+            return await inbox.ledger_begin(conn, self.sqlite, keys)
 
-    async def ledger_done(self, key: str) -> None:
+    async def ledger_done(self, keys: Sequence[str]) -> None:
         async with self._single_write() as conn:
-            await inbox.ledger_done(conn, key)
+            await inbox.ledger_done(conn, keys)
 
     async def notification_settings(self, user_ids: Sequence[int]) -> dict[int, UserSettings]:
         async with self._single_read() as conn:
@@ -1210,8 +1217,15 @@ class SqlStore:
 
     async def push_subscriptions(self, user_id: int) -> list[PushSubscription]:
         """The user's subscriptions, dropping first those whose session was signed out."""
+        return (await self.users_push_subscriptions([user_id])).get(user_id, [])
+
+    async def users_push_subscriptions(
+        self, user_ids: Sequence[int]
+    ) -> dict[int, list[PushSubscription]]:
+        """Each of ``user_ids``' subscriptions (those with any), in one read, dropping
+        first those whose session was signed out."""
         async with self._single_read() as conn:
-            live, gone = await push.of_user(conn, user_id)
+            live, gone = await push.of_users(conn, user_ids)
         if gone:
             async with self._single_write() as conn:
                 await push.drop(conn, gone)
