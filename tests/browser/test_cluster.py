@@ -7,12 +7,14 @@ persister and nginx, as ``make cluster`` runs them.
 from __future__ import annotations
 
 import asyncio
+import re
 
 import aiohttp
 import pytest
-from playwright.async_api import expect
+from playwright.async_api import FilePayload, expect
 
 from tests.browser.conftest import Person, PersonFactory
+from tests.browser.test_files import png, uploads_done
 from tests.browser.test_oauth import sign_in_with_provider
 from tests.browser.test_screens import api_user, as_person
 from tests.cluster.conftest import (  # noqa: F401 - fixtures used by name below
@@ -160,5 +162,55 @@ async def test_the_admin_overview_shows_both_gateways_and_disables_across_them(
         await page.get_by_role("button", name=f"Disable {victim.username}").click()
         closed = await victim_socket.ws.receive(timeout=10)
         assert closed.type is aiohttp.WSMsgType.CLOSE and int(closed.data) == 4401
+    finally:
+        await nginx.stop()
+
+
+async def test_a_file_search_and_a_removal_cross_gateways(
+    cluster: Cluster,  # noqa: F811 - the fixture imported above
+    people: PersonFactory,
+) -> None:
+    """An image uploaded through nginx into the S3 store is shown by the other gateway;
+    search there finds its message and opens it; a removal on one gateway takes the room
+    off the removed member's screen on the other."""
+    gw1, gw2 = await cluster.start(gateways=2, persisters=1)
+    nginx = Nginx(cluster.root, [gw1.port, gw2.port])
+    await nginx.start()
+    try:
+        ana: Person = await people(nginx.url, "ana")
+        ben: Person = await people(gw2.url, "ben")
+        await ana.sign_up("Ana Lima")
+        await ben.sign_up("Ben Okafor")
+        await ana.create_group("Shared sky", ben)
+        await ana.page.get_by_role("button", name="Attach files").click()
+        await ana.page.get_by_test_id("file-input").set_input_files(
+            FilePayload(name="sky.png", mimeType="image/png", buffer=png())
+        )
+        await uploads_done(ana, 1)
+        await ana.composer.fill("the evening sky")
+        await ana.composer.press("Enter")
+
+        await ben.open_room("Shared sky")
+        image = ben.message("the evening sky").get_by_test_id("attachment-image")
+        await expect(image).to_be_visible()
+        assert await image.evaluate("(img) => img.naturalWidth") > 0  # the bytes, from S3
+
+        await ben.page.get_by_role("button", name="Search messages").click()
+        dialog = ben.page.get_by_role("dialog", name="Search messages")
+        field = dialog.get_by_role("searchbox", name="Search messages")
+        await field.fill("evening")
+        await field.press("Enter")
+        results = dialog.get_by_role("list", name="Search results").get_by_role("link")
+        await expect(results).to_have_count(1)
+        await results.first.click()
+        await expect(ben.page).to_have_url(re.compile(r"/rooms/\d+/messages/1$"))
+        await expect(ben.message("the evening sky")).to_have_attribute("data-highlighted", "true")
+
+        await ana.page.get_by_test_id("room-header").click()
+        settings = ana.page.get_by_role("dialog")
+        await settings.get_by_role("button", name="Remove Ben Okafor").click()
+        await settings.get_by_role("button", name="Remove", exact=True).click()
+        await expect(ben.room_link("Shared sky")).to_have_count(0)
+        await expect(ben.room_title).to_have_count(0)
     finally:
         await nginx.stop()
