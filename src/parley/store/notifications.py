@@ -180,16 +180,26 @@ async def add_many(
 async def page(
     conn: AsyncConnection, user_id: int, before: int | None, limit: int
 ) -> tuple[list[InboxItem], bool, int]:
-    """Newest first, ids below ``before``; whether more remain; the unread count."""
+    """Newest first, ids below ``before``; whether more remain; the unread count.
+
+    The count is a column of the page's own statement, so both come from one snapshot:
+    read apart, a notification inserted between the two reads was counted but not listed,
+    and the web client, which adds the live notifications the page lacks, counted it twice.
+    """
     n = notifications.c
-    query = _item_query().where(n.user_id == user_id)
+    unread = select(func.count()).where(n.user_id == user_id, n.read_at.is_(None))
+    query = _item_query().add_columns(unread.scalar_subquery().label("unread"))
+    query = query.where(n.user_id == user_id)
     if before is not None:
         query = query.where(n.id < before)
     rows = (await conn.execute(query.order_by(n.id.desc()).limit(limit + 1))).all()
-    unread = (
-        await conn.execute(select(func.count()).where(n.user_id == user_id, n.read_at.is_(None)))
-    ).scalar_one()
-    return [_item(r) for r in rows[:limit]], len(rows) > limit, int(unread)
+    if rows:
+        count = int(rows[0].unread)
+    elif before is None:
+        count = 0  # no notification at all in this snapshot
+    else:  # past the last page: the unread ones are newer than the cursor
+        count = int((await conn.execute(unread)).scalar_one())
+    return [_item(r) for r in rows[:limit]], len(rows) > limit, count
 
 
 async def mark_read(conn: AsyncConnection, user_id: int, notification_id: int | None) -> int:
