@@ -154,7 +154,8 @@ class Conn(WSListener):
         self.ready: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self.last_seq: dict[bytes, int] = {}
         self.n = 0
-        self.pending: dict[str, int] = {}
+        self.pending: dict[str, tuple[int, str]] = {}
+        """Sends awaiting their ack: client id -> (sent at, ns; room)."""
         self.window_free: asyncio.Future[None] | None = None
         self.active_room: str | None = None
         self.read_pending = False
@@ -198,8 +199,7 @@ class Conn(WSListener):
             if p.startswith(b'42["message"'):
                 self._message(p)
             elif p[:2] == b"43":
-                i = p.index(b"[")
-                self._ack(p[2:i].decode(), orjson.loads(p[i:])[0])
+                self._ack(p[2 : p.index(b"[")].decode())
             elif p == b"2":
                 transport.send(TEXT, b"3")
             elif p[:2] == b"40":
@@ -216,8 +216,7 @@ class Conn(WSListener):
         if p.startswith(b'{"type":"message"'):
             self._message(p)
         elif p.startswith(b'{"type":"ack"'):
-            ev = orjson.loads(p)
-            self._ack(ev["client_id"], ev)
+            self._ack(orjson.loads(p)["client_id"])
         elif p.startswith(b'{"type":"ready"'):
             self._ready()
         elif p.startswith(b'{"type":"error"'):
@@ -252,7 +251,7 @@ class Conn(WSListener):
             elif not self.ready.done():
                 self.ready.set_exception(ConnectionError(p.decode()))
         elif "publish" in ev:
-            self._ack(str(ev["id"]), {})
+            self._ack(str(ev["id"]))
         elif "connect" in ev:
             self.subscribing = len(self.rooms)
             if not self.rooms:
@@ -301,14 +300,14 @@ class Conn(WSListener):
             self.w.conn_complete()
         st.t_last_receive = time.monotonic()
 
-    def _ack(self, cid: str, ev: dict[str, Any]) -> None:
-        t = self.pending.pop(cid, None)
-        if t is None:
+    def _ack(self, cid: str) -> None:
+        sent = self.pending.pop(cid, None)
+        if sent is None:
             return
+        t, room = sent
         st = self.st
         st.acked += 1
         st.ack_latencies.append((now_ns() - t) / 1e6)
-        room = ev.get("message", {}).get("room")
         st.expected_deliveries += self.w.room_sizes.get(room, 0)
         self._window_check()
 
@@ -327,7 +326,7 @@ class Conn(WSListener):
             cid = str(self.w.wid * 1_000_000_000 + next(self.w.ids))
         t = now_ns()
         body = f"t{t} g{self.gw} {FILLER}{self.suffix}"
-        self.pending[cid] = t
+        self.pending[cid] = (t, room)
         self.st.sent += 1
         self.active_room = room
         if self.cf:

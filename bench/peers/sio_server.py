@@ -4,7 +4,8 @@ Runs in its own virtualenv (bench/.peer-venv), so it imports nothing from Parley
 the bench. It serves the same workload as Parley's protocol, the idiomatic way:
 
 - connect with auth ``{"user", "rooms"}`` -> ``enter_room`` for each room;
-- ``send {room, body, client_id}`` with an ack callback -> per-room seq in memory,
+- ``send {room, body, client_id}`` with an ack callback -> per-room seq in memory
+  (in Redis with ``--redis``: INCR, so the nodes of a cluster share one counter),
   ``emit("message", {...}, room=room)`` (encoded once per emit), ack returns the message;
 - ``typing {room}`` -> ``emit("typing", ..., room=room, skip_sid=sid)``;
 - ``read {room, seq}`` -> ``emit("read", ..., room=room)``.
@@ -21,6 +22,7 @@ import argparse
 import itertools
 import time
 
+import redis.asyncio
 import socketio
 import uvicorn
 
@@ -41,6 +43,7 @@ sio = socketio.AsyncServer(
 asgi = socketio.ASGIApp(sio)
 
 seqs: dict[str, int] = {}
+counters = redis.asyncio.from_url(args.redis) if args.redis else None
 ids = itertools.count(1)
 users: dict[str, dict[str, str]] = {}
 
@@ -71,7 +74,10 @@ async def disconnect(sid, *args):  # type: ignore[no-untyped-def]
 @sio.on("send")
 async def on_send(sid, data):  # type: ignore[no-untyped-def]
     room = str(data["room"])
-    seq = seqs[room] = seqs.get(room, 0) + 1
+    if counters is not None:
+        seq = await counters.incr(f"sio-bench:seq:{room}")
+    else:
+        seq = seqs[room] = seqs.get(room, 0) + 1
     message = {
         "id": str(next(ids)),
         "room": room,

@@ -2,7 +2,9 @@
 
 Users alternate between the gateways, so most rooms span both; the cross-gateway
 send -> receive latency is reported apart. With ``--peer``, python-socketio runs
-the same ramp as 2 processes joined by its AsyncRedisManager.
+the same ramp as 2 processes joined by its AsyncRedisManager; ``--targets
+parley,centrifugo,sio`` picks the systems (Centrifugo: 2 nodes on its Redis engine,
+messages only).
 """
 
 from __future__ import annotations
@@ -12,14 +14,12 @@ import asyncio
 import time
 from typing import Any
 
-from bench import api, hops
+from bench import api, hops, targets
 from bench.cluster import Cluster, check
-from bench.common import free_port, log, write_result
-from bench.peers import venv
+from bench.common import log, write_result
 from bench.pool import Pool
 from bench.roles import service_pids
 from bench.scenarios import chat
-from bench.server import Server, base_env, cleanup, scratch_dir
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -34,7 +34,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--p99-limit", type=float, default=50, help="ms (the cluster target)")
     p.add_argument("--processes", type=int, default=2)
     p.add_argument("--peer", action="store_true")
-    p.add_argument("--targets", default=None)
+    p.add_argument("--targets", default=None, help="comma list of parley, sio, centrifugo")
     p.add_argument("--data-base", default=None)
 
 
@@ -88,56 +88,53 @@ async def parley(
 
 
 async def peer(
-    a: argparse.Namespace, groups: list[list[int]], directs: list[tuple[int, int]]
+    kind: str, a: argparse.Namespace, groups: list[list[int]], directs: list[tuple[int, int]]
 ) -> dict[str, Any]:
+    """A peer's ramp on ``--gateways`` nodes joined by Redis: python-socketio's
+    AsyncRedisManager, or Centrifugo's Redis engine. The clients alternate between the
+    nodes as Parley's do. Centrifugo has no typing or read events (an application
+    publishes those itself), so it runs the messages-only mix; the result says so."""
     services = check(need_kafka=False)
-    folder = scratch_dir("sio-cluster-bench-", a.data_base)
-    servers: list[Server] = []
+    if kind == "centrifugo" and not (a.no_typing and a.no_reads):
+        log("centrifugo cluster: no typing or read events in its protocol: messages only")
+        a = argparse.Namespace(**{**vars(a), "no_typing": True, "no_reads": True})
+    nodes = [targets.make(kind, redis=services["PARLEY_REDIS_URL"]) for _ in range(a.gateways)]
     pool: Pool | None = None
     try:
-        for i in range(a.gateways):
-            port = free_port()
-            argv = [
-                str(venv.python()),
-                str(venv.SERVER),
-                "--port",
-                str(port),
-                "--redis",
-                services["PARLEY_REDIS_URL"],
-            ]
-            s = Server(argv, base_env(), port, folder / f"peer-{i}.log")
-            await s.start()
-            servers.append(s)
-        from bench.targets import SocketIOTarget
-
-        t = SocketIOTarget.__new__(SocketIOTarget)
-        t.room_sizes, t.room_ids = {}, []
-        specs = await SocketIOTarget.populate(t, a.users, groups, directs)
+        for node in nodes:
+            await node.start()
+        specs = await nodes[0].populate(a.users, groups, directs)
         for i, spec in enumerate(specs):
-            gw = i % len(servers)
-            spec["url"] = f"ws://127.0.0.1:{servers[gw].port}/socket.io/?EIO=4&transport=websocket"
+            gw = i % len(nodes)
+            spec["url"] = nodes[gw].ws_url
             spec["gw"] = gw
-        pool = Pool("sio", specs[0]["url"], specs, a.processes, room_sizes=t.room_sizes)
+        pool = Pool(
+            nodes[0].proto, specs[0]["url"], specs, a.processes, room_sizes=nodes[0].room_sizes
+        )
         await pool.start(timeout=900)
         await asyncio.sleep(1.0)
-        pids = [s.pid for s in servers]
+        pids = [n.pid for n in nodes]
         by_role = {"gateways": pids, **service_pids(services)}
-        return await chat.ramp("sio", None, pool, a, pids, by_role)  # type: ignore[arg-type]
+        result: dict[str, Any] = await chat.ramp(kind, None, pool, a, pids, by_role)  # type: ignore[arg-type]
+        result["mix"] = "messages only" if a.no_typing and a.no_reads else "chat"
+        return result
     finally:
         if pool is not None:
             await pool.stop()
-        for s in servers:
-            await s.stop()
-        cleanup(folder)
+        for node in nodes:
+            await node.stop()
 
 
 async def run(a: argparse.Namespace) -> dict[str, Any]:
     names = a.targets.split(",") if a.targets else (["parley", "sio"] if a.peer else ["parley"])
+    unknown = set(names) - {"parley", "sio", "centrifugo"}
+    if unknown:
+        raise SystemExit(f"cluster: unknown targets {sorted(unknown)} (parley, sio, centrifugo)")
     groups, directs = chat.population(a)
     results = []
     for n in names:
         results.append(
-            await (parley(a, groups, directs) if n == "parley" else peer(a, groups, directs))
+            await (parley(a, groups, directs) if n == "parley" else peer(n, a, groups, directs))
         )
     for r in results:
         held = [s for s in r["steps"] if s["held"]]

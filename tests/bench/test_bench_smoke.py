@@ -184,6 +184,32 @@ def test_cluster_chat(tmp_path: Path, cluster_services: Services) -> None:
     assert all(h["count"] > 0 and 0 < h["p50_ms"] <= h["p99_ms"] for h in hops.values()), hops
 
 
+@pytest.fixture(scope="module")
+def centrifugo_built() -> Path:
+    """The Centrifugo peer's binary, built here (once per machine, minutes) rather than
+    inside a bench run that has a timeout."""
+    from bench.peers import centrifugo
+
+    return centrifugo.binary()
+
+
+@pytest.mark.cluster
+def test_cluster_with_centrifugo(
+    tmp_path: Path, cluster_services: Services, centrifugo_built: Path
+) -> None:
+    """Two Centrifugo nodes on its Redis engine run the same ramp, messages only (its
+    protocol has no typing or read events), every message delivered across the nodes."""
+    assert centrifugo_built.exists()
+    (result,) = bench(tmp_path, "cluster", "--targets", "centrifugo")["figures"]["targets"]
+    assert result["target"] == "centrifugo" and result["mix"] == "messages only"
+    for step in result["steps"]:
+        assert step["acked"] == step["sent"] > 0, step
+        assert step["delivered"] == step["expected"] > 0, step
+        assert step["typing_sent"] == step["reads_sent"] == 0, step
+        assert step["cross_latency_ms"]["n"] > 0, step
+        assert step["cpu_us_per_delivery_by_group"]["gateways"] > 0, step
+
+
 def check_notify(f: dict[str, Any]) -> None:
     assert f["ok"], f
     assert f["acked"] == f["messages"] == f["messages_decided"] == 300

@@ -1,10 +1,11 @@
-import { useEffect, useId, useMemo, useState, useSyncExternalStore, type FormEvent, type ReactNode } from 'react';
+import { useEffect, useId, useMemo, useState, useSyncExternalStore, type FormEvent } from 'react';
 import { ApiError } from '../state/api';
 import { desktopState, onDesktopChange, setDesktop, type DesktopState } from '../state/desktop';
 import { roomLevelRows, type EmailSettings } from '../state/slices/notifications';
 import type { NotificationLevel } from '../state/types';
 import { useChat, useSession } from './hooks';
 import { PushToggle } from './PushToggle';
+import { Section } from './Section';
 import { SwitchRow } from './Switch';
 
 const primary =
@@ -19,18 +20,6 @@ const LEVELS: { value: NotificationLevel; label: string }[] = [
   { value: 'mentions', label: 'Only mentions' },
   { value: 'nothing', label: 'Nothing (muted)' },
 ];
-
-function Part({ title, children }: { title: string; children: ReactNode }) {
-  const id = useId();
-  return (
-    <section aria-labelledby={id} className="space-y-3">
-      <h3 id={id} className="text-sm font-semibold">
-        {title}
-      </h3>
-      {children}
-    </section>
-  );
-}
 
 /** The address and when to mail it: never, for each notification, or a digest. */
 function EmailForm({ saved }: { saved: EmailSettings }) {
@@ -218,23 +207,23 @@ export function NotificationSettings() {
   }, [chat]);
   return (
     <div className="space-y-6">
-      <Part title="E-mail">
+      <Section level={3} title="E-mail">
         {saved ? (
           <EmailForm saved={saved} />
         ) : (
           <p className="text-sm text-zinc-500 dark:text-zinc-400">{failed ? 'Could not load the e-mail settings. Reload to try again.' : 'Loading…'}</p>
         )}
-      </Part>
-      <Part title="On this device">
+      </Section>
+      <Section level={3} title="On this device">
         <PushToggle />
         <DesktopToggle />
-      </Part>
-      <Part title="Conversations">
+      </Section>
+      <Section level={3} title="Conversations">
         <p className="text-sm text-zinc-500 dark:text-zinc-400">
           What you are notified of from each conversation, by e-mail, push and in the bell. Muted ones add nothing to the unread count in the title.
         </p>
         <RoomLevels />
-      </Part>
+      </Section>
     </div>
   );
 }

@@ -1,10 +1,11 @@
-import { useEffect, useId, useRef, useState, type FormEvent, type ReactNode } from 'react';
+import { useEffect, useId, useRef, useState, type FormEvent } from 'react';
 import { ApiError } from '../state/api';
 import { timeLabel } from '../state/format';
 import type { HourCycle, Settings, Theme } from '../state/types';
 import { AccountSettings } from './AccountSettings';
 import { IconBack } from './icons';
 import { NotificationSettings } from './NotificationSettings';
+import { Section } from './Section';
 import { navigate, useChat, useSession } from './hooks';
 
 const primary =
@@ -24,18 +25,6 @@ const HOUR_CYCLES: { value: HourCycle; label: string }[] = [
   { value: '12h', label: `12-hour (${timeLabel(SAMPLE, true)})` },
   { value: '24h', label: `24-hour (${timeLabel(SAMPLE, false)})` },
 ];
-
-function Section({ title, children }: { title: string; children: ReactNode }) {
-  const id = useId();
-  return (
-    <section aria-labelledby={id} className="rounded-xl border border-zinc-200 p-4 dark:border-zinc-800">
-      <h2 id={id} className="mb-3 text-base font-semibold">
-        {title}
-      </h2>
-      {children}
-    </section>
-  );
-}
 
 function Choice<T extends string>({
   legend,
