@@ -92,7 +92,8 @@ async def ramp(
         if getattr(a, "profile", None):
             from bench import profile
 
-            spy = await profile.start(server_pids[0], f"{a.profile}-{name}-s{step}")
+            tag = name.replace("/", "_")  # parley@/some/src
+            spy = await profile.start(server_pids[0], f"{a.profile}-{tag}-s{step}")
         win = Window(server_pids)
         roles = RoleWindow({**(groups or {"gateways": server_pids}), "clients": pool.pids})
         ccpu0 = pool.cpu()
