@@ -61,3 +61,19 @@ async def test_messages_offered_while_it_lingers_share_a_batch(
     assert channel.batches == batches
     items, _, unread = await store.notifications(bob.id, None, 10)
     assert ([i.excerpt for i in items], unread) == (["m2", "m1", "m0"], 3)
+
+
+async def test_stopped_while_it_lingers_it_counts_nothing_in_hand(store: SqlStore) -> None:
+    ana, bob = await make_user(store, "ana"), await make_user(store, "bob")
+    room, _ = await store.direct_room(ana.id, bob.id)
+    stored = await store.append(Draft(room, ana, "m", None, now_micros()))
+    assert isinstance(stored, Message)
+    notifier = InProcessNotifier(Notifier(store, LocalFocus(), []), linger=60.0)
+    await notifier.start()
+    notifier.offer(stored)
+    for _ in range(3):  # the notifier takes it and lingers
+        await asyncio.sleep(0)
+    assert notifier.lag == 1
+    await notifier.close()
+    assert notifier.lag == 0
+    await asyncio.wait_for(notifier.idle(), 1)  # and the queue counts it done

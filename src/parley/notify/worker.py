@@ -232,11 +232,12 @@ class InProcessNotifier:
     async def _run(self) -> None:
         while True:
             batch = [await self._queue.get()]
-            if self._linger > 0:
-                await asyncio.sleep(self._linger)
-            while len(batch) < BATCH and not self._queue.empty():  # what piled up meanwhile
-                batch.append(self._queue.get_nowait())
             try:
+                # Cancelled while it lingers, the entry in hand is still counted done.
+                if self._linger > 0:
+                    await asyncio.sleep(self._linger)
+                while len(batch) < BATCH and not self._queue.empty():  # what piled up meanwhile
+                    batch.append(self._queue.get_nowait())
                 await self._handle(batch)
             finally:
                 self.lag -= len(batch)
