@@ -35,6 +35,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--peer", action="store_true", help="also ramp python-socketio")
     p.add_argument("--targets", default=None, help="comma list: parley,sio (overrides --peer)")
     p.add_argument("--data-base", default=None)
+    p.add_argument(
+        "--profile",
+        default=None,
+        help="py-spy the gateway over each step into PREFIX-TARGET-sN.txt",
+    )
 
 
 def add_population_arguments(p: argparse.ArgumentParser) -> None:
@@ -83,6 +88,12 @@ async def ramp(
     await pool.broadcast({"cmd": "reset"})
     await pool.collect("RESET", 60)
     for step in range(a.max_steps):
+        spy = None
+        if getattr(a, "profile", None):
+            from bench import profile
+
+            tag = name.replace("/", "_")  # parley@/some/src
+            spy = await profile.start(server_pids[0], f"{a.profile}-{tag}-s{step}")
         win = Window(server_pids)
         roles = RoleWindow({**(groups or {"gateways": server_pids}), "clients": pool.pids})
         ccpu0 = pool.cpu()
@@ -100,6 +111,8 @@ async def ramp(
         docs = await pool.collect("STEP", a.duration + 120)
         w = win.stop()
         by_role = roles.stop()
+        if spy is not None:
+            await profile.stop(spy)
         st = merge_stats(docs)
         lat = st.get("latencies", [])
         pct = percentiles(lat)
@@ -131,6 +144,15 @@ async def ramp(
             "cpu_us_per_delivery": round(
                 w["cpu_s"] * 1e6 / max(delivered + st["other_events"], 1), 2
             ),
+            # The gateway's CPU per acked message and per message delivery: the chat
+            # mix's per-message cost, which the events' count above would dilute.
+            "cpu_ms_per_message": round(w["cpu_s"] * 1e3 / max(st["acked"], 1), 3),
+            "cpu_us_per_message_delivery": round(w["cpu_s"] * 1e6 / max(delivered, 1), 2),
+            "server_cpu_split_s": {
+                k: round(w[k], 3)
+                for k in ("main_thread_s", "other_threads_s", "user_s", "sys_s")
+                if k in w
+            },
             "client_util": round((pool.cpu() - ccpu0) / w["wall_s"], 3),
             "cpu_us_per_delivery_by_group": per_event(by_role, delivered + st["other_events"]),
             "latency_cdf": cdf_points(lat, 100),
@@ -151,7 +173,8 @@ async def ramp(
         log(
             f"{name} step {step}: {rate:.0f} msg/s offered, {s['acked_per_s']} acked/s, "
             f"{s['delivered_per_s']} deliveries/s, p50 {pct['p50']} p99 {pct['p99']} ms, "
-            f"server {s['server_util']:.2f} core, {s['cpu_us_per_delivery']} us/delivery"
+            f"server {s['server_util']:.2f} core, {s['cpu_us_per_delivery']} us/delivery, "
+            f"{s['cpu_ms_per_message']} ms/message, {s['cpu_us_per_message_delivery']} us/message delivery"
             + ("" if not problems else "  -> " + "; ".join(problems))
         )
         log(f"{name} step {step}: CPU us per delivery by group {s['cpu_us_per_delivery_by_group']}")

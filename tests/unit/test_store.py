@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
@@ -131,6 +132,36 @@ async def test_read_markers_only_move_forward_and_drive_unread(store: SqlStore) 
     assert (await store.room(room, bob.id)).unread == 0  # type: ignore[union-attr]
     with pytest.raises(NotMember):
         await store.mark_read(room, 999, 1)
+
+
+async def test_concurrent_read_markers_share_one_transaction_and_keep_their_answers(
+    store: SqlStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ana, bob, cara = [await make_user(store, n) for n in ("ana", "bob", "cara")]
+    room = await store.create_group("r", [ana.id, bob.id])
+    await store.append_many([draft(room, ana, f"m{i}") for i in range(5)])
+    appender = store._appender
+    assert appender is not None
+    batches: list[int] = []
+    real = appender.mark_read
+
+    async def counted(marks: Sequence[tuple[int, int, int]]) -> list[int | None]:
+        batches.append(len(marks))
+        return await real(marks)
+
+    monkeypatch.setattr(appender, "mark_read", counted)
+    results = await asyncio.gather(
+        store.mark_read(room, bob.id, 4),
+        store.mark_read(room, ana.id, 2),  # the sender's marker is at 5 already
+        store.mark_read(room, cara.id, 1),
+        store.mark_read(room, bob.id, 99),  # capped at the room's last seq
+        return_exceptions=True,
+    )
+    assert batches == [4]
+    assert list(results[:2]) == [4, None] and results[3] == 5
+    assert isinstance(results[2], NotMember)
+    # Committed: read back through the other connection (SQLAlchemy's).
+    assert [m.user for m in await store.read_markers(room, ana.id, 5)] == [ana, bob]
 
 
 async def test_rooms_list_newest_activity_first_with_last_message(store: SqlStore) -> None:

@@ -12,7 +12,7 @@ from collections import defaultdict
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager, contextmanager
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import asyncpg
 from sqlalchemy import and_, event, func, select
@@ -147,6 +147,10 @@ def _outage_is_store_failed() -> Iterator[None]:
         raise
 
 
+T = TypeVar("T")
+R = TypeVar("R")
+
+
 def _user(row: Row[*tuple[Any, ...]], prefix: str = "") -> User:
     mapping = row._mapping
     return User(
@@ -165,23 +169,24 @@ def _account(row: Row[Any]) -> Account:
     )
 
 
-class GroupCommit:
-    """Appends that arrive while a transaction is committing share the next one.
+class GroupCommit(Generic[T, R]):
+    """Writes that arrive while a transaction is committing share the next one.
 
     A commit costs an fsync whatever its size, so under load many senders pay
     for one; with no load a batch is a single message and nothing waits.
-    Drafts keep their submission order inside a batch, so seq follows it.
+    Items keep their submission order inside a batch, so seq follows it.
+    Used for appends (``Draft`` -> ``Outcome``) and, on SQLite, read markers.
     """
 
     MAX_BATCH = 500
 
-    def __init__(self, write: Callable[[list[Draft]], Awaitable[list[Outcome]]]) -> None:
+    def __init__(self, write: Callable[[list[T]], Awaitable[list[R]]]) -> None:
         self._write = write
-        self._pending: list[tuple[Draft, asyncio.Future[Outcome]]] = []
+        self._pending: list[tuple[T, asyncio.Future[R]]] = []
         self._drainer: asyncio.Task[None] | None = None
 
-    async def submit(self, draft: Draft) -> Outcome:
-        future: asyncio.Future[Outcome] = asyncio.get_running_loop().create_future()
+    async def submit(self, draft: T) -> R:
+        future: asyncio.Future[R] = asyncio.get_running_loop().create_future()
         self._pending.append((draft, future))
         if self._drainer is None:
             self._drainer = asyncio.ensure_future(self._drain())
@@ -199,7 +204,7 @@ class GroupCommit:
                 if not future.done():
                     future.set_exception(StoreFailed("the store is shutting down"))
 
-    async def _commit(self, batch: list[tuple[Draft, asyncio.Future[Outcome]]]) -> None:
+    async def _commit(self, batch: list[tuple[T, asyncio.Future[R]]]) -> None:
         try:
             results = await self._write([draft for draft, _ in batch])
         except Exception as exc:
@@ -219,8 +224,14 @@ class GroupCommit:
                 future.set_result(result)
 
 
+ReadMark = tuple[int, int, int]
+"""A read marker to move: room id, user id, seq."""
+NOT_MEMBER = -1
+"""``SqliteAppender.mark_read``'s answer for a user not in the room (a seq is never < 0)."""
+
+
 class SqliteAppender:
-    """Plain messages into SQLite, a batch per call into a thread of its own.
+    """Plain messages and read markers into SQLite, a batch per call into a thread of its own.
 
     Its own ``sqlite3`` connection (same file, same pragmas as the engine's) lives
     in a one-thread executor: ``BEGIN IMMEDIATE``, ``append_many`` over
@@ -239,11 +250,7 @@ class SqliteAppender:
         return await loop.run_in_executor(self._thread, self._append, drafts)
 
     def _append(self, drafts: Sequence[Draft]) -> list[Outcome]:
-        conn = self._conn
-        if conn is None:
-            conn = sqlite3.connect(self._path, isolation_level=None)
-            _sqlite_pragmas(conn, None)
-            self._conn = conn
+        conn = self._connection()
         conn.execute("BEGIN IMMEDIATE")
         try:
             outcomes = run_to_end(append_many(SqliteStatements(conn), drafts))
@@ -253,6 +260,49 @@ class SqliteAppender:
                 conn.execute("ROLLBACK")
             raise
         return outcomes
+
+    async def mark_read(self, marks: Sequence[ReadMark]) -> list[int | None]:
+        """Each mark's new marker, None where it did not move, ``NOT_MEMBER`` where
+        the user is not in the room: the whole batch in one transaction and one hop."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._thread, self._mark_read, marks)
+
+    def _mark_read(self, marks: Sequence[ReadMark]) -> list[int | None]:
+        conn = self._connection()
+        out: list[int | None] = []
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            for room_id, user_id, seq in marks:
+                row = conn.execute(
+                    "UPDATE members SET last_read_seq = min(?1, rooms.last_seq) FROM rooms"
+                    " WHERE members.room_id = ?2 AND members.user_id = ?3"
+                    " AND rooms.id = members.room_id"
+                    " AND members.last_read_seq < min(?1, rooms.last_seq)"
+                    " RETURNING members.last_read_seq",
+                    (seq, room_id, user_id),
+                ).fetchone()
+                if row is not None:
+                    out.append(row[0])
+                elif conn.execute(
+                    "SELECT 1 FROM members WHERE room_id = ? AND user_id = ?", (room_id, user_id)
+                ).fetchone():
+                    out.append(None)
+                else:
+                    out.append(NOT_MEMBER)
+            conn.execute("COMMIT")
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
+        return out
+
+    def _connection(self) -> sqlite3.Connection:
+        conn = self._conn
+        if conn is None:
+            conn = sqlite3.connect(self._path, isolation_level=None)
+            _sqlite_pragmas(conn, None)
+            self._conn = conn
+        return conn
 
     async def close(self) -> None:
         await asyncio.get_running_loop().run_in_executor(self._thread, self._close)
@@ -303,6 +353,7 @@ class SqlStore:
             assert self.engine.url.database is not None
             self._appender = SqliteAppender(self.engine.url.database)
         self._group_commit = GroupCommit(self.append_many)
+        self._read_commit = GroupCommit(self._mark_read_many)
 
     async def close(self) -> None:
         if self._appender is not None:
@@ -1232,6 +1283,15 @@ class SqlStore:
         return live
 
     async def mark_read(self, room_id: int, user_id: int, seq: int) -> int | None:
+        if self._appender is not None:
+            # Read markers are about as frequent as messages in a chat: on SQLite
+            # those that arrive while one batch commits share the next transaction,
+            # run in one hop by the appender's thread (like plain messages), instead
+            # of each taking SQLAlchemy's path and the write lock on its own.
+            marked = await self._read_commit.submit((room_id, user_id, seq))
+            if marked == NOT_MEMBER:
+                raise NotMember
+            return marked
         # One statement in the common case (the marker moves): reads are as
         # frequent as messages in a busy room, and each was four round trips.
         least = func.min if self.sqlite else func.least
@@ -1252,6 +1312,14 @@ class SqlStore:
             if moved is None and not await _is_member(conn, room_id, user_id):
                 raise NotMember
         return moved
+
+    async def _mark_read_many(self, marks: list[ReadMark]) -> list[int | None]:
+        assert self._appender is not None and self._write_lock is not None
+        try:
+            async with self._write_lock:
+                return await self._appender.mark_read(marks)
+        except (sqlite3.Error, OSError) as exc:
+            raise StoreFailed(f"storing read markers failed: {exc!r}") from exc
 
 
 async def _insert_user(
