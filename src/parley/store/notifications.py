@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import and_, func, select, tuple_, update
+from sqlalchemy import and_, func, or_, select, tuple_, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -218,32 +218,92 @@ async def exists(conn: AsyncConnection, user_id: int, notification_id: int) -> b
     return row.first() is not None
 
 
-async def ledger_begin(
-    conn: AsyncConnection, is_sqlite: bool, keys: Sequence[str]
-) -> dict[str, str | None]:
-    """Record the intent to deliver each of ``keys`` (one insert; a second read only when
-    some were there already): per key, the state it already had, or None if new."""
-    if not keys:
-        return {}
+@dataclass(frozen=True, slots=True)
+class Outgoing:
+    """A pending delivery claimed by an outbox: its key, what to send, and its order."""
+
+    key: str
+    payload: str
+    created_at: int
+
+
+async def ledger_add(
+    conn: AsyncConnection, is_sqlite: bool, rows: Sequence[tuple[str, str, int]]
+) -> None:
+    """Record (key, payload, created_at) rows as pending in one insert; a key there
+    already (a replay) keeps its row and state."""
+    if rows:
+        stmt = _insert(notification_ledger, is_sqlite).on_conflict_do_nothing()
+        await conn.execute(
+            stmt,
+            [{"key": k, "state": "pending", "payload": p, "created_at": at} for k, p, at in rows],
+        )
+
+
+async def ledger_claim(
+    conn: AsyncConnection,
+    is_sqlite: bool,
+    owner: str,
+    now: int,
+    until: int,
+    limit: int,
+    *,
+    reclaim: bool,
+) -> list[Outgoing]:
+    """Claim up to ``limit`` of the oldest pending rows nobody holds (no lease, or one
+    past ``now``) for ``owner`` until ``until``, in one statement; with ``reclaim`` also
+    those ``owner`` holds (left by an earlier process of the same name). PostgreSQL skips
+    rows another outbox is claiming at that moment; SQLite writes one at a time."""
     ledger = notification_ledger.c
-    at = now_micros()
-    stmt = _insert(notification_ledger, is_sqlite).on_conflict_do_nothing().returning(ledger.key)
-    params = [{"key": k, "state": "pending", "created_at": at} for k in dict.fromkeys(keys)]
-    states: dict[str, str | None] = dict.fromkeys((await conn.execute(stmt, params)).scalars())
-    known = [k for k in keys if k not in states]
-    if known:
-        rows = await conn.execute(select(ledger.key, ledger.state).where(ledger.key.in_(known)))
-        states.update({row.key: str(row.state) for row in rows})
-    return states
+    free = or_(ledger.lease_until.is_(None), ledger.lease_until < now)
+    if reclaim:
+        free = or_(free, ledger.owner == owner)
+    pick = (
+        select(ledger.key)
+        .where(ledger.state == "pending", ledger.payload.is_not(None), free)
+        .order_by(ledger.created_at)
+        .limit(limit)
+    )
+    if not is_sqlite:
+        pick = pick.with_for_update(skip_locked=True)
+    rows = await conn.execute(
+        update(notification_ledger)
+        .where(ledger.key.in_(pick.scalar_subquery()))
+        .values(owner=owner, lease_until=until)
+        .returning(ledger.key, ledger.payload, ledger.created_at)
+    )
+    return sorted(
+        (Outgoing(r.key, r.payload, r.created_at) for r in rows),
+        key=lambda o: (o.created_at, o.key),
+    )
 
 
-async def ledger_done(conn: AsyncConnection, keys: Sequence[str]) -> None:
+async def ledger_release(conn: AsyncConnection, owner: str, keys: Sequence[str]) -> None:
+    """Give back the claim on ``keys`` still pending, for the next round to take."""
+    if keys:
+        ledger = notification_ledger.c
+        await conn.execute(
+            update(notification_ledger)
+            .where(ledger.key.in_(list(keys)), ledger.owner == owner, ledger.state == "pending")
+            .values(owner=None, lease_until=None)
+        )
+
+
+async def ledger_settle(conn: AsyncConnection, keys: Sequence[str], state: str) -> None:
+    """Mark ``keys`` "done" (sent) or "refused" (never deliverable)."""
     if keys:
         await conn.execute(
             update(notification_ledger)
             .where(notification_ledger.c.key.in_(list(keys)))
-            .values(state="done")
+            .values(state=state, lease_until=None)
         )
+
+
+async def ledger_states(conn: AsyncConnection, keys: Sequence[str]) -> dict[str, str]:
+    """The state of each of ``keys`` recorded."""
+    ledger = notification_ledger.c
+    rows = await conn.execute(select(ledger.key, ledger.state).where(ledger.key.in_(list(keys))))
+    return {r.key: r.state for r in rows}
 
 
 async def user_settings(conn: AsyncConnection, user_ids: Sequence[int]) -> dict[int, UserSettings]:
