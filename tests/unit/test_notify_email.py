@@ -9,6 +9,7 @@ import email
 import email.policy
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
+from email.message import EmailMessage
 
 import pytest
 
@@ -145,8 +146,21 @@ async def test_off_or_digest_users_get_no_immediate_mail(store: SqlStore, mailbo
 
 
 def test_a_subject_beyond_ascii_is_encoded_and_reads_back() -> None:
-    mail = compose("P <p@ex.com>", "bob@example.com", "Zoë 李\r\nBcc: x@evil.com", [], "<a@ex>")
-    raw = mail.as_bytes()
+    raw = compose("P <p@ex.com>", "bob@example.com", "Zoë 李\r\nBcc: x@evil.com", [], "<a@ex>")
     assert raw.isascii() and b"\nBcc:" not in raw
     back = email.message_from_bytes(raw, policy=email.policy.default)
     assert back["Subject"] == "Zoë 李 Bcc: x@evil.com" and back["Bcc"] is None
+
+
+def test_a_long_subject_folds_and_the_parts_read_back() -> None:
+    subject = "Zoë " * 40 + "mentioned you in #café"
+    entries = [("Zoë mentioned you", "ça va? <b>李</b>\r\n.\r\nBcc: x", "https://x/rooms/1")]
+    raw = compose("P <p@ex.com>", "bob@example.com", subject, entries, "<a@ex>")
+    assert raw.isascii() and all(len(line) <= 78 for line in raw.split(b"\r\n"))
+    back = email.message_from_bytes(raw, policy=email.policy.default)
+    assert isinstance(back, EmailMessage)
+    assert back["Subject"] == " ".join(subject.split()) and back["Message-ID"] == "<a@ex>"
+    assert back["Bcc"] is None and back.get_content_type() == "multipart/alternative"
+    body = parts(back)
+    assert "ça va? <b>李</b>" in body["text"] and "https://x/rooms/1" in body["text"]
+    assert "ça va? &lt;b&gt;李&lt;/b&gt;" in body["html"]

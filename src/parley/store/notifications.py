@@ -289,14 +289,14 @@ async def ledger_release(conn: AsyncConnection, owner: str, keys: Sequence[str])
         )
 
 
-async def ledger_settle(conn: AsyncConnection, keys: Sequence[str], state: str) -> None:
-    """Mark ``keys`` "done" (sent) or "refused" (never deliverable)."""
-    if keys:
-        await conn.execute(
-            update(notification_ledger)
-            .where(notification_ledger.c.key.in_(list(keys)))
-            .values(state=state, lease_until=None)
-        )
+async def ledger_settle(conn: AsyncConnection, key: str, state: str) -> None:
+    """Mark ``key`` "done" (sent) or "refused" (never deliverable): one key, as each mail
+    is settled before its connection's next (an ``IN`` list would be re-rendered per call)."""
+    await conn.execute(
+        update(notification_ledger)
+        .where(notification_ledger.c.key == key)
+        .values(state=state, lease_until=None)
+    )
 
 
 async def ledger_states(conn: AsyncConnection, keys: Sequence[str]) -> dict[str, str]:

@@ -1129,9 +1129,9 @@ class SqlStore:
         async with self._single_write() as conn:
             await inbox.ledger_release(conn, owner, keys)
 
-    async def ledger_settle(self, keys: Sequence[str], state: str) -> None:
+    async def ledger_settle(self, key: str, state: str) -> None:
         async with self._single_write() as conn:
-            await inbox.ledger_settle(conn, keys, state)
+            await inbox.ledger_settle(conn, key, state)
 
     async def ledger_states(self, keys: Sequence[str]) -> dict[str, str]:
         async with self._single_read() as conn:
