@@ -5,9 +5,10 @@ plain-text and an HTML part (``compose``); every piece of user text (names, room
 the excerpt) is escaped for HTML and kept out of headers but the subject, one line and
 RFC 2047-encoded by ``email.header``, so a message cannot inject markup or headers.
 The worker's batch only records each mail as pending in the ledger; an outbox loop
-sends them over kept SMTP connections. The Message-ID derives from the idempotency key, so the one window where a mail may go twice (sent, then a crash before
-the ledger says "done") yields two copies with the same Message-ID, which mail clients
-and servers merge (docs/reliability.md).
+sends them over kept SMTP connections. The Message-ID derives from the idempotency
+key, so the one window where a mail may go twice (sent, then a crash before the ledger
+says "done") yields two copies with the same Message-ID, which mail clients and
+servers merge (docs/reliability.md).
 """
 
 from __future__ import annotations
