@@ -250,8 +250,8 @@ class EmailChannel:
         connection in order; each key is marked done right after the server accepted its
         mail, before the connection sends the next, so a crash leaves at most one mail per
         connection sent and not done (sent again, under the same Message-ID). Returns how
-        many were claimed; raises ``DeliveryFailed`` (retry) after giving back what it
-        could not send."""
+        many were claimed; raises what stopped a connection (``DeliveryFailed``, retry;
+        a store failure) after giving back what it did not send."""
         now = now_micros()
         until = now + LEASE_SECONDS * 1_000_000
         claimed = await self._store.ledger_claim(
@@ -275,26 +275,31 @@ class EmailChannel:
 
     async def _send_lane(
         self, lane: int, rows: list[Outgoing], until: int
-    ) -> tuple[list[str], DeliveryFailed | None]:
-        """Send ``rows`` in order on connection ``lane``: the keys left unsent, and the
+    ) -> tuple[list[str], Exception | None]:
+        """Send ``rows`` in order on connection ``lane``: the keys to give back, and the
         failure that stopped it (None when it went through). Stops short of the lease's
-        end so another sender never takes a row this one may still send."""
+        end so another sender never takes a row this one may still send. A mail accepted
+        whose ``done`` could not be written (the store failed) is not given back: it is
+        sent again once its claim runs out, as after a crash in that window."""
         for i, row in enumerate(rows):
             if now_micros() > until - LEASE_MARGIN_SECONDS * 1_000_000:
                 return [r.key for r in rows[i:]], None
             payload = orjson.loads(row.payload)
-            mail = self._mail(row.key, payload)
             try:
-                await self._send_kept(lane, mail, [payload["to"]])
+                await self._send_kept(lane, self._mail(row.key, payload), [payload["to"]])
             except DeliveryFailed as exc:
                 if exc.retry:
                     return [r.key for r in rows[i:]], exc
                 logger.warning("email: cannot deliver %s: %s", row.key, exc)
-                await self._store.ledger_settle(row.key, "refused")
-                continue
-            self.sent += 1
-            # Done before this connection's next mail: a crash re-sends at most this one.
-            await self._store.ledger_settle(row.key, "done")
+                state = "refused"
+            else:
+                self.sent += 1
+                state = "done"
+            try:
+                # Settled before this connection's next mail: a crash re-sends at most one.
+                await self._store.ledger_settle(row.key, state)
+            except Exception as exc:
+                return [r.key for r in rows[i + 1 :]], exc
         return [], None
 
     async def _send_kept(self, lane: int, mail: bytes, recipients: list[str]) -> None:
