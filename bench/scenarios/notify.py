@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import re
 import time
 from typing import Any
 
@@ -45,6 +46,7 @@ from bench.server import ParleyServer, cleanup, scratch_dir
 WARMUP = 5
 """Messages per sender before the window: producers, consumers and caches get going."""
 KEEPS_UP_DRAIN_S = 2.0
+MESSAGE_ID = re.compile(rb"^Message-ID: (\S+)", re.MULTILINE | re.IGNORECASE)
 """The worker keeps up when it has decided on every message within this long of the last
 ack: its batches (Kafka poll, store look-up, delivery) take about a second end to end."""
 
@@ -75,15 +77,22 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 class Mailbox:
-    """An SMTP server that counts the mails it accepts (aiosmtpd, in this event loop)."""
+    """An SMTP server that counts the mails it accepts, and those whose Message-ID it had
+    already (a second copy), in this event loop (aiosmtpd)."""
 
     def __init__(self) -> None:
         self.mails = 0
+        self.copies = 0
+        self._ids: set[bytes] = set()
         self.server: asyncio.Server | None = None
         self.port = 0
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         self.mails += 1
+        found = MESSAGE_ID.search(envelope.original_content or b"")
+        if found is not None:
+            self.copies += found[1] in self._ids
+            self._ids.add(found[1])
         return "250 OK"
 
     async def start(self) -> None:
@@ -251,6 +260,7 @@ async def run(a: argparse.Namespace) -> dict[str, Any]:
             await pool.broadcast(docs)
             await pool.collect("DONE", 300)
             await _until(http, metrics_urls, WARMUP * a.senders, 120)
+            await _mailed(box, mailing * WARMUP, 120)  # the outbox sends after the batch
             await pool.broadcast({"cmd": "reset"})
             await pool.collect("RESET", 30)
             for d in docs:
@@ -320,6 +330,7 @@ async def run(a: argparse.Namespace) -> dict[str, Any]:
             "notifications_expected": notifying * per,
             "mails": box.mails - mails0,
             "mails_expected": mailing * per,
+            "mail_copies": box.copies,
             "lag_max": int(max(lags, default=0)),
             "lag_at_load_end": int(at_load_end["lag"]),
             "behind_at_load_end": int(at_load_end["stored"] - at_load_end["messages"]),
@@ -340,7 +351,8 @@ async def run(a: argparse.Namespace) -> dict[str, Any]:
             and not st["errors"]
             and drained
             and notified == notifying * per
-            and box.mails - mails0 == mailing * per,
+            and box.mails - mails0 == mailing * per
+            and not box.copies,
         }
         log(
             f"notify ({figures['mode']}): ingest {figures['ingest_acks_per_s']} acks/s, worker "
