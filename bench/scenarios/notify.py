@@ -19,14 +19,16 @@ notifier of one embedded server (SQLite) instead.
 The worker's ``/metrics`` (the gateway's, embedded) is scraped every ``--sample``
 seconds: ``parley_notify_lag`` (messages behind), its messages and notifications
 counters, and the gateway's stored messages. The run ends when the worker has decided
-on every message; the drain time is from the last ack to then. CPU per message is per
-process group over the whole run (load and drain).
+on every message and the SMTP server has every mail (the outbox sends after the batch);
+the drain times are from the last ack to each. CPU per message is per process group
+over the whole run (load, drain and the last mail).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import re
 import time
 from typing import Any
 
@@ -44,6 +46,7 @@ from bench.server import ParleyServer, cleanup, scratch_dir
 WARMUP = 5
 """Messages per sender before the window: producers, consumers and caches get going."""
 KEEPS_UP_DRAIN_S = 2.0
+MESSAGE_ID = re.compile(rb"^Message-ID: (\S+)", re.MULTILINE | re.IGNORECASE)
 """The worker keeps up when it has decided on every message within this long of the last
 ack: its batches (Kafka poll, store look-up, delivery) take about a second end to end."""
 
@@ -74,15 +77,22 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 class Mailbox:
-    """An SMTP server that counts the mails it accepts (aiosmtpd, in this event loop)."""
+    """An SMTP server that counts the mails it accepts, and those whose Message-ID it had
+    already (a second copy), in this event loop (aiosmtpd)."""
 
     def __init__(self) -> None:
         self.mails = 0
+        self.copies = 0
+        self._ids: set[bytes] = set()
         self.server: asyncio.Server | None = None
         self.port = 0
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         self.mails += 1
+        found = MESSAGE_ID.search(envelope.original_content or b"")
+        if found is not None:
+            self.copies += found[1] in self._ids
+            self._ids.add(found[1])
         return "250 OK"
 
     async def start(self) -> None:
@@ -250,6 +260,7 @@ async def run(a: argparse.Namespace) -> dict[str, Any]:
             await pool.broadcast(docs)
             await pool.collect("DONE", 300)
             await _until(http, metrics_urls, WARMUP * a.senders, 120)
+            await _mailed(box, mailing * WARMUP, 120)  # the outbox sends after the batch
             await pool.broadcast({"cmd": "reset"})
             await pool.collect("RESET", 30)
             for d in docs:
@@ -281,6 +292,9 @@ async def run(a: argparse.Namespace) -> dict[str, Any]:
             acked = merge_stats(out)["acked"]  # a send refused (Kafka away) is not waited for
             drained = await _until(http, metrics_urls, start["messages"] + acked, a.drain_timeout)
             t_end = time.monotonic() - t0
+            # The outbox sends after the batch: the CPU window runs until the last mail.
+            mailed = await _mailed(box, mails0 + mailing * per, a.drain_timeout)
+            t_mailed = time.monotonic() - t0
             sampling.cancel()
             w = win.stop()
             cpu = {role: cpu_seconds(procs) - cpu0[role] for role, procs in roles.items()}
@@ -293,6 +307,7 @@ async def run(a: argparse.Namespace) -> dict[str, Any]:
         notified = int(end["notifications"] - start["notifications"])
         handled_at_load_end = int(at_load_end["messages"] - start["messages"])
         drain = round(t_end - t_load, 2) if drained else None
+        mail_drain = round(t_mailed - t_load, 2) if mailed else None
         lags = [s["lag"] for s in samples]
         behind = [s["behind"] for s in samples]
         ingest_rate = st["acked"] / t_load
@@ -315,12 +330,14 @@ async def run(a: argparse.Namespace) -> dict[str, Any]:
             "notifications_expected": notifying * per,
             "mails": box.mails - mails0,
             "mails_expected": mailing * per,
+            "mail_copies": box.copies,
             "lag_max": int(max(lags, default=0)),
             "lag_at_load_end": int(at_load_end["lag"]),
             "behind_at_load_end": int(at_load_end["stored"] - at_load_end["messages"]),
             "behind_max": int(max(behind, default=0)),
             "lag_samples": [[round(s["t"], 2), int(s["lag"]), int(s["behind"])] for s in samples],
             "drain_s": drain,
+            "mail_drain_s": mail_drain,
             "drained": drained,
             "worker_over_ingest": round(worker_rate / ingest_rate, 3) if ingest_rate else None,
             "keeps_up": keeps_up,
@@ -334,13 +351,14 @@ async def run(a: argparse.Namespace) -> dict[str, Any]:
             and not st["errors"]
             and drained
             and notified == notifying * per
-            and box.mails - mails0 == mailing * per,
+            and box.mails - mails0 == mailing * per
+            and not box.copies,
         }
         log(
             f"notify ({figures['mode']}): ingest {figures['ingest_acks_per_s']} acks/s, worker "
             f"{figures['worker_messages_per_s']} messages/s and {figures['notifications_per_s']} "
             f"notifications/s, lag max {figures['lag_max']} (at load end {figures['lag_at_load_end']}), "
-            f"drain {drain} s, keeps up: {keeps_up}"
+            f"drain {drain} s (mails {mail_drain} s), keeps up: {keeps_up}"
         )
         log(f"notify: CPU µs per message by role {figures['cpu_us_per_message_by_role']}")
     finally:
@@ -376,6 +394,16 @@ async def _sample(
             }
         )
         await asyncio.sleep(every)
+
+
+async def _mailed(box: Mailbox, mails: int, timeout: float) -> bool:
+    """Wait until the SMTP server has ``mails`` in all; False on timeout."""
+    deadline = time.monotonic() + timeout
+    while box.mails < mails:
+        if time.monotonic() >= deadline:
+            return False
+        await asyncio.sleep(0.05)
+    return True
 
 
 async def _until(

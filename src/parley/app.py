@@ -160,7 +160,7 @@ def components(settings: Settings) -> Components:
             tracing=tracing,
         )
     else:
-        email = email_channel(settings, store)
+        email = email_channel(settings, store, settings.gateway_id)
         push = push_channel(settings, store)
         notifier = InProcessNotifier(
             notification_worker(store, focus, announcer, email, push), email, closing=(push,)
@@ -204,11 +204,12 @@ def file_store(settings: Settings) -> FileStore:
     )
 
 
-def email_channel(settings: Settings, store: SqlStore) -> EmailChannel | None:
-    """E-mail when an SMTP server is configured; its links start at the public URL."""
+def email_channel(settings: Settings, store: SqlStore, owner: str | None) -> EmailChannel | None:
+    """E-mail when an SMTP server is configured; its links start at the public URL.
+    ``owner``: the process's stable name for the outbox's claims (None: a random one)."""
     if not settings.smtp.host:
         return None
-    return EmailChannel(store, settings.smtp, settings.public_url or "")
+    return EmailChannel(store, settings.smtp, settings.public_url or "", owner=owner or "")
 
 
 def notification_worker(
@@ -243,7 +244,7 @@ def notify_worker(settings: Settings) -> NotifyWorker:
     focus = RedisFocus(settings.redis_url)
     board = RedisBoard(settings.redis_url)
     announcer = Announcer(store, bus, LocalPresence())
-    email = email_channel(settings, store)
+    email = email_channel(settings, store, settings.persister_id)
     push = push_channel(settings, store)
     return NotifyWorker(
         notification_worker(store, focus, announcer, email, push),
@@ -255,7 +256,7 @@ def notify_worker(settings: Settings) -> NotifyWorker:
         metrics=NotifyMetrics(),
         board=board,
         figures_interval=FIGURES_INTERVAL_SECONDS,
-        digests=email,
+        email=email,
         closing=(push, focus, bus, board, store),
         instance_id=settings.persister_id,
     )

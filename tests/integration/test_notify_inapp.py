@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 
 from parley.announcer import Announcer
 from parley.bus import MemoryBus
-from parley.models import User
+from parley.models import Draft, User, now_micros
 from parley.notify.base import Notification, Reason
 from parley.notify.inapp import InAppChannel
 from parley.presence import LocalPresence
@@ -60,3 +60,25 @@ async def test_a_batch_inserts_each_row_once_and_announces_only_new_rows(
     await inapp.deliver_many(batch)  # a replay inserts nothing and announces nothing
     assert heard == []
     assert (await store.notifications(bob.id, None, 10))[2] == 3
+
+
+async def test_the_notifier_looks_up_stored_messages_with_their_mentions(
+    store: SqlStore,
+) -> None:
+    ana, bob, cy = [
+        await store.create_user(f"{name}{secrets.token_hex(3)}", name.title(), "x")
+        for name in ("ana", "bob", "cy")
+    ]
+    room = await store.create_group("plans", [ana.id, bob.id, cy.id])
+    at = now_micros()
+    texts = {"a": f"@{bob.username} and @{cy.username} lunch?", "b": "no one", "c": "gone"}
+    for client_id, body in texts.items():
+        await store.append(Draft(room, ana, body, client_id, at))
+    await store.append(Draft(room, ana, "", None, at, kind="delete", target=3))
+    keys = [(room, ana.id, c) for c in (*texts, "never sent")]
+    found = await store.stored_messages(keys)
+    assert sorted(found) == sorted(keys[:3])
+    a, b, c = (found[(room, ana.id, k)] for k in texts)
+    assert (a.seq, a.body, a.mentions) == (1, texts["a"], tuple(sorted((bob.id, cy.id))))
+    assert (b.seq, b.mentions, b.deleted) == (2, (), False)
+    assert (c.seq, c.deleted) == (3, True)

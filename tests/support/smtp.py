@@ -31,10 +31,11 @@ class Mailbox:
         self.received.put_nowait(([str(r) for r in envelope.rcpt_tos], mail))
         return "250 OK"
 
-    async def start(self) -> Mailbox:
+    async def start(self, port: int = 0) -> Mailbox:
+        """Listen on ``port`` (0: a free one; a port a closed mailbox had: the server back)."""
         loop = asyncio.get_running_loop()
         self.server = await loop.create_server(
-            lambda: SMTP(self, hostname="localhost"), "127.0.0.1", 0
+            lambda: SMTP(self, hostname="localhost"), "127.0.0.1", port
         )
         self.port = self.server.sockets[0].getsockname()[1]
         return self

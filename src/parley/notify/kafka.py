@@ -71,7 +71,7 @@ class NotifyWorker:
         metrics: NotifyMetrics,
         board: Board | None = None,
         figures_interval: float = 2.0,
-        digests: EmailChannel | None = None,
+        email: EmailChannel | None = None,
         closing: Sequence[Any] = (),
         instance_id: str | None = None,
     ) -> None:
@@ -88,7 +88,7 @@ class NotifyWorker:
         self.metrics = metrics
         self._board = board
         self._figures_interval = figures_interval
-        self._digests = digests
+        self._email = email
         self._closing = closing
         self._instance_id = instance_id
         self._name = instance_id or f"notify-{secrets.token_hex(4)}"
@@ -106,8 +106,8 @@ class NotifyWorker:
                 return
             print(f"notify worker consuming {self._topic} as group {self._group}", flush=True)
             tasks.append(asyncio.create_task(self._report(consumer)))
-            if self._digests is not None:
-                tasks.append(asyncio.create_task(self._digests.run_digests(stop)))
+            if self._email is not None:
+                tasks.append(asyncio.create_task(self._email.run(stop)))
             while not stop.is_set():
                 batch = await consumer.getmany(timeout_ms=POLL_MS, max_records=MAX_RECORDS)
                 if batch and not stop.is_set():

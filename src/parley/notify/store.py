@@ -7,7 +7,7 @@ from typing import Protocol
 
 from parley.models import Message
 from parley.notify.base import Notification
-from parley.store.notifications import InboxItem, RoomMembers, UserSettings
+from parley.store.notifications import InboxItem, Outgoing, RoomMembers, UserSettings
 
 
 class NotificationStore(Protocol):
@@ -23,12 +23,21 @@ class NotificationStore(Protocol):
     async def read_notifications(self, user_id: int, notification_id: int | None) -> int: ...
     async def has_notification(self, user_id: int, notification_id: int) -> bool: ...
 
-    async def ledger_begin(self, keys: Sequence[str]) -> dict[str, str | None]:
-        """Record the intent to deliver each of ``keys``: per key, None if new, else its
-        state ("pending", "done")."""
+    async def ledger_add(self, rows: Sequence[tuple[str, str, int]]) -> None:
+        """Record each (key, payload, created_at) as pending in one insert; a key recorded
+        already keeps its row."""
         ...
 
-    async def ledger_done(self, keys: Sequence[str]) -> None: ...
+    async def ledger_claim(
+        self, owner: str, now: int, until: int, limit: int, *, reclaim: bool
+    ) -> list[Outgoing]:
+        """Claim the oldest pending rows nobody holds (with ``reclaim``, also ``owner``'s
+        own) until ``until``, in order."""
+        ...
+
+    async def ledger_release(self, owner: str, keys: Sequence[str]) -> None: ...
+    async def ledger_settle(self, key: str, state: str) -> None: ...
+    async def ledger_states(self, keys: Sequence[str]) -> dict[str, str]: ...
     async def notification_settings(self, user_ids: Sequence[int]) -> dict[int, UserSettings]: ...
     async def put_notification_settings(self, user_id: int, settings: UserSettings) -> None: ...
     async def room_levels(

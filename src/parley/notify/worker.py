@@ -164,17 +164,17 @@ class InProcessNotifier:
     def __init__(
         self,
         notifier: Notifier,
-        digests: EmailChannel | None = None,
+        email: EmailChannel | None = None,
         *,
         closing: Sequence[Closable] = (),
         linger: float = LINGER_SECONDS,
     ) -> None:
-        """``digests``: the e-mail channel whose digest loop runs beside the notifier;
+        """``email``: the e-mail channel whose outbox and digest loop run beside the notifier;
         ``closing``: channels holding clients (Web Push's HTTP session), closed at the end;
         ``linger``: seconds to gather a batch after its first message."""
         self.notifier = notifier
         self._linger = linger
-        self._digests = digests
+        self._email = email
         self._closing = closing
         self._queue: asyncio.Queue[Entry] = asyncio.Queue(QUEUE_LIMIT)
         self._tasks: list[asyncio.Task[None]] = []
@@ -213,8 +213,8 @@ class InProcessNotifier:
 
     async def start(self) -> None:
         self._tasks.append(asyncio.create_task(self._run()))
-        if self._digests is not None:
-            self._tasks.append(asyncio.create_task(self._digests.run_digests(self._stop)))
+        if self._email is not None:
+            self._tasks.append(asyncio.create_task(self._email.run(self._stop)))
 
     async def close(self) -> None:
         self._stop.set()

@@ -7,18 +7,20 @@ most once (an inbox row per user and message, a ledger key) use the database's o
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import and_, func, select, tuple_, update
+from sqlalchemy import and_, bindparam, func, or_, select, tuple_, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from parley.models import JSON, Message, User, now_micros, rfc3339
-from parley.store.rows import message_query, read_messages
+from parley.store.rows import message_from_row, message_query
 from parley.store.schema import (
     members,
+    mentions,
     messages,
     notification_ledger,
     notification_settings,
@@ -218,32 +220,95 @@ async def exists(conn: AsyncConnection, user_id: int, notification_id: int) -> b
     return row.first() is not None
 
 
-async def ledger_begin(
-    conn: AsyncConnection, is_sqlite: bool, keys: Sequence[str]
-) -> dict[str, str | None]:
-    """Record the intent to deliver each of ``keys`` (one insert; a second read only when
-    some were there already): per key, the state it already had, or None if new."""
-    if not keys:
-        return {}
+@dataclass(frozen=True, slots=True)
+class Outgoing:
+    """A pending delivery claimed by an outbox: its key, what to send, and its order."""
+
+    key: str
+    payload: str
+    created_at: int
+
+
+async def ledger_add(
+    conn: AsyncConnection, is_sqlite: bool, rows: Sequence[tuple[str, str, int]]
+) -> None:
+    """Record (key, payload, created_at) rows as pending in one insert; a key there
+    already (a replay) keeps its row and state."""
+    if rows:
+        stmt = _insert(notification_ledger, is_sqlite).on_conflict_do_nothing()
+        await conn.execute(
+            stmt,
+            [{"key": k, "state": "pending", "payload": p, "created_at": at} for k, p, at in rows],
+        )
+
+
+async def ledger_claim(
+    conn: AsyncConnection,
+    is_sqlite: bool,
+    owner: str,
+    now: int,
+    until: int,
+    limit: int,
+    *,
+    reclaim: bool,
+) -> list[Outgoing]:
+    """Claim up to ``limit`` of the oldest pending rows nobody holds (no lease, or one
+    past ``now``) for ``owner`` until ``until``, in one statement; with ``reclaim`` also
+    those ``owner`` holds (left by an earlier process of the same name). PostgreSQL skips
+    rows another outbox is claiming at that moment; SQLite writes one at a time."""
     ledger = notification_ledger.c
-    at = now_micros()
-    stmt = _insert(notification_ledger, is_sqlite).on_conflict_do_nothing().returning(ledger.key)
-    params = [{"key": k, "state": "pending", "created_at": at} for k in dict.fromkeys(keys)]
-    states: dict[str, str | None] = dict.fromkeys((await conn.execute(stmt, params)).scalars())
-    known = [k for k in keys if k not in states]
-    if known:
-        rows = await conn.execute(select(ledger.key, ledger.state).where(ledger.key.in_(known)))
-        states.update({row.key: str(row.state) for row in rows})
-    return states
+    free = or_(ledger.lease_until.is_(None), ledger.lease_until < now)
+    if reclaim:
+        free = or_(free, ledger.owner == owner)
+    pick = (
+        select(ledger.key)
+        .where(ledger.state == "pending", ledger.payload.is_not(None), free)
+        .order_by(ledger.created_at)
+        .limit(limit)
+    )
+    if not is_sqlite:
+        pick = pick.with_for_update(skip_locked=True)
+    rows = await conn.execute(
+        update(notification_ledger)
+        .where(ledger.key.in_(pick.scalar_subquery()))
+        .values(owner=owner, lease_until=until)
+        .returning(ledger.key, ledger.payload, ledger.created_at)
+    )
+    return sorted(
+        (Outgoing(r.key, r.payload, r.created_at) for r in rows),
+        key=lambda o: (o.created_at, o.key),
+    )
 
 
-async def ledger_done(conn: AsyncConnection, keys: Sequence[str]) -> None:
+async def ledger_release(conn: AsyncConnection, owner: str, keys: Sequence[str]) -> None:
+    """Give back the claim on ``keys`` still pending, for the next round to take."""
     if keys:
+        ledger = notification_ledger.c
         await conn.execute(
             update(notification_ledger)
-            .where(notification_ledger.c.key.in_(list(keys)))
-            .values(state="done")
+            .where(ledger.key.in_(list(keys)), ledger.owner == owner, ledger.state == "pending")
+            .values(owner=None, lease_until=None)
         )
+
+
+_SETTLE = (
+    update(notification_ledger)
+    .where(notification_ledger.c.key == bindparam("settled"))
+    .values(state=bindparam("state"), lease_until=None)
+)
+"""Built once: the outbox settles every mail with it, one at a time."""
+
+
+async def ledger_settle(conn: AsyncConnection, key: str, state: str) -> None:
+    """Mark ``key`` "done" (sent) or "refused" (never deliverable)."""
+    await conn.execute(_SETTLE, {"settled": key, "state": state})
+
+
+async def ledger_states(conn: AsyncConnection, keys: Sequence[str]) -> dict[str, str]:
+    """The state of each of ``keys`` recorded."""
+    ledger = notification_ledger.c
+    rows = await conn.execute(select(ledger.key, ledger.state).where(ledger.key.in_(list(keys))))
+    return {r.key: r.state for r in rows}
 
 
 async def user_settings(conn: AsyncConnection, user_ids: Sequence[int]) -> dict[int, UserSettings]:
@@ -369,14 +434,33 @@ async def digest_sent(conn: AsyncConnection, user_id: int, ids: Sequence[int], n
 async def stored_messages(
     conn: AsyncConnection, keys: Sequence[tuple[int, int, str]]
 ) -> dict[tuple[int, int, str], Message]:
-    """The stored messages of (room, sender, client_id) keys, as the Kafka records name them."""
+    """The stored messages of (room, sender, client_id) keys, as the Kafka records name them,
+    with their mentions: what deciding needs, and no more. Two queries, not
+    ``read_messages``' five (its reactions, reply previews and files are never shown in a
+    notification, and were a third of the worker's look-up per batch)."""
     if not keys:
         return {}
     m = messages.c
-    found = await read_messages(
-        conn,
-        message_query().where(
-            tuple_(m.room_id, m.sender_id, m.client_id).in_([tuple(k) for k in keys])
-        ),
-    )
-    return {(x.room_id, x.sender.id, x.client_id or ""): x for x in found}
+    found = [
+        message_from_row(row)
+        for row in await conn.execute(
+            message_query().where(
+                tuple_(m.room_id, m.sender_id, m.client_id).in_([tuple(k) for k in keys])
+            )
+        )
+    ]
+    live = [x.id for x in found if not x.deleted]
+    mentioned: dict[int, list[int]] = {}
+    if live:
+        for message_id, user_id in await conn.execute(
+            select(mentions.c.message_id, mentions.c.user_id)
+            .where(mentions.c.message_id.in_(live))
+            .order_by(mentions.c.user_id)
+        ):
+            mentioned.setdefault(message_id, []).append(user_id)
+    return {
+        (x.room_id, x.sender.id, x.client_id or ""): dataclasses.replace(
+            x, mentions=tuple(mentioned.get(x.id, ()))
+        )
+        for x in found
+    }

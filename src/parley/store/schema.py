@@ -262,9 +262,20 @@ notification_ledger = Table(
     Column("key", String(96), primary_key=True),
     Column("state", String(8), nullable=False),
     Column("created_at", BigInteger, nullable=False),
+    Column("payload", Text),
+    Column("owner", String(64)),
+    Column("lease_until", BigInteger),
+    Index(
+        "ix_notification_ledger_pending",
+        "created_at",
+        postgresql_where=text("state = 'pending'"),
+        sqlite_where=text("state = 'pending'"),
+    ),
 )
 """Deliveries of channels outside the database, by ``Notification.key``: "pending" is
-recorded before sending, "done" after; see docs/reliability.md."""
+recorded (with what to send, ``payload``) before the log's offsets move, "done" once
+sent ("refused": never deliverable). The e-mail outbox claims pending rows by setting
+``owner`` and ``lease_until``; see docs/reliability.md."""
 
 notification_settings = Table(
     "notification_settings",

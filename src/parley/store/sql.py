@@ -1163,15 +1163,30 @@ class SqlStore:
         async with self._connect() as conn:
             return await inbox.exists(conn, user_id, notification_id)
 
-    async def ledger_begin(self, keys: Sequence[str]) -> dict[str, str | None]:
-        # Autocommit: the insert stands alone, and the state read after a conflict is
-        # whatever the winner wrote (no transaction would make it any less racy).
+    async def ledger_add(self, rows: Sequence[tuple[str, str, int]]) -> None:
         async with self._single_write() as conn:
-            return await inbox.ledger_begin(conn, self.sqlite, keys)
+            await inbox.ledger_add(conn, self.sqlite, rows)
 
-    async def ledger_done(self, keys: Sequence[str]) -> None:
+    async def ledger_claim(
+        self, owner: str, now: int, until: int, limit: int, *, reclaim: bool
+    ) -> list[inbox.Outgoing]:
+        # Autocommit: one UPDATE … RETURNING is the claim, atomic on its own.
         async with self._single_write() as conn:
-            await inbox.ledger_done(conn, keys)
+            return await inbox.ledger_claim(
+                conn, self.sqlite, owner, now, until, limit, reclaim=reclaim
+            )
+
+    async def ledger_release(self, owner: str, keys: Sequence[str]) -> None:
+        async with self._single_write() as conn:
+            await inbox.ledger_release(conn, owner, keys)
+
+    async def ledger_settle(self, key: str, state: str) -> None:
+        async with self._single_write() as conn:
+            await inbox.ledger_settle(conn, key, state)
+
+    async def ledger_states(self, keys: Sequence[str]) -> dict[str, str]:
+        async with self._single_read() as conn:
+            return await inbox.ledger_states(conn, keys)
 
     async def notification_settings(self, user_ids: Sequence[int]) -> dict[int, UserSettings]:
         async with self._single_read() as conn:
