@@ -16,14 +16,14 @@ the senders' read markers. The algorithm is written once (``append_many``);
   every statement (and the ``BEGIN`` and ``COMMIT``) is a round trip of its own
   between the event loop and SQLite's thread. With one message per batch (a
   room at a chat's pace) those wake-ups were most of the store's cost. Like
-  ``PostgresStatements``, it raises ``Fallback`` for a retried client_id.
-* ``PostgresStatements`` sends each step as one statement over asyncpg, rows
-  passed as arrays (``unnest``). A persister batch of plain messages is then
-  five round trips whatever its size; through SQLAlchemy, with a statement per
-  room, the statements cost more than the rows (about 2 ms of CPU per batch).
-  It takes only batches of plain messages (no reply, no ``@``, no room event,
-  no retried client_id) and raises ``Fallback`` otherwise: the caller rolls
-  back and reruns the batch with ``CoreStatements``.
+  ``append_plain``, it raises ``Fallback`` for a retried client_id.
+* ``append_plain`` stores a PostgreSQL batch of plain messages (no reply, no
+  ``@``, no attachment, not a room event) with one call of the server-side
+  function ``parley_append`` (migration 0014), in autocommit: one round trip per
+  batch, commit included, where the same steps as statements were eight (BEGIN,
+  six statements, COMMIT), most of a message's way from send to delivery under
+  load. For a retried client_id it raises ``Fallback`` with nothing written: the
+  caller reruns the batch with ``CoreStatements``, which returns the original.
 
 Seq ranges come from ``UPDATE rooms SET last_seq = last_seq + n ... RETURNING``
 with the room rows locked in id order, so concurrent batches sharing rooms
@@ -86,7 +86,7 @@ Key = tuple[int, int, str]
 
 
 class Fallback(Exception):
-    """The batch needs a step ``PostgresStatements`` leaves to ``CoreStatements``."""
+    """The batch needs a step the fast paths leave to ``CoreStatements``."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -688,96 +688,54 @@ class SqliteStatements:
         )
 
 
-class PostgresStatements:
-    """One statement per step over asyncpg, in a transaction the caller began."""
+async def append_plain(conn: asyncpg.Connection, drafts: Sequence[Draft]) -> list[Outcome]:
+    """Store a batch of plain messages with one call of ``parley_append``: one round trip.
 
-    def __init__(self, conn: asyncpg.Connection) -> None:
-        self._conn = conn
-
-    async def members(self, pairs: set[tuple[int, int]]) -> dict[tuple[int, int], str]:
-        room_ids, user_ids = _columns(pairs, 2)
-        found = await self._conn.fetch(
-            "SELECT m.room_id, m.user_id, m.role FROM members m"
-            " JOIN unnest($1::bigint[], $2::bigint[]) AS k(room_id, user_id)"
-            " ON m.room_id = k.room_id AND m.user_id = k.user_id",
-            room_ids,
-            user_ids,
-        )
-        return {(r[0], r[1]): r[2] for r in found}
-
-    async def originals(self, keys: set[Key]) -> list[Entry]:
-        """None found, or ``Fallback``: an original is returned in its current state,
-        which only ``CoreStatements`` reads."""
-        room_ids, sender_ids, client_ids = _columns(keys, 3)
-        found = await self._conn.fetchval(
-            "SELECT EXISTS (SELECT 1 FROM unnest($1::bigint[], $2::bigint[], $3::text[])"
-            " AS k(room_id, sender_id, client_id)"
-            " JOIN messages m ON m.room_id = k.room_id AND m.sender_id = k.sender_id"
-            " AND m.client_id = k.client_id)"
-            " OR EXISTS (SELECT 1 FROM unnest($1::bigint[], $2::bigint[], $3::text[])"
-            " AS k(room_id, sender_id, client_id)"
-            " JOIN room_events e ON e.room_id = k.room_id AND e.sender_id = k.sender_id"
-            " AND e.client_id = k.client_id)",
-            room_ids,
-            sender_ids,
-            client_ids,
-        )
-        if found:
+    Run in autocommit (no transaction open on ``conn``): the call is its own
+    transaction, so when it returns the messages are committed. What
+    ``append_many`` does in Python is the function's (migration 0014), except
+    that a batch's repeats of a (room, sender, client_id) are left out here and
+    given the first one's outcome. Raises ``Fallback`` for a retried client_id,
+    with nothing written: the originals are returned in their current state,
+    which only ``CoreStatements`` reads.
+    """
+    first: dict[Key, int] = {}
+    sent: list[int] = []
+    for i, d in enumerate(drafts):
+        if d.client_id is not None:
+            key = (d.room_id, d.sender.id, d.client_id)
+            if key in first:
+                continue
+            first[key] = i
+        sent.append(i)
+    batch = [drafts[i] for i in sent]
+    found = await conn.fetch(
+        "SELECT draft, message_id, message_seq FROM parley_append($1, $2, $3, $4, $5)",
+        [d.room_id for d in batch],
+        [d.sender.id for d in batch],
+        [d.body for d in batch],
+        [d.client_id for d in batch],
+        [d.created_at for d in batch],
+    )
+    outcome: dict[int, Outcome] = {}
+    for place, message_id, seq in found:
+        if message_id is None:
             raise Fallback
-        return []
-
-    async def reserve(self, wanted: dict[int, tuple[int, int]]) -> dict[int, int]:
-        ids = sorted(wanted)
-        await self._conn.execute(
-            "SELECT id FROM rooms WHERE id = ANY($1::bigint[]) ORDER BY id FOR UPDATE", ids
+        i = sent[place - 1]
+        d = drafts[i]
+        outcome[i] = Message(
+            id=message_id,
+            room_id=d.room_id,
+            seq=seq,
+            sender=d.sender,
+            body=d.body,
+            created_at=d.created_at,
+            client_id=d.client_id,
         )
-        found = await self._conn.fetch(
-            "UPDATE rooms SET last_seq = rooms.last_seq + k.n,"
-            " last_activity_at = greatest(rooms.last_activity_at, k.latest)"
-            " FROM unnest($1::bigint[], $2::bigint[], $3::bigint[]) AS k(id, n, latest)"
-            " WHERE rooms.id = k.id RETURNING rooms.id, rooms.last_seq",
-            ids,
-            [wanted[i][0] for i in ids],
-            [wanted[i][1] for i in ids],
+    return [
+        outcome.get(
+            i if d.client_id is None else first[(d.room_id, d.sender.id, d.client_id)],
+            Refusal.NOT_MEMBER,
         )
-        return {r[0]: r[1] for r in found}
-
-    async def insert(self, rows: list[Row]) -> list[int]:
-        # (room_id, seq) is unique, so ids are matched back by it, not by row order.
-        found = await self._conn.fetch(
-            "INSERT INTO messages (room_id, seq, sender_id, body, client_id, created_at)"
-            " SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::text[],"
-            " $5::text[], $6::bigint[])"
-            " RETURNING room_id, seq, id",
-            [r.room_id for r in rows],
-            [r.seq for r in rows],
-            [r.sender_id for r in rows],
-            [r.body for r in rows],
-            [r.client_id for r in rows],
-            [r.created_at for r in rows],
-        )
-        ids = {(r[0], r[1]): r[2] for r in found}
-        return [ids[(r.room_id, r.seq)] for r in rows]
-
-    async def mark_read(self, marks: dict[tuple[int, int], int]) -> None:
-        # The room rows are locked (``reserve``), which orders concurrent batches,
-        # so the member rows need no lock order of their own.
-        pairs = list(marks)
-        await self._conn.execute(
-            "UPDATE members SET last_read_seq = k.seq"
-            " FROM unnest($1::bigint[], $2::bigint[], $3::bigint[]) AS k(room_id, user_id, seq)"
-            " WHERE members.room_id = k.room_id AND members.user_id = k.user_id"
-            " AND members.last_read_seq < k.seq",
-            [p[0] for p in pairs],
-            [p[1] for p in pairs],
-            [marks[p] for p in pairs],
-        )
-
-
-def _columns(items: set[Any], width: int) -> list[list[Any]]:
-    """Rows of a set as one list per column, the shape ``unnest`` takes."""
-    columns: list[list[Any]] = [[] for _ in range(width)]
-    for item in items:
-        for column, value in zip(columns, item, strict=True):
-            column.append(value)
-    return columns
+        for i, d in enumerate(drafts)
+    ]

@@ -1,7 +1,7 @@
 """``Store`` on SQLAlchemy Core: one set of queries for SQLite and PostgreSQL.
 
-Storing messages, the hot path, is in ``append.py``: the same algorithm, with
-its statements sent straight to asyncpg on PostgreSQL.
+Storing messages, the hot path, is in ``append.py``: the same algorithm, and on
+PostgreSQL a batch of plain messages in one call of a server-side function.
 """
 
 from __future__ import annotations
@@ -56,9 +56,9 @@ from parley.store import rooms as room_rules
 from parley.store.append import (
     CoreStatements,
     Fallback,
-    PostgresStatements,
     SqliteStatements,
     append_many,
+    append_plain,
     run_to_end,
 )
 from parley.store.base import (
@@ -1051,11 +1051,10 @@ class SqlStore:
             try:
                 async with self._connect() as conn:
                     # SQLAlchemy has not begun a transaction on this connection, and
-                    # will not: every statement goes straight to asyncpg.
+                    # will not: the call goes straight to asyncpg, in autocommit.
                     raw: asyncpg.Connection = (await conn.get_raw_connection()).driver_connection
                     try:
-                        async with raw.transaction():
-                            return await append_many(PostgresStatements(raw), drafts)
+                        return await append_plain(raw, drafts)
                     except (*_OUTAGES, asyncpg.InterfaceError):
                         # "connection is closed": SQLAlchemy never saw the error, so
                         # it would pool the dead connection again; without pre-ping
