@@ -14,10 +14,15 @@ path, which was over a quarter of the gateway's CPU per message.
 
 Failure is loud, never silent:
 
-* Kafka does not take the record within ``send_timeout`` → ``Unavailable``
-  (checked every ``EXPIRY_TICK_SECONDS``), and a breaker opens so further sends fail
-  immediately (rather than each waiting out the timeout) until a metadata
-  probe reaches Kafka again. With an
+* Kafka does not take the record within ``send_timeout`` of its batch reaching the
+  producer → ``Unavailable`` (checked every ``EXPIRY_TICK_SECONDS``). The clock starts
+  at the hand-over, not at the submit: under a burst records queue in this gateway
+  (``_send_batches`` hands one batch at a time, and aiokafka holds each until the
+  partition's previous batch has gone), and that wait is bounded by
+  ``MAX_UNSENT_RECORDS`` and the ack timeout; counted as Kafka's, it opened the
+  breaker on a healthy Kafka and refused thousands of sends. A breaker opens so
+  further sends fail immediately (rather than each waiting out the timeout) until a
+  metadata probe reaches Kafka again. With an
   idempotent producer a record that did enter the producer's buffer is retried
   until Kafka takes it, so such a send may still be stored later; a retry with
   the same client_id then finds it instead of storing it twice.
@@ -104,6 +109,9 @@ class _InFlight:
     started: float
     delivered: bool = False
     """Kafka confirmed it has the record."""
+    handed: float | None = None
+    """When its batch went to the producer: Kafka's ``send_timeout`` runs from here, not
+    from ``started``, since the wait in this gateway's own queue is not Kafka's fault."""
     span: Span | None = None
     """The ``produce`` span, when traced: it ends when Kafka has the record."""
 
@@ -310,6 +318,9 @@ class KafkaLog:
                     for entry in batch.entries:
                         self._settle(entry, failed)
                     continue
+                handed = asyncio.get_running_loop().time()
+                for entry in batch.entries:
+                    entry.handed = handed
                 delivery.add_done_callback(
                     lambda report, entries=batch.entries, producer=producer: self._delivered(
                         entries, report, producer
@@ -401,7 +412,12 @@ class KafkaLog:
             for entry in pending:
                 if entry.started + self._send_timeout > now:
                     break
-                if not entry.delivered and not entry.result.done():
+                if (
+                    entry.handed is not None
+                    and entry.handed + self._send_timeout <= now
+                    and not entry.delivered
+                    and not entry.result.done()
+                ):
                     self._settle(entry, self._refused(TimeoutError()))
 
     async def ping(self) -> None:
