@@ -185,9 +185,9 @@ class GroupCommit(Generic[T, R]):
         self._pending: list[tuple[T, asyncio.Future[R]]] = []
         self._drainer: asyncio.Task[None] | None = None
 
-    async def submit(self, draft: T) -> R:
+    async def submit(self, item: T) -> R:
         future: asyncio.Future[R] = asyncio.get_running_loop().create_future()
-        self._pending.append((draft, future))
+        self._pending.append((item, future))
         if self._drainer is None:
             self._drainer = asyncio.ensure_future(self._drain())
         return await future
@@ -206,10 +206,10 @@ class GroupCommit(Generic[T, R]):
 
     async def _commit(self, batch: list[tuple[T, asyncio.Future[R]]]) -> None:
         try:
-            results = await self._write([draft for draft, _ in batch])
+            results = await self._write([item for item, _ in batch])
         except Exception as exc:
             if len(batch) > 1:
-                # One bad draft (say a concurrent duplicate) must not fail its neighbours.
+                # One bad item (say a concurrent duplicate draft) must not fail its neighbours.
                 for single in batch:
                     await self._commit([single])
                 return
@@ -230,6 +230,29 @@ NOT_MEMBER = -1
 """``SqliteAppender.mark_read``'s answer for a user not in the room (a seq is never < 0)."""
 
 
+def _move_read_markers(conn: sqlite3.Connection, marks: Sequence[ReadMark]) -> list[int | None]:
+    """``SqliteAppender.mark_read``'s statements, in the caller's transaction."""
+    out: list[int | None] = []
+    for room_id, user_id, seq in marks:
+        row = conn.execute(
+            "UPDATE members SET last_read_seq = min(?1, rooms.last_seq) FROM rooms"
+            " WHERE members.room_id = ?2 AND members.user_id = ?3"
+            " AND rooms.id = members.room_id"
+            " AND members.last_read_seq < min(?1, rooms.last_seq)"
+            " RETURNING members.last_read_seq",
+            (seq, room_id, user_id),
+        ).fetchone()
+        if row is not None:
+            out.append(row[0])
+        elif conn.execute(
+            "SELECT 1 FROM members WHERE room_id = ? AND user_id = ?", (room_id, user_id)
+        ).fetchone():
+            out.append(None)
+        else:
+            out.append(NOT_MEMBER)
+    return out
+
+
 class SqliteAppender:
     """Plain messages and read markers into SQLite, a batch per call into a thread of its own.
 
@@ -246,55 +269,30 @@ class SqliteAppender:
         self._conn: sqlite3.Connection | None = None
 
     async def append(self, drafts: Sequence[Draft]) -> list[Outcome]:
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._thread, self._append, drafts)
-
-    def _append(self, drafts: Sequence[Draft]) -> list[Outcome]:
-        conn = self._connection()
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            outcomes = run_to_end(append_many(SqliteStatements(conn), drafts))
-            conn.execute("COMMIT")
-        except BaseException:
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
-            raise
-        return outcomes
+        return await self._run(lambda conn: run_to_end(append_many(SqliteStatements(conn), drafts)))
 
     async def mark_read(self, marks: Sequence[ReadMark]) -> list[int | None]:
         """Each mark's new marker, None where it did not move, ``NOT_MEMBER`` where
         the user is not in the room: the whole batch in one transaction and one hop."""
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._thread, self._mark_read, marks)
+        return await self._run(lambda conn: _move_read_markers(conn, marks))
 
-    def _mark_read(self, marks: Sequence[ReadMark]) -> list[int | None]:
+    async def _run(self, work: Callable[[sqlite3.Connection], R]) -> R:
+        """``work`` on the appender's thread, in one ``BEGIN IMMEDIATE`` … ``COMMIT``
+        (rolled back if it raises): one hand-off from the event loop per batch."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._thread, self._transaction, work)
+
+    def _transaction(self, work: Callable[[sqlite3.Connection], R]) -> R:
         conn = self._connection()
-        out: list[int | None] = []
         conn.execute("BEGIN IMMEDIATE")
         try:
-            for room_id, user_id, seq in marks:
-                row = conn.execute(
-                    "UPDATE members SET last_read_seq = min(?1, rooms.last_seq) FROM rooms"
-                    " WHERE members.room_id = ?2 AND members.user_id = ?3"
-                    " AND rooms.id = members.room_id"
-                    " AND members.last_read_seq < min(?1, rooms.last_seq)"
-                    " RETURNING members.last_read_seq",
-                    (seq, room_id, user_id),
-                ).fetchone()
-                if row is not None:
-                    out.append(row[0])
-                elif conn.execute(
-                    "SELECT 1 FROM members WHERE room_id = ? AND user_id = ?", (room_id, user_id)
-                ).fetchone():
-                    out.append(None)
-                else:
-                    out.append(NOT_MEMBER)
+            result = work(conn)
             conn.execute("COMMIT")
         except BaseException:
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
             raise
-        return out
+        return result
 
     def _connection(self) -> sqlite3.Connection:
         conn = self._conn
