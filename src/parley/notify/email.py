@@ -97,13 +97,13 @@ def compose(
     msg_id: str,
 ) -> bytes:
     """A mail of ``entries`` (headline, excerpt, link), with text and HTML alternatives,
-        as the bytes sent.
+    as the bytes sent.
 
-        Written out directly: with the ``email`` package (even ``email.mime``), composing
-        and flattening a mail was ~40% of the e-mail outbox's CPU, for a mail whose shape
-        never changes. The headers are safe as they are: the subject is one line, encoded
-        (RFC 2047, by ``email.header``) unless plain ASCII, the addresses come from validated
-        settings, every piece of user text is in a base64 body, and no line is longer than
+    Written out directly: with the ``email`` package (even ``email.mime``), composing
+    and flattening a mail was ~40% of the e-mail outbox's CPU, for a mail whose shape
+    never changes. The headers are safe as they are: the subject is one line, encoded
+    (RFC 2047, by ``email.header``) unless plain ASCII, the addresses come from validated
+    settings, every piece of user text is in a base64 body, and no line is longer than
     the 78 characters RFC 5322 asks for."""
     line = " ".join(subject.split())  # one line whatever a name holds
     if not line.isascii():

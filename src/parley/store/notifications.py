@@ -17,10 +17,9 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from parley.models import JSON, Message, User, now_micros, rfc3339
-from parley.store.rows import message_from_row, message_query
+from parley.store.rows import mentions_of, message_from_row, message_query
 from parley.store.schema import (
     members,
-    mentions,
     messages,
     notification_ledger,
     notification_settings,
@@ -450,14 +449,7 @@ async def stored_messages(
         )
     ]
     live = [x.id for x in found if not x.deleted]
-    mentioned: dict[int, list[int]] = {}
-    if live:
-        for message_id, user_id in await conn.execute(
-            select(mentions.c.message_id, mentions.c.user_id)
-            .where(mentions.c.message_id.in_(live))
-            .order_by(mentions.c.user_id)
-        ):
-            mentioned.setdefault(message_id, []).append(user_id)
+    mentioned = await mentions_of(conn, live) if live else {}
     return {
         (x.room_id, x.sender.id, x.client_id or ""): dataclasses.replace(
             x, mentions=tuple(mentioned.get(x.id, ()))

@@ -120,13 +120,7 @@ async def decorate(conn: AsyncConnection, rows: Sequence[Sequence[Any]]) -> list
     live = [m.id for m in found if not m.deleted]
     if not live:
         return found
-    mentioned: dict[int, list[int]] = defaultdict(list)
-    for message_id, user_id in await conn.execute(
-        select(mentions.c.message_id, mentions.c.user_id)
-        .where(mentions.c.message_id.in_(live))
-        .order_by(mentions.c.user_id)
-    ):
-        mentioned[message_id].append(user_id)
+    mentioned = await mentions_of(conn, live)
     reacted: dict[int, dict[str, list[int]]] = defaultdict(dict)
     for message_id, emoji, user_id in await conn.execute(
         select(reactions.c.message_id, reactions.c.emoji, reactions.c.user_id)
@@ -157,6 +151,18 @@ async def decorate(conn: AsyncConnection, rows: Sequence[Sequence[Any]]) -> list
             )
         )
     return out
+
+
+async def mentions_of(conn: AsyncConnection, message_ids: Sequence[int]) -> dict[int, list[int]]:
+    """The users each of ``message_ids`` mentions, in user id order (one query)."""
+    mentioned: dict[int, list[int]] = defaultdict(list)
+    for message_id, user_id in await conn.execute(
+        select(mentions.c.message_id, mentions.c.user_id)
+        .where(mentions.c.message_id.in_(message_ids))
+        .order_by(mentions.c.user_id)
+    ):
+        mentioned[message_id].append(user_id)
+    return mentioned
 
 
 async def reply_previews(
