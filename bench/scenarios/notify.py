@@ -46,9 +46,10 @@ from bench.server import ParleyServer, cleanup, scratch_dir
 WARMUP = 5
 """Messages per sender before the window: producers, consumers and caches get going."""
 KEEPS_UP_DRAIN_S = 2.0
-MESSAGE_ID = re.compile(rb"^Message-ID: (\S+)", re.MULTILINE | re.IGNORECASE)
 """The worker keeps up when it has decided on every message within this long of the last
 ack: its batches (Kafka poll, store look-up, delivery) take about a second end to end."""
+MESSAGE_ID = re.compile(rb"^Message-ID: (\S+)", re.MULTILINE | re.IGNORECASE)
+"""A mail's Message-ID header: two mails with one are a second copy."""
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
