@@ -15,11 +15,13 @@ from typing import Any, cast
 
 import pytest
 from aiokafka import AIOKafkaProducer
+from aiokafka.errors import KafkaConnectionError
 from aiokafka.partitioner import DefaultPartitioner
 from aiokafka.producer.message_accumulator import BatchBuilder
 
 from parley.bus.base import Handler
 from parley.log.base import Unavailable
+from parley.log.kafka import producer as producer_module
 from parley.log.kafka.producer import KafkaLog, generated_client_id
 from parley.models import Draft, Entry, User
 from parley.store import Store
@@ -168,3 +170,29 @@ async def test_kafka_not_taking_a_handed_over_batch_still_refuses_and_trips(
         assert log._down is not None
     finally:
         await log.close()
+
+
+class RefusingProbe(QueueingProducer):
+    """Kafka down: the breaker's probe fails at once, as a refused connection does."""
+
+    async def fetch_all_metadata(self) -> None:
+        raise KafkaConnectionError("connection refused")
+
+
+@pytest.mark.parametrize("turns", [0, 1, 2, 3, 5, 8])
+async def test_closing_while_the_breaker_probes_a_refusing_kafka_returns(
+    turns: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A gateway stopping while Kafka is down must stop. With the probe under
+    ``asyncio.wait_for`` (Python 3.11) the recovery loop swallowed the cancel when
+    it came as a probe had just failed (here the first three timings), and
+    ``close()`` never returned."""
+    monkeypatch.setattr(producer_module, "PROBE_BACKOFF_MAX_SECONDS", 0.0)
+    log = await _log(RefusingProbe(drain=0.0, delivery=0.0), monkeypatch)
+    log._trip("Kafka unavailable: test")
+    for _ in range(turns):
+        await asyncio.sleep(0)
+    closing = asyncio.ensure_future(log.close())
+    done, _ = await asyncio.wait({closing}, timeout=3)
+    assert done == {closing}
+    closing.result()

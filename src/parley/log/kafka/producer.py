@@ -185,7 +185,8 @@ class KafkaLog:
         self._expiry = asyncio.ensure_future(self._expire())
         self._sender = asyncio.ensure_future(self._send_batches())
         try:
-            self._producer = await asyncio.wait_for(self._connect(), START_TIMEOUT_SECONDS)
+            async with asyncio.timeout(START_TIMEOUT_SECONDS):
+                self._producer = await self._connect()
             self._down = None
         except (KafkaError, OSError, TimeoutError) as exc:
             logger.warning("Kafka unavailable at start (%s); sends are refused until it is", exc)
@@ -205,7 +206,8 @@ class KafkaLog:
         producer, self._producer = self._producer, None
         if producer is not None:
             try:
-                await asyncio.wait_for(producer.stop(), 5)
+                async with asyncio.timeout(5):
+                    await producer.stop()
             except (KafkaError, OSError, TimeoutError) as exc:
                 logger.warning("Kafka producer did not stop cleanly: %s", exc)
 
@@ -425,7 +427,8 @@ class KafkaLog:
         if producer is None or self._down is not None:
             raise Unavailable(self._down or "Kafka unavailable")
         try:
-            await asyncio.wait_for(producer.client.fetch_all_metadata(), PROBE_TIMEOUT_SECONDS)
+            async with asyncio.timeout(PROBE_TIMEOUT_SECONDS):
+                await producer.client.fetch_all_metadata()
         except (KafkaError, OSError, TimeoutError) as exc:
             raise Unavailable(f"Kafka unreachable: {exc!r}") from exc
 
@@ -499,7 +502,13 @@ class KafkaLog:
             self._recovery = asyncio.ensure_future(self._recover())
 
     async def _recover(self) -> None:
-        """Probe until Kafka answers, then let sends through again."""
+        """Probe until Kafka answers, then let sends through again.
+
+        The probes are bounded with ``asyncio.timeout``, not ``wait_for``: on
+        Python 3.11 ``wait_for`` loses a cancellation that arrives as the probe
+        it waits for has just failed (a refused connection fails at once), so
+        ``close()`` cancelling this loop while Kafka was down waited forever.
+        """
         delay = 0.1
         while True:
             broken, self._broken = self._broken, None
@@ -508,11 +517,11 @@ class KafkaLog:
                 await stop_client(broken, "the broken producer", PROBE_TIMEOUT_SECONDS)
             try:
                 if self._producer is None:
-                    self._producer = await asyncio.wait_for(self._connect(), START_TIMEOUT_SECONDS)
+                    async with asyncio.timeout(START_TIMEOUT_SECONDS):
+                        self._producer = await self._connect()
                 else:
-                    await asyncio.wait_for(
-                        self._producer.client.fetch_all_metadata(), PROBE_TIMEOUT_SECONDS
-                    )
+                    async with asyncio.timeout(PROBE_TIMEOUT_SECONDS):
+                        await self._producer.client.fetch_all_metadata()
             except (KafkaError, OSError, TimeoutError) as exc:
                 logger.debug("Kafka still unavailable: %r", exc)
                 await asyncio.sleep(delay)
