@@ -2,13 +2,16 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import sqlite3
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from sqlalchemy.exc import IntegrityError
 
 from parley.models import Draft, DraftKind, Message, RoomEvent, Settings, User, now_micros
+from parley.notify.base import Notification, Reason
 from parley.store import (
     IdentityTaken,
     LastSignInMethod,
@@ -19,10 +22,13 @@ from parley.store import (
     Refusal,
     RoomChange,
     SqlStore,
+    StoreFailed,
     StoreRefused,
     UsernameTaken,
 )
+from parley.store import notifications as inbox
 from parley.store.migrate import upgrade_async
+from parley.store.notifications import RoomMembers
 from parley.store.schema import ADMIN, OWNER, members
 from parley.store.sql import GroupCommit
 from tests.unit.conftest import make_user
@@ -696,3 +702,92 @@ async def test_settings_default_then_replace(store: SqlStore) -> None:
     await store.put_settings(ana.id, Settings("dark", "12h"))
     await store.put_settings(ana.id, Settings("light", "24h"))
     assert await store.settings(ana.id) == Settings("light", "24h")
+
+
+def _note(user: int, room: int, seq: int, sender: User, text: str) -> Notification:
+    return Notification(user, room, seq, Reason.DIRECT, sender, None, text, datetime.now(UTC))
+
+
+async def test_the_notifiers_look_ups_name_rooms_members_and_levels(store: SqlStore) -> None:
+    """On SQLite plain statements on the appender's thread, on PostgreSQL SQLAlchemy's:
+    the same answers."""
+    ana, bob, cara = [await make_user(store, n) for n in ("ana", "bob", "cara")]
+    group = await store.create_group("g", [ana.id, bob.id, cara.id])
+    direct, _ = await store.direct_room(ana.id, bob.id)
+    await store.put_room_level(group, bob.id, "nothing")
+    await store.put_room_level(direct, bob.id, "mentions")
+    await store.put_room_level(group, cara.id, "mentions")
+    found = await store.room_members([group, direct, 999_999])
+    assert found == {
+        group: RoomMembers("group", "g", frozenset({ana.id, bob.id, cara.id})),
+        direct: RoomMembers("direct", None, frozenset({ana.id, bob.id})),
+    }
+    assert await store.room_members([]) == {}
+    assert await store.room_levels([group, direct], [bob.id, ana.id]) == {
+        (group, bob.id): "nothing",
+        (direct, bob.id): "mentions",
+    }
+
+
+async def test_the_inbox_takes_each_notification_once(store: SqlStore) -> None:
+    ana, bob, cara = [await make_user(store, n) for n in ("ana", "bob", "cara")]
+    room = await store.create_group("g", [ana.id, bob.id, cara.id])
+    first = await store.add_notifications(
+        [
+            _note(bob.id, room, 1, ana, "one"),
+            _note(bob.id, room, 1, ana, "again"),
+            _note(cara.id, room, 1, ana, "one"),
+            _note(bob.id, room, 2, ana, "two"),
+        ]
+    )
+    assert [(user, item.seq, item.excerpt) for user, item in first] == [
+        (bob.id, 1, "one"),
+        (cara.id, 1, "one"),
+        (bob.id, 2, "two"),
+    ]
+    replayed = await store.add_notifications(
+        [_note(bob.id, room, 2, ana, "two"), _note(bob.id, room, 3, ana, "three")]
+    )
+    assert [(user, item.seq) for user, item in replayed] == [(bob.id, 3)]
+    items, more, unread = await store.notifications(bob.id, None, 10)
+    assert [(i.id, i.seq, i.excerpt) for i in items] == [
+        (replayed[0][1].id, 3, "three"),
+        (first[2][1].id, 2, "two"),
+        (first[0][1].id, 1, "one"),
+    ]
+    assert (more, unread) == (False, 3)
+
+
+async def test_push_subscriptions_of_a_signed_out_session_are_dropped(store: SqlStore) -> None:
+    ana, bob = await make_user(store, "ana"), await make_user(store, "bob")
+    now = now_micros()
+    await store.start_refresh_family("t", "fam", ana.id, now + YEAR)
+    await store.add_push_subscription(ana.id, "fam", "https://push.example/a", "k", "s")
+    await store.add_push_subscription(ana.id, None, "https://push.example/b", "k", "s")
+    await store.add_push_subscription(bob.id, None, "https://push.example/c", "k", "s")
+    found = await store.users_push_subscriptions([ana.id, bob.id, ana.id])
+    assert {u: [s.endpoint for s in subs] for u, subs in found.items()} == {
+        ana.id: ["https://push.example/a", "https://push.example/b"],
+        bob.id: ["https://push.example/c"],
+    }
+    await store.revoke_refresh_family("t", now)
+    assert [s.endpoint for s in await store.push_subscriptions(ana.id)] == [
+        "https://push.example/b"
+    ]
+    assert await store.users_push_subscriptions([]) == {}
+
+
+async def test_a_failing_notifier_statement_is_store_failed(
+    store: SqlStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SQLite's own errors from the appender's thread reach the notifier as an outage
+    (it retries), as the engine's do."""
+    if store._appender is None:
+        pytest.skip("SQLite's appender only")
+
+    def broken(conn: sqlite3.Connection, room_ids: Sequence[int]) -> dict[int, RoomMembers]:
+        raise sqlite3.OperationalError("database is locked")
+
+    monkeypatch.setattr(inbox, "room_members_sqlite", broken)
+    with pytest.raises(StoreFailed):
+        await store.room_members([1])

@@ -8,6 +8,8 @@ most once (an inbox row per user and message, a ledger key) use the database's o
 from __future__ import annotations
 
 import dataclasses
+import json
+import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -124,40 +126,18 @@ def _item(row: Any) -> InboxItem:
     )
 
 
-async def add_many(
-    conn: AsyncConnection, is_sqlite: bool, wanted: Sequence[NewItem]
-) -> list[tuple[int, InboxItem]]:
-    """Insert the inbox rows of ``wanted`` (multi-row inserts) and
-    return (user, item) of the rows that are new, in the order of ``wanted``: a row the
-    user already has, or a second of the same (user, room, seq), is left out. The items
-    are what was inserted, with the sender's and room's names as the notifications have
-    them (those of the message), not read back."""
+def _firsts(wanted: Sequence[NewItem]) -> dict[tuple[int, int, int], NewItem]:
+    """The first item of each (user, room, seq): a second is never a second row."""
     first: dict[tuple[int, int, int], NewItem] = {}
     for item in wanted:
         first.setdefault((item.user_id, item.room_id, item.seq), item)
-    rows = list(first.values())
-    n = notifications.c
-    stmt = (
-        _insert(notifications, is_sqlite)
-        .on_conflict_do_nothing()
-        .returning(n.id, n.user_id, n.room_id, n.seq)
-    )
-    params = [
-        {
-            "user_id": r.user_id,
-            "room_id": r.room_id,
-            "seq": r.seq,
-            "reason": r.reason,
-            "sender_id": r.sender.id,
-            "excerpt": r.excerpt,
-            "created_at": r.created_at,
-        }
-        for r in rows
-    ]
-    # Parameter lists, not .values([...]): SQLAlchemy sends them as multi-row INSERTs
-    # ("insertmanyvalues", sized to the driver's limits) from one cached compilation;
-    # a VALUES list of N rows is compiled afresh for every N.
-    new = {(row.user_id, row.room_id, row.seq): row.id for row in await conn.execute(stmt, params)}
+    return first
+
+
+def _added(
+    first: dict[tuple[int, int, int], NewItem], new: dict[tuple[int, int, int], int]
+) -> list[tuple[int, InboxItem]]:
+    """(user, item) of the rows inserted (``new``: their ids by key), in ``first``'s order."""
     return [
         (
             r.user_id,
@@ -176,6 +156,62 @@ async def add_many(
         for key, r in first.items()
         if key in new
     ]
+
+
+async def add_many(
+    conn: AsyncConnection, is_sqlite: bool, wanted: Sequence[NewItem]
+) -> list[tuple[int, InboxItem]]:
+    """Insert the inbox rows of ``wanted`` (multi-row inserts) and
+    return (user, item) of the rows that are new, in the order of ``wanted``: a row the
+    user already has, or a second of the same (user, room, seq), is left out. The items
+    are what was inserted, with the sender's and room's names as the notifications have
+    them (those of the message), not read back."""
+    first = _firsts(wanted)
+    n = notifications.c
+    stmt = (
+        _insert(notifications, is_sqlite)
+        .on_conflict_do_nothing()
+        .returning(n.id, n.user_id, n.room_id, n.seq)
+    )
+    params = [
+        {
+            "user_id": r.user_id,
+            "room_id": r.room_id,
+            "seq": r.seq,
+            "reason": r.reason,
+            "sender_id": r.sender.id,
+            "excerpt": r.excerpt,
+            "created_at": r.created_at,
+        }
+        for r in first.values()
+    ]
+    # Parameter lists, not .values([...]): SQLAlchemy sends them as multi-row INSERTs
+    # ("insertmanyvalues", sized to the driver's limits) from one cached compilation;
+    # a VALUES list of N rows is compiled afresh for every N.
+    new = {(row.user_id, row.room_id, row.seq): row.id for row in await conn.execute(stmt, params)}
+    return _added(first, new)
+
+
+def add_many_sqlite(
+    conn: sqlite3.Connection, wanted: Sequence[NewItem]
+) -> list[tuple[int, InboxItem]]:
+    """``add_many`` as plain ``sqlite3`` statements, in the caller's transaction on the
+    ``SqliteAppender``'s thread: the in-process notifier's insert without SQLAlchemy's
+    compilation and aiosqlite's round trips, which were most of its cost per batch. One
+    constant statement per row: SQLite prepares it once (the connection's statement
+    cache), and a row per call needs no chunking under the parameter limit."""
+    first = _firsts(wanted)
+    new: dict[tuple[int, int, int], int] = {}
+    for key, r in first.items():
+        row = conn.execute(
+            "INSERT INTO notifications"
+            " (user_id, room_id, seq, reason, sender_id, excerpt, created_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING RETURNING id",
+            (r.user_id, r.room_id, r.seq, r.reason, r.sender.id, r.excerpt, r.created_at),
+        ).fetchone()
+        if row is not None:
+            new[key] = row[0]
+    return _added(first, new)
 
 
 async def page(
@@ -370,6 +406,40 @@ async def room_levels(
         )
     )
     return {(row.room_id, row.user_id): row.level for row in rows}
+
+
+def room_members_sqlite(
+    conn: sqlite3.Connection, room_ids: Sequence[int]
+) -> dict[int, RoomMembers]:
+    """``room_members`` as one plain ``sqlite3`` statement (the ``SqliteAppender``'s
+    thread). The ids go in as one JSON array, so the statement's text is the same for
+    every batch (prepared once) and has no parameter limit."""
+    heads: dict[int, tuple[str, str | None]] = {}
+    roster: dict[int, set[int]] = {}
+    for room_id, kind, name, user_id in conn.execute(
+        "SELECT rooms.id, rooms.kind, rooms.name, members.user_id FROM rooms"
+        " JOIN members ON members.room_id = rooms.id"
+        " WHERE rooms.id IN (SELECT value FROM json_each(?))",
+        (json.dumps(list(room_ids)),),
+    ):
+        heads[room_id] = (kind, name)
+        roster.setdefault(room_id, set()).add(user_id)
+    return {i: RoomMembers(k, n, frozenset(roster[i])) for i, (k, n) in heads.items()}
+
+
+def room_levels_sqlite(
+    conn: sqlite3.Connection, room_ids: Sequence[int], user_ids: Sequence[int]
+) -> dict[tuple[int, int], str]:
+    """``room_levels`` as one plain ``sqlite3`` statement, as ``room_members_sqlite``."""
+    return {
+        (room_id, user_id): level
+        for room_id, user_id, level in conn.execute(
+            "SELECT room_id, user_id, level FROM room_notification_settings"
+            " WHERE room_id IN (SELECT value FROM json_each(?))"
+            " AND user_id IN (SELECT value FROM json_each(?))",
+            (json.dumps(list(room_ids)), json.dumps(list(user_ids))),
+        )
+    }
 
 
 async def user_room_levels(conn: AsyncConnection, user_id: int) -> dict[int, str]:

@@ -261,6 +261,10 @@ class SqliteAppender:
     ``SqliteStatements`` and ``COMMIT`` run there in one go, so a batch costs the
     event loop one hand-off and one wake-up, not one per statement. The caller
     holds the store's write lock, so the engine's writers never wait on it.
+
+    The in-process notifier's per-batch look-ups and its inbox insert run here too
+    (``read``, ``write``), as plain statements: through SQLAlchemy and aiosqlite they
+    were most of the notifier's cost, and the notifier runs for every message.
     """
 
     def __init__(self, path: str) -> None:
@@ -269,18 +273,27 @@ class SqliteAppender:
         self._conn: sqlite3.Connection | None = None
 
     async def append(self, drafts: Sequence[Draft]) -> list[Outcome]:
-        return await self._run(lambda conn: run_to_end(append_many(SqliteStatements(conn), drafts)))
+        return await self.write(
+            lambda conn: run_to_end(append_many(SqliteStatements(conn), drafts))
+        )
 
     async def mark_read(self, marks: Sequence[ReadMark]) -> list[int | None]:
         """Each mark's new marker, None where it did not move, ``NOT_MEMBER`` where
         the user is not in the room: the whole batch in one transaction and one hop."""
-        return await self._run(lambda conn: _move_read_markers(conn, marks))
+        return await self.write(lambda conn: _move_read_markers(conn, marks))
 
-    async def _run(self, work: Callable[[sqlite3.Connection], R]) -> R:
+    async def write(self, work: Callable[[sqlite3.Connection], R]) -> R:
         """``work`` on the appender's thread, in one ``BEGIN IMMEDIATE`` … ``COMMIT``
-        (rolled back if it raises): one hand-off from the event loop per batch."""
+        (rolled back if it raises): one hand-off from the event loop per batch. The
+        caller holds the store's write lock."""
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._thread, self._transaction, work)
+
+    async def read(self, work: Callable[[sqlite3.Connection], R]) -> R:
+        """``work`` on the appender's thread outside a transaction: each statement reads
+        one snapshot (WAL), no lock taken."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._thread, lambda: work(self._connection()))
 
     def _transaction(self, work: Callable[[sqlite3.Connection], R]) -> R:
         conn = self._connection()
@@ -1127,24 +1140,25 @@ class SqlStore:
     async def add_notifications(self, batch: Sequence[Notification]) -> list[tuple[int, InboxItem]]:
         if not batch:
             return []
-        async with self._single_write() as conn:
-            return await inbox.add_many(
-                conn,
-                self.sqlite,
-                [
-                    inbox.NewItem(
-                        user_id=n.user_id,
-                        room_id=n.room_id,
-                        seq=n.seq,
-                        reason=n.reason,
-                        sender=n.sender,
-                        room_name=n.room_name,
-                        excerpt=n.excerpt,
-                        created_at=int(n.created_at.timestamp() * 1_000_000),
-                    )
-                    for n in batch
-                ],
+        wanted = [
+            inbox.NewItem(
+                user_id=n.user_id,
+                room_id=n.room_id,
+                seq=n.seq,
+                reason=n.reason,
+                sender=n.sender,
+                room_name=n.room_name,
+                excerpt=n.excerpt,
+                created_at=int(n.created_at.timestamp() * 1_000_000),
             )
+            for n in batch
+        ]
+        if self._appender is not None:
+            return await self._on_appender(
+                lambda conn: inbox.add_many_sqlite(conn, wanted), write=True
+            )
+        async with self._single_write() as conn:
+            return await inbox.add_many(conn, self.sqlite, wanted)
 
     async def notifications(
         self, user_id: int, before: int | None, limit: int
@@ -1196,10 +1210,16 @@ class SqlStore:
     async def room_levels(
         self, room_ids: Sequence[int], user_ids: Sequence[int]
     ) -> dict[tuple[int, int], str]:
+        if self._appender is not None:
+            return await self._on_appender(
+                lambda conn: inbox.room_levels_sqlite(conn, room_ids, user_ids)
+            )
         async with self._single_read() as conn:
             return await inbox.room_levels(conn, room_ids, user_ids)
 
     async def room_members(self, room_ids: Sequence[int]) -> dict[int, inbox.RoomMembers]:
+        if self._appender is not None:
+            return await self._on_appender(lambda conn: inbox.room_members_sqlite(conn, room_ids))
         async with self._single_read() as conn:
             return await inbox.room_members(conn, room_ids)
 
@@ -1287,8 +1307,11 @@ class SqlStore:
     ) -> dict[int, list[PushSubscription]]:
         """Each of ``user_ids``' subscriptions (those with any), in one read, dropping
         first those whose session was signed out."""
-        async with self._single_read() as conn:
-            live, gone = await push.of_users(conn, user_ids)
+        if self._appender is not None:
+            live, gone = await self._on_appender(lambda conn: push.of_users_sqlite(conn, user_ids))
+        else:
+            async with self._single_read() as conn:
+                live, gone = await push.of_users(conn, user_ids)
         if gone:
             async with self._single_write() as conn:
                 await push.drop(conn, gone)
@@ -1324,6 +1347,22 @@ class SqlStore:
             if moved is None and not await _is_member(conn, room_id, user_id):
                 raise NotMember
         return moved
+
+    async def _on_appender(
+        self, work: Callable[[sqlite3.Connection], R], *, write: bool = False
+    ) -> R:
+        """``work`` as plain statements on the ``SqliteAppender``'s thread: one hop, no
+        SQLAlchemy (the in-process notifier's look-ups and inbox insert, per batch). A
+        ``write`` holds the write lock in one transaction; SQLite's errors are
+        ``StoreFailed``, as through the engine."""
+        assert self._appender is not None and self._write_lock is not None
+        try:
+            if not write:
+                return await self._appender.read(work)
+            async with self._write_lock:
+                return await self._appender.write(work)
+        except (sqlite3.Error, OSError) as exc:
+            raise StoreFailed(f"the database failed: {exc!r}") from exc
 
     async def _mark_read_many(self, marks: list[ReadMark]) -> list[int | None]:
         assert self._appender is not None and self._write_lock is not None
