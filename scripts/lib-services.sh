@@ -35,7 +35,11 @@ PG_DB=parley
 
 KAFKA_VERSION="${PARLEY_KAFKA_VERSION:-4.4.0}"
 KAFKA_SCALA=2.13
-KAFKA_HEAP="${PARLEY_KAFKA_HEAP:--Xms256m -Xmx512m}"
+# A fixed 1 GB heap: Kafka 4.4 keeps ~170-200 MB live from start-up, which with 512 MB was
+# above G1's 35 % marking threshold, so it ran a concurrent cycle (two more pauses) every
+# few young collections and kept eden at ~15 MB, a 30-250 ms pause every ~17 s on a busy
+# machine; at 1 GB no cycle and a young pause a minute (docs/performance.md).
+KAFKA_HEAP="${PARLEY_KAFKA_HEAP:--Xms1g -Xmx1g}"
 KAFKA_PARTITIONS="${PARLEY_KAFKA_PARTITIONS:-8}"
 
 S3PROXY_VERSION="${PARLEY_S3PROXY_VERSION:-2.6.0}"

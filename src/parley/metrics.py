@@ -90,8 +90,8 @@ class _InProcessNotify(Collector):
         )
 
 
-class _Gc(Collector):
-    """The garbage collector as timed by the ``GcPolicy`` that ``parley serve`` installs.
+class GcPauses(Collector):
+    """The garbage collector as timed by the ``GcPolicy`` of ``parley serve`` or a Kafka worker.
 
     No frozen-object gauge: ``gc.get_freeze_count()`` walks the frozen heap (about
     5 ms at 600k objects), a pause per scrape; the sweep's log line has it.
@@ -143,7 +143,7 @@ class Metrics:
         self.hops = hops or Hops()
         self.registry.register(self.hops)
         if gc_policy is not None:
-            self.registry.register(_Gc(gc_policy))
+            self.registry.register(GcPauses(gc_policy))
         self.frames_in = Counter(
             "parley_frames_in", "WebSocket frames received from clients", registry=self.registry
         )

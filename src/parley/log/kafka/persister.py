@@ -15,7 +15,10 @@ partitions. Per batch of records:
    runs beside the next batch (``_commit_later``) rather than before it: the
    order holds (a commit is only sent for batches stored and published), it
    just no longer adds a Kafka round trip to every batch's latency. Commits
-   follow one another, the newest offsets merged into the next.
+   follow one another at most every ``COMMIT_INTERVAL_SECONDS``, the newest
+   offsets merged into the next: at a few records per batch a commit per batch
+   was as many Kafka requests (each a write to ``__consumer_offsets``) as the
+   fetches, on a broker that shares the cores with every hop of the way.
 
 When PostgreSQL is down (``StoreFailed``) the same batch is retried with
 backoff and nothing is committed, so records wait in Kafka, in order. A record
@@ -70,6 +73,8 @@ A worker with an ``instance_id`` restarted under that id takes them back at once
 RETRY_FIRST_SECONDS = 0.1
 RETRY_MAX_SECONDS = 2.0
 PUBLISH_RETRY_DELAYS_SECONDS = (0.1, 0.3, 1.0)
+COMMIT_INTERVAL_SECONDS = 0.5
+"""Least time between two offset commits: what a killed worker may replay (idempotently)."""
 
 
 class _Stopping(Exception):
@@ -117,6 +122,7 @@ class Persister:
         self._tracing = tracing
         self._to_commit: dict[TopicPartition, int] = {}
         self._committing: asyncio.Task[None] | None = None
+        self._flush = asyncio.Event()
 
     async def run(self, stop: asyncio.Event) -> None:
         """Consume until ``stop`` is set; a batch in progress is finished or left uncommitted."""
@@ -142,6 +148,7 @@ class Persister:
                 reporting.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await reporting
+                self._flush.set()
                 if self._committing is not None:
                     await self._committing
         finally:
@@ -231,16 +238,17 @@ class Persister:
     def _commit_later(self, consumer: AIOKafkaConsumer, offsets: dict[TopicPartition, int]) -> None:
         """Commit ``offsets`` (of a batch stored and published) without waiting for Kafka.
 
-        One commit at a time: offsets that come while one is on its way are
-        merged (newest wins per partition) into the next. A worker that dies
-        before a commit lands replays from the previous one, as it would have
-        dying a moment earlier.
+        One commit at a time, at most one per ``COMMIT_INTERVAL_SECONDS``: offsets
+        that come while one is on its way or waiting are merged (newest wins per
+        partition) into the next. A worker that dies before a commit lands replays
+        from the previous one, as it would have dying a moment earlier.
         """
         self._to_commit.update(offsets)
         if self._committing is None or self._committing.done():
             self._committing = asyncio.create_task(self._commit(consumer))
 
     async def _commit(self, consumer: AIOKafkaConsumer) -> None:
+        """Commit what is pending, then wait out the interval (cut short when stopping)."""
         while self._to_commit:
             offsets, self._to_commit = self._to_commit, {}
             try:
@@ -248,6 +256,8 @@ class Persister:
             except KafkaError as exc:
                 # The partitions moved to another worker, which replays the batch idempotently.
                 logger.warning("offset commit failed, the batch will be replayed: %r", exc)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._flush.wait(), COMMIT_INTERVAL_SECONDS)
 
     # tracing: a ``consume`` span per traced record, ``store`` and ``publish`` under it
 
