@@ -35,9 +35,7 @@ class Wire:
         self.closing = True
 
 
-def connection(
-    flusher: Flusher, wire: Wire, closes: list[CloseCode] | None = None
-) -> Connection:
+def connection(flusher: Flusher, wire: Wire, closes: list[CloseCode] | None = None) -> Connection:
     def close(code: CloseCode, _reason: str) -> None:
         if closes is not None:
             closes.append(code)
