@@ -352,6 +352,7 @@ def build(
         parts.hops,
         lambda: flusher.dropped,
         parts.notifier,
+        lambda: flusher.writes,
     )
     auth = AuthService(settings, parts.store, parts.limiter, parts.announcer)
     oauth = OAuthService(

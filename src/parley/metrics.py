@@ -29,10 +29,12 @@ class _Live(Collector):
         connections: Callable[[], int],
         frames_out: Callable[[], int],
         frames_dropped: Callable[[], int],
+        socket_writes: Callable[[], int],
     ) -> None:
         self._connections = connections
         self._frames_out = frames_out
         self._frames_dropped = frames_dropped
+        self._socket_writes = socket_writes
 
     def collect(self) -> Iterator[Metric]:
         yield GaugeMetricFamily(
@@ -47,6 +49,11 @@ class _Live(Collector):
             "parley_frames_dropped",
             "Droppable frames (typing) not sent to sockets that were behind",
             value=self._frames_dropped(),
+        )
+        yield CounterMetricFamily(
+            "parley_socket_writes",
+            "Writes to client sockets; frames out per write is what coalescing merged",
+            value=self._socket_writes(),
         )
 
 
@@ -134,10 +141,11 @@ class Metrics:
         hops: Hops | None = None,
         frames_dropped: Callable[[], int] = lambda: 0,
         notifier: NotifyCounts | None = None,
+        socket_writes: Callable[[], int] = lambda: 0,
     ) -> None:
         """``notifier``: the in-process notifier (embedded), whose figures join these."""
         self.registry = CollectorRegistry()
-        self.registry.register(_Live(connections, frames_out, frames_dropped))
+        self.registry.register(_Live(connections, frames_out, frames_dropped, socket_writes))
         if notifier is not None:
             self.registry.register(_InProcessNotify(notifier))
         self.hops = hops or Hops()

@@ -226,6 +226,7 @@ async def test_operational_endpoints(http: aiohttp.ClientSession, server: Server
             "parley_connections",
             "parley_frames_in_total",
             "parley_frames_out_total",
+            "parley_socket_writes_total",
             "parley_messages_stored_total",
             "parley_send_to_ack_seconds_bucket",
             'parley_gc_pause_seconds_bucket{generation="2"',

@@ -68,6 +68,13 @@ class Flusher:
         self._dirty: list[Connection] = []
         self.frames = 0
         """Frames written to sockets so far, for /metrics."""
+        self.writes = 0
+        """Socket writes so far, for /metrics: ``frames / writes`` is what coalescing merged.
+
+        Each write is a syscall, most of a delivery's cost; in a chat at a
+        hundred messages a second a socket gets about one frame a second, so
+        nearly every frame is a write of its own whatever a flush waits for.
+        """
         self.dropped = 0
         """Droppable frames (typing) not sent to a socket that was behind, for /metrics."""
         self._ratio = ratio
@@ -251,6 +258,7 @@ class Connection:
         if transport.is_closing():
             return
         transport.write(data)
+        self._flusher.writes += 1
         if transport.get_write_buffer_size() > self._limit:
             logger.info("closing slow consumer %s (user %s)", id(self), self.user.id)
             self.close(CloseCode.TRY_AGAIN_LATER, "slow consumer: reconnect and resume")
