@@ -99,3 +99,15 @@ async def test_redis_away_fails_every_attempt_of_the_turn() -> None:
         assert all(isinstance(a, LimiterUnavailable) for a in answers), answers
     finally:
         await away.close()
+
+
+async def test_more_attempts_at_once_than_the_pool_has_connections_are_all_counted(
+    limiter: RedisLimiter, key: str
+) -> None:
+    """A gateway under load has hundreds of sends reserving at once. With a call per
+    attempt, past redis-py's 100 pooled connections they failed as ``LimiterUnavailable``,
+    which lets the action through: the user's limit did not hold exactly when it mattered."""
+    answers = await asyncio.gather(
+        *(limiter.reserve([Hit(key, Window(250, 60))]) for _ in range(300))
+    )
+    assert sum(a.admitted for a in answers) == 250
