@@ -17,15 +17,23 @@ from parley.store import Store
 
 P0 = TopicPartition("t", 0)
 P1 = TopicPartition("t", 1)
-INTERVAL = 0.2
+INTERVAL = 0.5
 
 
 class _Consumer:
-    def __init__(self) -> None:
+    """Records each commit with the loop's time, and tells when ``expected`` have come."""
+
+    def __init__(self, expected: int) -> None:
         self.commits: list[dict[TopicPartition, int]] = []
+        self.times: list[float] = []
+        self.expected = expected
+        self.all_in = asyncio.Event()
 
     async def commit(self, offsets: dict[TopicPartition, int]) -> None:
         self.commits.append(dict(offsets))
+        self.times.append(asyncio.get_running_loop().time())
+        if len(self.commits) == self.expected:
+            self.all_in.set()
 
 
 @pytest.fixture
@@ -45,28 +53,27 @@ def worker(monkeypatch: pytest.MonkeyPatch) -> Persister:
 async def test_batches_within_the_interval_share_one_commit_of_their_newest_offsets(
     worker: Persister,
 ) -> None:
-    fake = _Consumer()
+    fake = _Consumer(expected=2)
     consumer = cast(AIOKafkaConsumer, fake)
     worker._commit_later(consumer, {P0: 1})
-    await asyncio.sleep(0)
-    assert fake.commits == [{P0: 1}]  # the first goes at once
+    await asyncio.sleep(0)  # one turn: the commit task takes the first offsets
     worker._commit_later(consumer, {P0: 2})
     worker._commit_later(consumer, {P0: 3, P1: 5})
-    await asyncio.sleep(INTERVAL / 4)
-    assert fake.commits == [{P0: 1}]  # the next waits out the interval
-    await asyncio.sleep(INTERVAL)
-    assert fake.commits == [{P0: 1}, {P0: 3, P1: 5}]
+    await asyncio.wait_for(fake.all_in.wait(), 10)
+    assert fake.commits == [{P0: 1}, {P0: 3, P1: 5}]  # the first at once, the rest merged
+    assert fake.times[1] - fake.times[0] >= INTERVAL  # the next waited out the interval
 
 
 async def test_stopping_sends_the_pending_offsets_without_waiting_the_interval(
     worker: Persister,
 ) -> None:
-    fake = _Consumer()
+    fake = _Consumer(expected=2)
     consumer = cast(AIOKafkaConsumer, fake)
     worker._commit_later(consumer, {P0: 1})
-    await asyncio.sleep(0)
+    await asyncio.sleep(0)  # one turn: the commit task takes the first offsets
     worker._commit_later(consumer, {P0: 2})
     worker._flush.set()
     assert worker._committing is not None
-    await asyncio.wait_for(worker._committing, INTERVAL / 2)
+    await asyncio.wait_for(worker._committing, 10)
     assert fake.commits == [{P0: 1}, {P0: 2}]
+    assert fake.times[1] - fake.times[0] < INTERVAL
